@@ -1,0 +1,180 @@
+// Package flowtoken issues and verifies the flow tokens waflow puts in every
+// flow message it sends, and verifies the flow_token_signature JWT that Data
+// API 4.0 adds to endpoint requests.
+//
+// A flow token comes back in every data-endpoint request (except ping) and in
+// the completion webhook (protocol.md section 7). Meta treats it as opaque;
+// validating it is the business's job. waflow's tokens are self-describing
+// and signed, so a request can be checked without a database lookup:
+//
+//	wf1.<base64url(payload)>.<base64url(HMAC-SHA256(secret, "wf1." + payload))>
+//
+// where the payload binds the flow name, the user's WhatsApp id, the expiry
+// and a random 128-bit id. Whether a token was already used is state, kept by
+// the storage layer and keyed by that id.
+package flowtoken
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Errors returned by Verify. Each of them means the endpoint answers 427.
+var (
+	ErrMalformed = errors.New("flowtoken: not a waflow flow token")
+	ErrForged    = errors.New("flowtoken: signature does not match (forged or signed with another secret)")
+	ErrExpired   = errors.New("flowtoken: expired")
+	ErrWrongFlow = errors.New("flowtoken: issued for another flow")
+	// ErrNoSecret means no token secret is configured: refuse, never skip.
+	ErrNoSecret = errors.New("flowtoken: no token secret configured")
+)
+
+const prefix = "wf1."
+
+// MaxLen bounds the length of a token Verify will look at, so an oversized
+// string costs nothing to reject.
+const MaxLen = 1024
+
+// Claims is what a flow token says about itself.
+type Claims struct {
+	ID        string    // random, 22 base64url characters; the storage key
+	Flow      string    // the flow the token was issued for
+	WAID      string    // the user's WhatsApp id
+	IssuedAt  time.Time // second precision
+	ExpiresAt time.Time // second precision
+}
+
+type payload struct {
+	ID   string `json:"i"`
+	Flow string `json:"f"`
+	WAID string `json:"u,omitempty"`
+	Iat  int64  `json:"t"`
+	Exp  int64  `json:"e"`
+}
+
+// Issuer signs and verifies flow tokens with server secrets.
+type Issuer struct {
+	secrets [][]byte
+	// TTL is how long an issued token stays valid. WhatsApp lets a user open
+	// a flow message for as long as the chat exists, so this is a business
+	// choice; the default is 7 days.
+	TTL time.Duration
+	// Now returns the current time; time.Now when nil. Tests set it.
+	Now func() time.Time
+}
+
+// DefaultTTL is the lifetime of tokens issued by an Issuer with no TTL.
+const DefaultTTL = 7 * 24 * time.Hour
+
+// NewIssuer returns an Issuer that signs with the first secret and accepts
+// tokens signed with any of them (rotation). Empty secrets are ignored; with
+// none left it returns ErrNoSecret.
+func NewIssuer(secrets ...[]byte) (*Issuer, error) {
+	iss := &Issuer{}
+	for _, s := range secrets {
+		if len(s) > 0 {
+			iss.secrets = append(iss.secrets, append([]byte(nil), s...))
+		}
+	}
+	if len(iss.secrets) == 0 {
+		return nil, ErrNoSecret
+	}
+	return iss, nil
+}
+
+func (iss *Issuer) now() time.Time {
+	if iss.Now != nil {
+		return iss.Now()
+	}
+	return time.Now()
+}
+
+// Issue returns a new token for flow and the user waID, with its claims.
+func (iss *Issuer) Issue(flow, waID string) (string, Claims, error) {
+	if iss == nil || len(iss.secrets) == 0 {
+		return "", Claims{}, ErrNoSecret
+	}
+	if flow == "" {
+		return "", Claims{}, errors.New("flowtoken: Issue needs a flow name")
+	}
+	var id [16]byte
+	rand.Read(id[:])
+	ttl := iss.TTL
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	now := iss.now().Truncate(time.Second)
+	c := Claims{
+		ID:        base64.RawURLEncoding.EncodeToString(id[:]),
+		Flow:      flow,
+		WAID:      waID,
+		IssuedAt:  now,
+		ExpiresAt: now.Add(ttl),
+	}
+	p, err := json.Marshal(payload{ID: c.ID, Flow: flow, WAID: waID, Iat: now.Unix(), Exp: c.ExpiresAt.Unix()})
+	if err != nil {
+		return "", Claims{}, err
+	}
+	head := prefix + base64.RawURLEncoding.EncodeToString(p)
+	return head + "." + base64.RawURLEncoding.EncodeToString(mac(iss.secrets[0], head)), c, nil
+}
+
+func mac(secret []byte, head string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(head))
+	return m.Sum(nil)
+}
+
+// Verify checks that token was signed by this issuer, has not expired and was
+// issued for flow. It returns the claims, or ErrMalformed, ErrForged,
+// ErrExpired or ErrWrongFlow. The claims are returned with ErrExpired and
+// ErrWrongFlow, for logging.
+func (iss *Issuer) Verify(token, flow string) (Claims, error) {
+	if iss == nil || len(iss.secrets) == 0 {
+		return Claims{}, ErrNoSecret
+	}
+	if len(token) > MaxLen || !strings.HasPrefix(token, prefix) {
+		return Claims{}, ErrMalformed
+	}
+	dot := strings.LastIndexByte(token, '.')
+	if dot <= len(prefix) {
+		return Claims{}, ErrMalformed
+	}
+	head, sig64 := token[:dot], token[dot+1:]
+	sig, err := base64.RawURLEncoding.DecodeString(sig64)
+	if err != nil || len(sig) != sha256.Size {
+		return Claims{}, ErrMalformed
+	}
+	ok := false
+	for _, s := range iss.secrets {
+		if hmac.Equal(mac(s, head), sig) {
+			ok = true
+		}
+	}
+	if !ok {
+		return Claims{}, ErrForged
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(head[len(prefix):])
+	if err != nil {
+		return Claims{}, ErrMalformed
+	}
+	var p payload
+	if err := json.Unmarshal(raw, &p); err != nil || p.ID == "" || p.Flow == "" {
+		return Claims{}, ErrMalformed
+	}
+	c := Claims{ID: p.ID, Flow: p.Flow, WAID: p.WAID, IssuedAt: time.Unix(p.Iat, 0), ExpiresAt: time.Unix(p.Exp, 0)}
+	if !iss.now().Before(c.ExpiresAt) {
+		return c, ErrExpired
+	}
+	if c.Flow != flow {
+		return c, fmt.Errorf("%w: token is for %q", ErrWrongFlow, c.Flow)
+	}
+	return c, nil
+}

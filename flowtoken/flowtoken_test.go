@@ -1,0 +1,149 @@
+package flowtoken_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waflow/waflow/flowtoken"
+)
+
+var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func newIssuer(t *testing.T, now *time.Time, secrets ...string) *flowtoken.Issuer {
+	t.Helper()
+	var bs [][]byte
+	for _, s := range secrets {
+		bs = append(bs, []byte(s))
+	}
+	iss, err := flowtoken.NewIssuer(bs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.TTL = time.Hour
+	iss.Now = func() time.Time { return *now }
+	return iss
+}
+
+func TestIssueVerify(t *testing.T) {
+	now := t0
+	iss := newIssuer(t, &now, "server-secret")
+	tok, c, err := iss.Issue("appointment_booking", "4915112345678")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ID) != 22 || c.Flow != "appointment_booking" || c.WAID != "4915112345678" || !c.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("claims = %+v", c)
+	}
+	got, err := iss.Verify(tok, "appointment_booking")
+	if err != nil || got.ID != c.ID || got.WAID != c.WAID || !got.ExpiresAt.Equal(c.ExpiresAt) {
+		t.Fatalf("Verify = %+v, %v; want %+v", got, err, c)
+	}
+	tok2, c2, _ := iss.Issue("appointment_booking", "4915112345678")
+	if tok2 == tok || c2.ID == c.ID {
+		t.Fatal("two tokens for the same user and flow are identical; ids must be random")
+	}
+
+	t.Run("other flow", func(t *testing.T) {
+		if _, err := iss.Verify(tok, "expense_entry"); !errors.Is(err, flowtoken.ErrWrongFlow) {
+			t.Fatalf("err = %v, want ErrWrongFlow", err)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		now = t0.Add(time.Hour)
+		defer func() { now = t0 }()
+		if _, err := iss.Verify(tok, "appointment_booking"); !errors.Is(err, flowtoken.ErrExpired) {
+			t.Fatalf("err = %v, want ErrExpired", err)
+		}
+	})
+	t.Run("other secret", func(t *testing.T) {
+		other := newIssuer(t, &now, "another-secret")
+		if _, err := other.Verify(tok, "appointment_booking"); !errors.Is(err, flowtoken.ErrForged) {
+			t.Fatalf("err = %v, want ErrForged", err)
+		}
+	})
+	t.Run("rotation accepts the previous secret", func(t *testing.T) {
+		rotated := newIssuer(t, &now, "new-secret", "server-secret")
+		if _, err := rotated.Verify(tok, "appointment_booking"); err != nil {
+			t.Fatalf("err = %v, want nil", err)
+		}
+	})
+	t.Run("payload changed", func(t *testing.T) {
+		// Re-encode the payload with another user: the MAC no longer matches.
+		parts := strings.Split(tok, ".")
+		raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		forged := strings.Replace(string(raw), "4915112345678", "4915199999999", 1)
+		f := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
+		if _, err := iss.Verify(f, "appointment_booking"); !errors.Is(err, flowtoken.ErrForged) {
+			t.Fatalf("err = %v, want ErrForged", err)
+		}
+	})
+	for _, bad := range []string{"", "unused", "wf1.", "wf1..", "wf1.abc", "wf1.abc.def", tok + "x", strings.Repeat("a", 5000)} {
+		if _, err := iss.Verify(bad, "appointment_booking"); !errors.Is(err, flowtoken.ErrMalformed) && !errors.Is(err, flowtoken.ErrForged) {
+			t.Errorf("Verify(%.20q) = %v, want ErrMalformed or ErrForged", bad, err)
+		}
+	}
+}
+
+func TestNoSecretFailsClosed(t *testing.T) {
+	if _, err := flowtoken.NewIssuer(); !errors.Is(err, flowtoken.ErrNoSecret) {
+		t.Fatalf("NewIssuer() = %v, want ErrNoSecret", err)
+	}
+	if _, err := flowtoken.NewIssuer([]byte{}); !errors.Is(err, flowtoken.ErrNoSecret) {
+		t.Fatalf("NewIssuer(empty) = %v, want ErrNoSecret", err)
+	}
+	var iss *flowtoken.Issuer
+	if _, err := iss.Verify("wf1.a.b", "f"); !errors.Is(err, flowtoken.ErrNoSecret) {
+		t.Fatalf("nil Issuer Verify = %v, want ErrNoSecret", err)
+	}
+}
+
+func TestSignatureJWT(t *testing.T) {
+	secret := []byte("app-secret")
+	jwt := flowtoken.SignJWT("tok-1", secret, t0.Add(5*time.Minute))
+	tests := []struct {
+		name    string
+		jwt     string
+		token   string
+		secrets [][]byte
+		now     time.Time
+		want    error
+	}{
+		{"valid", jwt, "tok-1", [][]byte{secret}, t0, nil},
+		{"valid under previous secret", jwt, "tok-1", [][]byte{[]byte("new"), secret}, t0, nil},
+		{"other token", jwt, "tok-2", [][]byte{secret}, t0, flowtoken.ErrJWTMismatch},
+		{"other secret", jwt, "tok-1", [][]byte{[]byte("nope")}, t0, flowtoken.ErrJWTSignature},
+		{"no secret", jwt, "tok-1", nil, t0, flowtoken.ErrJWTSignature},
+		{"expired", jwt, "tok-1", [][]byte{secret}, t0.Add(7 * time.Minute), flowtoken.ErrJWTExpired},
+		{"not a jwt", "abc", "tok-1", [][]byte{secret}, t0, flowtoken.ErrJWTMalformed},
+		{"bad base64", "a.b!.c", "tok-1", [][]byte{secret}, t0, flowtoken.ErrJWTMalformed},
+		{"alg none", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + strings.Split(jwt, ".")[1] + ".", "tok-1", [][]byte{secret}, t0, flowtoken.ErrJWTAlgorithm},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := flowtoken.VerifySignatureJWT(tt.jwt, tt.token, tt.secrets, tt.now)
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	now := t0
+	iss, _ := flowtoken.NewIssuer([]byte("fuzz-secret"))
+	iss.Now = func() time.Time { return now }
+	tok, _, _ := iss.Issue("flow", "1")
+	f.Add(tok)
+	f.Add("wf1.e30.AAAA")
+	f.Add(flowtoken.SignJWT("x", []byte("fuzz-secret"), time.Time{}))
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := iss.Verify(s, "flow")
+		if err == nil && (c.ID == "" || c.Flow != "flow") {
+			t.Fatalf("accepted %q with claims %+v", s, c)
+		}
+		_ = flowtoken.VerifySignatureJWT(s, "x", [][]byte{[]byte("fuzz-secret")}, now)
+	})
+}

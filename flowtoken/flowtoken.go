@@ -137,6 +137,25 @@ func mac(secret []byte, head string) []byte {
 // ErrExpired or ErrWrongFlow. The claims are returned with ErrExpired and
 // ErrWrongFlow, for logging.
 func (iss *Issuer) Verify(token, flow string) (Claims, error) {
+	c, err := iss.Parse(token)
+	if err != nil {
+		return c, err
+	}
+	if !iss.now().Before(c.ExpiresAt) {
+		return c, ErrExpired
+	}
+	if c.Flow != flow {
+		return c, fmt.Errorf("%w: token is for %q", ErrWrongFlow, c.Flow)
+	}
+	return c, nil
+}
+
+// Parse checks that token was signed by this issuer and returns its claims,
+// whatever the flow and the expiry. It is for places that learn the flow
+// from the token, such as a completion webhook, and judge the expiry against
+// their own clock (the time the user completed the flow, not the time a
+// retried webhook arrived). It returns ErrMalformed or ErrForged.
+func (iss *Issuer) Parse(token string) (Claims, error) {
 	if iss == nil || len(iss.secrets) == 0 {
 		return Claims{}, ErrNoSecret
 	}
@@ -169,12 +188,5 @@ func (iss *Issuer) Verify(token, flow string) (Claims, error) {
 	if err := json.Unmarshal(raw, &p); err != nil || p.ID == "" || p.Flow == "" {
 		return Claims{}, ErrMalformed
 	}
-	c := Claims{ID: p.ID, Flow: p.Flow, WAID: p.WAID, IssuedAt: time.Unix(p.Iat, 0), ExpiresAt: time.Unix(p.Exp, 0)}
-	if !iss.now().Before(c.ExpiresAt) {
-		return c, ErrExpired
-	}
-	if c.Flow != flow {
-		return c, fmt.Errorf("%w: token is for %q", ErrWrongFlow, c.Flow)
-	}
-	return c, nil
+	return Claims{ID: p.ID, Flow: p.Flow, WAID: p.WAID, IssuedAt: time.Unix(p.Iat, 0), ExpiresAt: time.Unix(p.Exp, 0)}, nil
 }

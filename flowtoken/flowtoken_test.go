@@ -147,3 +147,17 @@ func FuzzVerify(f *testing.F) {
 		_ = flowtoken.VerifySignatureJWT(s, "x", [][]byte{[]byte("fuzz-secret")}, now)
 	})
 }
+
+func TestParseIgnoresFlowAndExpiry(t *testing.T) {
+	now := t0
+	iss := newIssuer(t, &now, "server-secret")
+	tok, c, _ := iss.Issue("feedback_survey", "1")
+	now = t0.Add(48 * time.Hour)
+	got, err := iss.Parse(tok)
+	if err != nil || got.ID != c.ID || got.Flow != "feedback_survey" {
+		t.Fatalf("Parse = %+v, %v", got, err)
+	}
+	if _, err := newIssuer(t, &now, "x").Parse(tok); !errors.Is(err, flowtoken.ErrForged) {
+		t.Fatalf("Parse with another secret = %v, want ErrForged", err)
+	}
+}

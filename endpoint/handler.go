@@ -1,0 +1,422 @@
+package endpoint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/signature"
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultTimeout      = 3 * time.Second
+)
+
+// Status codes WhatsApp gives a meaning to (protocol.md 3.1).
+const (
+	StatusDecryptFailed   = 421 // the client refreshes the public key and retries once
+	StatusTokenInvalid    = 427 // the flow closes, the message's button is disabled
+	StatusSignatureFailed = 432
+)
+
+// Config is what every flow's Handler shares.
+type Config struct {
+	// Keys unwraps the AES key of each request. Required.
+	Keys envelope.KeyUnwrapper
+	// Signatures verifies X-Hub-Signature-256 with the app secret(s).
+	// Required: an endpoint without an app secret is refused at start-up.
+	Signatures *signature.Verifier
+	// Tokens validates flow tokens for flows without their own validator.
+	Tokens TokenValidator
+	// AppSecrets verify the Data API 4.0 flow_token_signature JWT.
+	AppSecrets [][]byte
+	// RequireTokenSignature rejects (427) Data API 4.0 requests that carry
+	// no flow_token_signature. A signature that is present is always
+	// verified.
+	RequireTokenSignature bool
+	// Timeout bounds a handler; past it the request is answered 504 so
+	// WhatsApp never waits for its own 10 s limit. Default 3 s.
+	Timeout time.Duration
+	// MaxBodyBytes bounds the request body; default 1 MiB.
+	MaxBodyBytes int64
+	// Logger receives one line per request: flow, action, screen, status,
+	// sizes and duration, never payload values. Default slog.Default().
+	Logger *slog.Logger
+	// Observe, when set, is called once per request, e.g. for metrics.
+	Observe func(Observation)
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Observation describes one finished request.
+type Observation struct {
+	Flow     string
+	Action   string // "" when the request could not be decrypted
+	Screen   string
+	Status   int
+	Duration time.Duration
+}
+
+// Handler serves one flow's data endpoint.
+type Handler struct {
+	cfg      Config
+	flow     *Flow
+	handlers map[route]HandlerFunc
+	tokens   TokenValidator
+	log      *slog.Logger
+}
+
+// New returns the http.Handler of flow. The flow must have all its handlers
+// and middleware registered: New takes a snapshot.
+func New(cfg Config, flow *Flow) (*Handler, error) {
+	if flow == nil || flow.name == "" {
+		return nil, errors.New("endpoint: a flow with a name is required")
+	}
+	if cfg.Keys == nil {
+		return nil, errors.New("endpoint: no private key configured")
+	}
+	if cfg.Signatures == nil {
+		return nil, fmt.Errorf("endpoint: no app secret configured: %w", signature.ErrNoSecret)
+	}
+	tokens := flow.Tokens
+	if tokens == nil {
+		tokens = cfg.Tokens
+	}
+	if tokens == nil {
+		return nil, fmt.Errorf("endpoint: flow %q has no flow-token validator", flow.name)
+	}
+	if cfg.RequireTokenSignature && len(cfg.AppSecrets) == 0 {
+		return nil, errors.New("endpoint: RequireTokenSignature needs AppSecrets")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{
+		cfg:      cfg,
+		flow:     flow,
+		handlers: flow.compile(),
+		tokens:   tokens,
+		log:      log.With("flow", flow.name),
+	}, nil
+}
+
+// decrypted is the JSON inside the envelope (protocol.md 2.3).
+type decrypted struct {
+	Version            string          `json:"version"`
+	Action             string          `json:"action"`
+	Screen             string          `json:"screen"`
+	Data               json.RawMessage `json:"data"`
+	FlowToken          string          `json:"flow_token"`
+	FlowTokenSignature string          `json:"flow_token_signature"`
+}
+
+// outcome is what ServeHTTP writes and logs.
+type outcome struct {
+	status int
+	body   []byte // sealed answer, or a plain-text reason for the caller
+	reason string // logged
+	err    error  // logged
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.cfg.Now()
+	var req decrypted
+	out := h.serve(r, &req)
+
+	if out.status == http.StatusOK || out.status == StatusTokenInvalid {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	} else if len(out.body) > 0 {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(out.body)))
+	w.WriteHeader(out.status)
+	w.Write(out.body)
+
+	d := h.cfg.Now().Sub(start)
+	if h.cfg.Observe != nil {
+		h.cfg.Observe(Observation{Flow: h.flow.name, Action: req.Action, Screen: req.Screen, Status: out.status, Duration: d})
+	}
+	level := slog.LevelDebug
+	switch {
+	case out.status >= 500:
+		level = slog.LevelError
+	case out.status != http.StatusOK:
+		level = slog.LevelWarn
+	}
+	if h.log.Enabled(r.Context(), level) {
+		attrs := []slog.Attr{
+			slog.String("action", req.Action),
+			slog.String("screen", req.Screen),
+			slog.Int("status", out.status),
+			slog.Int64("request_bytes", r.ContentLength),
+			slog.Int("response_bytes", len(out.body)),
+			slog.Duration("duration", d),
+		}
+		if out.reason != "" {
+			attrs = append(attrs, slog.String("reason", out.reason))
+		}
+		if out.err != nil {
+			attrs = append(attrs, slog.String("error", out.err.Error()))
+		}
+		h.log.LogAttrs(r.Context(), level, "flow endpoint request", attrs...)
+	}
+}
+
+func plain(status int, reason string, err error) outcome {
+	msg := reason
+	if err != nil {
+		msg = reason + ": " + err.Error()
+	}
+	return outcome{status: status, body: []byte(msg + "\n"), reason: reason, err: err}
+}
+
+func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
+	if r.Method != http.MethodPost {
+		return plain(http.StatusMethodNotAllowed, "the data endpoint takes POST", nil)
+	}
+	// 1. Body limit. Read one byte more than allowed to tell "exactly at the
+	// limit" from "over it".
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return plain(http.StatusBadRequest, "cannot read the request body", err)
+	}
+	if int64(len(body)) > h.cfg.MaxBodyBytes {
+		return plain(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.cfg.MaxBodyBytes), nil)
+	}
+	// 2. Signature over the raw bytes; 432 with an empty body (protocol.md 1.2).
+	if err := h.cfg.Signatures.Verify(body, r.Header.Get(signature.Header)); err != nil {
+		return outcome{status: StatusSignatureFailed, reason: "signature", err: err}
+	}
+	// 3 and 4. Envelope and decryption.
+	plainJSON, resp, err := envelope.Open(body, h.cfg.Keys)
+	switch {
+	case errors.Is(err, envelope.ErrDecrypt):
+		return plain(StatusDecryptFailed, "cannot decrypt the request", err)
+	case err != nil:
+		return plain(http.StatusBadRequest, "malformed request envelope", err)
+	}
+	if err := json.Unmarshal(plainJSON, req); err != nil {
+		return plain(http.StatusBadRequest, "the decrypted request is not a JSON object", err)
+	}
+	if bytes.Equal(bytes.TrimSpace(req.Data), []byte("{}")) || bytes.Equal(bytes.TrimSpace(req.Data), []byte("null")) {
+		req.Data = nil // INIT sends "data": {} (protocol.md 1.7)
+	}
+	// 5. Health check, before anything that could fail.
+	if req.Action == ActionPing {
+		return sealed(resp, answerActive)
+	}
+	if req.Action == "" {
+		return plain(http.StatusBadRequest, "the decrypted request has no action", nil)
+	}
+	hreq := &Request{Flow: h.flow.name, Version: req.Version, Action: req.Action, Screen: req.Screen, FlowToken: req.FlowToken, Data: req.Data}
+	// 6. Error notifications, acknowledged whatever the token.
+	if n, ok := notification(req.Data); ok {
+		h.log.LogAttrs(r.Context(), slog.LevelWarn, "WhatsApp rejected an endpoint answer",
+			slog.String("action", req.Action), slog.String("screen", req.Screen),
+			slog.String("error_key", n.Key), slog.String("error_message", n.Message))
+		if h.flow.OnNotification != nil {
+			h.flow.OnNotification(r.Context(), hreq, n)
+		}
+		return sealed(resp, answerAcknowledged)
+	}
+	// 7. Flow token, and its Data API 4.0 signature.
+	if out, ok := h.checkToken(r.Context(), req, hreq, resp); !ok {
+		return out
+	}
+	// 8. Dispatch.
+	handler, err := lookup(h.handlers, h.flow.name, req.Action, req.Screen)
+	if err != nil {
+		return plain(http.StatusBadRequest, "cannot route the request", err)
+	}
+	answer, err := h.run(r.Context(), handler, hreq)
+	if err != nil {
+		var te *TokenError
+		var to *timeoutError
+		var pe *panicError
+		switch {
+		case errors.As(err, &te):
+			return h.tokenRejected(resp, te)
+		case errors.As(err, &to):
+			return plain(http.StatusGatewayTimeout, "the flow handler did not answer in time", err)
+		case errors.As(err, &pe):
+			h.log.Error("flow handler panicked", "action", req.Action, "screen", req.Screen, "panic", pe.value, "stack", string(pe.stack))
+			return plain(http.StatusInternalServerError, "the flow handler failed", nil)
+		default:
+			return outcome{status: http.StatusInternalServerError, body: []byte("the flow handler failed\n"), reason: "handler error", err: err}
+		}
+	}
+	if answer == nil || answer.Screen == "" {
+		return plain(http.StatusInternalServerError, "the flow handler returned no screen", nil)
+	}
+	// 9. The answer. version is echoed; the client ignores it (protocol.md 2.4).
+	b, err := json.Marshal(wireResponse{Version: req.Version, Screen: answer.Screen, Data: answer.Data})
+	if err != nil {
+		return plain(http.StatusInternalServerError, "the flow handler's answer is not JSON-encodable", err)
+	}
+	return sealed(resp, b)
+}
+
+type wireResponse struct {
+	Version string         `json:"version,omitempty"`
+	Screen  string         `json:"screen"`
+	Data    map[string]any `json:"data,omitempty"`
+}
+
+var (
+	answerActive       = []byte(`{"data":{"status":"active"}}`)
+	answerAcknowledged = []byte(`{"data":{"acknowledged":true}}`)
+)
+
+func sealed(r *envelope.Responder, plaintext []byte) outcome {
+	return outcome{status: http.StatusOK, body: r.Seal(plaintext)}
+}
+
+// notification reports whether data is an error notification: it carries
+// error, error_key or error_message (the docs disagree on the key,
+// protocol.md 2.5).
+func notification(data json.RawMessage) (Notification, bool) {
+	if len(data) == 0 || !bytes.Contains(data, []byte(`"error`)) {
+		return Notification{}, false
+	}
+	var d struct {
+		Error        *string `json:"error"`
+		ErrorKey     *string `json:"error_key"`
+		ErrorMessage *string `json:"error_message"`
+	}
+	if json.Unmarshal(data, &d) != nil {
+		return Notification{}, false
+	}
+	if d.Error == nil && d.ErrorKey == nil && d.ErrorMessage == nil {
+		return Notification{}, false
+	}
+	var n Notification
+	if d.Error != nil {
+		n.Key = *d.Error
+	} else if d.ErrorKey != nil {
+		n.Key = *d.ErrorKey
+	}
+	if d.ErrorMessage != nil {
+		n.Message = *d.ErrorMessage
+	}
+	return n, true
+}
+
+// Messages shown to the user on 427, by cause.
+const (
+	msgTokenMissing = "This form cannot be opened. Please ask for a new one."
+	msgTokenInvalid = "This form link is not valid. Please ask for a new one."
+	msgTokenExpired = "This form has expired. Please ask for a new one."
+)
+
+func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request, resp *envelope.Responder) (outcome, bool) {
+	if req.FlowToken == "" {
+		return h.tokenRejected(resp, &TokenError{Msg: msgTokenMissing, Err: errors.New("request has no flow_token")}), false
+	}
+	if req.FlowTokenSignature != "" {
+		if err := flowtoken.VerifySignatureJWT(req.FlowTokenSignature, req.FlowToken, h.cfg.AppSecrets, h.cfg.Now()); err != nil {
+			return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: err}), false
+		}
+	} else if h.cfg.RequireTokenSignature && majorVersion(req.Version) >= 4 {
+		return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: errors.New("Data API 4.0 request without flow_token_signature")}), false
+	}
+	claims, err := h.tokens.ValidateToken(ctx, h.flow.name, req.FlowToken)
+	if err != nil {
+		var te *TokenError
+		if !errors.As(err, &te) {
+			msg := msgTokenInvalid
+			if errors.Is(err, flowtoken.ErrExpired) {
+				msg = msgTokenExpired
+			}
+			te = &TokenError{Msg: msg, Err: err}
+		}
+		return h.tokenRejected(resp, te), false
+	}
+	hreq.Token = claims
+	return outcome{}, true
+}
+
+// tokenRejected answers 427 with the encrypted error_msg the client shows
+// (protocol.md 2.6: the client decrypts the 427 body).
+func (h *Handler) tokenRejected(resp *envelope.Responder, te *TokenError) outcome {
+	var body []byte
+	if te.Msg != "" {
+		b, _ := json.Marshal(struct {
+			ErrorMsg string `json:"error_msg"`
+		}{te.Msg})
+		body = resp.Seal(b)
+	}
+	return outcome{status: StatusTokenInvalid, body: body, reason: "flow token", err: te}
+}
+
+func majorVersion(v string) int {
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string { return fmt.Sprintf("no answer after %v", e.after) }
+
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// run calls handler under the deadline, recovering a panic. A handler that
+// overruns keeps running until it notices its context is done, but the
+// client gets its answer at the deadline.
+func (h *Handler) run(ctx context.Context, handler HandlerFunc, req *Request) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	type result struct {
+		resp *Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- result{err: &panicError{value: v, stack: debug.Stack()}}
+			}
+		}()
+		resp, err := handler(ctx, req)
+		done <- result{resp, err}
+	}()
+	select {
+	case res := <-done:
+		return res.resp, res.err
+	case <-ctx.Done():
+		return nil, &timeoutError{after: h.cfg.Timeout}
+	}
+}

@@ -1,0 +1,247 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Graph API error codes that matter to WhatsApp Flows (protocol.md 3.3 and
+// 5.3; Meta's "Error Codes" reference for Flows). Build logic on Code, not on
+// the message text nor the HTTP status.
+const (
+	// CodeInvalidParameter (100): a parameter is wrong. For flows: the name
+	// is not unique in the WABA, the Flow JSON version or data_api_version
+	// is invalid, the flow does not exist, two clone sources were given,
+	// or the endpoint_uri is invalid or set on Flow JSON before 3.0.
+	CodeInvalidParameter = 100
+	// CodeAccessToken (190): the access token is invalid or has expired.
+	CodeAccessToken = 190
+
+	// CodeFlowBlocked (132068): the flow is BLOCKED by health monitoring
+	// (or, On-Prem, its public key is missing or invalid); it cannot be
+	// sent and delivered copies cannot be opened.
+	CodeFlowBlocked = 132068
+	// CodeFlowThrottled (132069): the flow is THROTTLED; only 10 new flow
+	// messages an hour can be sent until its endpoint metrics recover.
+	CodeFlowThrottled = 132069
+
+	// CodeFlowIntegrityBlocked (139000): blocked by an integrity check.
+	CodeFlowIntegrityBlocked = 139000
+	// CodeFlowUpdate (139001): the flow cannot be updated (published and
+	// immutable in older API behaviour, Flow JSON processing error, or
+	// endpoint_uri on Flow JSON before 3.0).
+	CodeFlowUpdate = 139001
+	// CodeFlowPublish (139002): publishing was refused; the reason is in
+	// error_user_msg (not a draft, validation errors, missing endpoint_uri,
+	// no phone number, missing signed public key, no connected app,
+	// endpoint health check failed, WABA not subscribed to flows webhooks).
+	CodeFlowPublish = 139002
+	// CodeFlowDeprecate (139003): only a PUBLISHED flow can be deprecated.
+	CodeFlowDeprecate = 139003
+	// CodeFlowDelete (139004): only a DRAFT flow can be deleted.
+	CodeFlowDelete = 139004
+	// CodeMetricsThreshold (139006): the flow has fewer than 250 endpoint
+	// requests, too few for the metrics API.
+	CodeMetricsThreshold = 139006
+)
+
+// Error is an error answer of the Graph API:
+//
+//	{"error": {"message", "type", "code", "error_subcode", "error_user_title",
+//	 "error_user_msg", "error_data": {"details"}, "is_transient", "fbtrace_id"}}
+//
+// Answers that are not in that shape (a proxy's HTML page) still become an
+// Error, with HTTPStatus set and a Message quoting the start of the body.
+type Error struct {
+	HTTPStatus  int    // the HTTP status of the answer
+	Code        int    // "code", see the Code constants
+	Subcode     int    // "error_subcode"; deprecated by Meta since v16 but still sent
+	Type        string // "type", such as "OAuthException"
+	Message     string // "message", often "(#CODE) Title"
+	UserTitle   string // "error_user_title"
+	UserMessage string // "error_user_msg": for 139002 the reason publishing failed
+	Details     string // "error_data.details": the Cloud API's explanation
+	IsTransient bool   // "is_transient"
+	FBTraceID   string // "fbtrace_id": quote it when asking Meta for help
+	// RetryAfter is the wait the server asked for in a Retry-After header,
+	// 0 when there was none.
+	RetryAfter time.Duration
+}
+
+// Error returns Meta's message, the user-facing title and message, the codes,
+// the trace id and, for the codes listed above, what to do about it.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("graph API error: ")
+	b.WriteString(e.Message)
+	if e.UserTitle != "" || e.UserMessage != "" {
+		b.WriteString(": ")
+		b.WriteString(e.UserTitle)
+		if e.UserTitle != "" && e.UserMessage != "" {
+			b.WriteString(": ")
+		}
+		b.WriteString(e.UserMessage)
+	}
+	if e.Details != "" && e.Details != e.UserMessage && e.Details != e.Message {
+		b.WriteString(" (")
+		b.WriteString(e.Details)
+		b.WriteString(")")
+	}
+	fmt.Fprintf(&b, " [code %d", e.Code)
+	if e.Subcode != 0 {
+		fmt.Fprintf(&b, ", subcode %d", e.Subcode)
+	}
+	if e.Type != "" {
+		fmt.Fprintf(&b, ", %s", e.Type)
+	}
+	fmt.Fprintf(&b, ", HTTP %d", e.HTTPStatus)
+	if e.FBTraceID != "" {
+		fmt.Fprintf(&b, ", fbtrace_id %s", e.FBTraceID)
+	}
+	b.WriteString("]")
+	if h := e.Hint(); h != "" {
+		b.WriteString("; ")
+		b.WriteString(h)
+	}
+	return b.String()
+}
+
+// Hint says in a sentence what to do about the codes this package names, and
+// returns "" for the others.
+func (e *Error) Hint() string {
+	switch e.Code {
+	case CodeAccessToken:
+		return "the access token is invalid or has expired: configure a new system-user token"
+	case CodeFlowThrottled:
+		return "the flow is THROTTLED by health monitoring: at most 10 new flow messages an hour can be sent until the endpoint's error rate, latency and availability recover"
+	case CodeFlowBlocked:
+		return "the flow is BLOCKED: it cannot be sent until its endpoint health recovers; also check that the phone number's business public key is uploaded and signed (waflow keys check)"
+	case CodeFlowPublish:
+		return "publishing was refused for the reason above; fix it and publish again"
+	case CodeFlowDeprecate:
+		return "only a PUBLISHED flow can be deprecated"
+	case CodeFlowDelete:
+		return "only a DRAFT flow can be deleted; deprecate a published one instead"
+	case CodeMetricsThreshold:
+		return "metrics need at least 250 endpoint requests for this flow"
+	}
+	return ""
+}
+
+// errorBody is the JSON shape of a Graph API error answer.
+type errorBody struct {
+	Error *struct {
+		Message        string `json:"message"`
+		Type           string `json:"type"`
+		Code           int    `json:"code"`
+		ErrorSubcode   int    `json:"error_subcode"`
+		ErrorUserTitle string `json:"error_user_title"`
+		ErrorUserMsg   string `json:"error_user_msg"`
+		IsTransient    bool   `json:"is_transient"`
+		FBTraceID      string `json:"fbtrace_id"`
+		ErrorData      *struct {
+			Details string `json:"details"`
+		} `json:"error_data"`
+	} `json:"error"`
+}
+
+// parseError turns a non-2xx answer into an *Error. It never fails: a body
+// that is not a Graph error is quoted (shortened) in Message.
+func parseError(status int, hdr http.Header, body []byte) *Error {
+	e := &Error{HTTPStatus: status, RetryAfter: parseRetryAfter(hdr.Get("Retry-After"), time.Now())}
+	var eb errorBody
+	// error_data is sometimes a JSON-encoded string in older answers; a
+	// decoding error there must not lose the rest, so decode it loosely.
+	if err := json.Unmarshal(body, &eb); err != nil || eb.Error == nil {
+		var loose struct {
+			Error map[string]json.RawMessage `json:"error"`
+		}
+		if json.Unmarshal(body, &loose) == nil && loose.Error != nil {
+			fill := func(k string, dst any) { _ = json.Unmarshal(loose.Error[k], dst) }
+			fill("message", &e.Message)
+			fill("type", &e.Type)
+			fill("code", &e.Code)
+			fill("error_subcode", &e.Subcode)
+			fill("error_user_title", &e.UserTitle)
+			fill("error_user_msg", &e.UserMessage)
+			fill("is_transient", &e.IsTransient)
+			fill("fbtrace_id", &e.FBTraceID)
+			var data struct {
+				Details string `json:"details"`
+			}
+			if fill("error_data", &data); data.Details != "" {
+				e.Details = data.Details
+			} else {
+				fill("error_data", &e.Details) // the string form
+			}
+			if e.Message == "" && e.Code != 0 {
+				e.Message = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+			}
+			if e.Message != "" {
+				return e
+			}
+		}
+		e.Message = fmt.Sprintf("HTTP %d %s with a body that is not a Graph API error: %q",
+			status, http.StatusText(status), shorten(body, 200))
+		return e
+	}
+	g := eb.Error
+	e.Message = g.Message
+	e.Type = g.Type
+	e.Code = g.Code
+	e.Subcode = g.ErrorSubcode
+	e.UserTitle = g.ErrorUserTitle
+	e.UserMessage = g.ErrorUserMsg
+	e.IsTransient = g.IsTransient
+	e.FBTraceID = g.FBTraceID
+	if g.ErrorData != nil {
+		e.Details = g.ErrorData.Details
+	}
+	if e.Message == "" {
+		e.Message = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+	}
+	return e
+}
+
+func shorten(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return string(b[:n]) + "…"
+}
+
+// CodeOf returns the Graph error code carried by err, or 0 when err holds no
+// *Error.
+func CodeOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+// IsThrottled reports whether err says the flow is THROTTLED (132069).
+func IsThrottled(err error) bool { return CodeOf(err) == CodeFlowThrottled }
+
+// IsBlocked reports whether err says the flow is BLOCKED (132068).
+func IsBlocked(err error) bool { return CodeOf(err) == CodeFlowBlocked }
+
+// IsAccessTokenError reports whether err says the access token is invalid
+// or expired (190).
+func IsAccessTokenError(err error) bool { return CodeOf(err) == CodeAccessToken }
+
+// IsPublishRefused reports whether err says publishing was refused (139002);
+// the reason is in the Error's UserMessage.
+func IsPublishRefused(err error) bool { return CodeOf(err) == CodeFlowPublish }
+
+// IsMetricsThresholdNotReached reports whether err says the flow has too few
+// endpoint requests for metrics (139006).
+func IsMetricsThresholdNotReached(err error) bool { return CodeOf(err) == CodeMetricsThreshold }

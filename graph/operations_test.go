@@ -437,7 +437,10 @@ func TestRefusedBeforeSending(t *testing.T) {
 		return m
 	}
 	send := func(m graph.Message) func(context.Context, *graph.Client) error {
-		return func(ctx context.Context, c *graph.Client) error { _, err := c.Send(ctx, "106540352242922", m); return err }
+		return func(ctx context.Context, c *graph.Client) error {
+			_, err := c.Send(ctx, "106540352242922", m)
+			return err
+		}
 	}
 	cases := []struct {
 		name    string

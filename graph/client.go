@@ -47,7 +47,7 @@ var (
 	// failed after it may have reached Meta: a 5xx answer, a timeout or a
 	// connection lost after the request was written. It was not retried;
 	// the caller decides whether a possible duplicate is acceptable.
-	ErrOutcomeUnknown = errors.New("graph: request may have been carried out; not retried to avoid doing it twice")
+	ErrOutcomeUnknown = errors.New("graph: outcome unknown: Meta may have carried out the request, so it was not retried")
 	// ErrUnexpectedResponse means a 2xx answer could not be understood
 	// (not JSON, a missing id, or "success": false).
 	ErrUnexpectedResponse = errors.New("graph: unexpected response")
@@ -241,7 +241,11 @@ func jsonCall(op, method string, body any, segments ...string) (*call, error) {
 func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	var last error
 	for attempt := 1; ; attempt++ {
+		start := time.Now()
 		body, status, hdr, err := c.attempt(ctx, cl)
+		c.log.LogAttrs(ctx, slog.LevelDebug, "graph request",
+			slog.String("op", cl.op), slog.String("method", cl.method), slog.Int("attempt", attempt),
+			slog.Int("status", status), slog.Duration("duration", time.Since(start)), slog.Int("response_bytes", len(body)))
 		var retry bool
 		var retryAfter time.Duration
 		switch {
@@ -257,7 +261,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 				err = fmt.Errorf("no complete answer within %s: %w", c.timeout, err)
 			}
 			if cl.unsafe && written {
-				return fmt.Errorf("graph: %s: %w: %w", cl.op, ErrOutcomeUnknown, err)
+				return fmt.Errorf("graph: %s: %w; %w", cl.op, err, ErrOutcomeUnknown)
 			}
 			last = fmt.Errorf("graph: %s: %w", cl.op, err)
 			retry = true
@@ -266,7 +270,11 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 				return nil
 			}
 			if err := json.Unmarshal(body, out); err != nil {
-				return fmt.Errorf("graph: %s: %w: HTTP %d body is not the expected JSON: %w", cl.op, ErrUnexpectedResponse, status, err)
+				err = fmt.Errorf("graph: %s: %w: HTTP %d body is not the expected JSON: %w", cl.op, ErrUnexpectedResponse, status, err)
+				if cl.unsafe {
+					err = fmt.Errorf("%w; %w", err, ErrOutcomeUnknown) // a 2xx means Meta took it
+				}
+				return err
 			}
 			return nil
 		default:
@@ -276,7 +284,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			case status == http.StatusTooManyRequests:
 				retry = true
 			case status >= 500 && cl.unsafe:
-				return fmt.Errorf("graph: %s: %w: %w", cl.op, ErrOutcomeUnknown, apiErr)
+				return fmt.Errorf("graph: %s: %w; %w", cl.op, apiErr, ErrOutcomeUnknown)
 			case status >= 500:
 				retry = true
 			}

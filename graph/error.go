@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -245,3 +246,34 @@ func IsPublishRefused(err error) bool { return CodeOf(err) == CodeFlowPublish }
 // IsMetricsThresholdNotReached reports whether err says the flow has too few
 // endpoint requests for metrics (139006).
 func IsMetricsThresholdNotReached(err error) bool { return CodeOf(err) == CodeMetricsThreshold }
+
+// IsTemporary reports whether the operation that returned err may succeed
+// if repeated later, unchanged: Meta answered 429 or 5xx, or no answer
+// arrived before the request was written. A worker that owns its own retry
+// schedule (the outbox) uses it after the client's retries are spent.
+//
+// A THROTTLED flow (132069) is temporary too: sending is refused only until
+// the hourly allowance frees up, so a later attempt can succeed.
+//
+// It is false for an error wrapping ErrOutcomeUnknown (repeating may do it
+// twice), for Meta's other refusals (4xx: they fail the same way again), and
+// for requests refused before sending or cancelled by the caller.
+func IsTemporary(err error) bool {
+	switch {
+	case err == nil,
+		errors.Is(err, ErrOutcomeUnknown),
+		errors.Is(err, ErrInvalidRequest),
+		errors.Is(err, ErrInvalidID),
+		errors.Is(err, ErrNoAccessToken),
+		errors.Is(err, ErrUnexpectedResponse),
+		errors.Is(err, ErrFlowNotFound),
+		errors.Is(err, ErrNoPublicKey),
+		errors.Is(err, context.Canceled):
+		return false
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.HTTPStatus == http.StatusTooManyRequests || e.HTTPStatus >= 500 || e.Code == CodeFlowThrottled
+	}
+	return true // a network error or a timeout
+}

@@ -405,7 +405,7 @@ func (c *Client) send(ctx context.Context, phoneNumberID string, body []byte) (*
 	}
 	if len(r.Messages) == 0 || r.Messages[0].ID == "" {
 		// Meta accepted something; resending could duplicate it.
-		return nil, fmt.Errorf("graph: send message: %w: %w: no message id in the answer", ErrOutcomeUnknown, ErrUnexpectedResponse)
+		return nil, fmt.Errorf("graph: send message: %w: no message id in the answer; %w", ErrUnexpectedResponse, ErrOutcomeUnknown)
 	}
 	res := &SendResult{MessageID: r.Messages[0].ID, Status: r.Messages[0].MessageStatus}
 	if len(r.Contacts) > 0 {

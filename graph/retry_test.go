@@ -362,3 +362,45 @@ func TestBaseURLPrefixAndVersion(t *testing.T) {
 		t.Errorf("path = %q, want the prefix and the configured version", got)
 	}
 }
+
+// TestIsTemporary classifies the errors a worker sees once the client has
+// given up: what to try again later, and what never to repeat.
+func TestIsTemporary(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		replies []reply
+		call    func(context.Context, *graph.Client) error
+		want    bool
+	}{
+		{"429 on send", []reply{graphError(429, 130429, "rate"), graphError(429, 130429, "rate"), graphError(429, 130429, "rate")},
+			func(ctx context.Context, c *graph.Client) error { _, err := c.Send(ctx, "1", flowMsg()); return err }, true},
+		{"503 on read", []reply{graphError(503, 2, "x"), graphError(503, 2, "x"), graphError(503, 2, "x")},
+			func(ctx context.Context, c *graph.Client) error { _, err := c.GetFlow(ctx, "1", nil); return err }, true},
+		{"500 on send", []reply{graphError(500, 131000, "x")},
+			func(ctx context.Context, c *graph.Client) error { _, err := c.Send(ctx, "1", flowMsg()); return err }, false},
+		{"throttled flow", []reply{graphError(400, graph.CodeFlowThrottled, "x")},
+			func(ctx context.Context, c *graph.Client) error { _, err := c.Send(ctx, "1", flowMsg()); return err }, true},
+		{"blocked flow", []reply{graphError(400, graph.CodeFlowBlocked, "x")},
+			func(ctx context.Context, c *graph.Client) error { _, err := c.Send(ctx, "1", flowMsg()); return err }, false},
+		{"expired token", []reply{graphError(401, graph.CodeAccessToken, "x")},
+			func(ctx context.Context, c *graph.Client) error { return c.PublishFlow(ctx, "1") }, false},
+		{"invalid request", nil,
+			func(ctx context.Context, c *graph.Client) error {
+				_, err := c.Send(ctx, "1", &graph.TextMessage{})
+				return err
+			}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSetup(t, tc.replies...)
+			err := tc.call(t.Context(), s.client)
+			if err == nil || graph.IsTemporary(err) != tc.want {
+				t.Fatalf("IsTemporary(%v) = %v, want %v", err, !tc.want, tc.want)
+			}
+		})
+	}
+	if !graph.IsTemporary(errors.New("dial tcp: connection refused")) || graph.IsTemporary(nil) || graph.IsTemporary(context.Canceled) {
+		t.Error("network errors are temporary; nil and cancellation are not")
+	}
+}

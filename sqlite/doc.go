@@ -1,0 +1,48 @@
+// Package sqlite is the default waflow store: [waflow.Store] on an embedded
+// SQLite database file, with the pure-Go driver modernc.org/sqlite (no cgo).
+//
+// # One writer
+//
+// SQLite lets many connections read at once but only one write at a time; a
+// second writer waits on the file lock (busy_timeout) and, in a deferred
+// transaction that started as a read, can fail with SQLITE_BUSY. So a [DB]
+// writes through exactly one connection (SetMaxOpenConns(1)), whose
+// transactions start with BEGIN IMMEDIATE, and reads through a separate
+// read-only pool. With WAL, readers never block the writer nor the writer the
+// readers. An in-memory database (":memory:") lives and dies with its
+// connection, so it uses the one writer connection for reads too.
+//
+// Several processes may open the same file (say "waflow serve" and "waflow
+// migrate"); every compare-and-set runs in one write transaction, so it is
+// correct across processes too, only slower.
+//
+// # Group commit
+//
+// A webhook is answered 200 only once its events are committed, and a commit
+// waits for an fsync. AddEvents calls therefore go to a single committer
+// goroutine that writes every request waiting at that moment in one
+// transaction, each inside its own savepoint (so one request's failure does
+// not fail the others, and a request's events are stored all or none), and
+// releases each caller only after that transaction committed. Under load
+// the fsync is shared by dozens of webhooks.
+//
+// # Durability
+//
+// The journal is WAL (write-ahead log). The default synchronous setting is
+// FULL: every commit fsyncs the WAL before it returns, so a committed event
+// survives a process crash (kill -9) and a power cut or kernel panic alike.
+// With NORMAL, which [Options] allows, a commit is written to the WAL but
+// fsynced only at checkpoints: it survives a process crash, because the
+// bytes are in the operating system's cache, but the last transactions
+// before a power cut can be lost. A webhook answered 200 is never sent again
+// by WhatsApp, so a lost commit is a lost completion; FULL is what a
+// business expects, and group commit pays for it.
+//
+// # Migrations
+//
+// The schema is created and upgraded at [Open] by the numbered files
+// migration/NNN_name.sql embedded in the package, each applied in its own
+// transaction and recorded in the schema_migrations table. A later feature
+// adds its tables by adding the next numbered file here and in package
+// postgres, and a conformance test to package storetest.
+package sqlite

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/internal/server"
+	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/signature"
+)
+
+// appConfig is the configuration shared by the commands that run or talk to
+// the backend. Every field has a flag and a WAFLOW_* variable; secrets also
+// have *_FILE variants (see settings).
+type appConfig struct {
+	addr           string
+	dataDir        string
+	databaseURL    string
+	privateKey     string // PEM, one or more keys (current first)
+	passphrase     string
+	appSecrets     string // comma-separated, current first
+	tokenSecret    string
+	verifyToken    string
+	requestTimeout string
+	tokenTTL       string
+	requireJWT     string
+	logLevel       string
+	logFormat      string
+}
+
+func (c *appConfig) declare(s *settings) {
+	s.String(&c.addr, "addr", "WAFLOW_ADDR", "127.0.0.1:8080", "listen address")
+	s.String(&c.dataDir, "data-dir", "WAFLOW_DATA_DIR", "./waflow-data", "data folder: database, development keys")
+	s.Secret(&c.databaseURL, "database-url", "WAFLOW_DATABASE_URL", "a SQLite path or a postgres:// URL (default: waflow.db in the data folder)")
+	s.Secret(&c.privateKey, "private-key", "WAFLOW_PRIVATE_KEY", "the PEM private key; several PEM blocks for rotation, current first")
+	s.Secret(&c.passphrase, "private-key-passphrase", "WAFLOW_PRIVATE_KEY_PASSPHRASE", "the passphrase of the private key")
+	s.Secret(&c.appSecrets, "app-secret", "WAFLOW_APP_SECRET", "the Meta app secret(s), comma-separated, current first")
+	s.Secret(&c.tokenSecret, "token-secret", "WAFLOW_TOKEN_SECRET", "the secret that signs flow tokens (at least 16 bytes)")
+	s.Secret(&c.verifyToken, "verify-token", "WAFLOW_VERIFY_TOKEN", "the webhook verify token")
+	s.String(&c.requestTimeout, "request-timeout", "WAFLOW_REQUEST_TIMEOUT", "3s", "deadline of a flow handler; WhatsApp gives up after 10s")
+	s.String(&c.tokenTTL, "token-ttl", "WAFLOW_TOKEN_TTL", "168h", "how long an issued flow token stays valid")
+	s.String(&c.requireJWT, "require-token-signature", "WAFLOW_REQUIRE_TOKEN_SIGNATURE", "false", "reject Data API 4.0 requests without flow_token_signature")
+	s.String(&c.logLevel, "log-level", "WAFLOW_LOG_LEVEL", "info", "debug, info, warn or error")
+	s.String(&c.logFormat, "log-format", "WAFLOW_LOG_FORMAT", "text", "text or json")
+}
+
+// logger builds the process logger from the configuration.
+func (c *appConfig) logger(env *Env) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", c.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(env.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(env.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", c.logFormat)
+}
+
+// secrets are the loaded keys and secrets the backend runs with.
+type secrets struct {
+	privateKeys []*rsa.PrivateKey
+	appSecrets  [][]byte
+	tokenSecret []byte
+	verifyToken string
+	dev         bool // generated development secrets
+}
+
+// loadSecrets loads the configured key and secrets or, when neither a key
+// nor an app secret is configured, the development ones from the data folder
+// (generated on first run).
+func (c *appConfig) loadSecrets(env *Env, log *slog.Logger) (*secrets, error) {
+	s := &secrets{}
+	switch {
+	case c.privateKey == "" && c.appSecrets == "":
+		dev, err := loadDevSecrets(c.dataDir)
+		if err != nil {
+			return nil, err
+		}
+		s.dev = true
+		c.privateKey, c.appSecrets = dev.privateKey, dev.appSecret
+		if c.tokenSecret == "" {
+			c.tokenSecret = dev.tokenSecret
+		}
+		if c.verifyToken == "" {
+			c.verifyToken = dev.verifyToken
+		}
+		fmt.Fprintf(env.Stderr, "waflow: DEVELOPMENT MODE: no private key and no app secret configured, so waflow uses\n"+
+			"  development ones from %s (generated on first run).\n"+
+			"  Public key to register with Meta: %s\n"+
+			"  Do not use this setup in production: set WAFLOW_PRIVATE_KEY_FILE, WAFLOW_APP_SECRET_FILE,\n"+
+			"  WAFLOW_TOKEN_SECRET_FILE and WAFLOW_VERIFY_TOKEN_FILE.\n", dev.dir, dev.publicKeyPath)
+	case c.privateKey == "":
+		return nil, errors.New("an app secret is configured but no private key: set WAFLOW_PRIVATE_KEY_FILE (or -private-key-file), or set neither for a development server")
+	case c.appSecrets == "":
+		return nil, errors.New("a private key is configured but no app secret: set WAFLOW_APP_SECRET_FILE (or -app-secret-file); requests cannot be authenticated without it")
+	}
+	ks, err := keys.ParsePrivateKeys([]byte(c.privateKey), []byte(c.passphrase))
+	if err != nil {
+		return nil, fmt.Errorf("private key: %w", err)
+	}
+	s.privateKeys = ks
+	for _, a := range splitList(c.appSecrets) {
+		s.appSecrets = append(s.appSecrets, []byte(a))
+	}
+	if len(s.appSecrets) == 0 {
+		return nil, errors.New("the app secret setting holds no secret")
+	}
+	if c.tokenSecret == "" {
+		return nil, errors.New("no flow-token secret: set WAFLOW_TOKEN_SECRET_FILE (at least 16 random bytes, e.g. `openssl rand -hex 32`)")
+	}
+	if len(c.tokenSecret) < 16 {
+		return nil, fmt.Errorf("the flow-token secret is %d bytes; use at least 16 random bytes", len(c.tokenSecret))
+	}
+	s.tokenSecret = []byte(c.tokenSecret)
+	s.verifyToken = c.verifyToken
+	log.Info("keys loaded", "private_keys", len(ks), "app_secrets", len(s.appSecrets), "public_key", keys.Fingerprint(&ks[0].PublicKey))
+	return s, nil
+}
+
+func serveCommand() *Command {
+	return &Command{
+		Name:    "serve",
+		Summary: "run the backend: data endpoint, webhooks, catalog, preview",
+		Help: `
+Runs the WhatsApp Flows backend on one address. Each flow's data endpoint is
+served at POST /flows/{flow}; health checks at /healthz and /readyz.
+
+With no private key and no app secret configured, serve runs as a development
+server: it generates both (and a flow-token secret and a webhook verify token)
+into the data folder on first run and says where they are. In production set
+at least WAFLOW_PRIVATE_KEY_FILE, WAFLOW_PRIVATE_KEY_PASSPHRASE_FILE,
+WAFLOW_APP_SECRET_FILE and WAFLOW_TOKEN_SECRET_FILE.
+
+Every flag can also be set with the environment variable named in its help;
+a flag on the command line wins.`,
+		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
+			var cfg appConfig
+			s := newSettings(fs, env)
+			cfg.declare(s)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("serve", "unexpected argument %q", args[0])
+				}
+				if err := s.resolve(); err != nil {
+					return err
+				}
+				return runServe(ctx, env, &cfg, nil)
+			}
+		},
+	}
+}
+
+// runServe runs the backend until ctx is done. When ready is not nil, it
+// receives the listen address once the server accepts connections (tests).
+func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string) error {
+	log, err := cfg.logger(env)
+	if err != nil {
+		return err
+	}
+	timeout, err := time.ParseDuration(cfg.requestTimeout)
+	if err != nil || timeout <= 0 || timeout > 9*time.Second {
+		return fmt.Errorf("request timeout %q: want a duration between 0 and 9s (WhatsApp gives up after 10s)", cfg.requestTimeout)
+	}
+	ttl, err := time.ParseDuration(cfg.tokenTTL)
+	if err != nil || ttl <= 0 {
+		return fmt.Errorf("token TTL %q: want a positive duration such as 24h", cfg.tokenTTL)
+	}
+	requireJWT, err := strconv.ParseBool(cfg.requireJWT)
+	if err != nil {
+		return fmt.Errorf("require-token-signature %q: want true or false", cfg.requireJWT)
+	}
+	sec, err := cfg.loadSecrets(env, log)
+	if err != nil {
+		return err
+	}
+	b, err := newBackend(ctx, cfg, sec, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	unwrapper, err := envelope.NewPrivateKeys(sec.privateKeys...)
+	if err != nil {
+		return err
+	}
+	verifier, err := signature.New(sec.appSecrets...)
+	if err != nil {
+		return err
+	}
+	issuer, err := flowtoken.NewIssuer(sec.tokenSecret)
+	if err != nil {
+		return err
+	}
+	issuer.TTL = ttl
+	epCfg := endpoint.Config{
+		Keys:                  unwrapper,
+		Signatures:            verifier,
+		Tokens:                b.tokenValidator(issuer),
+		AppSecrets:            sec.appSecrets,
+		RequireTokenSignature: requireJWT,
+		Timeout:               timeout,
+		Logger:                log.With("component", "endpoint"),
+		Observe:               b.observeEndpoint,
+	}
+	flowHandlers := map[string]http.Handler{}
+	for _, f := range b.flows {
+		h, err := endpoint.New(epCfg, f)
+		if err != nil {
+			return fmt.Errorf("flow %s: %w", f.Name(), err)
+		}
+		flowHandlers[f.Name()] = h
+	}
+	srv := server.New(server.Config{
+		Addr:           cfg.addr,
+		Flows:          flowHandlers,
+		Webhook:        b.webhook,
+		Metrics:        b.metrics,
+		Ready:          b.ready,
+		RequestTimeout: timeout,
+		Logger:         log,
+	})
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(flowHandlers))
+	for n := range flowHandlers {
+		names = append(names, "/flows/"+n)
+	}
+	log.Info("waflow serving", "addr", ln.Addr().String(), "flows", strings.Join(names, " "), "dev", sec.dev, "rsa", envelope.Backend)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	return srv.Serve(ctx, ln)
+}

@@ -1,0 +1,176 @@
+// Package server composes waflow's HTTP surface: the route table, the
+// middleware, the http.Server with all four timeouts, and graceful shutdown.
+// It holds no business logic; cmd/waflow builds the pieces and hands them in.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"sync/atomic"
+	"time"
+)
+
+// Config is what the server is built from.
+type Config struct {
+	// Addr is the listen address, e.g. "127.0.0.1:8080".
+	Addr string
+	// Flows maps a flow name to its data-endpoint handler, served at
+	// POST /flows/{name}.
+	Flows map[string]http.Handler
+	// Webhook, when set, is served at /webhook (GET handshake, POST events).
+	Webhook http.Handler
+	// Metrics, when set, is served at GET /metrics.
+	Metrics http.Handler
+	// Preview, when set, is served under /preview/.
+	Preview http.Handler
+	// Extra routes, pattern to handler, for features that bring their own.
+	Extra map[string]http.Handler
+	// Ready reports whether the server can take traffic (e.g. the database
+	// answers); /readyz answers 503 with its error otherwise.
+	Ready func(context.Context) error
+	// RequestTimeout is the longest a handler may take; the write timeout
+	// is derived from it. Default 3 s.
+	RequestTimeout time.Duration
+	// ShutdownTimeout bounds the graceful shutdown. Default 15 s.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+// Server is waflow's HTTP server.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	handler  http.Handler
+	draining atomic.Bool
+}
+
+// New builds the server and its route table.
+func New(cfg Config) *Server {
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 3 * time.Second
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.handler = recoverPanics(s.log, s.routes())
+	return s
+}
+
+// routes is the whole route table.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	names := make([]string, 0, len(s.cfg.Flows))
+	for name, h := range s.cfg.Flows {
+		mux.Handle("POST /flows/"+name, h)
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	mux.HandleFunc("POST /flows/{flow}", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, fmt.Sprintf("no flow named %q here; flows: %v", r.PathValue("flow"), names), http.StatusNotFound)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.Webhook != nil {
+		mux.Handle("/webhook", s.cfg.Webhook)
+	}
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
+	if s.cfg.Preview != nil {
+		mux.Handle("/preview/", s.cfg.Preview)
+	}
+	for pattern, h := range s.cfg.Extra {
+		mux.Handle(pattern, h)
+	}
+	return mux
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.draining.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "error", err)
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// Handler returns the server's root handler, for tests.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPServer returns the http.Server with every timeout set: a slow client
+// cannot hold a connection, and a request cannot outlive WhatsApp's 10 s.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Addr:              s.cfg.Addr,
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      s.cfg.RequestTimeout + 5*time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve accepts connections on ln until ctx is done, then stops accepting,
+// finishes the requests in flight (up to ShutdownTimeout) and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := s.HTTPServer()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	s.log.Info("shutting down: finishing requests in flight", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// recoverPanics answers 500 for a handler that panics, logs the stack, and
+// keeps the server serving. (net/http would also recover, but it drops the
+// connection without an answer and logs outside slog.)
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,221 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waflow/waflow"
+)
+
+const eventCols = `id, dedupe_key, kind, payload, received_at, state, attempts, last_error, result,
+	next_attempt_at, lease_owner, lease_until, processed_at`
+
+func scanEvent(r pgx.Row) (waflow.InboxEvent, error) {
+	var e waflow.InboxEvent
+	var kind, state string
+	err := r.Scan(&e.ID, &e.DedupeKey, &kind, &e.Payload, timeCol{&e.ReceivedAt}, &state, &e.Attempts,
+		&e.LastError, &e.Result, timeCol{&e.NextAttemptAt}, &e.LeaseOwner, timeCol{&e.LeaseUntil},
+		timeCol{&e.ProcessedAt})
+	e.Kind, e.State = waflow.EventKind(kind), waflow.InboxState(state)
+	return e, err
+}
+
+func scanEvents(rows pgx.Rows) ([]waflow.InboxEvent, error) {
+	defer rows.Close()
+	out := []waflow.InboxEvent{}
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AddEvents implements waflow.InboxStore: one statement, one transaction.
+func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, error) {
+	if db.closed.Load() {
+		return 0, waflow.ErrClosed
+	}
+	n := len(events)
+	keys, kinds := make([]string, n), make([]string, n)
+	payloads, received := make([][]byte, n), make([]time.Time, n)
+	now := db.now()
+	for i, e := range events {
+		if e.DedupeKey == "" || e.Kind == "" || len(e.Payload) == 0 {
+			return 0, waflow.Invalidf("AddEvents: event %d needs a DedupeKey, a Kind and a Payload", i)
+		}
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = now
+		}
+		keys[i], kinds[i], payloads[i], received[i] = e.DedupeKey, string(e.Kind), e.Payload, e.ReceivedAt
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	// ON CONFLICT DO NOTHING also skips a key repeated within the batch.
+	tag, err := db.pool.Exec(ctx, `INSERT INTO inbox_events (dedupe_key, kind, payload, received_at, next_attempt_at)
+		SELECT k, kd, p, r, r FROM unnest($1::text[], $2::text[], $3::bytea[], $4::timestamptz[]) WITH ORDINALITY AS e(k, kd, p, r, o)
+		ORDER BY o
+		ON CONFLICT (dedupe_key) DO NOTHING`, keys, kinds, payloads, received)
+	if err != nil {
+		return 0, wrap(err, "AddEvents")
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func checkClaim(owner string, max int, lease time.Duration) error {
+	if owner == "" || max <= 0 || lease <= 0 {
+		return waflow.Invalidf("a claim needs an owner, a positive max and a positive lease")
+	}
+	return nil
+}
+
+// ClaimEvents implements waflow.InboxStore. FOR UPDATE SKIP LOCKED lets
+// replicas claim side by side: each skips the rows another is claiming.
+func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.InboxEvent, error) {
+	if db.closed.Load() {
+		return nil, waflow.ErrClosed
+	}
+	if err := checkClaim(owner, max, lease); err != nil {
+		return nil, err
+	}
+	now := db.now()
+	rows, err := db.pool.Query(ctx, `UPDATE inbox_events
+		SET state = 'processing', lease_owner = $1, lease_until = $2, attempts = attempts + 1
+		WHERE id IN (
+			SELECT id FROM inbox_events
+			WHERE (state = 'pending' AND next_attempt_at <= $3) OR (state = 'processing' AND lease_until <= $3)
+			ORDER BY id LIMIT $4
+			FOR UPDATE SKIP LOCKED)
+		RETURNING `+eventCols, owner, now.Add(lease), now, max)
+	if err != nil {
+		return nil, wrap(err, "ClaimEvents")
+	}
+	evs, err := scanEvents(rows)
+	if err != nil {
+		return nil, wrap(err, "ClaimEvents")
+	}
+	for i := 1; i < len(evs); i++ {
+		for j := i; j > 0 && evs[j].ID < evs[j-1].ID; j-- {
+			evs[j], evs[j-1] = evs[j-1], evs[j]
+		}
+	}
+	return evs, nil
+}
+
+// FinishEvent implements waflow.InboxStore.
+func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waflow.InboxState, result string) error {
+	if db.closed.Load() {
+		return waflow.ErrClosed
+	}
+	if !state.Final() {
+		return waflow.Invalidf("FinishEvent: %q is not a final state", state)
+	}
+	return db.settle(ctx, "FinishEvent", "inbox_events", "processing", id, owner,
+		"state = $4, result = $5, processed_at = $6, lease_owner = '', lease_until = NULL",
+		string(state), result, db.now())
+}
+
+// RetryEvent implements waflow.InboxStore.
+func (db *DB) RetryEvent(ctx context.Context, id int64, owner string, lastError string, next time.Time) error {
+	if db.closed.Load() {
+		return waflow.ErrClosed
+	}
+	return db.settle(ctx, "RetryEvent", "inbox_events", "processing", id, owner,
+		"state = 'pending', last_error = $4, next_attempt_at = $5, lease_owner = '', lease_until = NULL",
+		lastError, next)
+}
+
+// settle updates row id of table if it is in state leased under owner, and
+// says why not otherwise. The UPDATE is the check; the SELECT after a miss
+// only tells ErrNotFound from ErrLeaseLost. set refers to args as $4...
+func (db *DB) settle(ctx context.Context, op, table, leased string, id int64, owner, set string, args ...any) error {
+	args = append([]any{id, leased, owner}, args...)
+	tag, err := db.pool.Exec(ctx, "UPDATE "+table+" SET "+set+" WHERE id = $1 AND state = $2 AND lease_owner = $3", args...)
+	if err != nil {
+		return wrap(err, op)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var one int
+	err = db.pool.QueryRow(ctx, "SELECT 1 FROM "+table+" WHERE id = $1", id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return wrap(waflow.ErrNotFound, op)
+	}
+	if err != nil {
+		return wrap(err, op)
+	}
+	return wrap(waflow.ErrLeaseLost, op)
+}
+
+// InboxEvent implements waflow.InboxStore.
+func (db *DB) InboxEvent(ctx context.Context, id int64) (waflow.InboxEvent, error) {
+	return db.eventWhere(ctx, "InboxEvent", "id = $1", id)
+}
+
+// InboxEventByKey implements waflow.InboxStore.
+func (db *DB) InboxEventByKey(ctx context.Context, dedupeKey string) (waflow.InboxEvent, error) {
+	return db.eventWhere(ctx, "InboxEventByKey", "dedupe_key = $1", dedupeKey)
+}
+
+func (db *DB) eventWhere(ctx context.Context, op, where string, arg any) (waflow.InboxEvent, error) {
+	if db.closed.Load() {
+		return waflow.InboxEvent{}, waflow.ErrClosed
+	}
+	e, err := scanEvent(db.pool.QueryRow(ctx, "SELECT "+eventCols+" FROM inbox_events WHERE "+where, arg))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return waflow.InboxEvent{}, wrap(waflow.ErrNotFound, op)
+	}
+	return e, wrap(err, op)
+}
+
+// InboxEvents implements waflow.InboxStore.
+func (db *DB) InboxEvents(ctx context.Context, f waflow.InboxFilter) ([]waflow.InboxEvent, error) {
+	if db.closed.Load() {
+		return nil, waflow.ErrClosed
+	}
+	where := []string{"id > $1"}
+	args := []any{f.AfterID}
+	if f.State != nil {
+		args = append(args, string(*f.State))
+		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if f.Kind != nil {
+		args = append(args, string(*f.Kind))
+		where = append(where, fmt.Sprintf("kind = $%d", len(args)))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	rows, err := db.pool.Query(ctx, "SELECT "+eventCols+" FROM inbox_events WHERE "+
+		strings.Join(where, " AND ")+fmt.Sprintf(" ORDER BY id LIMIT $%d", len(args)), args...)
+	if err != nil {
+		return nil, wrap(err, "InboxEvents")
+	}
+	evs, err := scanEvents(rows)
+	return evs, wrap(err, "InboxEvents")
+}
+
+// InboxStats implements waflow.InboxStore. Each count reads one partial
+// index.
+func (db *DB) InboxStats(ctx context.Context) (waflow.InboxStats, error) {
+	if db.closed.Load() {
+		return waflow.InboxStats{}, waflow.ErrClosed
+	}
+	var s waflow.InboxStats
+	err := db.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM inbox_events WHERE state = 'pending'),
+		(SELECT count(*) FROM inbox_events WHERE state = 'processing'),
+		(SELECT count(*) FROM inbox_events WHERE state = 'dead')`).Scan(&s.Pending, &s.Processing, &s.Dead)
+	return s, wrap(err, "InboxStats")
+}

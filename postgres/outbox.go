@@ -1,0 +1,179 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waflow/waflow"
+)
+
+const outboxCols = `id, idempotency_key, recipient, coalesce(token_id, ''), payload, state, attempts, last_error,
+	next_attempt_at, lease_owner, lease_until, coalesce(wamid, ''), created_at, sent_at`
+
+func scanOutbox(r pgx.Row) (waflow.OutboxMessage, error) {
+	var m waflow.OutboxMessage
+	var state string
+	err := r.Scan(&m.ID, &m.IdempotencyKey, &m.To, &m.TokenID, &m.Payload, &state, &m.Attempts, &m.LastError,
+		timeCol{&m.NextAttemptAt}, &m.LeaseOwner, timeCol{&m.LeaseUntil}, &m.WAMID, timeCol{&m.CreatedAt},
+		timeCol{&m.SentAt})
+	m.State = waflow.OutboxState(state)
+	return m, err
+}
+
+// Enqueue implements waflow.OutboxStore.
+func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.OutboxMessage, bool, error) {
+	if m.IdempotencyKey == "" || m.To == "" || len(m.Payload) == 0 {
+		return waflow.OutboxMessage{}, false, waflow.Invalidf("Enqueue needs an IdempotencyKey, a To and a Payload")
+	}
+	if db.closed.Load() {
+		return waflow.OutboxMessage{}, false, waflow.ErrClosed
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = db.now()
+	}
+	if m.TokenID != "" {
+		var one int
+		err := db.pool.QueryRow(ctx, "SELECT 1 FROM flow_tokens WHERE id = $1", m.TokenID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return waflow.OutboxMessage{}, false, wrap(waflow.ErrNotFound, "Enqueue: unknown flow token")
+		}
+		if err != nil {
+			return waflow.OutboxMessage{}, false, wrap(err, "Enqueue")
+		}
+	}
+	stored, err := scanOutbox(db.pool.QueryRow(ctx, `INSERT INTO outbox_messages
+		(idempotency_key, recipient, token_id, payload, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+outboxCols,
+		m.IdempotencyKey, m.To, nullIfEmpty(m.TokenID), m.Payload, m.CreatedAt))
+	if err == nil {
+		return stored, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return waflow.OutboxMessage{}, false, wrap(err, "Enqueue")
+	}
+	// The key exists: return that message.
+	stored, err = db.OutboxMessageByKey(ctx, m.IdempotencyKey)
+	return stored, false, err
+}
+
+// ClaimOutbox implements waflow.OutboxStore, as ClaimEvents does for events.
+func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.OutboxMessage, error) {
+	if db.closed.Load() {
+		return nil, waflow.ErrClosed
+	}
+	if err := checkClaim(owner, max, lease); err != nil {
+		return nil, err
+	}
+	now := db.now()
+	rows, err := db.pool.Query(ctx, `UPDATE outbox_messages
+		SET state = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1
+		WHERE id IN (
+			SELECT id FROM outbox_messages
+			WHERE (state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until <= $3)
+			ORDER BY id LIMIT $4
+			FOR UPDATE SKIP LOCKED)
+		RETURNING `+outboxCols, owner, now.Add(lease), now, max)
+	if err != nil {
+		return nil, wrap(err, "ClaimOutbox")
+	}
+	defer rows.Close()
+	out := []waflow.OutboxMessage{}
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, wrap(err, "ClaimOutbox")
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "ClaimOutbox")
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out, nil
+}
+
+// MarkSent implements waflow.OutboxStore.
+func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at time.Time) error {
+	if wamid == "" {
+		return waflow.Invalidf("MarkSent needs the wamid")
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return wrap(err, "MarkSent")
+	}
+	defer tx.Rollback(ctx)
+	var tokenID *string
+	err = tx.QueryRow(ctx, `UPDATE outbox_messages
+		SET state = 'sent', wamid = $1, sent_at = $2, lease_owner = '', lease_until = NULL
+		WHERE id = $3 AND state = 'sending' AND lease_owner = $4 RETURNING token_id`,
+		wamid, at, id, owner).Scan(&tokenID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var one int
+		err := tx.QueryRow(ctx, "SELECT 1 FROM outbox_messages WHERE id = $1", id).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return wrap(waflow.ErrNotFound, "MarkSent")
+		}
+		if err != nil {
+			return wrap(err, "MarkSent")
+		}
+		return wrap(waflow.ErrLeaseLost, "MarkSent")
+	}
+	if err != nil {
+		return wrap(err, "MarkSent")
+	}
+	if tokenID != nil {
+		if _, err := tx.Exec(ctx, `UPDATE flow_tokens SET message_id = $1
+			WHERE id = $2 AND message_id IS NULL
+			AND NOT EXISTS (SELECT 1 FROM flow_tokens WHERE message_id = $1)`, wamid, *tokenID); err != nil {
+			return wrap(err, "MarkSent")
+		}
+	}
+	return wrap(tx.Commit(ctx), "MarkSent")
+}
+
+// RetryOutbox implements waflow.OutboxStore.
+func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string, next time.Time) error {
+	if db.closed.Load() {
+		return waflow.ErrClosed
+	}
+	return db.settle(ctx, "RetryOutbox", "outbox_messages", "sending", id, owner,
+		"state = 'pending', last_error = $4, next_attempt_at = $5, lease_owner = '', lease_until = NULL",
+		lastError, next)
+}
+
+// FailOutbox implements waflow.OutboxStore.
+func (db *DB) FailOutbox(ctx context.Context, id int64, owner, lastError string) error {
+	if db.closed.Load() {
+		return waflow.ErrClosed
+	}
+	return db.settle(ctx, "FailOutbox", "outbox_messages", "sending", id, owner,
+		"state = 'dead', last_error = $4, lease_owner = '', lease_until = NULL", lastError)
+}
+
+// OutboxMessage implements waflow.OutboxStore.
+func (db *DB) OutboxMessage(ctx context.Context, id int64) (waflow.OutboxMessage, error) {
+	return db.outboxWhere(ctx, "OutboxMessage", "id = $1", id)
+}
+
+// OutboxMessageByKey implements waflow.OutboxStore.
+func (db *DB) OutboxMessageByKey(ctx context.Context, key string) (waflow.OutboxMessage, error) {
+	return db.outboxWhere(ctx, "OutboxMessageByKey", "idempotency_key = $1", key)
+}
+
+func (db *DB) outboxWhere(ctx context.Context, op, where string, arg any) (waflow.OutboxMessage, error) {
+	if db.closed.Load() {
+		return waflow.OutboxMessage{}, waflow.ErrClosed
+	}
+	m, err := scanOutbox(db.pool.QueryRow(ctx, "SELECT "+outboxCols+" FROM outbox_messages WHERE "+where, arg))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return waflow.OutboxMessage{}, wrap(waflow.ErrNotFound, op)
+	}
+	return m, wrap(err, op)
+}

@@ -1,0 +1,277 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waflow/waflow"
+)
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// Options configure a DB. The zero value is the production setting.
+type Options struct {
+	// Schema is the schema holding waflow's tables, created if needed; the
+	// server's default search_path (usually "public") when empty. It must be
+	// a plain identifier: letters, digits and underscores.
+	Schema string
+	// MaxConns bounds the connection pool; pgxpool's default (the larger of
+	// 4 and the number of CPUs) when zero.
+	MaxConns int32
+	// Now is the store's clock; time.Now when nil.
+	Now func() time.Time
+	// Logger receives migration notes; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// DB is a waflow.Store on a PostgreSQL database. It is safe for concurrent
+// use, and for use by several processes at once.
+type DB struct {
+	pool   *pgxpool.Pool
+	now    func() time.Time
+	log    *slog.Logger
+	closed atomic.Bool
+}
+
+var _ waflow.Store = (*DB)(nil)
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// Open connects to the PostgreSQL database at url (postgres:// or
+// postgresql://, or a key=value connection string) and applies the
+// migrations it lacks.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's message may quote the URL, password included; keep it out.
+		return nil, errors.New("postgres: cannot parse the database URL")
+	}
+	if opts.Schema != "" {
+		if !identifier.MatchString(opts.Schema) {
+			return nil, fmt.Errorf("postgres: schema %q: want letters, digits and underscores", opts.Schema)
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = opts.Schema
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{pool: pool, now: opts.Now, log: opts.Logger}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.log == nil {
+		db.log = slog.Default()
+	}
+	if err := db.migrate(ctx, opts.Schema); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the connection pool. Closing again does nothing.
+func (db *DB) Close() error {
+	if db.closed.CompareAndSwap(false, true) {
+		db.pool.Close()
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if db.closed.Load() {
+		return waflow.ErrClosed
+	}
+	return wrap(db.pool.Ping(ctx), "Ping")
+}
+
+// Pool returns the connection pool, for tests and diagnostics.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations reads migration/NNN_name.sql files, sorted by NNN, and
+// refuses gaps or duplicate numbers, which would mean a file was misnamed.
+func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must be NNN_description.sql", name)
+		}
+		b, err := fs.ReadFile(fsys, path.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: want number %03d (numbers start at 1, without gaps or repeats)", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies the missing migrations under an advisory lock held on
+// one connection, so that replicas starting together take turns.
+func (db *DB) migrate(ctx context.Context, schema string) error {
+	ms, err := loadMigrations(migrations, "migration")
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Release()
+	lockKey := "waflow migrations " + schema
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", lockKey); err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext($1))", lockKey)
+	if schema != "" {
+		if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+			return fmt.Errorf("postgres: create schema: %w", err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    integer PRIMARY KEY,
+		name       text NOT NULL,
+		applied_at timestamptz NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("postgres: create schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		if err := db.applyMigration(ctx, conn.Conn(), m); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+	}
+	var newest int
+	if err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&newest); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if newest > len(ms) {
+		db.log.Warn("database schema is newer than this binary", "schema_version", newest, "known_version", len(ms))
+	}
+	return nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, m migration) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	var n int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	// Exec without arguments uses the simple protocol, which runs a file of
+	// several statements.
+	if _, err := tx.Exec(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+		m.version, m.name, db.now()); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	db.log.Info("applied database migration", "driver", "postgres", "migration", m.name)
+	return nil
+}
+
+// ts converts t to a parameter: NULL for the zero time.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// timeCol scans a timestamptz (or NULL, the zero time) into a time.Time in
+// UTC.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		*c.t = time.Time{}
+		return nil
+	}
+	*c.t = v.Time.UTC()
+	return nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func wrap(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// querier is what a pool and a transaction have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (db *DB) begin(ctx context.Context) (pgx.Tx, error) {
+	if db.closed.Load() {
+		return nil, waflow.ErrClosed
+	}
+	return db.pool.Begin(ctx)
+}

@@ -84,7 +84,9 @@ func TestMetrics(t *testing.T) {
 func TestInboxDepthError(t *testing.T) {
 	m := metrics.New(nil)
 	m.WebhookEvent("status")
-	m.WatchInbox(func(context.Context) (waflow.InboxStats, error) { return waflow.InboxStats{}, errors.New("database is down") })
+	m.WatchInbox(func(context.Context) (waflow.InboxStats, error) {
+		return waflow.InboxStats{}, errors.New("database is down")
+	})
 	body := scrape(t, m)
 	wantLines(t, body, `waflow_webhook_events_total{kind="status"} 1`)
 	if strings.Contains(body, "waflow_inbox_events{") {

@@ -1,0 +1,404 @@
+package flowjson
+
+import (
+	"slices"
+	"strings"
+)
+
+// The routing model as a graph (protocol.md 6.6).
+
+// Routes returns the allowed forward transitions: the routing model when
+// the flow has one, else the graph its navigate actions form (which is what
+// Meta generates for flows without an endpoint). Every screen is a key, in
+// screen order; unknown screens in the routing model are left out.
+func (f *Flow) Routes() map[string][]string {
+	out := make(map[string][]string, len(f.Screens))
+	for _, s := range f.Screens {
+		if s.ID != "" {
+			out[s.ID] = []string{}
+		}
+	}
+	add := func(from, to string) {
+		if _, ok := out[from]; !ok {
+			return
+		}
+		if _, ok := out[to]; !ok || slices.Contains(out[from], to) {
+			return
+		}
+		out[from] = append(out[from], to)
+	}
+	if f.RoutingModel != nil {
+		for _, r := range f.RoutingModel.Routes {
+			for _, to := range r.To {
+				add(r.From, to)
+			}
+		}
+		return out
+	}
+	for _, s := range f.Screens {
+		for _, a := range s.Actions() {
+			if a.Action.Name == ActionNavigate && a.Action.Next != nil {
+				add(s.ID, a.Action.Next.Name)
+			}
+		}
+	}
+	return out
+}
+
+// CanTransition reports whether the client accepts a move from screen from
+// to screen to: a route of [Flow.Routes], or staying on the same screen
+// (an endpoint may refresh the current screen, protocol.md 2.4). "SUCCESS"
+// (completing the flow) is always allowed.
+func (f *Flow) CanTransition(from, to string) bool {
+	if to == "SUCCESS" || (from == to && f.Screen(from) != nil) {
+		return true
+	}
+	return slices.Contains(f.Routes()[from], to)
+}
+
+// EntryScreens returns the screens a flow can start on: those no route
+// leads to, in screen order. A flow whose graph has no such screen (a
+// loop, which Validate reports) starts on its first screen.
+func (f *Flow) EntryScreens() []string {
+	routes := f.Routes()
+	inbound := map[string]bool{}
+	for _, tos := range routes {
+		for _, to := range tos {
+			inbound[to] = true
+		}
+	}
+	var out []string
+	for _, s := range f.Screens {
+		if s.ID != "" && !inbound[s.ID] {
+			out = append(out, s.ID)
+		}
+	}
+	if len(out) == 0 && len(f.Screens) > 0 {
+		out = append(out, f.Screens[0].ID)
+	}
+	return out
+}
+
+func (v *validator) checkRouting() {
+	f := v.f
+	if len(v.screens) == 0 {
+		return
+	}
+	if f.RoutingModel != nil {
+		v.checkRoutingModel()
+		return
+	}
+	if v.endpoint {
+		return // routing_model missing: already reported
+	}
+	// Without an endpoint, Meta derives the routing model from the navigate
+	// actions, and the same rules apply to it.
+	g := newGraph(v)
+	for _, e := range v.navs {
+		g.addEdge(e.from, e.to, e.ptr, e.pos)
+	}
+	if len(v.list) > 1 {
+		for _, si := range v.list {
+			id := si.s.ID
+			if id != "" && len(g.out[id]) == 0 && len(g.in[id]) == 0 {
+				v.errf(CodeInvalidRoutingModel, si.ptr, si.s.pos(), "Screen %q is not connected to any of the screens: no navigate action leads to it or from it. A connection is formed by the navigate screen action", id)
+			}
+		}
+	}
+	v.checkGraph(g, "", Pos{})
+}
+
+func (v *validator) checkRoutingModel() {
+	rm := v.f.RoutingModel
+	rp := "/routing_model"
+	rpos := v.f.posOf("routing_model")
+	g := newGraph(v)
+	listed := map[string]bool{}
+	for _, r := range rm.Routes {
+		kp := ptrKey(rp, r.From)
+		kpos := rm.posOf(r.From)
+		if r.Raw != nil {
+			v.errf(CodeInvalidPropertyType, kp, r.Raw.Pos, "expected the routes of %q to be an array of screen ids, but found %s", r.From, r.Raw.Kind)
+			continue
+		}
+		if v.screens[r.From] == nil {
+			v.errf(CodeInvalidRoutingModel, kp, kpos, "Invalid screens found in the routing model: %q is not a screen of the flow", r.From)
+			continue
+		}
+		listed[r.From] = true
+		if len(r.To) > 10 {
+			v.errf(CodeInvalidRoutingModel, kp, kpos, "Number of branches exceeds the max limit of 10 for screen %q (found %d)", r.From, len(r.To))
+		}
+		arr := rm.src.Get(r.From)
+		for i, to := range r.To {
+			tp, tpos := ptrIndex(kp, i), itemPos(arr, i)
+			switch {
+			case v.screens[to] == nil:
+				v.errf(CodeInvalidRoutingModel, tp, tpos, "Invalid screens found in the routing model: %q (a route of %q) is not a screen of the flow", to, r.From)
+			case to == r.From:
+				v.errf(CodeInvalidRoutingModel, tp, tpos, "Invalid screen found in the routing model: %q routes to itself; remove it (an endpoint may refresh the current screen without a route)", to)
+			default:
+				listed[to] = true
+				g.addEdge(r.From, to, tp, tpos)
+			}
+		}
+	}
+	var missing []string
+	for _, si := range v.list {
+		if id := si.s.ID; id != "" && !listed[id] && v.screens[id] == si {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		v.errf(CodeInvalidRoutingModel, rp, rpos, "Following screens are missing in the routing model: %s; add each as a key with the screens it may go to (an empty array for none)", strings.Join(missing, ", "))
+	}
+	for _, e := range v.navs {
+		if !g.has(e.from, e.to) {
+			v.errf(CodeInvalidRoutingModel, e.ptr, e.pos, "Missing direct route from screen %q to screen %q in the routing model, while it exists in the navigate screen action", e.from, e.to)
+		}
+	}
+	v.checkGraph(g, rp, rpos)
+}
+
+type edge struct {
+	to  string
+	ptr string
+	pos Pos
+}
+
+type graph struct {
+	nodes []string // screen ids in screen order
+	out   map[string][]edge
+	in    map[string][]string
+}
+
+func newGraph(v *validator) *graph {
+	g := &graph{out: map[string][]edge{}, in: map[string][]string{}}
+	for _, si := range v.list {
+		if id := si.s.ID; id != "" && v.screens[id] == si {
+			g.nodes = append(g.nodes, id)
+		}
+	}
+	return g
+}
+
+func (g *graph) has(from, to string) bool {
+	for _, e := range g.out[from] {
+		if e.to == to {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *graph) addEdge(from, to, ptr string, pos Pos) {
+	if g.has(from, to) {
+		return
+	}
+	g.out[from] = append(g.out[from], edge{to, ptr, pos})
+	g.in[to] = append(g.in[to], from)
+}
+
+// checkGraph applies the graph rules: forward-only, no loops, an entry
+// screen, connected, every route ending at a terminal screen.
+func (v *validator) checkGraph(g *graph, ptr string, pos Pos) {
+	// Backward routes: A→B together with B→A.
+	back := map[[2]string]bool{}
+	for _, a := range g.nodes {
+		for _, e := range g.out[a] {
+			if g.has(e.to, a) && !back[[2]string{e.to, a}] {
+				back[[2]string{a, e.to}] = true
+				for _, r := range g.out[e.to] {
+					if r.to == a {
+						v.errf(CodeInvalidRoutingModel, r.ptr, r.pos, "Backward route [%s-%s] corresponding to forward route [%s-%s] is not allowed. Only forward routes can be specified: going back is implicit (the back button)", e.to, a, a, e.to)
+					}
+				}
+			}
+		}
+	}
+	// Loops longer than two screens.
+	for _, cyc := range g.cycles() {
+		if len(cyc) == 2 {
+			continue // reported as a backward route
+		}
+		first := cyc[0]
+		var e edge
+		for _, x := range g.out[cyc[len(cyc)-1]] {
+			if x.to == first {
+				e = x
+			}
+		}
+		v.errf(CodeInvalidRoutingModel, e.ptr, e.pos, "Loop detected in the routing model for screens: %s; routes must only go forward", strings.Join(cyc, ", "))
+	}
+	// Entry screen.
+	entries := 0
+	for _, n := range g.nodes {
+		if len(g.in[n]) == 0 {
+			entries++
+		}
+	}
+	if entries == 0 {
+		v.errf(CodeInvalidRoutingModel, ptr, pos, "No entry screen found in the routing model. Expected a screen with no inbound edges")
+	}
+	// Connected (ignoring direction).
+	if len(g.nodes) > 1 {
+		comp := g.components()
+		if len(comp) > 1 {
+			for _, c := range comp[1:] {
+				// Screens without any edge are reported separately for
+				// navigate-derived graphs.
+				if ptr == "" && len(c) == 1 && len(g.out[c[0]]) == 0 && len(g.in[c[0]]) == 0 {
+					continue
+				}
+				si := v.screens[c[0]]
+				v.errf(CodeInvalidRoutingModel, ptrOr(ptr, si.ptr), posOr(ptr, pos, si.s.pos()), "Screens %s are not connected with the rest of the screens (%s...)", strings.Join(c, ", "), comp[0][0])
+			}
+		}
+	}
+	// Every route ends at a terminal screen.
+	for _, n := range g.nodes {
+		si := v.screens[n]
+		if len(g.out[n]) == 0 && !si.s.IsTerminal() {
+			if ptr == "" {
+				v.errf(CodeInvalidRoutingModel, si.ptr, si.s.pos(), "screen %q is not terminal and no navigate action leaves it: every route must end at a terminal screen", n)
+			} else {
+				v.errf(CodeInvalidRoutingModel, ptrKey(ptr, n), v.f.RoutingModel.posOf(n), "screen %q has no forward route and is not terminal: every route must end at a terminal screen", n)
+			}
+		}
+	}
+}
+
+func ptrOr(ptr, alt string) string {
+	if ptr != "" {
+		return ptr
+	}
+	return alt
+}
+
+func posOr(ptr string, pos, alt Pos) Pos {
+	if ptr != "" {
+		return pos
+	}
+	return alt
+}
+
+// cycles returns one cycle per strongly connected component with more than
+// one screen (Tarjan), each starting at its earliest screen.
+func (g *graph) cycles() [][]string {
+	index := map[string]int{}
+	low := map[string]int{}
+	on := map[string]bool{}
+	var stack []string
+	var out [][]string
+	next := 0
+	var strong func(n string)
+	strong = func(n string) {
+		index[n], low[n] = next, next
+		next++
+		stack = append(stack, n)
+		on[n] = true
+		for _, e := range g.out[n] {
+			if _, seen := index[e.to]; !seen {
+				strong(e.to)
+				low[n] = min(low[n], low[e.to])
+			} else if on[e.to] {
+				low[n] = min(low[n], index[e.to])
+			}
+		}
+		if low[n] == index[n] {
+			var scc []string
+			for {
+				m := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				on[m] = false
+				scc = append(scc, m)
+				if m == n {
+					break
+				}
+			}
+			if len(scc) > 1 {
+				out = append(out, g.orderCycle(scc))
+			}
+		}
+	}
+	for _, n := range g.nodes {
+		if _, seen := index[n]; !seen {
+			strong(n)
+		}
+	}
+	slices.SortFunc(out, func(a, b []string) int { return g.position(a[0]) - g.position(b[0]) })
+	return out
+}
+
+func (g *graph) position(id string) int { return slices.Index(g.nodes, id) }
+
+// orderCycle returns a real cycle inside a strongly connected component:
+// the shortest path from its earliest screen back to itself.
+func (g *graph) orderCycle(scc []string) []string {
+	in := map[string]bool{}
+	for _, n := range scc {
+		in[n] = true
+	}
+	start := scc[0]
+	for _, n := range scc {
+		if g.position(n) < g.position(start) {
+			start = n
+		}
+	}
+	parent := map[string]string{}
+	queue := []string{start}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, e := range g.out[cur] {
+			if e.to == start {
+				path := []string{cur}
+				for p := cur; p != start; {
+					p = parent[p]
+					path = append(path, p)
+				}
+				slices.Reverse(path)
+				return path
+			}
+			if _, seen := parent[e.to]; !seen && in[e.to] {
+				parent[e.to] = cur
+				queue = append(queue, e.to)
+			}
+		}
+	}
+	return scc
+}
+
+// components returns the weakly connected components, each in screen order,
+// the one holding the first screen first.
+func (g *graph) components() [][]string {
+	seen := map[string]bool{}
+	var out [][]string
+	for _, n := range g.nodes {
+		if seen[n] {
+			continue
+		}
+		var comp []string
+		queue := []string{n}
+		seen[n] = true
+		for len(queue) > 0 {
+			m := queue[0]
+			queue = queue[1:]
+			comp = append(comp, m)
+			var nb []string
+			for _, e := range g.out[m] {
+				nb = append(nb, e.to)
+			}
+			nb = append(nb, g.in[m]...)
+			for _, x := range nb {
+				if !seen[x] {
+					seen[x] = true
+					queue = append(queue, x)
+				}
+			}
+		}
+		slices.SortFunc(comp, func(a, b string) int { return g.position(a) - g.position(b) })
+		out = append(out, comp)
+	}
+	return out
+}

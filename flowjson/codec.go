@@ -52,7 +52,9 @@ func (f *Flow) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the flow as compact JSON with every property it holds,
 // known or not.
-func (f *Flow) MarshalJSON() ([]byte, error) { return appendObject(nil, reflect.ValueOf(f).Elem()), nil }
+func (f *Flow) MarshalJSON() ([]byte, error) {
+	return appendObject(nil, reflect.ValueOf(f).Elem()), nil
+}
 
 // MarshalIndent is like MarshalJSON with indentation, as json.MarshalIndent.
 func (f *Flow) MarshalIndent(prefix, indent string) ([]byte, error) {

@@ -260,7 +260,7 @@ type exprParser struct {
 }
 
 func (p *exprParser) peek() exprToken { return p.toks[p.i] }
-func (p *exprParser) next() exprToken  { t := p.toks[p.i]; p.i++; return t }
+func (p *exprParser) next() exprToken { t := p.toks[p.i]; p.i++; return t }
 
 // parseExpr parses s as an expression.
 func parseExpr(s string, concat bool) (*exprNode, error) {

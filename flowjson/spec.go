@@ -354,7 +354,7 @@ var allowedInIf = map[string]bool{
 // actionsAllowed says which actions each event of each component may fire,
 // and since which version (protocol.md 6.5). A zero version means always.
 var actionsAllowed = map[string]map[string]map[string]Version{
-	"Footer": {"on-click-action": {ActionNavigate: {}, ActionDataExchange: {}, ActionComplete: {}}},
+	"Footer":       {"on-click-action": {ActionNavigate: {}, ActionDataExchange: {}, ActionComplete: {}}},
 	"EmbeddedLink": {"on-click-action": {ActionNavigate: {}, ActionDataExchange: {}, ActionOpenURL: V6_0}},
 	"OptIn": {
 		"on-click-action":    {ActionNavigate: {}, ActionDataExchange: {}, ActionOpenURL: V6_0},

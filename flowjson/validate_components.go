@@ -607,4 +607,3 @@ func parseMillis(s string) (time.Time, bool) {
 func sortedKeys[M ~map[string]V, V any](m M) []string {
 	return slices.Sorted(maps.Keys(m))
 }
-

@@ -92,7 +92,7 @@ func (v *validator) checkSchema(name string, s *Schema, raw *Value, ptr string, 
 	case !top && s.Example != nil:
 		v.errf(CodeInvalidScreenData, ptrKey(ptr, "__example__"), s.posOf("__example__"), "'__example__' is only allowed at the top level of a data field, not inside %q", name)
 	case top && typ != 0:
-		if msg := matchSchema(s.Example, s, name); msg != "" {
+		if msg := matchSchema(s.Example, s, name, nil); msg != "" {
 			v.errf(CodeInvalidScreenData, ptrKey(ptr, "__example__"), s.Example.Pos, "the __example__ of %q does not match its declaration: %s", name, msg)
 		}
 	}
@@ -118,8 +118,10 @@ func typeHint(t string) string {
 }
 
 // matchSchema checks a value against a declaration and describes the first
-// mismatch, or returns "".
-func matchSchema(val *Value, s *Schema, path string) string {
+// mismatch, or returns "". dyn gives the type of the dynamic strings
+// (references and expressions) inside val, which stand for values of that
+// type; it may be nil when val has none.
+func matchSchema(val *Value, s *Schema, path string, dyn map[*Value]vtype) string {
 	if s == nil {
 		return ""
 	}
@@ -129,6 +131,12 @@ func matchSchema(val *Value, s *Schema, path string) string {
 	}
 	if val == nil {
 		return fmt.Sprintf("%s is missing", path)
+	}
+	if t, ok := dyn[val]; ok {
+		if t != tAny && t&want == 0 {
+			return fmt.Sprintf("%s is %s (%s), want %s", path, t, val.Str, s.Type)
+		}
+		return ""
 	}
 	if kindType(val.Kind)&want == 0 {
 		return fmt.Sprintf("%s is %s, want %s", path, val.Kind, s.Type)
@@ -142,7 +150,7 @@ func matchSchema(val *Value, s *Schema, path string) string {
 		}
 	case Array:
 		for i, it := range val.Items {
-			if msg := matchSchema(it, s.Items, path+"["+strconv.Itoa(i)+"]"); msg != "" {
+			if msg := matchSchema(it, s.Items, path+"["+strconv.Itoa(i)+"]", dyn); msg != "" {
 				return msg
 			}
 		}
@@ -155,7 +163,7 @@ func matchSchema(val *Value, s *Schema, path string) string {
 				}
 				continue
 			}
-			if msg := matchSchema(pv, p.Schema, path+"."+p.Name); msg != "" {
+			if msg := matchSchema(pv, p.Schema, path+"."+p.Name, dyn); msg != "" {
 				return msg
 			}
 		}
@@ -180,7 +188,7 @@ func CheckScreenData(s *Screen, data map[string]any) Problems {
 			add(ptrKey("", f.Name), "screen %q declares %q in its data model, but the data does not have it", s.ID, f.Name)
 			continue
 		}
-		if msg := matchSchema(ValueOf(x), f.Schema, f.Name); msg != "" {
+		if msg := matchSchema(ValueOf(x), f.Schema, f.Name, nil); msg != "" {
 			add(ptrKey("", f.Name), "%s (screen %q)", msg, s.ID)
 		}
 	}

@@ -93,9 +93,15 @@ func (v *validator) checkRouting() {
 	}
 	// Without an endpoint, Meta derives the routing model from the navigate
 	// actions, and the same rules apply to it.
-	g := newGraph(v)
+	g := newGraph(v, nil)
 	for _, e := range v.navs {
 		g.addEdge(e.from, e.to, e.ptr, e.pos)
+	}
+	if v.brokenNav {
+		// A navigate action without a valid target (reported) leaves the
+		// graph incomplete: its connectivity would only repeat that error.
+		v.checkCycles(g)
+		return
 	}
 	if len(v.list) > 1 {
 		for _, si := range v.list {
@@ -105,27 +111,34 @@ func (v *validator) checkRouting() {
 			}
 		}
 	}
-	v.checkGraph(g, "", Pos{})
+	v.checkGraph(g, "/screens", v.f.posOf("screens"), false)
 }
 
 func (v *validator) checkRoutingModel() {
 	rm := v.f.RoutingModel
 	rp := "/routing_model"
 	rpos := v.f.posOf("routing_model")
-	g := newGraph(v)
 	listed := map[string]bool{}
+	for _, r := range rm.Routes {
+		listed[r.From] = true
+		for _, to := range r.To {
+			listed[to] = true
+		}
+	}
+	g := newGraph(v, listed)
+	incomplete := false
 	for _, r := range rm.Routes {
 		kp := ptrKey(rp, r.From)
 		kpos := rm.posOf(r.From)
 		if r.Raw != nil {
 			v.errf(CodeInvalidPropertyType, kp, r.Raw.Pos, "expected the routes of %q to be an array of screen ids, but found %s", r.From, r.Raw.Kind)
+			incomplete = true
 			continue
 		}
 		if v.screens[r.From] == nil {
 			v.errf(CodeInvalidRoutingModel, kp, kpos, "Invalid screens found in the routing model: %q is not a screen of the flow", r.From)
 			continue
 		}
-		listed[r.From] = true
 		if len(r.To) > 10 {
 			v.errf(CodeInvalidRoutingModel, kp, kpos, "Number of branches exceeds the max limit of 10 for screen %q (found %d)", r.From, len(r.To))
 		}
@@ -138,10 +151,12 @@ func (v *validator) checkRoutingModel() {
 			case to == r.From:
 				v.errf(CodeInvalidRoutingModel, tp, tpos, "Invalid screen found in the routing model: %q routes to itself; remove it (an endpoint may refresh the current screen without a route)", to)
 			default:
-				listed[to] = true
 				g.addEdge(r.From, to, tp, tpos)
 			}
 		}
+	}
+	if incomplete {
+		return // the graph checks would only repeat the type error
 	}
 	var missing []string
 	for _, si := range v.list {
@@ -157,7 +172,7 @@ func (v *validator) checkRoutingModel() {
 			v.errf(CodeInvalidRoutingModel, e.ptr, e.pos, "Missing direct route from screen %q to screen %q in the routing model, while it exists in the navigate screen action", e.from, e.to)
 		}
 	}
-	v.checkGraph(g, rp, rpos)
+	v.checkGraph(g, rp, rpos, true)
 }
 
 type edge struct {
@@ -172,10 +187,11 @@ type graph struct {
 	in    map[string][]string
 }
 
-func newGraph(v *validator) *graph {
+// newGraph makes a graph of the flow's screens, or of those in only.
+func newGraph(v *validator, only map[string]bool) *graph {
 	g := &graph{out: map[string][]edge{}, in: map[string][]string{}}
 	for _, si := range v.list {
-		if id := si.s.ID; id != "" && v.screens[id] == si {
+		if id := si.s.ID; id != "" && v.screens[id] == si && (only == nil || only[id]) {
 			g.nodes = append(g.nodes, id)
 		}
 	}
@@ -200,8 +216,50 @@ func (g *graph) addEdge(from, to, ptr string, pos Pos) {
 }
 
 // checkGraph applies the graph rules: forward-only, no loops, an entry
-// screen, connected, every route ending at a terminal screen.
-func (v *validator) checkGraph(g *graph, ptr string, pos Pos) {
+// screen, connected, every route ending at a terminal screen. explicit says
+// whether the graph is the flow's routing_model (at ptr) or derived from its
+// navigate actions.
+func (v *validator) checkGraph(g *graph, ptr string, pos Pos, explicit bool) {
+	v.checkCycles(g)
+	// Entry screen.
+	entries := 0
+	for _, n := range g.nodes {
+		if len(g.in[n]) == 0 {
+			entries++
+		}
+	}
+	if entries == 0 && len(g.nodes) > 0 {
+		v.errf(CodeInvalidRoutingModel, ptr, pos, "No entry screen found in the routing model. Expected a screen with no inbound edges")
+	}
+	// Connected (ignoring direction).
+	if len(g.nodes) > 1 {
+		comp := g.components()
+		for _, c := range comp[1:] {
+			// Screens without any edge are reported on their own for
+			// navigate-derived graphs.
+			if !explicit && len(c) == 1 && len(g.out[c[0]]) == 0 && len(g.in[c[0]]) == 0 {
+				continue
+			}
+			v.errf(CodeInvalidRoutingModel, ptr, pos, "Screens %s are not connected with the rest of the screens (%s...)", strings.Join(c, ", "), comp[0][0])
+		}
+	}
+	// Every route ends at a terminal screen. A screen without a Footer is
+	// an information screen the user leaves with the back button (Meta's
+	// own OptIn "read more" sample links to one), so it may end a route.
+	for _, n := range g.nodes {
+		si := v.screens[n]
+		if len(g.out[n]) == 0 && !si.s.IsTerminal() && footersOnPath(si.s.Children()) > 0 {
+			if explicit {
+				v.errf(CodeInvalidRoutingModel, ptrKey(ptr, n), v.f.RoutingModel.posOf(n), "screen %q has no forward route and is not terminal: every route must end at a terminal screen", n)
+			} else {
+				v.errf(CodeInvalidRoutingModel, si.ptr, si.s.pos(), "screen %q is not terminal and no navigate action leaves it: every route must end at a terminal screen", n)
+			}
+		}
+	}
+}
+
+// checkCycles reports backward routes and loops.
+func (v *validator) checkCycles(g *graph) {
 	// Backward routes: A→B together with B→A.
 	back := map[[2]string]bool{}
 	for _, a := range g.nodes {
@@ -230,56 +288,6 @@ func (v *validator) checkGraph(g *graph, ptr string, pos Pos) {
 		}
 		v.errf(CodeInvalidRoutingModel, e.ptr, e.pos, "Loop detected in the routing model for screens: %s; routes must only go forward", strings.Join(cyc, ", "))
 	}
-	// Entry screen.
-	entries := 0
-	for _, n := range g.nodes {
-		if len(g.in[n]) == 0 {
-			entries++
-		}
-	}
-	if entries == 0 {
-		v.errf(CodeInvalidRoutingModel, ptr, pos, "No entry screen found in the routing model. Expected a screen with no inbound edges")
-	}
-	// Connected (ignoring direction).
-	if len(g.nodes) > 1 {
-		comp := g.components()
-		if len(comp) > 1 {
-			for _, c := range comp[1:] {
-				// Screens without any edge are reported separately for
-				// navigate-derived graphs.
-				if ptr == "" && len(c) == 1 && len(g.out[c[0]]) == 0 && len(g.in[c[0]]) == 0 {
-					continue
-				}
-				si := v.screens[c[0]]
-				v.errf(CodeInvalidRoutingModel, ptrOr(ptr, si.ptr), posOr(ptr, pos, si.s.pos()), "Screens %s are not connected with the rest of the screens (%s...)", strings.Join(c, ", "), comp[0][0])
-			}
-		}
-	}
-	// Every route ends at a terminal screen.
-	for _, n := range g.nodes {
-		si := v.screens[n]
-		if len(g.out[n]) == 0 && !si.s.IsTerminal() {
-			if ptr == "" {
-				v.errf(CodeInvalidRoutingModel, si.ptr, si.s.pos(), "screen %q is not terminal and no navigate action leaves it: every route must end at a terminal screen", n)
-			} else {
-				v.errf(CodeInvalidRoutingModel, ptrKey(ptr, n), v.f.RoutingModel.posOf(n), "screen %q has no forward route and is not terminal: every route must end at a terminal screen", n)
-			}
-		}
-	}
-}
-
-func ptrOr(ptr, alt string) string {
-	if ptr != "" {
-		return ptr
-	}
-	return alt
-}
-
-func posOr(ptr string, pos, alt Pos) Pos {
-	if ptr != "" {
-		return pos
-	}
-	return alt
 }
 
 // cycles returns one cycle per strongly connected component with more than

@@ -54,6 +54,9 @@ type validator struct {
 	screens  map[string]*screenInfo
 	list     []*screenInfo
 	navs     []navEdge // every navigate action, for the routing checks
+	// brokenNav: some navigate action has no valid target, so the graph
+	// derived from navigate actions is incomplete.
+	brokenNav bool
 	carousel int       // ImageCarousels in the flow
 }
 

@@ -161,7 +161,7 @@ func (v *validator) checkOptions(si *screenInfo, c *Component, ptr string) {
 	}
 	switch n := len(ds.Items); {
 	case n < lo:
-		v.errf(CodeMinItemsRequired, dp, dpos, "%s needs at least %d options in its data-source, found %d", c.Type, lo, n)
+		v.errf(CodeMinItemsRequired, dp, dpos, "%s needs at least %d %s in its data-source, found %d", c.Type, lo, plural(lo, "option"), n)
 	case n > hi:
 		v.errf(CodeMaxItemsExceeded, dp, dpos, "%s may have at most %d options%s, found %d", c.Type, hi, map[bool]string{true: " when an option has an image"}[hi == 100], n)
 	}
@@ -606,4 +606,11 @@ func parseMillis(s string) (time.Time, bool) {
 
 func sortedKeys[M ~map[string]V, V any](m M) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

@@ -171,6 +171,7 @@ type payloadEntry struct {
 	val *Value
 	t   vtype
 	ptr string
+	dyn map[*Value]vtype // types of the dynamic strings inside val
 }
 
 // pickerUse is a PhotoPicker/DocumentPicker value used in a payload.
@@ -189,12 +190,19 @@ func (v *validator) checkPayload(si *screenInfo, payload *Value, ptr string) ([]
 	}
 	var entries []payloadEntry
 	var pickers []pickerUse
+	var dyn map[*Value]vtype
 	var walk func(val *Value, p string, top bool) vtype
 	walk = func(val *Value, p string, top bool) vtype {
 		switch val.Kind {
 		case String:
 			t, form := v.dynType(si, val.Str, p, val.Pos, payloadCtx)
 			v.findPickers(si, val.Str, form, p, val.Pos, top, &pickers)
+			if form != dynLiteral {
+				if dyn == nil {
+					dyn = map[*Value]vtype{}
+				}
+				dyn[val] = t
+			}
 			return t
 		case Object:
 			for _, m := range val.Members {
@@ -209,7 +217,9 @@ func (v *validator) checkPayload(si *screenInfo, payload *Value, ptr string) ([]
 	}
 	for _, m := range payload.Members {
 		mp := ptrKey(ptr, m.Key)
-		entries = append(entries, payloadEntry{key: m.Key, val: m.Value, t: walk(m.Value, mp, true), ptr: mp})
+		dyn = nil
+		t := walk(m.Value, mp, true)
+		entries = append(entries, payloadEntry{key: m.Key, val: m.Value, t: t, ptr: mp, dyn: dyn})
 	}
 	return entries, pickers
 }
@@ -364,6 +374,7 @@ func (v *validator) checkNavigate(si *screenInfo, a *Action, ptr, owner string) 
 	n := a.Next
 	xp := ptrKey(ptr, "next")
 	if n == nil {
+		v.brokenNav = true
 		if !a.has("next") {
 			v.errf(CodeMissingRequiredProperty, ptr, a.pos(), "navigate needs \"next\": {\"type\": \"screen\", \"name\": \"<SCREEN_ID>\"}")
 		}
@@ -384,6 +395,7 @@ func (v *validator) checkNavigate(si *screenInfo, a *Action, ptr, owner string) 
 		v.errf(CodeInvalidEnumValue, ptrKey(xp, "type"), n.posOf("type"), "Value should be one of: [screen], found %q", n.Type)
 	}
 	if n.Name == "" {
+		v.brokenNav = true
 		if nv := n.src.Get("name"); nv == nil || nv.Kind == String {
 			v.errf(CodeMissingRequiredProperty, xp, n.pos(), "'next' needs the \"name\" of the screen to go to")
 		}
@@ -392,6 +404,7 @@ func (v *validator) checkNavigate(si *screenInfo, a *Action, ptr, owner string) 
 	target := v.screens[n.Name]
 	np := ptrKey(xp, "name")
 	if target == nil {
+		v.brokenNav = true
 		v.errf(CodeInvalidNavigateActionNextScreen, np, n.posOf("name"), "Unknown screen ids: %q; navigate to one of the flow's screens", n.Name)
 		return
 	}
@@ -429,7 +442,7 @@ func (v *validator) checkNavigate(si *screenInfo, a *Action, ptr, owner string) 
 			continue
 		}
 		if e.val.Kind != String {
-			if msg := matchSchema(e.val, f.Schema, e.key); msg != "" {
+			if msg := matchSchema(e.val, f.Schema, e.key, e.dyn); msg != "" {
 				v.errf(CodeInvalidNavigateActionPayload, e.ptr, e.val.Pos, "navigate passes a value for %q that does not match the data model of screen %q: %s", e.key, n.Name, msg)
 			}
 		}

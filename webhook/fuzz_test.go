@@ -1,0 +1,101 @@
+package webhook_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/webhook"
+)
+
+// FuzzParse: Parse never panics; what it accepts has keys, kinds and
+// payloads that decode, and the same body always gives the same keys (so
+// WhatsApp's retries deduplicate); what it refuses is a *PayloadError.
+func FuzzParse(f *testing.F) {
+	at := time.Unix(1730231903, 0)
+	for _, seed := range [][]byte{
+		notification(messagesChange(nfmReply("wamid.1", "wamid.0", `{"flow_token":"wf1.x","a":[1,{"b":null}]}`, at))),
+		notification(messagesChange(map[string]any{"id": "wamid.2", "type": "text", "from": "1", "text": map[string]any{"body": "hé"}})),
+		notification(flowsChange(map[string]any{"event": "ENDPOINT_LATENCY", "flow_id": "1", "alert_state": "ACTIVATED", "threshold": "7000", "p90_latency": 7100.5})),
+		notification(map[string]any{"field": "messages", "value": map[string]any{"statuses": []any{map[string]any{"id": "wamid.3", "status": "read"}}}}),
+		notification(map[string]any{"field": "account_update", "value": map[string]any{"x": 1}}),
+		[]byte(`{"object":"whatsapp_business_account","entry":[{"id":1,"time":"1730231903"}]}`),
+		[]byte(`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":7}]}}]}]}`),
+		[]byte(`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"x","interactive":{"type":"nfm_reply","nfm_reply":{"response_json":{"k":1}}}}]}}]}]}`),
+		[]byte(`{"entry":{}}`),
+		[]byte(`[]`),
+		[]byte(`{"entry":[{"changes":[{"field":"flows","value":{"threshold":1e999}}]}]}`),
+		[]byte("\xff\xfe"),
+		[]byte(``),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := webhook.Parse(body)
+		if err != nil {
+			var pe *webhook.PayloadError
+			if !errors.As(err, &pe) || !(errors.Is(err, webhook.ErrNotJSON) || errors.Is(err, webhook.ErrWrongShape)) {
+				t.Fatalf("error %v (%T) is not a *PayloadError of a known kind", err, err)
+			}
+			return
+		}
+		again, err := webhook.Parse(body)
+		if err != nil || len(again) != len(evs) {
+			t.Fatalf("second Parse differs: %d events, %v", len(again), err)
+		}
+		for i, ev := range evs {
+			if ev.DedupeKey == "" || len(ev.Payload) == 0 {
+				t.Fatalf("event %d: empty key or payload", i)
+			}
+			if again[i].DedupeKey != ev.DedupeKey {
+				t.Fatalf("event %d: key %q then %q", i, ev.DedupeKey, again[i].DedupeKey)
+			}
+			e, err := webhook.DecodeEvent(ev.Payload)
+			if err != nil {
+				t.Fatalf("event %d: payload does not decode: %v", i, err)
+			}
+			switch ev.Kind {
+			case waflow.EventCompletion, waflow.EventMessage:
+				m, err := e.DecodeMessage()
+				if err != nil || "msg:"+m.ID != ev.DedupeKey || (ev.Kind == waflow.EventCompletion) != m.IsCompletion() {
+					t.Fatalf("event %d: message %+v, %v", i, m, err)
+				}
+			case waflow.EventStatus:
+				if _, err := e.DecodeStatus(); err != nil {
+					t.Fatalf("event %d: status: %v", i, err)
+				}
+			case waflow.EventFlows:
+				if _, err := e.DecodeFlowsEvent(); err != nil {
+					t.Fatalf("event %d: flows: %v", i, err)
+				}
+			case waflow.EventOther:
+			default:
+				t.Fatalf("event %d: unknown kind %q", i, ev.Kind)
+			}
+		}
+	})
+}
+
+// FuzzParseResponse: never panics; an accepted response_json is an object
+// whose flow_token, if a string, is lifted out of Values.
+func FuzzParseResponse(f *testing.F) {
+	for _, s := range []string{`{"flow_token":"wf1.a","x":1}`, `{}`, `{"flow_token":5}`, `[1]`, `{"a":1}}`, `nul`, `{"a":"\ud800"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := webhook.ParseResponse(s)
+		if err != nil {
+			if !errors.Is(err, webhook.ErrResponseNotJSON) {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		if r.Values == nil || string(r.Raw) != s {
+			t.Fatalf("accepted %q as %+v", s, r)
+		}
+		if _, ok := r.Values["flow_token"]; ok && r.FlowToken != "" {
+			t.Fatal("flow_token left in Values")
+		}
+	})
+}

@@ -199,9 +199,8 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 	if r.Method != http.MethodPost {
 		return plain(http.StatusMethodNotAllowed, "the data endpoint takes POST", nil)
 	}
-	// 1. Body limit. Read one byte more than allowed to tell "exactly at the
-	// limit" from "over it".
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBodyBytes+1))
+	// 1. Body limit.
+	body, err := readBody(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
 	if err != nil {
 		return plain(http.StatusBadRequest, "cannot read the request body", err)
 	}
@@ -279,6 +278,32 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		return plain(http.StatusInternalServerError, "the flow handler's answer is not JSON-encodable", err)
 	}
 	return sealed(resp, b)
+}
+
+// readBody reads at most limit+1 bytes of body: one more than allowed tells
+// "exactly at the limit" from "over it". When the client announced a length
+// within the limit, the buffer is allocated once at that size rather than
+// grown from 512 bytes as io.ReadAll does.
+func readBody(body io.Reader, announced, limit int64) ([]byte, error) {
+	lr := io.LimitReader(body, limit+1)
+	if announced < 0 || announced > limit {
+		return io.ReadAll(lr)
+	}
+	// One spare byte, so the read that finds EOF needs no new buffer.
+	buf := make([]byte, 0, announced+1)
+	for {
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) { // more than announced: grow
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }
 
 type wireResponse struct {

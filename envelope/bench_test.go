@@ -42,3 +42,16 @@ func BenchmarkOpenSeal(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkParse is the envelope's JSON and base64 step of a request body as
+// WhatsApp sends it.
+func BenchmarkParse(b *testing.B) {
+	k, _ := twoKeys(b)
+	body, _, _ := envelope.EncryptRequest(&k.PublicKey, []byte(`{"version":"3.0","action":"ping"}`), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := envelope.Parse(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -47,6 +47,7 @@ func commands() []*Command {
 		serveCommand(),
 		keygenCommand(),
 		versionCommand(),
+		benchCommand(),
 	}
 }
 

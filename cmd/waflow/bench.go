@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/internal/loadgen"
+	"github.com/waflow/waflow/keys"
+)
+
+func benchCommand() *Command {
+	return &Command{
+		Name:    "bench",
+		Args:    "URL",
+		Summary: "load-test a data endpoint or webhook receiver as many WhatsApp clients",
+		Help: `
+Sends requests to URL as WhatsApp does, checks every answer, and reports
+requests per second, latency percentiles (p50, p90, p99, max) and failures by
+kind. Examples:
+
+  waflow bench -c 8 -d 10s http://127.0.0.1:8080/flows/NAME
+  waflow bench -rate 500 -d 30s http://127.0.0.1:8080/flows/NAME
+  waflow bench -mode init -c 8 -n 5000 http://127.0.0.1:8080/flows/NAME
+  waflow bench -mode webhook -c 16 -d 10s -dup 0.1 http://127.0.0.1:8080/webhook
+
+Modes: ping (health checks, the default), init (the first request of a flow,
+with flow tokens from -flow-token or minted with the token secret for -flow,
+by default the last element of URL), webhook (signed flow-completion
+webhooks, unique message ids, -dup of them repeated).
+
+-c N runs a closed loop of N clients (peak throughput); -rate R an open loop
+of R requests per second (latency at a given load, measured from when each
+request was due). A run needs a bound: -n requests, -d duration, or both.
+
+Data-endpoint requests are encrypted for the public key before the clock
+starts (-pool of them, sent in turn). The public key, app secret and token
+secret default to the development ones "waflow serve" writes into the data
+folder, so a bare "waflow bench -d 5s URL" tests a development server.
+-pid PID adds the server's resident memory (Linux) to the report.`,
+		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
+			var o benchOptions
+			fs.StringVar(&o.mode, "mode", "ping", "ping, init or webhook")
+			fs.IntVar(&o.concurrency, "c", 8, "clients of a closed loop")
+			fs.Float64Var(&o.rate, "rate", 0, "requests per second of an open loop (instead of -c)")
+			fs.Int64Var(&o.requests, "n", 0, "stop after this many requests")
+			fs.DurationVar(&o.duration, "d", 0, "stop after this long")
+			fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "longest wait for one answer")
+			fs.IntVar(&o.pool, "pool", loadgen.DefaultPool, "distinct encrypted requests prepared up front")
+			fs.StringVar(&o.version, "version", "3.0", "Data API version in the requests")
+			fs.StringVar(&o.publicKey, "public-key", "", "the endpoint's public key, PEM (default: DATA_DIR/dev/public.pem)")
+			fs.StringVar(&o.dataDir, "data-dir", "./waflow-data", "data folder of a development server, for the default keys and secrets")
+			fs.StringVar(&o.flow, "flow", "", "flow name for minted flow tokens (default: the last element of URL)")
+			fs.StringVar(&o.flowToken, "flow-token", "", "one flow token for every INIT request, instead of minted ones")
+			fs.Float64Var(&o.dup, "dup", 0, "webhook mode: share of deliveries repeated, 0 to 0.9")
+			fs.IntVar(&o.pid, "pid", 0, "server process id: report its resident memory (Linux)")
+			fs.BoolVar(&o.json, "json", false, "print the result as JSON")
+			fs.BoolVar(&o.quiet, "q", false, "no progress line")
+			s := newSettings(fs, env)
+			s.Secret(&o.appSecret, "app-secret", "WAFLOW_APP_SECRET", "the app secret that signs requests; the first of a list (default: DATA_DIR/dev/app-secret)")
+			s.Secret(&o.tokenSecret, "token-secret", "WAFLOW_TOKEN_SECRET", "the secret that signs flow tokens (default: DATA_DIR/dev/token-secret)")
+			return func(ctx context.Context, args []string) error {
+				if len(args) != 1 {
+					return usagef("bench", "want one URL, got %d arguments", len(args))
+				}
+				if err := s.resolve(); err != nil {
+					return err
+				}
+				o.url = args[0]
+				return runBench(ctx, env, &o)
+			}
+		},
+	}
+}
+
+type benchOptions struct {
+	url, mode                   string
+	concurrency, pool, pid      int
+	rate, dup                   float64
+	requests                    int64
+	duration, timeout           time.Duration
+	version, publicKey, dataDir string
+	appSecret, tokenSecret      string
+	flow, flowToken             string
+	json, quiet                 bool
+}
+
+func runBench(ctx context.Context, env *Env, o *benchOptions) error {
+	u, err := url.Parse(o.url)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("bench", "URL %q: want http:// or https:// and a host", o.url)
+	}
+	switch {
+	case o.requests <= 0 && o.duration <= 0:
+		return usagef("bench", "set -n or -d: a load test without a bound would never stop")
+	case o.requests < 0 || o.duration < 0:
+		return usagef("bench", "-n and -d must not be negative")
+	case o.rate < 0:
+		return usagef("bench", "-rate must be positive")
+	case o.rate == 0 && o.concurrency <= 0:
+		return usagef("bench", "-c must be at least 1")
+	}
+	src, err := o.source(u)
+	if err != nil {
+		return err
+	}
+	cfg := loadgen.Config{
+		URL: o.url, Source: src, Concurrency: o.concurrency, Rate: o.rate,
+		Requests: o.requests, Duration: o.duration, Timeout: o.timeout,
+	}
+	if !o.quiet {
+		cfg.Progress = env.Stderr
+		cfg.ProgressOverwrite = isTerminal(env.Stderr)
+	}
+	res, runErr := loadgen.Run(ctx, cfg)
+	if res == nil {
+		return runErr
+	}
+	if o.pid > 0 {
+		if res.Server, err = loadgen.ReadProcessMemory(o.pid); err != nil {
+			fmt.Fprintf(env.Stderr, "waflow bench: %v\n", err)
+		}
+	}
+	if o.json {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		fmt.Fprintf(env.Stdout, "%s\n", b)
+	} else {
+		res.WriteText(env.Stdout)
+	}
+	switch {
+	case runErr != nil:
+		return fmt.Errorf("interrupted: %w", runErr)
+	case res.Failed > 0:
+		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d requests failed", res.Failed, res.Requests)}
+	}
+	return nil
+}
+
+// source builds the requests of the mode.
+func (o *benchOptions) source(u *url.URL) (loadgen.Source, error) {
+	appSecret, err := o.secret(o.appSecret, "app-secret", "-app-secret-file")
+	if err != nil {
+		return nil, err
+	}
+	appSecret, _, _ = strings.Cut(appSecret, ",") // the current secret signs
+	switch o.mode {
+	case "ping", "init":
+	case "webhook":
+		w := loadgen.WebhookOptions{AppSecret: []byte(appSecret), DuplicateRatio: o.dup}
+		if o.flow != "" {
+			iss, err := o.issuer()
+			if err != nil {
+				return nil, err
+			}
+			w.FlowToken = func(m int64) (string, error) {
+				t, _, err := iss.Issue(o.flow, waID(int(m)))
+				return t, err
+			}
+		}
+		return loadgen.NewWebhook(w)
+	default:
+		return nil, usagef("bench", "-mode %q: want ping, init or webhook", o.mode)
+	}
+	keyFile := o.publicKey
+	if keyFile == "" {
+		keyFile = filepath.Join(o.dataDir, "dev", "public.pem")
+	}
+	pemData, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w (set -public-key to the endpoint's public.pem)", err)
+	}
+	pub, err := keys.ParsePublicKey(pemData)
+	if err != nil {
+		return nil, fmt.Errorf("public key %s: %w", keyFile, err)
+	}
+	opts := loadgen.EndpointOptions{PublicKey: pub, AppSecret: []byte(appSecret), Version: o.version, Pool: o.pool}
+	if o.mode == "ping" {
+		return loadgen.NewPing(opts)
+	}
+	if o.flowToken != "" {
+		return loadgen.NewInit(opts, func(int) (string, error) { return o.flowToken, nil })
+	}
+	if o.flow == "" {
+		o.flow = path.Base(u.Path)
+		if o.flow == "/" || o.flow == "." {
+			return nil, usagef("bench", "-mode init: name the flow with -flow, or give -flow-token")
+		}
+	}
+	iss, err := o.issuer()
+	if err != nil {
+		return nil, err
+	}
+	return loadgen.NewInit(opts, func(i int) (string, error) {
+		t, _, err := iss.Issue(o.flow, waID(i))
+		return t, err
+	})
+}
+
+func (o *benchOptions) issuer() (*flowtoken.Issuer, error) {
+	secret, err := o.secret(o.tokenSecret, "token-secret", "-token-secret-file")
+	if err != nil {
+		return nil, err
+	}
+	return flowtoken.NewIssuer([]byte(secret))
+}
+
+// secret returns the configured secret or the development server's.
+func (o *benchOptions) secret(configured, devFile, flagName string) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	p := filepath.Join(o.dataDir, "dev", devFile)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no %s: set %s (or run against a development server whose data folder is -data-dir; %s does not exist)", devFile, flagName, p)
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// waID is the WhatsApp user id of simulated user i.
+func waID(i int) string { return fmt.Sprintf("4915%09d", i%1_000_000_000) }
+
+// isTerminal reports whether w is a terminal, where a progress line can
+// overwrite itself.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -203,7 +203,7 @@ func decodeObject(obj *Value, rv reflect.Value) {
 			extra = append(extra, m)
 		}
 	}
-	if si.extra >= 0 && extra != nil {
+	if si.extra >= 0 && len(extra) > 0 {
 		rv.Field(si.extra).Set(reflect.ValueOf(extra))
 	}
 }

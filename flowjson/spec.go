@@ -51,6 +51,20 @@ type componentSpec struct {
 	// value is the JSON type of the form value (for ${form.x} references).
 	value vtype
 	props map[string]propSpec
+	// required lists the properties that are required in some version,
+	// sorted (filled in by init).
+	required []string
+}
+
+func init() {
+	for _, cs := range componentSpecs {
+		for key, ps := range cs.props {
+			if ps.required || ps.requiredSince != (Version{}) {
+				cs.required = append(cs.required, key)
+			}
+		}
+		slices.Sort(cs.required)
+	}
 }
 
 var (
@@ -107,7 +121,7 @@ func textProps(maxLen int, arrays bool) map[string]propSpec {
 	}
 }
 
-func with(m map[string]propSpec, extra map[string]propSpec) map[string]propSpec {
+func withProps(m map[string]propSpec, extra map[string]propSpec) map[string]propSpec {
 	out := make(map[string]propSpec, len(m)+len(extra))
 	for k, v := range m {
 		out[k] = v
@@ -118,7 +132,7 @@ func with(m map[string]propSpec, extra map[string]propSpec) map[string]propSpec 
 	return out
 }
 
-var bodyProps = with(textProps(4096, true), map[string]propSpec{
+var bodyProps = withProps(textProps(4096, true), map[string]propSpec{
 	"font-weight":   {kind: pEnum, enum: fontWeights},
 	"strikethrough": {kind: pBool},
 	"markdown":      {kind: pBool, since: V5_1},
@@ -173,7 +187,7 @@ var componentSpecs = map[string]*componentSpec{
 		"error-message": errMsgProp4,
 		"label-variant": {kind: pEnum, since: V7_0, enum: labelVariants},
 	}},
-	"CheckboxGroup": {input: true, value: tArray, props: with(selectionProps, map[string]propSpec{
+	"CheckboxGroup": {input: true, value: tArray, props: withProps(selectionProps, map[string]propSpec{
 		"min-selected-items": minSelectProp,
 		"max-selected-items": maxSelectProp,
 	})},

@@ -57,7 +57,7 @@ type validator struct {
 	// brokenNav: some navigate action has no valid target, so the graph
 	// derived from navigate actions is incomplete.
 	brokenNav bool
-	carousel int       // ImageCarousels in the flow
+	carousel  int // ImageCarousels in the flow
 }
 
 type screenInfo struct {
@@ -107,8 +107,11 @@ func (v *validator) warnf(code, ptr string, pos Pos, format string, args ...any)
 
 // ptrKey appends an object key to a JSON pointer, escaped per RFC 6901.
 func ptrKey(base, key string) string {
-	if strings.ContainsAny(key, "~/") {
-		key = strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+	for i := 0; i < len(key); i++ {
+		if key[i] == '~' || key[i] == '/' {
+			key = strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+			break
+		}
 	}
 	return base + "/" + key
 }
@@ -510,13 +513,13 @@ func (v *validator) checkTerminals() {
 func (v *validator) checkDuplicateKeys(val *Value, path []string) {
 	switch val.Kind {
 	case Object:
-		if len(val.Members) > 1 {
-			seen := make(map[string]bool, len(val.Members))
-			for _, m := range val.Members {
-				if seen[m.Key] {
+		// Objects in a flow are small: a quadratic scan beats a map.
+		for i, m := range val.Members {
+			for _, prev := range val.Members[:i] {
+				if prev.Key == m.Key {
 					v.errf(CodeDuplicateKey, joinPtr(append(path, m.Key)), m.KeyPos, "property '%s' appears more than once in this object; only the last one counts: remove the others", m.Key)
+					break
 				}
-				seen[m.Key] = true
 			}
 		}
 		for _, m := range val.Members {
@@ -616,8 +619,9 @@ func (v *validator) checkComponent(c *Component, ptr string, ctx walkCtx) {
 		}
 		v.errf(CodeInvalidPropertyKey, ptrKey(ptr, m.Key), m.KeyPos, "%s has no property '%s'%s", c.Type, m.Key, propHint(spec, m.Key))
 	}
-	for key, ps := range spec.props {
-		req := ps.required || ps.requiredSince != (Version{}) && v.ver.AtLeast(ps.requiredSince)
+	for _, key := range spec.required {
+		ps := spec.props[key]
+		req := ps.required || v.ver.AtLeast(ps.requiredSince)
 		if req && !c.hasProp(key) {
 			v.errf(CodeMissingRequiredProperty, ptr, c.pos(), "%s is missing the required property '%s'", c.Type, key)
 		}
@@ -708,6 +712,9 @@ func camelToKebab(s string) string {
 
 // checkPlacement enforces where a component may sit (protocol.md 6.4, 6.7).
 func (v *validator) checkPlacement(c *Component, ptr string, ctx walkCtx) {
+	if ctx.parent == "" && c.Type != "If" && c.Type != "Footer" && !(IsInput(c.Type) && (v.ver.Less(V4_0) || ctx.si.hasForm)) {
+		return // nothing to check: the common case, kept cheap
+	}
 	tp := ptrKey(ptr, "type")
 	pos := c.posOf("type")
 	switch ctx.parent {

@@ -165,17 +165,14 @@ func (v *validator) checkOptions(si *screenInfo, c *Component, ptr string) {
 	case n > hi:
 		v.errf(CodeMaxItemsExceeded, dp, dpos, "%s may have at most %d options%s, found %d", c.Type, hi, map[bool]string{true: " when an option has an image"}[hi == 100], n)
 	}
-	owner := "data-source item"
-	allowed := map[string]Version{"id": {}, "title": {}, "description": {}, "metadata": {}, "enabled": {},
-		"image": V5_0, "alt-text": V5_0, "color": V5_0, "on-select-action": V6_0, "on-unselect-action": V6_0}
+	owner, allowed := "data-source item", optionKeys
 	if c.Type == "ChipsSelector" {
-		owner = "ChipsSelector option"
-		allowed = map[string]Version{"id": {}, "title": {}, "enabled": {}, "on-select-action": V7_1, "on-unselect-action": V7_1}
+		owner, allowed = "ChipsSelector option", chipsOptionKeys
 	}
 	ids := map[string]int{}
 	for i, o := range ds.Items {
 		op := ptrIndex(dp, i)
-		v.checkItemKeys(o.src, &o.Extra, op, "option", allowed, slices.Sorted(maps.Keys(allowed)))
+		v.checkItemKeys(o.src, &o.Extra, op, "option", allowed)
 		switch {
 		case o.ID == "" && !o.has("id"):
 			v.errf(CodeMissingRequiredProperty, op, o.pos(), "option %d of %s has no \"id\"", i, c.Type)
@@ -214,15 +211,24 @@ func (v *validator) checkOptions(si *screenInfo, c *Component, ptr string) {
 	}
 }
 
+// The properties of item objects, with the version that added each.
+var (
+	optionKeys = map[string]Version{"id": {}, "title": {}, "description": {}, "metadata": {}, "enabled": {},
+		"image": V5_0, "alt-text": V5_0, "color": V5_0, "on-select-action": V6_0, "on-unselect-action": V6_0}
+	chipsOptionKeys = map[string]Version{"id": {}, "title": {}, "enabled": {}, "on-select-action": V7_1, "on-unselect-action": V7_1}
+	navItemKeys     = map[string]Version{"id": {}, "main-content": {}, "start": {}, "end": {}, "badge": {}, "tags": {}, "on-click-action": {}}
+	carouselKeys    = map[string]Version{"src": {}, "alt-text": {}}
+)
+
 // checkItemKeys reports unknown, version-gated and mistyped keys of an item
 // object (options, navigation items, carousel images).
-func (v *validator) checkItemKeys(src *Value, extra *[]*Member, ptr, what string, allowed map[string]Version, names []string) {
+func (v *validator) checkItemKeys(src *Value, extra *[]*Member, ptr, what string, allowed map[string]Version) {
 	for _, m := range *extra {
 		if _, ok := allowed[m.Key]; ok {
 			v.errf(CodeInvalidPropertyType, ptrKey(ptr, m.Key), m.Value.Pos, "property '%s' of the %s has the wrong type (%s)", m.Key, what, m.Value.Kind)
 			continue
 		}
-		v.errf(CodeInvalidPropertyKey, ptrKey(ptr, m.Key), m.KeyPos, "an %s has no property '%s'; it may have %s", what, m.Key, strings.Join(names, ", "))
+		v.errf(CodeInvalidPropertyKey, ptrKey(ptr, m.Key), m.KeyPos, "an %s has no property '%s'; it may have %s", what, m.Key, strings.Join(slices.Sorted(maps.Keys(allowed)), ", "))
 	}
 	if src == nil {
 		return
@@ -315,10 +321,9 @@ func (v *validator) checkCarousel(si *screenInfo, c *Component, ptr string) {
 	case n > 3:
 		v.errf(CodeMaxItemsExceeded, ip, c.posOf("images"), "ImageCarousel may have at most 3 images, found %d", n)
 	}
-	allowed := map[string]Version{"src": {}, "alt-text": {}}
 	for i, im := range l.Items {
 		p := ptrIndex(ip, i)
-		v.checkItemKeys(im.src, &im.Extra, p, "image", allowed, []string{"alt-text", "src"})
+		v.checkItemKeys(im.src, &im.Extra, p, "image", carouselKeys)
 		for _, key := range []string{"src", "alt-text"} {
 			if im.src.Get(key) == nil && (key == "src" && im.Src == "" || key == "alt-text" && im.AltText == "") {
 				v.errf(CodeMissingRequiredProperty, p, im.pos(), "image %d of the ImageCarousel has no %q", i, key)
@@ -355,13 +360,11 @@ func (v *validator) checkNavigationList(si *screenInfo, c *Component, ptr string
 	if ms, ok := c.MediaSize.AsString(); ok && ms == "large" {
 		large = true
 	}
-	allowed := map[string]Version{"id": {}, "main-content": {}, "start": {}, "end": {}, "badge": {}, "tags": {}, "on-click-action": {}}
-	names := slices.Sorted(maps.Keys(allowed))
 	badges := 0
 	ids := map[string]int{}
 	for i, it := range l.Items {
 		p := ptrIndex(lp, i)
-		v.checkItemKeys(it.src, &it.Extra, p, "item", allowed, names)
+		v.checkItemKeys(it.src, &it.Extra, p, "item", navItemKeys)
 		if it.ID == "" && !it.has("id") {
 			v.errf(CodeMissingRequiredProperty, p, it.pos(), "item %d of the NavigationList has no \"id\"", i)
 		} else if prev, dup := ids[it.ID]; dup && it.ID != "" {

@@ -339,6 +339,50 @@ type parser struct {
 	i         int
 	line      int
 	lineStart int
+	// Flows repeat the same keys and short strings ("type", "TextInput",
+	// "${form.name}") thousands of times: interning them, and allocating
+	// values and members in slabs, keeps parsing cheap.
+	strs    map[string]string
+	values  []Value
+	members []Member
+}
+
+const slab = 256
+
+func (p *parser) newValue(v Value) *Value {
+	if len(p.values) == 0 {
+		p.values = make([]Value, slab)
+	}
+	n := &p.values[0]
+	p.values = p.values[1:]
+	*n = v
+	return n
+}
+
+func (p *parser) newMember(m Member) *Member {
+	if len(p.members) == 0 {
+		p.members = make([]Member, slab)
+	}
+	n := &p.members[0]
+	p.members = p.members[1:]
+	*n = m
+	return n
+}
+
+// intern returns b as a string, shared with earlier equal short strings.
+func (p *parser) intern(b []byte) string {
+	if len(b) > 40 {
+		return string(b)
+	}
+	if s, ok := p.strs[string(b)]; ok {
+		return s
+	}
+	if p.strs == nil {
+		p.strs = make(map[string]string, 256)
+	}
+	s := string(b)
+	p.strs[s] = s
+	return s
 }
 
 func (p *parser) pos() Pos { return Pos{Offset: p.i, Line: p.line, Col: p.i - p.lineStart + 1} }
@@ -391,15 +435,15 @@ func (p *parser) value(depth int) (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Value{Kind: String, Str: s, Pos: pos}, nil
+		return p.newValue(Value{Kind: String, Str: s, Pos: pos}), nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == 't':
-		return p.literal("true", &Value{Kind: Bool, Bool: true})
+		return p.literal("true", p.newValue(Value{Kind: Bool, Bool: true}))
 	case c == 'f':
-		return p.literal("false", &Value{Kind: Bool})
+		return p.literal("false", p.newValue(Value{Kind: Bool}))
 	case c == 'n':
-		return p.literal("null", &Value{Kind: Null})
+		return p.literal("null", p.newValue(Value{Kind: Null}))
 	}
 	return nil, p.errorf("unexpected %s, want a value", p.describe())
 }
@@ -414,7 +458,7 @@ func (p *parser) literal(word string, v *Value) (*Value, error) {
 }
 
 func (p *parser) object(depth int) (*Value, error) {
-	v := &Value{Kind: Object, Pos: p.pos()}
+	v := p.newValue(Value{Kind: Object, Pos: p.pos()})
 	p.i++ // {
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == '}' {
@@ -441,7 +485,7 @@ func (p *parser) object(depth int) (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.Members = append(v.Members, &Member{Key: key, KeyPos: kpos, Value: val})
+		v.Members = append(v.Members, p.newMember(Member{Key: key, KeyPos: kpos, Value: val}))
 		p.skipSpace()
 		if p.i >= len(p.src) {
 			return nil, p.errorf("unexpected end of input, want ',' or '}'")
@@ -460,7 +504,7 @@ func (p *parser) object(depth int) (*Value, error) {
 }
 
 func (p *parser) array(depth int) (*Value, error) {
-	v := &Value{Kind: Array, Pos: p.pos(), Items: []*Value{}}
+	v := p.newValue(Value{Kind: Array, Pos: p.pos(), Items: []*Value{}})
 	p.i++ // [
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == ']' {
@@ -504,7 +548,7 @@ func (p *parser) string() (string, error) {
 			p.i++
 			raw := p.src[start:p.i]
 			if simple {
-				return string(raw[1 : len(raw)-1]), nil
+				return p.intern(raw[1 : len(raw)-1]), nil
 			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
@@ -585,5 +629,5 @@ func (p *parser) number() (*Value, error) {
 			return nil, p.errorf("invalid number, want a digit in the exponent")
 		}
 	}
-	return &Value{Kind: Number, Str: string(p.src[start:p.i]), Pos: pos}, nil
+	return p.newValue(Value{Kind: Number, Str: p.intern(p.src[start:p.i]), Pos: pos}), nil
 }

@@ -188,7 +188,7 @@ func (f *Flow) best(sub Submission, cands []candidate, completion bool) *Submiss
 			enforceRequired: c.a.Component.Type == "Footer"}
 		ref := c.a
 		chk := &SubmissionCheck{Screen: c.s.ID, Action: &ref, Errors: vc.check(c.a.Action)}
-		if best == nil || len(chk.Errors) < len(best.Errors) {
+		if best == nil || betterMatch(chk, best) {
 			best = chk
 		}
 		if chk.OK() {
@@ -196,6 +196,28 @@ func (f *Flow) best(sub Submission, cands []candidate, completion bool) *Submiss
 		}
 	}
 	return best
+}
+
+// betterMatch reports whether a explains the submission better than b:
+// fewer binding-level errors first (a key the action does not send, or a
+// literal it would have sent differently, says the action did not fire),
+// then fewer errors.
+func betterMatch(a, b *SubmissionCheck) bool {
+	sa, sb := bindingErrors(a), bindingErrors(b)
+	if sa != sb {
+		return sa < sb
+	}
+	return len(a.Errors) < len(b.Errors)
+}
+
+func bindingErrors(c *SubmissionCheck) int {
+	n := 0
+	for _, e := range c.Errors {
+		if e.Component == "" {
+			n++
+		}
+	}
+	return n
 }
 
 type valueChecker struct {
@@ -878,10 +900,10 @@ func (vc *valueChecker) media(c *Component, s *Screen, value any, fail func(stri
 	}
 	switch {
 	case loSet && len(files) < lo:
-		fail(fmt.Sprintf("Upload at least %d files", lo))
+		fail(fmt.Sprintf("Upload at least %d %s", lo, plural(lo, "file")))
 		return
 	case len(files) > hi:
-		fail(fmt.Sprintf("Upload at most %d files", hi))
+		fail(fmt.Sprintf("Upload at most %d %s", hi, plural(hi, "file")))
 		return
 	}
 	var mimes []string

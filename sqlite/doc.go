@@ -21,10 +21,11 @@
 // A webhook is answered 200 only once its events are committed, and a commit
 // waits for an fsync. AddEvents calls therefore go to a single committer
 // goroutine that writes every request waiting at that moment in one
-// transaction, each inside its own savepoint (so one request's failure does
-// not fail the others, and a request's events are stored all or none), and
-// releases each caller only after that transaction committed. Under load
-// the fsync is shared by dozens of webhooks.
+// transaction and releases each caller only after that transaction
+// committed. Under load the fsync is shared by dozens of webhooks. Should
+// the shared transaction fail, each request is retried in a transaction of
+// its own, so one request's failure never fails another, and a request's
+// events are stored all or none.
 //
 // # Durability
 //

@@ -137,45 +137,48 @@ func (db *DB) committer() {
 	}
 }
 
-// commitBatch writes every request of batch in one transaction, each in a
-// savepoint of its own, and answers them.
+// commitBatch writes every request of batch in one transaction and answers
+// them. If that transaction fails, each request is retried in a transaction
+// of its own, so that one request's failure does not fail the others and a
+// request's events are stored all or none.
 func (db *DB) commitBatch(batch []*addRequest) {
-	ctx := context.Background()
-	results := make([]addResult, len(batch))
-	err := func() error {
-		tx, err := db.w.BeginTx(ctx, nil)
-		if err != nil {
-			return err
+	added, err := db.commitRequests(batch)
+	if err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			n, err := db.commitRequests([]*addRequest{r})
+			r.done <- addResult{added: n[0], err: wrap(err, "AddEvents")}
 		}
-		defer tx.Rollback()
-		stmt := tx.StmtContext(ctx, db.insertEvent)
-		for i, r := range batch {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT request"); err != nil {
-				return err
-			}
-			added, err := insertEvents(ctx, stmt, r.events)
-			if err != nil {
-				results[i].err = wrap(err, "AddEvents")
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO request"); err != nil {
-					return err
-				}
-			}
-			results[i].added = added
-			if _, err := tx.ExecContext(ctx, "RELEASE request"); err != nil {
-				return err
-			}
-		}
-		return tx.Commit()
-	}()
-	for i, r := range batch {
-		res := results[i]
-		if err != nil {
-			res = addResult{err: wrap(err, "AddEvents")}
-		} else if res.err != nil {
-			res.added = 0
-		}
-		r.done <- res
+		return
 	}
+	for i, r := range batch {
+		if err != nil {
+			r.done <- addResult{err: wrap(err, "AddEvents")}
+		} else {
+			r.done <- addResult{added: added[i]}
+		}
+	}
+}
+
+// commitRequests inserts the events of requests in one transaction and
+// returns how many each added.
+func (db *DB) commitRequests(requests []*addRequest) ([]int, error) {
+	ctx := context.Background()
+	added := make([]int, len(requests))
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return added, err
+	}
+	defer tx.Rollback()
+	stmt := tx.StmtContext(ctx, db.insertEvent)
+	for i, r := range requests {
+		if added[i], err = insertEvents(ctx, stmt, r.events); err != nil {
+			return make([]int, len(requests)), err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return make([]int, len(requests)), err
+	}
+	return added, nil
 }
 
 func insertEvents(ctx context.Context, stmt *sql.Stmt, events []waflow.InboxEvent) (int, error) {

@@ -46,6 +46,7 @@ func commands() []*Command {
 	return []*Command{
 		serveCommand(),
 		keygenCommand(),
+		validateCommand(),
 		versionCommand(),
 		benchCommand(),
 	}

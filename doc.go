@@ -18,6 +18,28 @@
 //     WhatsApp's encrypted data-endpoint requests.
 //   - [github.com/waflow/waflow/flowjson]: the Flow JSON model, the offline
 //     validator and validation of submitted values.
+//   - [github.com/waflow/waflow/webhook]: the webhook receiver, which stores
+//     every event before answering 200, and the inbox worker, which acts on
+//     each completion exactly once.
+//   - [github.com/waflow/waflow/sqlite] and [github.com/waflow/waflow/postgres]:
+//     the two implementations of [Store]; [github.com/waflow/waflow/storetest]
+//     is the conformance suite both pass.
+//
+// # Storage contract
+//
+// [Store] is the sum of [TokenStore], [InboxStore], [CompletionStore] and
+// [OutboxStore]. Each method documents the errors it returns, from the
+// vocabulary in this package ([ErrNotFound], [ErrConflict], [ErrTokenUsed],
+// [ErrTokenExpired], [ErrLeaseLost], [ErrInvalid], [ErrClosed]), tested with
+// errors.Is; any other error is an infrastructure failure worth a retry.
+// Two guarantees carry the design:
+//
+//   - Using a flow token is a compare-and-set ([TokenStore.MarkTokenUsed],
+//     [CompletionStore.RecordCompletion]): of any number of concurrent
+//     callers, on any number of processes, exactly one wins.
+//   - Inbox events and outbox messages are claimed under leases: no two
+//     workers hold one at once, and a crashed worker's claims are retaken
+//     when their lease runs out.
 //
 // See docs/architecture.md in the repository for the whole map.
 package waflow

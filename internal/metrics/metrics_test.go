@@ -11,6 +11,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/internal/metrics"
+	"github.com/waflow/waflow/webhook"
 )
 
 func scrape(t *testing.T, m *metrics.Metrics) string {
@@ -104,3 +105,6 @@ func TestNilMetrics(t *testing.T) {
 	m.ProcessingFailure("completion")
 	m.FlowEvent("ENDPOINT_LATENCY", "ACTIVATED")
 }
+
+// Metrics is what the webhook receiver and worker report to.
+var _ webhook.Observer = (*metrics.Metrics)(nil)

@@ -1,6 +1,3 @@
-// Package storage opens the waflow store a database URL names: a
-// postgres:// or postgresql:// URL picks PostgreSQL (package postgres),
-// anything else is the path of a SQLite database file (package sqlite).
 package storage
 
 import (

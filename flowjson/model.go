@@ -106,8 +106,8 @@ type Layout struct {
 }
 
 // Component is one element of a layout. Every component type of protocol.md
-// 6.7 shares this struct; which properties a type allows, since which
-// version, is the validator's business (see [Spec]).
+// 6.7 shares this struct; which properties a type allows, and since which
+// version, is checked by [Validate].
 type Component struct {
 	node
 	Type string `json:"type"`

@@ -394,6 +394,7 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 		log.Warn("completion recorded, but no completion handler is registered for the flow")
 		return done("completion of flow %s recorded; no handler registered", tok.Flow)
 	}
+	tok.State, tok.UsedAt = waflow.TokenUsed, rec.CompletedAt
 	hctx, cancel := context.WithTimeout(ctx, w.cfg.HandlerTimeout)
 	err = h(hctx, Completed{Completion: rec, Values: resp.Values, Token: tok})
 	cancel()

@@ -22,6 +22,7 @@ const (
 	SeverityWarning
 )
 
+// String returns "error" or "warning".
 func (s Severity) String() string {
 	if s == SeverityWarning {
 		return "warning"
@@ -162,6 +163,7 @@ type ValidationError struct {
 	Problems Problems
 }
 
+// Error names the first error and how many more there are.
 func (e *ValidationError) Error() string {
 	n := e.Problems.Errors()
 	var first string

@@ -411,3 +411,62 @@ func IsInput(t string) bool {
 	cs := componentSpecs[t]
 	return cs != nil && cs.input
 }
+
+// componentValueProps lists the *Value properties of Component with their
+// JSON names; TestComponentValuePropsComplete keeps it in step with the
+// struct. A table of accessors is much cheaper than reflection on the
+// validation hot path.
+var componentValueProps = [...]struct {
+	key string
+	get func(*Component) *Value
+}{
+	{"text", func(c *Component) *Value { return c.Text }},
+	{"label", func(c *Component) *Value { return c.Label }},
+	{"title", func(c *Component) *Value { return c.Title }},
+	{"description", func(c *Component) *Value { return c.Description }},
+	{"helper-text", func(c *Component) *Value { return c.HelperText }},
+	{"font-weight", func(c *Component) *Value { return c.FontWeight }},
+	{"strikethrough", func(c *Component) *Value { return c.Strikethrough }},
+	{"markdown", func(c *Component) *Value { return c.Markdown }},
+	{"label-variant", func(c *Component) *Value { return c.LabelVariant }},
+	{"visible", func(c *Component) *Value { return c.Visible }},
+	{"enabled", func(c *Component) *Value { return c.Enabled }},
+	{"required", func(c *Component) *Value { return c.Required }},
+	{"init-value", func(c *Component) *Value { return c.InitValue }},
+	{"error-message", func(c *Component) *Value { return c.ErrorMessage }},
+	{"input-type", func(c *Component) *Value { return c.InputType }},
+	{"pattern", func(c *Component) *Value { return c.Pattern }},
+	{"min-chars", func(c *Component) *Value { return c.MinChars }},
+	{"max-chars", func(c *Component) *Value { return c.MaxChars }},
+	{"max-length", func(c *Component) *Value { return c.MaxLength }},
+	{"min-selected-items", func(c *Component) *Value { return c.MinSelectedItems }},
+	{"max-selected-items", func(c *Component) *Value { return c.MaxSelectedItems }},
+	{"media-size", func(c *Component) *Value { return c.MediaSize }},
+	{"mode", func(c *Component) *Value { return c.Mode }},
+	{"min-date", func(c *Component) *Value { return c.MinDate }},
+	{"max-date", func(c *Component) *Value { return c.MaxDate }},
+	{"unavailable-dates", func(c *Component) *Value { return c.UnavailableDates }},
+	{"include-days", func(c *Component) *Value { return c.IncludeDays }},
+	{"min-days", func(c *Component) *Value { return c.MinDays }},
+	{"max-days", func(c *Component) *Value { return c.MaxDays }},
+	{"photo-source", func(c *Component) *Value { return c.PhotoSource }},
+	{"max-file-size-kb", func(c *Component) *Value { return c.MaxFileSizeKB }},
+	{"min-uploaded-photos", func(c *Component) *Value { return c.MinUploadedPhotos }},
+	{"max-uploaded-photos", func(c *Component) *Value { return c.MaxUploadedPhotos }},
+	{"min-uploaded-documents", func(c *Component) *Value { return c.MinUploadedDocuments }},
+	{"max-uploaded-documents", func(c *Component) *Value { return c.MaxUploadedDocuments }},
+	{"allowed-mime-types", func(c *Component) *Value { return c.AllowedMimeTypes }},
+	{"left-caption", func(c *Component) *Value { return c.LeftCaption }},
+	{"center-caption", func(c *Component) *Value { return c.CenterCaption }},
+	{"right-caption", func(c *Component) *Value { return c.RightCaption }},
+	{"src", func(c *Component) *Value { return c.Src }},
+	{"width", func(c *Component) *Value { return c.Width }},
+	{"height", func(c *Component) *Value { return c.Height }},
+	{"scale-type", func(c *Component) *Value { return c.ScaleType }},
+	{"aspect-ratio", func(c *Component) *Value { return c.AspectRatio }},
+	{"alt-text", func(c *Component) *Value { return c.AltText }},
+	{"condition", func(c *Component) *Value { return c.Condition }},
+	{"value", func(c *Component) *Value { return c.Value }},
+	{"init-values", func(c *Component) *Value { return c.InitValues }},
+	{"error-messages", func(c *Component) *Value { return c.ErrorMessages }},
+}

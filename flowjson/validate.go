@@ -586,28 +586,26 @@ func (v *validator) checkComponent(c *Component, ptr string, ctx walkCtx) {
 	v.checkPlacement(c, ptr, ctx)
 
 	// Properties.
-	rv := reflect.ValueOf(c).Elem()
-	for i := range componentInfo.fields {
-		fi := &componentInfo.fields[i]
-		fv := rv.Field(fi.index)
-		if !isSet(fi, fv, c.src) {
-			continue
+	for i := range componentValueProps {
+		p := &componentValueProps[i]
+		if val := p.get(c); val != nil {
+			if ps, ok := v.propAllowed(c, spec, p.key, ptr, ctx); ok && ps.kind != pStructure {
+				v.checkProp(ctx.si, c, p.key, ps, val, lazyPtr{ptr, p.key})
+			}
 		}
-		key := fi.key
-		ps, ok := spec.props[key]
-		kp := ptrKey(ptr, key)
-		if !ok {
-			v.errf(CodeInvalidPropertyKey, kp, c.keyPos(key), "%s has no property '%s'%s", c.Type, key, propHint(spec, key))
-			continue
-		}
-		if v.ver.Less(ps.since) {
-			v.errf(CodeInvalidPropertyKey, kp, c.keyPos(key), "'%s' of %s needs Flow JSON %s or later; this flow is %s", key, c.Type, ps.since, v.ver)
-		}
-		if ctx.inForm && (key == "init-value" || key == "error-message") && spec.input {
-			v.errf(CodeInvalidPropertyKey, kp, c.keyPos(key), "'%s' is only available outside a Form; inside a Form use the Form's '%ss'", key, key)
-		}
-		if fi.kind == fkValue && ps.kind != pStructure {
-			v.checkProp(ctx.si, c, key, ps, fv.Interface().(*Value), kp)
+	}
+	for _, p := range [...]struct {
+		key string
+		set bool
+	}{
+		{"name", c.Name != "" || c.src.Get("name") != nil && c.src.Get("name").Kind == String},
+		{"data-source", c.DataSource != nil}, {"images", c.Images != nil}, {"list-items", c.ListItems != nil},
+		{"on-click-action", c.OnClickAction != nil}, {"on-select-action", c.OnSelectAction != nil},
+		{"on-unselect-action", c.OnUnselectAction != nil}, {"then", c.Then != nil}, {"else", c.Else != nil},
+		{"cases", c.Cases != nil}, {"children", c.Children != nil},
+	} {
+		if p.set {
+			v.propAllowed(c, spec, p.key, ptr, ctx)
 		}
 	}
 	for _, m := range c.Extra {
@@ -665,6 +663,30 @@ func (v *validator) checkComponent(c *Component, ptr string, ctx walkCtx) {
 		}
 	}
 }
+
+// propAllowed reports whether component c may have property key in this
+// flow's version and place, and reports it when not.
+func (v *validator) propAllowed(c *Component, spec *componentSpec, key, ptr string, ctx walkCtx) (propSpec, bool) {
+	ps, ok := spec.props[key]
+	if !ok {
+		v.errf(CodeInvalidPropertyKey, ptrKey(ptr, key), c.keyPos(key), "%s has no property '%s'%s", c.Type, key, propHint(spec, key))
+		return ps, false
+	}
+	if v.ver.Less(ps.since) {
+		v.errf(CodeInvalidPropertyKey, ptrKey(ptr, key), c.keyPos(key), "'%s' of %s needs Flow JSON %s or later; this flow is %s", key, c.Type, ps.since, v.ver)
+	}
+	if ctx.inForm && spec.input && (key == "init-value" || key == "error-message") {
+		v.errf(CodeInvalidPropertyKey, ptrKey(ptr, key), c.keyPos(key), "'%s' is only available outside a Form; inside a Form use the Form's '%ss'", key, key)
+	}
+	return ps, true
+}
+
+// lazyPtr is a JSON pointer built only when a problem needs it: most
+// properties are fine, and building every pointer would dominate the cost
+// of validating a large flow.
+type lazyPtr struct{ base, key string }
+
+func (p lazyPtr) String() string { return ptrKey(p.base, p.key) }
 
 // keyPos is the position of a property's key (or of the component).
 func (c *Component) keyPos(key string) Pos {
@@ -757,7 +779,22 @@ const (
 )
 
 // checkProp checks one *Value property of a component against its spec.
-func (v *validator) checkProp(si *screenInfo, c *Component, key string, ps propSpec, val *Value, ptr string) {
+func (v *validator) checkProp(si *screenInfo, c *Component, key string, ps propSpec, val *Value, lp lazyPtr) {
+	// Fast paths for the common, correct literals.
+	switch {
+	case (ps.kind == pString || ps.kind == pEnum || ps.kind == pText) && val.Kind == String && classify(val.Str) == dynLiteral:
+		if !literalOK(ps, val.Str) {
+			v.checkLiteral(key, ps, val.Str, lp.String(), val.Pos)
+		}
+		return
+	case ps.kind == pBool && val.Kind == Bool:
+		return
+	case ps.kind == pInt && val.Kind == Number:
+		if n, ok := val.AsInt(); ok && n >= 0 {
+			return
+		}
+	}
+	ptr := lp.String()
 	if ps.rangeable && val.Kind == Object {
 		if !isRange(c) {
 			v.errf(CodeInvalidPropertyType, ptr, val.Pos, "'%s' can be a {\"start-date\", \"end-date\"} object only when \"mode\" is \"range\"", key)
@@ -770,7 +807,7 @@ func (v *validator) checkProp(si *screenInfo, c *Component, key string, ps propS
 			}
 			inner := ps
 			inner.rangeable = false
-			v.checkProp(si, c, key, inner, m.Value, ptrKey(ptr, m.Key))
+			v.checkProp(si, c, key, inner, m.Value, lazyPtr{ptr, m.Key})
 		}
 		return
 	}
@@ -927,6 +964,17 @@ func (v *validator) checkProp(si *screenInfo, c *Component, key string, ps propS
 
 func (v *validator) typeError(key, want string, val *Value, ptr string) {
 	v.errf(CodeInvalidPropertyType, ptr, val.Pos, "expected property '%s' to be of type %s, but found %s", key, want, val.Kind)
+}
+
+// literalOK reports whether a static string passes checkLiteral.
+func literalOK(ps propSpec, s string) bool {
+	if ps.nonEmpty && strings.TrimSpace(s) == "" {
+		return false
+	}
+	if ps.maxLen > 0 && len(s) > ps.maxLen && utf8.RuneCountInString(s) > ps.maxLen {
+		return false
+	}
+	return ps.kind != pEnum || slices.Contains(ps.enum, s)
 }
 
 // checkLiteral applies the limits of a static string.

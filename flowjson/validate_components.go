@@ -190,7 +190,7 @@ func (v *validator) checkOptions(si *screenInfo, c *Component, ptr string) {
 		v.itemText(si, o.Metadata, "metadata", 20, op, o.posOf("metadata"))
 		v.itemText(si, o.AltText, "alt-text", 0, op, o.posOf("alt-text"))
 		if o.Enabled != nil {
-			v.checkProp(si, c, "enabled", propSpec{kind: pBool}, o.Enabled, ptrKey(op, "enabled"))
+			v.checkProp(si, c, "enabled", propSpec{kind: pBool}, o.Enabled, lazyPtr{op, "enabled"})
 		}
 		if o.Color != "" && classify(o.Color) == dynLiteral && !hexColor.MatchString(o.Color) {
 			v.errf(CodeInvalidPropertyValueFormat, ptrKey(op, "color"), o.posOf("color"), "color %q must be a 6-digit hex color such as \"#1A2B3C\"", o.Color)
@@ -242,7 +242,7 @@ func (v *validator) checkItemKeys(src *Value, extra *[]*Member, ptr, what string
 
 // itemText checks a string property of an item: references and length.
 func (v *validator) itemText(si *screenInfo, s, key string, maxLen int, ptr string, pos Pos) {
-	if s == "" {
+	if s == "" || classify(s) == dynLiteral && (maxLen == 0 || len(s) <= maxLen) {
 		return
 	}
 	kp := ptrKey(ptr, key)

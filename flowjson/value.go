@@ -308,6 +308,7 @@ type SyntaxError struct {
 	Pos Pos
 }
 
+// Error returns the message with its line and column.
 func (e *SyntaxError) Error() string {
 	return "flowjson: invalid JSON at " + e.Pos.String() + ": " + e.Msg
 }

@@ -125,6 +125,7 @@ func fieldLabel(e FieldError) string {
 // the submitted values, which may be personal data.
 type SubmissionError struct{ Check *SubmissionCheck }
 
+// Error lists each bad field with its message, never its value.
 func (e *SubmissionError) Error() string {
 	var parts []string
 	for _, f := range e.Check.Errors {

@@ -24,6 +24,7 @@ func ParseVersion(s string) (Version, bool) {
 	return Version{a, b}, true
 }
 
+// String formats v as "major.minor".
 func (v Version) String() string { return strconv.Itoa(v.Major) + "." + strconv.Itoa(v.Minor) }
 
 // Less reports whether v is older than w.

@@ -1,8 +1,8 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -65,9 +65,8 @@ type Config struct {
 	Duration time.Duration
 	// Timeout bounds each request; default 10 s, WhatsApp's limit.
 	Timeout time.Duration
-	// Client sends the requests; default a client with keep-alive
-	// connections for every concurrent request.
-	Client *http.Client
+	// TLS configures https URLs; default the system's roots.
+	TLS *tls.Config
 	// Progress, when set, receives a line per ProgressInterval (default 1 s):
 	// elapsed time, answers, rate, latency and failures of the interval.
 	// With ProgressOverwrite each line replaces the previous one (for a
@@ -102,15 +101,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.ProgressInterval <= 0 {
 		cfg.ProgressInterval = time.Second
 	}
-	if cfg.Client == nil {
-		conns := cfg.Concurrency
-		if cfg.Rate > 0 {
-			conns = cfg.MaxInFlight
-		}
-		cfg.Client = newClient(conns)
-		defer cfg.Client.CloseIdleConnections()
+	tgt, err := newTarget(cfg.URL, cfg.Timeout, cfg.TLS)
+	if err != nil {
+		return nil, err
 	}
-	r := &runner{cfg: cfg}
+	r := &runner{cfg: cfg, tgt: tgt}
 	cpu0 := processCPU()
 	r.start = time.Now()
 	if cfg.Duration > 0 {
@@ -131,22 +126,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, ctx.Err()
 }
 
-// newClient keeps a connection per concurrent request: with net/http's
-// default of 2 idle connections per host, the others would be reopened on
-// every request and the run would measure TCP handshakes.
-func newClient(conns int) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		Proxy:               nil, // a load test goes where it is told
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}}
-}
-
 type runner struct {
 	cfg      Config
+	tgt      *target
 	start    time.Time
 	deadline time.Time    // zero without a duration
 	next     atomic.Int64 // closed loop: the next request's index
@@ -175,12 +157,18 @@ func (r *runner) closedLoop(ctx context.Context) {
 	var wg sync.WaitGroup
 	for range r.cfg.Concurrency {
 		wg.Go(func() {
+			var c *conn // this client's connection
+			defer func() {
+				if c != nil {
+					c.close()
+				}
+			}()
 			for {
 				i, ok := r.claim(ctx)
 				if !ok {
 					return
 				}
-				r.do(ctx, i, time.Now())
+				r.do(ctx, i, time.Now(), &c)
 			}
 		})
 	}
@@ -190,6 +178,7 @@ func (r *runner) closedLoop(ctx context.Context) {
 func (r *runner) openLoop(ctx context.Context) {
 	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
 	inFlight := make(chan struct{}, r.cfg.MaxInFlight)
+	idle := make(chan *conn, r.cfg.MaxInFlight) // connections between requests
 	var wg sync.WaitGroup
 	for i := int64(0); ; i++ {
 		due := r.start.Add(time.Duration(i) * interval)
@@ -213,15 +202,29 @@ func (r *runner) openLoop(ctx context.Context) {
 			r.late.Add(1)
 		}
 		wg.Go(func() {
-			r.do(ctx, i, due)
+			var c *conn
+			select {
+			case c = <-idle:
+			default: // none free: do dials one
+			}
+			r.do(ctx, i, due, &c)
+			if c != nil {
+				idle <- c // never blocks: at most MaxInFlight connections exist
+			}
 			<-inFlight
 		})
 	}
 	wg.Wait()
+	close(idle)
+	for c := range idle {
+		c.close()
+	}
 }
 
-// do sends request i and records its outcome; latency counts from due.
-func (r *runner) do(ctx context.Context, i int64, due time.Time) {
+// do sends request i on *c (dialling a connection when *c is nil) and
+// records its outcome; latency counts from due. *c is nil afterwards when
+// the connection cannot be used again.
+func (r *runner) do(ctx context.Context, i int64, due time.Time, c **conn) {
 	req, err := r.cfg.Source.Request(i)
 	if err != nil {
 		r.record(0, &Failure{Kind: "source", Detail: err.Error()})
@@ -229,43 +232,54 @@ func (r *runner) do(ctx context.Context, i int64, due time.Time) {
 	}
 	// The request is not bound to ctx: once sent, it is answered and
 	// counted, within Timeout.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout)
-	defer cancel()
-	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, r.cfg.URL, bytes.NewReader(req.Body))
-	if err != nil {
-		r.record(0, &Failure{Kind: "request", Detail: err.Error()})
-		return
-	}
-	for k, v := range req.Header {
-		hreq.Header[k] = v
-	}
-	resp, err := r.cfg.Client.Do(hreq)
-	if err != nil {
-		kind := "transport"
-		if errors.Is(err, context.DeadlineExceeded) {
-			kind = "timeout"
-		}
-		r.record(0, &Failure{Kind: kind, Detail: err.Error()})
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	resp.Body.Close()
-	took := time.Since(due)
-	if err != nil {
-		r.record(0, &Failure{Kind: "transport", Detail: "reading the answer: " + err.Error()})
-		return
-	}
-	if req.Check != nil {
-		if err := req.Check(resp.StatusCode, body); err != nil {
-			f, ok := err.(*Failure)
-			if !ok {
-				f = &Failure{Kind: "check", Detail: err.Error()}
+	deadline := time.Now().Add(r.cfg.Timeout)
+	for attempt := 0; ; attempt++ {
+		if *c == nil {
+			dctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+			*c, err = r.tgt.dial(dctx)
+			cancel()
+			if err != nil {
+				r.record(0, transportFailure(err))
+				return
 			}
-			r.record(0, f)
+		}
+		reused := !(*c).fresh
+		status, body, keep, err := (*c).roundTrip(r.tgt, req, deadline)
+		if err != nil {
+			(*c).close()
+			*c = nil
+			if reused && attempt == 0 && staleConn(err) {
+				continue // the server had closed the idle connection
+			}
+			r.record(0, transportFailure(err))
 			return
 		}
+		took := time.Since(due)
+		if !keep {
+			(*c).close()
+			*c = nil
+		}
+		if req.Check != nil {
+			if err := req.Check(status, body); err != nil {
+				f, ok := err.(*Failure)
+				if !ok {
+					f = &Failure{Kind: "check", Detail: err.Error()}
+				}
+				r.record(0, f)
+				return
+			}
+		}
+		r.record(took, nil)
+		return
 	}
-	r.record(took, nil)
+}
+
+func transportFailure(err error) *Failure {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &Failure{Kind: "timeout", Detail: err.Error()}
+	}
+	return &Failure{Kind: "transport", Detail: err.Error()}
 }
 
 func (r *runner) record(took time.Duration, f *Failure) {
@@ -287,7 +301,8 @@ func (r *runner) record(took time.Duration, f *Failure) {
 	c.Count++
 }
 
-// progress starts the progress line and returns the function that stops it.
+// progress starts the progress line and returns the function that stops it
+// (after a last line for the end of the run).
 func (r *runner) progress() (stop func()) {
 	if r.cfg.Progress == nil {
 		return func() {}
@@ -299,33 +314,37 @@ func (r *runner) progress() (stop func()) {
 		defer t.Stop()
 		seen, failedSeen := 0, int64(0)
 		last := r.start
+		line := func(now time.Time) {
+			r.mu.Lock()
+			window := slices.Clone(r.latencies[seen:])
+			seen = len(r.latencies)
+			failed := r.failed - failedSeen
+			failedSeen = r.failed
+			r.mu.Unlock()
+			slices.Sort(window)
+			l := fmt.Sprintf("%6.1fs  %8d ok  %7.1f/s  p50 %s  p99 %s  failed %d",
+				now.Sub(r.start).Seconds(), seen, float64(len(window))/now.Sub(last).Seconds(),
+				fmtMs(percentile(window, 50)), fmtMs(percentile(window, 99)), failedSeen)
+			if failed > 0 {
+				l += fmt.Sprintf(" (+%d)", failed)
+			}
+			last = now
+			if r.cfg.ProgressOverwrite {
+				fmt.Fprintf(r.cfg.Progress, "\r%-78s", l)
+			} else {
+				fmt.Fprintln(r.cfg.Progress, l)
+			}
+		}
 		for {
 			select {
 			case <-done:
+				line(time.Now())
 				if r.cfg.ProgressOverwrite {
 					fmt.Fprint(r.cfg.Progress, "\n")
 				}
 				return
 			case now := <-t.C:
-				r.mu.Lock()
-				window := slices.Clone(r.latencies[seen:])
-				seen = len(r.latencies)
-				failed := r.failed - failedSeen
-				failedSeen = r.failed
-				r.mu.Unlock()
-				slices.Sort(window)
-				line := fmt.Sprintf("%6.1fs  %8d ok  %7.1f/s  p50 %s  p99 %s  failed %d",
-					now.Sub(r.start).Seconds(), seen, float64(len(window))/now.Sub(last).Seconds(),
-					fmtMs(percentile(window, 50)), fmtMs(percentile(window, 99)), failedSeen)
-				if failed > 0 {
-					line += fmt.Sprintf(" (+%d)", failed)
-				}
-				last = now
-				if r.cfg.ProgressOverwrite {
-					fmt.Fprintf(r.cfg.Progress, "\r%-78s", line)
-				} else {
-					fmt.Fprintln(r.cfg.Progress, line)
-				}
+				line(now)
 			}
 		}
 	})

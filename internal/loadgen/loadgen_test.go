@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -308,5 +310,65 @@ func TestWebhook(t *testing.T) {
 	}
 	if _, err := loadgen.NewWebhook(loadgen.WebhookOptions{}); err == nil {
 		t.Error("no app secret accepted")
+	}
+}
+
+// TestHTTPVariants checks the generator's HTTP client on answers and
+// connections net/http's client copes with: Connection: close, chunked
+// bodies, idle connections the server closed, and TLS.
+func TestHTTPVariants(t *testing.T) {
+	ok := func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil || r.Header.Get(signature.Header) == "" {
+			http.Error(w, "bad request", 400)
+		}
+	}
+	src, err := loadgen.NewWebhook(loadgen.WebhookOptions{AppSecret: appSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		ok(w, r)
+	}))
+	defer closing.Close()
+	chunked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok(w, r)
+		w.Write([]byte("part one, "))
+		w.(http.Flusher).Flush() // no Content-Length: the body is chunked
+		w.Write([]byte("part two"))
+	}))
+	defer chunked.Close()
+	idleClosing := httptest.NewUnstartedServer(http.HandlerFunc(ok))
+	idleClosing.Config.IdleTimeout = 10 * time.Millisecond
+	idleClosing.Start()
+	defer idleClosing.Close()
+	tlsServer := httptest.NewTLSServer(http.HandlerFunc(ok))
+	defer tlsServer.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(tlsServer.Certificate())
+
+	for _, tt := range []struct {
+		name string
+		cfg  loadgen.Config
+	}{
+		{"Connection: close", loadgen.Config{URL: closing.URL, Concurrency: 2, Requests: 20}},
+		{"chunked", loadgen.Config{URL: chunked.URL, Concurrency: 2, Requests: 20}},
+		// 25 requests a second, 40 ms apart: each finds its connection
+		// closed by the server's 10 ms idle timeout.
+		{"idle connections closed", loadgen.Config{URL: idleClosing.URL, Rate: 25, Requests: 6}},
+		{"TLS", loadgen.Config{URL: tlsServer.URL, Concurrency: 2, Requests: 10, TLS: &tls.Config{RootCAs: roots}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Source = src
+			res, err := loadgen.Run(t.Context(), tt.cfg)
+			if err != nil || res.Failed != 0 || res.OK != tt.cfg.Requests {
+				t.Fatalf("%+v, %v; want %d ok", res, err, tt.cfg.Requests)
+			}
+		})
+	}
+	// Without the test CA, TLS fails, and says why.
+	res, _ := loadgen.Run(t.Context(), loadgen.Config{URL: tlsServer.URL, Source: src, Concurrency: 1, Requests: 1})
+	if len(res.Errors) != 1 || res.Errors[0].Kind != "transport" || !strings.Contains(res.Errors[0].Example, "certificate") {
+		t.Fatalf("TLS without the CA: %+v", res.Errors)
 	}
 }

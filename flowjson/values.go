@@ -589,8 +589,22 @@ func (vc *valueChecker) missing(key string, c *Component, s *Screen) {
 		return
 	}
 	req, known := vc.boolProp(s, c.Required, false)
-	if c.Required != nil && c.Required.Kind == Object {
+	switch {
+	case c.Required != nil && c.Required.Kind == Object:
 		req, known = true, true // CalendarPicker range mode: required per date
+	case c.Type == "PhotoPicker" || c.Type == "DocumentPicker":
+		// Media pickers have no "required": a minimum of 1 or more makes
+		// them required (protocol.md 6.7).
+		minV := c.MinUploadedPhotos
+		if c.Type == "DocumentPicker" {
+			minV = c.MinUploadedDocuments
+		}
+		n, set, k := vc.intProp(s, minV)
+		if k && set && n > 0 {
+			vc.fail(key, c, s, fmt.Sprintf("Upload at least %d %s", n, plural(n, "file")))
+			return
+		}
+		req, known = false, k
 	}
 	switch {
 	case !known:

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/waflow/waflow/internal/vectors"
 )
 
 func mustFlow(tb testing.TB, name string) *Flow {
@@ -428,5 +429,43 @@ func TestJSONEqual(t *testing.T) {
 	}
 	if jsonEqual(map[string]any{"x": "1"}, map[string]any{"x": 1.0}) {
 		t.Error("a string equals a number")
+	}
+}
+
+// TestCheckRequestRealMediaDescriptor checks a DocumentPicker value built
+// around WhatsApp's real encryption_metadata (protocol.md 2.9).
+func TestCheckRequestRealMediaDescriptor(t *testing.T) {
+	t.Parallel()
+	var meta map[string]any
+	if err := json.Unmarshal(vectors.Read(t, "media_encryption_metadata.json"), &meta); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := meta["encryption_metadata"].(map[string]any); ok {
+		meta = m // the file may hold the wrapper or the bare object
+	}
+	f := mustFlow(t, "v4_0_document_picker")
+	file := map[string]any{"media_id": "790aba14-5f4e-4a4b-a4a3-7d1d2d1e8f9a", "cdn_url": "https://mmg.whatsapp.net/v/t62.7119-24/x",
+		"file_name": "invoice.pdf", "encryption_metadata": meta}
+	chk := f.CheckRequest(Submission{Screen: "DOCS", Values: map[string]any{"invoices": []any{file}}})
+	if !chk.OK() {
+		t.Errorf("a real media descriptor was rejected: %v", chk.Errors)
+	}
+	delete(file, "encryption_metadata")
+	chk = f.CheckRequest(Submission{Screen: "DOCS", Values: map[string]any{"invoices": []any{file}}})
+	if chk.OK() {
+		t.Error("a descriptor without encryption_metadata passed")
+	}
+	// min-uploaded-documents 1 makes the picker required.
+	chk = f.CheckRequest(Submission{Screen: "DOCS", Values: map[string]any{"invoices": []any{}}})
+	want := []FieldError{{Key: "invoices", Component: "invoices", Screen: "DOCS", Message: "Upload at least 1 file"}}
+	if diff := cmp.Diff(want, chk.Errors); diff != "" {
+		t.Errorf("no documents (-want +got)\n%s", diff)
+	}
+	file["encryption_metadata"] = meta
+	files := []any{file, file, file, file, file, file}
+	chk = f.CheckRequest(Submission{Screen: "DOCS", Values: map[string]any{"invoices": files}})
+	want = []FieldError{{Key: "invoices", Component: "invoices", Screen: "DOCS", Message: "Upload at most 5 files"}}
+	if diff := cmp.Diff(want, chk.Errors); diff != "" {
+		t.Errorf("six documents (-want +got)\n%s", diff)
 	}
 }

@@ -35,8 +35,11 @@ type propSpec struct {
 	// requiredSince makes the property required from that version on.
 	requiredSince Version
 	maxLen        int // characters of a static string; 0: no limit
-	nonEmpty      bool
-	enum          []string
+	// softLen, when set, is Meta's documented limit where sources disagree
+	// (protocol.md 9.5): above it a warning, above maxLen an error.
+	softLen  int
+	nonEmpty bool
+	enum     []string
 	// rangeable: in CalendarPicker range mode the property may instead be
 	// an object {"start-date": …, "end-date": …} of the same kind.
 	rangeable bool
@@ -138,6 +141,12 @@ var bodyProps = withProps(textProps(4096, true), map[string]propSpec{
 	"markdown":      {kind: pBool, since: V5_1},
 })
 
+// Meta's TextCaption table says 409 characters, probably a typo for 4096
+// (protocol.md 6.7): warn above 409.
+var captionProps = withProps(bodyProps, map[string]propSpec{
+	"text": {kind: pText, required: true, maxLen: 4096, softLen: 409, nonEmpty: true},
+})
+
 var selectionProps = map[string]propSpec{
 	"type":               typeProp,
 	"name":               nameProp,
@@ -158,7 +167,7 @@ var componentSpecs = map[string]*componentSpec{
 	"TextHeading":    {props: textProps(80, false)},
 	"TextSubheading": {props: textProps(80, false)},
 	"TextBody":       {props: bodyProps},
-	"TextCaption":    {props: bodyProps},
+	"TextCaption":    {props: captionProps},
 	"RichText":       {since: V5_1, props: textProps(0, true)},
 	"TextInput": {input: true, value: tString, props: map[string]propSpec{
 		"type": typeProp, "name": nameProp,
@@ -194,7 +203,7 @@ var componentSpecs = map[string]*componentSpec{
 	"RadioButtonsGroup": {input: true, value: tString, props: selectionProps},
 	"Dropdown": {input: true, value: tString, props: map[string]propSpec{
 		"type": typeProp, "name": nameProp,
-		"label":              {kind: pString, required: true, maxLen: 20},
+		"label":              {kind: pString, required: true, maxLen: 30, softLen: 20},
 		"data-source":        dataSrcProp,
 		"required":           requiredProp,
 		"enabled":            enabledProp,
@@ -298,7 +307,7 @@ var componentSpecs = map[string]*componentSpec{
 	}},
 	"EmbeddedLink": {props: map[string]propSpec{
 		"type":            typeProp,
-		"text":            {kind: pString, required: true, maxLen: 25, nonEmpty: true},
+		"text":            {kind: pString, required: true, maxLen: 35, softLen: 25, nonEmpty: true},
 		"on-click-action": {kind: pStructure, required: true},
 		"visible":         visibleProp,
 	}},

@@ -971,7 +971,12 @@ func literalOK(ps propSpec, s string) bool {
 	if ps.nonEmpty && strings.TrimSpace(s) == "" {
 		return false
 	}
-	if ps.maxLen > 0 && len(s) > ps.maxLen && utf8.RuneCountInString(s) > ps.maxLen {
+	if limit := max(ps.softLen, ps.maxLen); ps.softLen > 0 {
+		limit = ps.softLen
+		if len(s) > limit && utf8.RuneCountInString(s) > limit {
+			return false
+		}
+	} else if limit > 0 && len(s) > limit && utf8.RuneCountInString(s) > limit {
 		return false
 	}
 	return ps.kind != pEnum || slices.Contains(ps.enum, s)
@@ -986,8 +991,11 @@ func (v *validator) checkLiteral(key string, ps propSpec, s string, ptr string, 
 		v.errf(CodeMinCharsRequired, ptr, pos, "'%s' should not be blank", key)
 	}
 	if ps.maxLen > 0 {
-		if n := utf8.RuneCountInString(s); n > ps.maxLen {
+		switch n := utf8.RuneCountInString(s); {
+		case n > ps.maxLen:
 			v.errf(CodeMaxCharsExceeded, ptr, pos, "'%s' has %d characters; the limit is %d", key, n, ps.maxLen)
+		case ps.softLen > 0 && n > ps.softLen:
+			v.warnf(CodeMaxCharsExceeded, ptr, pos, "'%s' has %d characters; Meta documents a limit of %d (other sources say %d): keep it within %d so no client cuts it", key, n, ps.softLen, ps.maxLen, ps.softLen)
 		}
 	}
 	if ps.kind == pEnum && !slices.Contains(ps.enum, s) {

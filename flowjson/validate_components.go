@@ -256,7 +256,8 @@ func (v *validator) itemText(si *screenInfo, s, key string, maxLen int, ptr stri
 // checkBase64Image checks an inline image: base64, and at most limitKB
 // kilobytes once decoded (0: no limit).
 func (v *validator) checkBase64Image(s, key string, limitKB int, ptr string, pos Pos) {
-	n, err := base64.StdEncoding.DecodeString(s)
+	// Meta's own samples leave out the "=" padding.
+	n, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
 	if err != nil {
 		v.errf(CodeInvalidPropertyValueFormat, ptr, pos, "'%s' must be a base64-encoded JPEG or PNG image: %v", key, err)
 		return

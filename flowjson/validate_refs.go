@@ -124,11 +124,18 @@ func (v *validator) resolveRef(si *screenInfo, r *Ref, ptr string, pos Pos, rc r
 
 // formType is the type of the value a form component produces.
 func formType(c *Component) vtype {
-	if c.Type == "CalendarPicker" {
+	switch c.Type {
+	case "CalendarPicker":
 		if isRange(c) {
 			return tObject
 		}
 		return tString
+	case "TextInput":
+		// A number input is sent as a string but compares as a number in
+		// expressions (Meta's own 6.0 sample: "${form.number} == 42").
+		if it, _ := c.InputType.AsString(); it == "number" {
+			return tString | tNumber
+		}
 	}
 	if s := componentSpecs[c.Type]; s != nil {
 		return s.value

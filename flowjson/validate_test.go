@@ -118,13 +118,17 @@ func TestVersions(t *testing.T) {
 }
 
 // validateString validates a flow given as a string and returns its
-// problems as "CODE pointer" lines.
+// problems as "CODE pointer" lines ("warning: CODE pointer" for warnings).
 func validateString(t *testing.T, src string) []string {
 	t.Helper()
 	_, ps := ValidateSource([]byte(src))
 	var out []string
 	for _, p := range ps {
-		if p.Code != CodeFrozenVersion {
+		switch {
+		case p.Code == CodeFrozenVersion:
+		case p.Severity == SeverityWarning:
+			out = append(out, "warning: "+p.Code+" "+p.Pointer)
+		default:
 			out = append(out, p.Code+" "+p.Pointer)
 		}
 	}
@@ -194,7 +198,16 @@ func TestValidateRules(t *testing.T) {
 			[]string{"MAX_CHARS_EXCEEDED " + p + "/error-message"}},
 		{"pattern Go cannot check is a warning", one("7.3", "",
 			`{"type":"TextInput","name":"n","label":"N","pattern":"(?=.*[0-9]).{8,}","helper-text":"8+ with a digit"}`),
-			[]string{"UNCHECKABLE_PATTERN " + p + "/pattern"}},
+			[]string{"warning: UNCHECKABLE_PATTERN " + p + "/pattern"}},
+		{"EmbeddedLink text over Meta's 25 but within 35: a warning", one("7.3", "",
+			`{"type":"EmbeddedLink","text":"Don't have an account? Sign up","on-click-action":{"name":"open_url","url":"https://example.com"}}`),
+			[]string{"warning: MAX_CHARS_EXCEEDED " + p + "/text"}},
+		{"EmbeddedLink text over 35: an error", one("7.3", "",
+			`{"type":"EmbeddedLink","text":"Don't have an account yet? Sign up here","on-click-action":{"name":"open_url","url":"https://example.com"}}`),
+			[]string{"MAX_CHARS_EXCEEDED " + p + "/text"}},
+		{"unpadded base64 image", one("7.3", "", `{"type":"Image","src":"iVBORw0KGgoAAAANSUhEUgAAAAoAAAAKCAIAAAACUFjqAAAALElEQVR4nGIRPRrBgATeWLsjc5kY8AKaSrPIL3FA5i9evZNudhOQBgQAAP"}`), nil},
+		{"number TextInput compared with a number", one("7.3", "",
+			`{"type":"TextInput","name":"n","label":"N","input-type":"number"},{"type":"TextBody","text":"Right!","visible":"`+"`"+`${form.n} == 42`+"`"+`"}`), nil},
 		{"numeric property as a string of digits", one("7.3", "", `{"type":"TextInput","name":"n","label":"N","max-chars":"20"}`), nil},
 		{"programmatic flows are checked too", `{"version":"7.3","screens":[{"id":"A","terminal":true,"layout":{"type":"SingleColumnLayout","children":[
 			{"type":"Footer","label":"Go","on-click-action":{"name":"complete","payload":{}}}]}}]}`, nil},

@@ -47,7 +47,8 @@ Data-endpoint requests are encrypted for the public key before the clock
 starts (-pool of them, sent in turn). The public key, app secret and token
 secret default to the development ones "waflow serve" writes into the data
 folder, so a bare "waflow bench -d 5s URL" tests a development server.
--pid PID adds the server's resident memory (Linux) to the report.`,
+-pid PID adds the server's CPU time during the run and its resident memory
+(Linux) to the report.`,
 		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
 			var o benchOptions
 			fs.StringVar(&o.mode, "mode", "ping", "ping, init or webhook")
@@ -63,7 +64,7 @@ folder, so a bare "waflow bench -d 5s URL" tests a development server.
 			fs.StringVar(&o.flow, "flow", "", "flow name for minted flow tokens (default: the last element of URL)")
 			fs.StringVar(&o.flowToken, "flow-token", "", "one flow token for every INIT request, instead of minted ones")
 			fs.Float64Var(&o.dup, "dup", 0, "webhook mode: share of deliveries repeated, 0 to 0.9")
-			fs.IntVar(&o.pid, "pid", 0, "server process id: report its resident memory (Linux)")
+			fs.IntVar(&o.pid, "pid", 0, "server process id: report its CPU time and resident memory (Linux)")
 			fs.BoolVar(&o.json, "json", false, "print the result as JSON")
 			fs.BoolVar(&o.quiet, "q", false, "no progress line")
 			s := newSettings(fs, env)
@@ -122,13 +123,21 @@ func runBench(ctx context.Context, env *Env, o *benchOptions) error {
 		cfg.Progress = env.Stderr
 		cfg.ProgressOverwrite = isTerminal(env.Stderr)
 	}
+	var before *loadgen.ProcessStats
+	if o.pid > 0 {
+		if before, err = loadgen.ReadProcess(o.pid); err != nil {
+			return fmt.Errorf("-pid: %w", err)
+		}
+	}
 	res, runErr := loadgen.Run(ctx, cfg)
 	if res == nil {
 		return runErr
 	}
-	if o.pid > 0 {
-		if res.Server, err = loadgen.ReadProcessMemory(o.pid); err != nil {
+	if before != nil {
+		if res.Server, err = loadgen.ReadProcess(o.pid); err != nil {
 			fmt.Fprintf(env.Stderr, "waflow bench: %v\n", err)
+		} else {
+			res.Server.CPUSeconds -= before.CPUSeconds // during the run
 		}
 	}
 	if o.json {

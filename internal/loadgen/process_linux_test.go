@@ -7,15 +7,21 @@ import (
 	"github.com/waflow/waflow/internal/loadgen"
 )
 
-func TestReadProcessMemory(t *testing.T) {
-	m, err := loadgen.ReadProcessMemory(os.Getpid())
+var sink int
+
+func TestReadProcess(t *testing.T) {
+	// Burn some CPU, so there is some to see.
+	for i := 0; i < 1e8; i++ {
+		sink += i
+	}
+	m, err := loadgen.ReadProcess(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.ResidentMB <= 1 || m.PeakResidentMB < m.ResidentMB {
-		t.Fatalf("%+v: want a resident size over 1 MB and a peak at least as large", m)
+	if m.ResidentMB <= 1 || m.PeakResidentMB < m.ResidentMB || m.CPUSeconds <= 0 || m.PID != os.Getpid() {
+		t.Fatalf("%+v: want a resident size over 1 MB, a peak at least as large, and some CPU time", m)
 	}
-	if _, err := loadgen.ReadProcessMemory(-5); err == nil {
+	if _, err := loadgen.ReadProcess(-5); err == nil {
 		t.Error("pid -5: no error")
 	}
 }

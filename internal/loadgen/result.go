@@ -33,8 +33,9 @@ type Result struct {
 	// GeneratorCPUSeconds is the CPU time the generator process used
 	// during the run (-1 where the platform does not say).
 	GeneratorCPUSeconds float64 `json:"generator_cpu_seconds"`
-	// Server is the memory of the server process, when asked for.
-	Server *ProcessMemory `json:"server,omitempty"`
+	// Server is the server process's memory at the end and CPU time during
+	// the run, when the caller measured it (see ReadProcess).
+	Server *ProcessStats `json:"server,omitempty"`
 }
 
 // Latency percentiles, in milliseconds.
@@ -131,11 +132,20 @@ func (res *Result) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  late       %d requests sent over 1ms after they were due (the generator was short of CPU)\n", res.LateStarts)
 	}
 	if res.GeneratorCPUSeconds >= 0 {
-		fmt.Fprintf(w, "  generator  %.2fs CPU (%.0f%% of one core)\n", res.GeneratorCPUSeconds, 100*res.GeneratorCPUSeconds/res.Elapsed)
+		fmt.Fprintf(w, "  generator  %s\n", cpuLine(res.GeneratorCPUSeconds, res))
 	}
 	if m := res.Server; m != nil {
-		fmt.Fprintf(w, "  server     pid %d: resident %.1f MB now, %.1f MB at peak\n", m.PID, m.ResidentMB, m.PeakResidentMB)
+		fmt.Fprintf(w, "  server     pid %d: %s; resident %.1f MB now, %.1f MB at peak\n", m.PID, cpuLine(m.CPUSeconds, res), m.ResidentMB, m.PeakResidentMB)
 	}
+}
+
+// cpuLine says how much CPU seconds is, for the run and per answer.
+func cpuLine(seconds float64, res *Result) string {
+	s := fmt.Sprintf("%.2fs CPU (%.0f%% of one core", seconds, 100*seconds/res.Elapsed)
+	if res.Requests > 0 {
+		s += fmt.Sprintf(", %.0fµs per request", 1e6*seconds/float64(res.Requests))
+	}
+	return s + ")"
 }
 
 func oneLine(s string) string {

@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build openssl && cgo
 
 package ossl_test
 

@@ -99,3 +99,37 @@ func FuzzExpression(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckRequest feeds arbitrary request data (attacker-controlled) to
+// the submitted-value checks of several flows: they must never panic, and
+// must never accept a key no action sends.
+func FuzzCheckRequest(f *testing.F) {
+	for _, s := range []string{`{}`, `{"amount":"12","category":"food"}`, `{"date":"2026-03-10","stay":{"start-date":1}}`,
+		`{"slot":["am"],"extras":"x","terms":"true"}`, `{"invoices":[{"media_id":1}]}`, `{"x":null}`} {
+		f.Add([]byte(s), []byte(`{"slots":[{"id":"am"}],"flow_name":"booking"}`))
+	}
+	var flows []*Flow
+	for _, name := range []string{"v7_3_date_booking", "v7_3_expense_entry", "v4_0_document_picker", "v7_2_endpoint_booking", "v6_0_dynamic_dropdown"} {
+		flows = append(flows, mustFlow(f, name))
+	}
+	f.Fuzz(func(t *testing.T, values, screenData []byte) {
+		var v, d map[string]any
+		if json.Unmarshal(values, &v) != nil {
+			return
+		}
+		json.Unmarshal(screenData, &d)
+		for _, fl := range flows {
+			for _, s := range fl.Screens {
+				chk := fl.CheckRequest(Submission{Screen: s.ID, Values: v, ScreenData: d})
+				if chk.OK() {
+					for k := range v {
+						if chk.Action.Action.Binding(k) == nil {
+							t.Fatalf("screen %s accepted key %q, which its action does not send", s.ID, k)
+						}
+					}
+				}
+				fl.CheckCompletion(Submission{Values: v, ScreenData: d})
+			}
+		}
+	})
+}

@@ -15,12 +15,13 @@
 //
 // # Wiring
 //
-//	inbox := store // a waflow.Store, e.g. from internal/storage.Open
+//	// store is a waflow.Store (package sqlite or postgres), issuer the
+//	// flowtoken.Issuer that signed the tokens, verifier the app secrets.
 //	worker, err := webhook.NewWorker(webhook.WorkerConfig{Store: store, Tokens: issuer})
 //	worker.Handle("book_table", func(ctx context.Context, c webhook.Completed) error { ... })
 //	go worker.Run(ctx)
 //	recv, err := webhook.NewReceiver(webhook.ReceiverConfig{
-//		Verifier: verifier, VerifyToken: verifyToken, Inbox: inbox, OnStored: worker.Notify,
+//		Verifier: verifier, VerifyToken: verifyToken, Inbox: store, OnStored: worker.Notify,
 //	})
 //	mux.Handle("/webhook", recv)
 //

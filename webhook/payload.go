@@ -32,6 +32,7 @@ type PayloadError struct {
 	Reason string
 }
 
+// Error says what is wrong and where, without quoting the body.
 func (e *PayloadError) Error() string {
 	if e.Path == "" {
 		return fmt.Sprintf("%v: %s", e.Kind, e.Reason)
@@ -39,6 +40,7 @@ func (e *PayloadError) Error() string {
 	return fmt.Sprintf("%v: %s: %s", e.Kind, e.Path, e.Reason)
 }
 
+// Unwrap returns Kind, so that errors.Is matches ErrNotJSON or ErrWrongShape.
 func (e *PayloadError) Unwrap() error { return e.Kind }
 
 func shapeErr(path, format string, args ...any) error {

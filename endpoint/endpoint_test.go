@@ -524,3 +524,18 @@ func FuzzDecryptedRequest(f *testing.F) {
 		}
 	})
 }
+
+// failingTokens is a validator whose store is down.
+type failingTokens struct{}
+
+func (failingTokens) ValidateToken(context.Context, string, string) (flowtoken.Claims, error) {
+	return flowtoken.Claims{}, errors.New("database is down")
+}
+
+func TestTokenValidatorFailureIs500(t *testing.T) {
+	f := newFixture(t, func(c *endpoint.Config) { c.Tokens = failingTokens{} })
+	r := f.send(t, map[string]any{"version": "3.0", "action": "INIT", "flow_token": f.token})
+	if r.status != 500 || !strings.Contains(string(r.raw), "cannot check the flow token") {
+		t.Fatalf("status %d %q, want 500: a 427 would disable the user's button", r.status, r.raw)
+	}
+}

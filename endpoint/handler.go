@@ -372,12 +372,17 @@ func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request,
 	claims, err := h.tokens.ValidateToken(ctx, h.flow.name, req.FlowToken)
 	if err != nil {
 		var te *TokenError
-		if !errors.As(err, &te) {
-			msg := msgTokenInvalid
-			if errors.Is(err, flowtoken.ErrExpired) {
-				msg = msgTokenExpired
-			}
-			te = &TokenError{Msg: msg, Err: err}
+		switch {
+		case errors.As(err, &te):
+		case errors.Is(err, flowtoken.ErrExpired):
+			te = &TokenError{Msg: msgTokenExpired, Err: err}
+		case errors.Is(err, flowtoken.ErrMalformed), errors.Is(err, flowtoken.ErrForged), errors.Is(err, flowtoken.ErrWrongFlow):
+			te = &TokenError{Msg: msgTokenInvalid, Err: err}
+		default:
+			// The validator could not decide (its store is down): a 427
+			// would disable the user's button for good, a 500 lets them
+			// try again.
+			return outcome{status: http.StatusInternalServerError, body: []byte("cannot check the flow token\n"), reason: "token validator", err: err}, false
 		}
 		return h.tokenRejected(resp, te), false
 	}

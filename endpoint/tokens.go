@@ -2,14 +2,16 @@ package endpoint
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
+	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/flowtoken"
 )
 
 // IssuerTokens validates flow tokens by their signature, expiry and flow
 // with a flowtoken.Issuer: unknown, forged, expired or issued for another
-// flow means 427. It keeps no state; a store-backed validator adds the
-// "already used" check.
+// flow means 427. It keeps no state; StoreTokens adds the recorded state.
 type IssuerTokens struct {
 	Issuer *flowtoken.Issuer
 }
@@ -17,4 +19,56 @@ type IssuerTokens struct {
 // ValidateToken implements TokenValidator.
 func (v IssuerTokens) ValidateToken(_ context.Context, flow, token string) (flowtoken.Claims, error) {
 	return v.Issuer.Verify(token, flow)
+}
+
+// StoreTokens issues flow tokens and records them, and validates a token on
+// the data endpoint by its signature, expiry and flow and by its recorded
+// state: a token that was never recorded (issued elsewhere, or a forgery
+// with a stolen secret) or whose flow was already completed is refused too.
+type StoreTokens struct {
+	Issuer *flowtoken.Issuer
+	Store  waflow.TokenStore
+}
+
+// Messages shown on 427 for recorded states.
+const (
+	msgTokenUsed    = "This form was already submitted. Please ask for a new one."
+	msgTokenUnknown = msgTokenInvalid
+)
+
+// Issue issues a token for flow and the user waID and records it as issued.
+func (t StoreTokens) Issue(ctx context.Context, flow, waID string) (string, waflow.FlowToken, error) {
+	tok, c, err := t.Issuer.Issue(flow, waID)
+	if err != nil {
+		return "", waflow.FlowToken{}, err
+	}
+	rec := waflow.FlowToken{ID: c.ID, Flow: c.Flow, WAID: c.WAID, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt}
+	if err := t.Store.CreateToken(ctx, rec); err != nil {
+		return "", waflow.FlowToken{}, fmt.Errorf("recording flow token: %w", err)
+	}
+	rec.State = waflow.TokenIssued
+	return tok, rec, nil
+}
+
+// ValidateToken implements TokenValidator.
+func (t StoreTokens) ValidateToken(ctx context.Context, flow, token string) (flowtoken.Claims, error) {
+	c, err := t.Issuer.Verify(token, flow)
+	if err != nil {
+		return c, err
+	}
+	rec, err := t.Store.Token(ctx, c.ID)
+	switch {
+	case errors.Is(err, waflow.ErrNotFound):
+		return c, &TokenError{Msg: msgTokenUnknown, Err: errors.New("flow token was never recorded")}
+	case err != nil:
+		return c, err // the store is down: a 500, not a 427 that disables the button
+	}
+	switch rec.State {
+	case waflow.TokenIssued:
+		return c, nil
+	case waflow.TokenUsed:
+		return c, &TokenError{Msg: msgTokenUsed, Err: errors.New("flow token already used")}
+	default:
+		return c, &TokenError{Msg: msgTokenExpired, Err: fmt.Errorf("flow token is %s", rec.State)}
+	}
 }

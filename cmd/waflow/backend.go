@@ -2,46 +2,130 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 
+	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/internal/metrics"
+	"github.com/waflow/waflow/internal/storage"
+	"github.com/waflow/waflow/signature"
+	"github.com/waflow/waflow/webhook"
 )
 
 // backend holds what waflow serve runs besides the HTTP plumbing: storage,
 // the flows, the webhook receiver and its worker, metrics.
 type backend struct {
 	log     *slog.Logger
+	store   waflow.Store
+	metrics *metrics.Metrics
+	tokens  endpoint.StoreTokens
 	flows   []*endpoint.Flow
+	worker  *webhook.Worker
 	webhook http.Handler
-	metrics http.Handler
-	closers []func() error
+
+	stopWorker context.CancelFunc
+	workerDone chan struct{}
 }
 
-func newBackend(ctx context.Context, cfg *appConfig, sec *secrets, log *slog.Logger) (*backend, error) {
-	b := &backend{log: log}
+// databaseURL returns the configured database, or waflow.db in the data
+// folder (created if needed).
+func (c *appConfig) databaseURL() (string, error) {
+	if c.databaseURLSetting != "" {
+		return c.databaseURLSetting, nil
+	}
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("data folder: %w", err)
+	}
+	return filepath.Join(c.dataDir, "waflow.db"), nil
+}
+
+// openStore opens the configured database and applies its migrations.
+func (c *appConfig) openStore(ctx context.Context, log *slog.Logger) (waflow.Store, error) {
+	dbURL, err := c.databaseURL()
+	if err != nil {
+		return nil, err
+	}
+	store, err := storage.Open(ctx, dbURL, storage.Options{Logger: log.With("component", "storage")})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", storage.Describe(dbURL), err)
+	}
+	log.Info("database open", "database", storage.Describe(dbURL))
+	return store, nil
+}
+
+func newBackend(ctx context.Context, cfg *appConfig, sec *secrets, verifier *signature.Verifier, issuer *flowtoken.Issuer, log *slog.Logger) (_ *backend, err error) {
+	if sec.verifyToken == "" {
+		return nil, errors.New("no webhook verify token: set WAFLOW_VERIFY_TOKEN_FILE (the token you type into the Meta app dashboard)")
+	}
+	store, err := cfg.openStore(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	b := &backend{log: log, store: store, tokens: endpoint.StoreTokens{Issuer: issuer, Store: store}}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	b.metrics = metrics.New(log)
+	b.metrics.WatchInbox(store.InboxStats)
+
+	b.worker, err = webhook.NewWorker(webhook.WorkerConfig{
+		Store:    store,
+		Tokens:   issuer,
+		Observer: b.metrics,
+		Logger:   log.With("component", "webhook-worker"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
+		Verifier:    verifier,
+		VerifyToken: sec.verifyToken,
+		Inbox:       store,
+		OnStored:    b.worker.Notify,
+		Observer:    b.metrics,
+		Logger:      log.With("component", "webhook"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.stopWorker, b.workerDone = cancel, make(chan struct{})
+	go func() {
+		defer close(b.workerDone)
+		b.worker.Run(wctx)
+	}()
 	return b, nil
 }
 
-// tokenValidator checks flow tokens on the data endpoint.
-func (b *backend) tokenValidator(iss *flowtoken.Issuer) endpoint.TokenValidator {
-	return endpoint.IssuerTokens{Issuer: iss}
-}
+// tokenValidator checks flow tokens on the data endpoint: signature,
+// expiry, flow and the recorded state (a used token is refused).
+func (b *backend) tokenValidator() endpoint.TokenValidator { return b.tokens }
 
 // observeEndpoint receives one observation per endpoint request.
-func (b *backend) observeEndpoint(endpoint.Observation) {}
+func (b *backend) observeEndpoint(o endpoint.Observation) {
+	b.metrics.ObserveEndpoint(o.Flow, o.Action, o.Status, o.Duration)
+}
 
 // ready reports whether the backend can take traffic.
-func (b *backend) ready(ctx context.Context) error { return nil }
+func (b *backend) ready(ctx context.Context) error { return b.store.Ping(ctx) }
 
-// Close releases what the backend opened, last opened first.
+// Close stops the worker, waits for its batch to settle, and closes the
+// store.
 func (b *backend) Close() error {
-	var first error
-	for i := len(b.closers) - 1; i >= 0; i-- {
-		if err := b.closers[i](); err != nil && first == nil {
-			first = err
-		}
+	if b.stopWorker != nil {
+		b.stopWorker()
+		<-b.workerDone
 	}
-	return first
+	if b.store != nil {
+		return b.store.Close()
+	}
+	return nil
 }

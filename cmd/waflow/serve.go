@@ -25,25 +25,25 @@ import (
 // the backend. Every field has a flag and a WAFLOW_* variable; secrets also
 // have *_FILE variants (see settings).
 type appConfig struct {
-	addr           string
-	dataDir        string
-	databaseURL    string
-	privateKey     string // PEM, one or more keys (current first)
-	passphrase     string
-	appSecrets     string // comma-separated, current first
-	tokenSecret    string
-	verifyToken    string
-	requestTimeout string
-	tokenTTL       string
-	requireJWT     string
-	logLevel       string
-	logFormat      string
+	addr               string
+	dataDir            string
+	databaseURLSetting string
+	privateKey         string // PEM, one or more keys (current first)
+	passphrase         string
+	appSecrets         string // comma-separated, current first
+	tokenSecret        string
+	verifyToken        string
+	requestTimeout     string
+	tokenTTL           string
+	requireJWT         string
+	logLevel           string
+	logFormat          string
 }
 
 func (c *appConfig) declare(s *settings) {
 	s.String(&c.addr, "addr", "WAFLOW_ADDR", "127.0.0.1:8080", "listen address")
 	s.String(&c.dataDir, "data-dir", "WAFLOW_DATA_DIR", "./waflow-data", "data folder: database, development keys")
-	s.Secret(&c.databaseURL, "database-url", "WAFLOW_DATABASE_URL", "a SQLite path or a postgres:// URL (default: waflow.db in the data folder)")
+	s.Secret(&c.databaseURLSetting, "database-url", "WAFLOW_DATABASE_URL", "a SQLite path or a postgres:// URL (default: waflow.db in the data folder)")
 	s.Secret(&c.privateKey, "private-key", "WAFLOW_PRIVATE_KEY", "the PEM private key; several PEM blocks for rotation, current first")
 	s.Secret(&c.passphrase, "private-key-passphrase", "WAFLOW_PRIVATE_KEY_PASSPHRASE", "the passphrase of the private key")
 	s.Secret(&c.appSecrets, "app-secret", "WAFLOW_APP_SECRET", "the Meta app secret(s), comma-separated, current first")
@@ -189,12 +189,6 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if err != nil {
 		return err
 	}
-	b, err := newBackend(ctx, cfg, sec, log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-
 	unwrapper, err := envelope.NewPrivateKeys(sec.privateKeys...)
 	if err != nil {
 		return err
@@ -208,10 +202,16 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		return err
 	}
 	issuer.TTL = ttl
+	b, err := newBackend(ctx, cfg, sec, verifier, issuer, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
 	epCfg := endpoint.Config{
 		Keys:                  unwrapper,
 		Signatures:            verifier,
-		Tokens:                b.tokenValidator(issuer),
+		Tokens:                b.tokenValidator(),
 		AppSecrets:            sec.appSecrets,
 		RequireTokenSignature: requireJWT,
 		Timeout:               timeout,
@@ -230,7 +230,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		Addr:           cfg.addr,
 		Flows:          flowHandlers,
 		Webhook:        b.webhook,
-		Metrics:        b.metrics,
+		Metrics:        b.metrics.Handler(),
 		Ready:          b.ready,
 		RequestTimeout: timeout,
 		Logger:         log,

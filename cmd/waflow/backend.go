@@ -96,6 +96,9 @@ func newBackend(ctx context.Context, cfg *appConfig, sec *secrets, verifier *sig
 	if err != nil {
 		return nil, err
 	}
+	if err := b.startOutbox(ctx, cfg); err != nil {
+		return nil, err
+	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.stopWorker, b.workerDone = cancel, make(chan struct{})
 	go func() {

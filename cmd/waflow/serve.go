@@ -15,6 +15,7 @@ import (
 
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/server"
 	"github.com/waflow/waflow/keys"
@@ -38,6 +39,8 @@ type appConfig struct {
 	requireJWT         string
 	logLevel           string
 	logFormat          string
+
+	graph graphConfig // the Graph API side (graphconfig.go)
 }
 
 func (c *appConfig) declare(s *settings) {
@@ -54,6 +57,7 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.requireJWT, "require-token-signature", "WAFLOW_REQUIRE_TOKEN_SIGNATURE", "false", "reject Data API 4.0 requests without flow_token_signature")
 	s.String(&c.logLevel, "log-level", "WAFLOW_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "WAFLOW_LOG_FORMAT", "text", "text or json")
+	c.graph.declare(s)
 }
 
 // logger builds the process logger from the configuration.
@@ -226,11 +230,24 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		}
 		flowHandlers[f.Name()] = h
 	}
+	preview, err := newPreview(previewDeps{
+		Specs:     map[string]*flowjson.Flow{},
+		Sources:   map[string][]byte{},
+		Endpoints: flowHandlers,
+		PublicKey: &sec.privateKeys[0].PublicKey,
+		AppSecret: sec.appSecrets[0],
+		Tokens:    b.tokens,
+		Logger:    log.With("component", "preview"),
+	})
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Config{
 		Addr:           cfg.addr,
 		Flows:          flowHandlers,
 		Webhook:        b.webhook,
 		Metrics:        b.metrics.Handler(),
+		Preview:        preview,
 		Ready:          b.ready,
 		RequestTimeout: timeout,
 		Logger:         log,

@@ -12,12 +12,15 @@ import (
 // clients cache the public key, so requests encrypted to the previous key
 // keep arriving for a while after a rotation).
 //
-// At most GOMAXPROCS decryptions run at once (see WithMaxConcurrent); the
-// others wait their turn, first come first served. An RSA-2048 decryption
-// is a millisecond of CPU: with more of them in flight than cores, the Go
-// scheduler time-slices them and a few requests end up waiting tens of
-// milliseconds while most finish in two. Queued in order instead, every
-// request waits about as long as the queue ahead of it.
+// At most one decryption per core runs at once (the smaller of GOMAXPROCS
+// and the number of CPUs; see WithMaxConcurrent); the others wait their
+// turn, first come first served. An RSA-2048 decryption is a millisecond of
+// CPU: with more of them in flight than cores, the Go scheduler
+// time-slices them and a few requests end up waiting tens of milliseconds
+// while most finish in two. Queued in order instead, every request waits
+// about as long as the queue ahead of it. (Running with GOMAXPROCS one
+// above the number of cores leaves a P free to poll the network while every
+// core decrypts; docs/performance.md measures the difference.)
 type PrivateKeys struct {
 	keys []oaepKey
 	// slots holds a token for each decryption in progress; nil when
@@ -42,7 +45,7 @@ func NewPrivateKeys(keys ...*rsa.PrivateKey) (*PrivateKeys, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("envelope: no private key configured")
 	}
-	p := &PrivateKeys{slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	p := &PrivateKeys{slots: make(chan struct{}, min(runtime.GOMAXPROCS(0), runtime.NumCPU()))}
 	for i, k := range keys {
 		if k == nil {
 			return nil, fmt.Errorf("envelope: private key %d is nil", i+1)
@@ -57,7 +60,7 @@ func NewPrivateKeys(keys ...*rsa.PrivateKey) (*PrivateKeys, error) {
 }
 
 // WithMaxConcurrent returns keys that run at most n decryptions at once
-// (no bound when n <= 0), sharing p's keys. The default, GOMAXPROCS, keeps
+// (no bound when n <= 0), sharing p's keys. The default, one per core, keeps
 // every core busy; a smaller n leaves cores to other work.
 func (p *PrivateKeys) WithMaxConcurrent(n int) *PrivateKeys {
 	q := &PrivateKeys{keys: p.keys}

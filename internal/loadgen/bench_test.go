@@ -20,4 +20,6 @@ func BenchmarkFullPathPing(b *testing.B) {
 		b.Fatal(res.Errors, err)
 	}
 	b.ReportMetric(res.PerSecond, "ok/s")
+	b.ReportMetric(res.Latency.P50, "p50-ms")
+	b.ReportMetric(res.Latency.P99, "p99-ms")
 }

@@ -42,14 +42,15 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
 	dataDir := flag.String("data-dir", "./waflow-data", "data folder; keys and secrets in DATA_DIR/dev")
+	rsaConcurrency := flag.Int("rsa-concurrency", 0, "RSA decryptions at once: 0 for the default (GOMAXPROCS), -1 for no bound")
 	flag.Parse()
-	if err := run(*addr, filepath.Join(*dataDir, "dev")); err != nil {
+	if err := run(*addr, filepath.Join(*dataDir, "dev"), *rsaConcurrency); err != nil {
 		fmt.Fprintln(os.Stderr, "benchserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, dir string) error {
+func run(addr, dir string, rsaConcurrency int) error {
 	priv, appSecret, tokenSecret, err := devSecrets(dir)
 	if err != nil {
 		return err
@@ -58,6 +59,9 @@ func run(addr, dir string) error {
 	unwrapper, err := envelope.NewPrivateKeys(priv)
 	if err != nil {
 		return err
+	}
+	if rsaConcurrency != 0 {
+		unwrapper = unwrapper.WithMaxConcurrent(rsaConcurrency)
 	}
 	verifier, err := signature.New(appSecret)
 	if err != nil {

@@ -95,7 +95,7 @@ node_run() { # NAME DIR
   local args=(-public-key "$keydir/public.pem" -app-secret-file "$keydir/app-secret" -pid "$pid")
   run "$name-warmup" "${args[@]}" -c "$CLIENTS" -d 2s "$nurl"
   run "$name-ping-c$CLIENTS" "${args[@]}" -c "$CLIENTS" -d "$D" "$nurl"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 }
 
 # Each backend, then the Node.js variant it is compared with, in turn.
@@ -118,7 +118,7 @@ for b in "${backends[@]}"; do
   half=$(awk -v r="$best" 'BEGIN { printf "%.0f", r / 2 }')
   run "$b-open-half" "${common[@]}" -rate "$half" -d "$D" "$url"
   run "$b-init-c$CLIENTS" "${common[@]}" -mode init -c "$CLIENTS" -d "$D" "$url"
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
   log "RSA floor of the $b backend, after its load runs"
   read -r rsa2 speed2 <<<"$(floor "$b")"
   floor_rsa[$b]=$(mean "$rsa1" "$rsa2")
@@ -133,26 +133,40 @@ for b in "${backends[@]}"; do
     common=(-data-dir "$OUT/data" -pid "$server_pid")
     run "go-spare-p-warmup" "${common[@]}" -c "$CLIENTS" -d 2s "$url"
     run "go-spare-p-ping-c$CLIENTS" "${common[@]}" -c "$CLIENTS" -d "$D" "$url"
-    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
   fi
   if [[ $b == go && -n "${META_EXAMPLE:-}" ]]; then node_run node "$META_EXAMPLE"; fi
   if [[ $b == openssl && -n "${META_EXAMPLE_ONCE:-}" ]]; then node_run node-once "$META_EXAMPLE_ONCE"; fi
 done
 
-# --- Webhook ingestion through waflow serve (development mode, SQLite). -----
+# --- Webhook ingestion through waflow serve (development mode, SQLite, FULL). -
 log "webhook: waflow serve in development mode"
 "$W" serve -addr "127.0.0.1:$PORT" -data-dir "$OUT/serve-data" >"$OUT/serve.out" 2>"$OUT/serve.err" &
 serve_pid=$!
 pids+=("$serve_pid")
 for _ in $(seq 1 100); do grep -q 'waflow serving' "$OUT/serve.err" 2>/dev/null && break; sleep 0.1; done
 webhook_url="http://127.0.0.1:$PORT/webhook"
-probe=$("$W" bench -q -json -data-dir "$OUT/serve-data" -mode webhook -n 1 "$webhook_url" | jq -r '.errors[0].kind // "ok"' || true)
-if [[ "$probe" == "status 404" || "$probe" == "status 405" || "$probe" == transport ]]; then
+if ! kill -0 "$serve_pid" 2>/dev/null; then
+  echo "waflow serve did not start, webhook figures skipped: $(tail -1 "$OUT/serve.err")" >&2
+  probe="not started"
+else
+  probe=$("$W" bench -q -json -data-dir "$OUT/serve-data" -mode webhook -n 1 "$webhook_url" | jq -r '.errors[0].kind // "ok"' || true)
+fi
+if [[ "$probe" == "not started" ]]; then
+  :
+elif [[ "$probe" == "status 404" || "$probe" == "status 405" || "$probe" == transport ]]; then
   echo "waflow serve has no webhook receiver at /webhook yet ($probe): webhook figures skipped" >&2
 else
-  run webhook-c16 -data-dir "$OUT/serve-data" -mode webhook -dup 0.1 -c 16 -d "$D" -pid "$serve_pid" "$webhook_url"
+  # 32 senders, as the webhook package's BenchmarkWebhookIngest (the storage
+  # figure), run next for comparison.
+  run webhook-c32 -data-dir "$OUT/serve-data" -mode webhook -c 32 -d "$D" -pid "$serve_pid" "$webhook_url"
 fi
-kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true
+if [[ -f "$OUT/webhook-c32.json" ]]; then
+  log "webhook: BenchmarkWebhookIngest/sync=FULL/http"
+  ingest=$(go test -run '^$' -bench 'BenchmarkWebhookIngest/sync=FULL/http' -benchtime "$BENCHTIME" ./webhook |
+    awk '/^BenchmarkWebhookIngest/ { for (i = 1; i < NF; i++) if ($(i+1) == "events/s") print $i }')
+fi
 
 # --- The table. --------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -185,7 +199,7 @@ for b in "${backends[@]}"; do
 done
 row "node-ping-c$CLIENTS"
 row "node-once-ping-c$CLIENTS"
-row webhook-c16
+row webhook-c32
 echo
 echo "Ratios (the issue's targets in brackets):"
 go8=$(j "go-ping-c$CLIENTS" .ok_per_second)
@@ -204,6 +218,9 @@ if [[ -n "${floor_rsa[openssl]:-}" ]]; then
 fi
 if [[ -f "$OUT/go-spare-p-ping-c$CLIENTS.json" ]]; then
   echo "- Go backend with GOMAXPROCS=$(( $(nproc) + 1 )): ping at $CLIENTS clients / crypto/rsa rate $(ratio "$(j "go-spare-p-ping-c$CLIENTS" .ok_per_second)" "${floor_rsa[go]}"), p99/p50 $(ratio "$(j "go-spare-p-ping-c$CLIENTS" .latency_ms.p99)" "$(j "go-spare-p-ping-c$CLIENTS" .latency_ms.p50)")"
+fi
+if [[ -n "${ingest:-}" ]]; then
+  echo "- Webhooks: waflow bench -mode webhook -c 32 against waflow serve: $(j webhook-c32 '.ok_per_second | floor')/s; BenchmarkWebhookIngest/sync=FULL/http in the same session: ${ingest%.*}/s"
 fi
 for b in "${backends[@]}"; do
   echo "- $b: p99/p50 at $CLIENTS clients $(ratio "$(j "$b-ping-c$CLIENTS" .latency_ms.p99)" "$(j "$b-ping-c$CLIENTS" .latency_ms.p50)"), at peak ($(j "$b-ping-peak" .concurrency) clients) $(ratio "$(j "$b-ping-peak" .latency_ms.p99)" "$(j "$b-ping-peak" .latency_ms.p50)") [<= 3]; open loop at half of peak: p99 $(j "$b-open-half" '.latency_ms.p99 * 100 | round / 100') ms [< 20]"

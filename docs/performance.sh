@@ -119,22 +119,22 @@ for b in "${backends[@]}"; do
   run "$b-open-half" "${common[@]}" -rate "$half" -d "$D" "$url"
   run "$b-init-c$CLIENTS" "${common[@]}" -mode init -c "$CLIENTS" -d "$D" "$url"
   kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
+  # The same server with one P more than cores: the RSA bound stays at one
+  # per core, and the spare P polls the network (and, for the OpenSSL
+  # backend, spares the runtime from taking back the Ps of threads in C).
+  spare=$(( $(nproc) + 1 ))
+  log "$b backend with GOMAXPROCS=$spare"
+  start_benchserver "$b" "$spare"
+  common=(-data-dir "$OUT/data" -pid "$server_pid")
+  run "$b-spare-p-warmup" "${common[@]}" -c "$CLIENTS" -d 2s "$url"
+  run "$b-spare-p-ping-c$CLIENTS" "${common[@]}" -c "$CLIENTS" -d "$D" "$url"
+  [[ $peak_c == "$CLIENTS" ]] || run "$b-spare-p-ping-c$peak_c" "${common[@]}" -c "$peak_c" -d "$D" "$url"
+  kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
   log "RSA floor of the $b backend, after its load runs"
   read -r rsa2 speed2 <<<"$(floor "$b")"
   floor_rsa[$b]=$(mean "$rsa1" "$rsa2")
   floor_speed[$b]=$(mean "$speed1" "$speed2")
   floor_spread[$b]="$rsa1 then $rsa2; openssl speed $speed1 then $speed2"
-  if [[ $b == go ]]; then
-    # The same server with one P more than cores: the RSA bound stays at one
-    # per core, and the spare P polls the network while every core decrypts.
-    spare=$(( $(nproc) + 1 ))
-    log "go backend with GOMAXPROCS=$spare"
-    start_benchserver go "$spare"
-    common=(-data-dir "$OUT/data" -pid "$server_pid")
-    run "go-spare-p-warmup" "${common[@]}" -c "$CLIENTS" -d 2s "$url"
-    run "go-spare-p-ping-c$CLIENTS" "${common[@]}" -c "$CLIENTS" -d "$D" "$url"
-    kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
-  fi
   if [[ $b == go && -n "${META_EXAMPLE:-}" ]]; then node_run node "$META_EXAMPLE"; fi
   if [[ $b == openssl && -n "${META_EXAMPLE_ONCE:-}" ]]; then node_run node-once "$META_EXAMPLE_ONCE"; fi
 done
@@ -195,7 +195,7 @@ for b in "${backends[@]}"; do
   for c in $SWEEP; do row "$b-ping-c$c"; done
   row "$b-open-half"
   row "$b-init-c$CLIENTS"
-  [[ $b == go ]] && row "go-spare-p-ping-c$CLIENTS"
+  for c in $SWEEP; do row "$b-spare-p-ping-c$c"; done
 done
 row "node-ping-c$CLIENTS"
 row "node-once-ping-c$CLIENTS"
@@ -216,9 +216,17 @@ if [[ -n "${floor_rsa[openssl]:-}" ]]; then
     echo "- OpenSSL backend / Meta's example with its key parsed once, $CLIENTS clients: $(ratio "$o8" "$(j "node-once-ping-c$CLIENTS" .ok_per_second)") [>= 2.5]"
   fi
 fi
-if [[ -f "$OUT/go-spare-p-ping-c$CLIENTS.json" ]]; then
-  echo "- Go backend with GOMAXPROCS=$(( $(nproc) + 1 )): ping at $CLIENTS clients / crypto/rsa rate $(ratio "$(j "go-spare-p-ping-c$CLIENTS" .ok_per_second)" "${floor_rsa[go]}"), p99/p50 $(ratio "$(j "go-spare-p-ping-c$CLIENTS" .latency_ms.p99)" "$(j "go-spare-p-ping-c$CLIENTS" .latency_ms.p50)")"
-fi
+for b in "${backends[@]}"; do
+  f="$b-spare-p-ping-c$CLIENTS"
+  [[ -f "$OUT/$f.json" ]] || continue
+  base=${floor_rsa[$b]}
+  [[ $b == openssl ]] && base=${floor_speed[openssl]}
+  node=node
+  [[ $b == openssl ]] && node=node-once
+  vs_node=""
+  [[ -f "$OUT/$node-ping-c$CLIENTS.json" ]] && vs_node=", $(ratio "$(j "$f" .ok_per_second)" "$(j "$node-ping-c$CLIENTS" .ok_per_second)")x $node"
+  echo "- $b backend with GOMAXPROCS=$(( $(nproc) + 1 )), $CLIENTS clients: $(ratio "$(j "$f" .ok_per_second)" "$base") of the floor$vs_node, p99/p50 $(ratio "$(j "$f" .latency_ms.p99)" "$(j "$f" .latency_ms.p50)")"
+done
 if [[ -n "${ingest:-}" ]]; then
   echo "- Webhooks: waflow bench -mode webhook -c 32 against waflow serve: $(j webhook-c32 '.ok_per_second | floor')/s; BenchmarkWebhookIngest/sync=FULL/http in the same session: ${ingest%.*}/s"
 fi

@@ -1,0 +1,152 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/endpoint"
+)
+
+// Expense Entry (P1): EXPENSE (amount, category, description) → SAVED. The
+// endpoint checks the amount (positive, at most two decimals, at most the
+// configured maximum), saves the expense once per session, and answers the
+// confirmation screen with the saved entry.
+
+func init() { builders["expense_entry"] = newExpense }
+
+type expense struct {
+	*env
+	cfg ExpenseSettings
+	max int64
+}
+
+func newExpense(e *env) (*Flow, error) {
+	src, spec, err := loadSpec("expense_entry")
+	if err != nil {
+		return nil, err
+	}
+	x := &expense{env: e, cfg: e.settings.ExpenseEntry}
+	x.max, _ = parseAmount(x.cfg.MaxAmount) // checked by Settings.Validate
+	f := endpoint.NewFlow("expense_entry")
+	f.Use(checkValues(spec, map[string]screenData{
+		"EXPENSE": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) {
+			return x.form("", "", "", nil), nil
+		},
+	}, nil, e.log))
+	f.HandleInit(func(ctx context.Context, r *endpoint.Request) (*endpoint.Response, error) {
+		return endpoint.Next("EXPENSE", x.form("", "", "", nil)), nil
+	})
+	f.HandleDataExchange("EXPENSE", func(ctx context.Context, r *endpoint.Request) (*endpoint.Response, error) {
+		return x.save(ctx, r)
+	})
+	return &Flow{
+		Name:     "expense_entry",
+		Title:    "Expense Entry",
+		Summary:  "log an expense: the endpoint checks the amount, saves it and shows the saved entry",
+		Source:   src,
+		Spec:     spec,
+		Endpoint: f,
+		Complete: x.complete,
+		CheckCompletion: func(values map[string]any) error {
+			if id, _ := values["expense_id"].(string); !strings.HasPrefix(id, "EX-") {
+				return errors.New("expense_id is not an expense reference")
+			}
+			return nil
+		},
+	}, nil
+}
+
+// form is the EXPENSE screen's data, with what the user typed kept and the
+// field errors bound to the fields' error-message.
+func (x *expense) form(amount, category, description string, errs map[string]string) map[string]any {
+	return map[string]any{
+		"categories":        dataSource(x.cfg.Categories),
+		"amount_label":      "Amount (" + x.cfg.Currency + ")",
+		"amount_help":       "Up to 2 decimals, at most " + formatAmountShort(x.max),
+		"amount":            amount,
+		"category":          category,
+		"description":       description,
+		"amount_error":      errs["amount"],
+		"category_error":    errs["category"],
+		"description_error": errs["description"],
+	}
+}
+
+// formatAmountShort renders cents without ".00" for whole amounts.
+func formatAmountShort(cents int64) string {
+	return strings.TrimSuffix(formatAmount(cents), ".00")
+}
+
+// amountError says what is wrong with an amount, in at most 30 characters
+// (TextInput's error-message limit), or "" when it is acceptable.
+func (x *expense) amountError(s string) (int64, string) {
+	cents, err := parseAmount(s)
+	switch {
+	case errors.Is(err, errAmountDecimals):
+		return 0, "At most 2 decimals"
+	case err != nil && strings.HasPrefix(strings.TrimSpace(s), "-"):
+		return 0, "Must be more than 0"
+	case err != nil:
+		return 0, "Enter an amount like 12.50"
+	case cents <= 0:
+		return 0, "Must be more than 0"
+	case cents > x.max:
+		return 0, "At most " + formatAmountShort(x.max)
+	}
+	return cents, ""
+}
+
+func (x *expense) save(ctx context.Context, r *endpoint.Request) (*endpoint.Response, error) {
+	var in struct {
+		Amount      string `json:"amount"`
+		Category    string `json:"category"`
+		Description string `json:"description"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	cents, msg := x.amountError(in.Amount)
+	if msg != "" {
+		return endpoint.ErrorOn("EXPENSE", x.form(in.Amount, in.Category, in.Description, map[string]string{"amount": msg}), "Amount: "+msg), nil
+	}
+	ex, err := withRef("EX", func(id string) (waflow.Expense, error) {
+		ex, _, err := x.store.SaveExpense(ctx, waflow.Expense{
+			ID: id, TokenID: r.Token.ID, WAID: r.Token.WAID, AmountCents: cents, Currency: x.cfg.Currency,
+			Category: in.Category, Description: strings.TrimSpace(in.Description), CreatedAt: x.now(),
+		})
+		return ex, err
+	}, isRefTaken)
+	if err != nil {
+		return nil, err
+	}
+	// A replayed submission gets the expense its session saved.
+	desc := ex.Description
+	if desc == "" {
+		desc = "No description"
+	}
+	return endpoint.Next("SAVED", map[string]any{
+		"expense_id":     ex.ID,
+		"amount_text":    ex.Currency + " " + formatAmount(ex.AmountCents),
+		"category_title": optionTitle(x.cfg.Categories, ex.Category),
+		"description":    desc,
+	}), nil
+}
+
+// complete acts on the completion webhook: the expense was saved by the
+// endpoint; the completion names it.
+func (x *expense) complete(ctx context.Context, c Completion) error {
+	id, _ := c.Values["expense_id"].(string)
+	list, err := x.store.ExpensesByUser(ctx, c.WAID)
+	if err != nil {
+		return err
+	}
+	for _, e := range list {
+		if e.ID == id {
+			return nil
+		}
+	}
+	return fmt.Errorf("expense_entry completion names expense %q, which this user does not have", id)
+}

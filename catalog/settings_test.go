@@ -1,0 +1,145 @@
+package catalog
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseAmount(t *testing.T) {
+	tests := []struct {
+		in    string
+		cents int64
+		err   error // nil: ok; errAmountDecimals; or any error
+		bad   bool
+	}{
+		{in: "12", cents: 1200},
+		{in: "12.5", cents: 1250},
+		{in: "12.50", cents: 1250},
+		{in: "0.01", cents: 1},
+		{in: ".5", cents: 50},
+		{in: " 7 ", cents: 700},
+		{in: "12.345", err: errAmountDecimals},
+		{in: "1e9", bad: true},
+		{in: "abc", bad: true},
+		{in: "-5", bad: true},
+		{in: "+5", bad: true},
+		{in: "1,000", bad: true},
+		{in: "12.", bad: true},
+		{in: "", bad: true},
+		{in: ".", bad: true},
+		{in: "1234567890123456", bad: true},
+	}
+	for _, tt := range tests {
+		got, err := parseAmount(tt.in)
+		switch {
+		case tt.err != nil:
+			if !errors.Is(err, tt.err) {
+				t.Errorf("parseAmount(%q) error = %v, want %v", tt.in, err, tt.err)
+			}
+		case tt.bad:
+			if err == nil {
+				t.Errorf("parseAmount(%q) = %d, want an error", tt.in, got)
+			}
+		case err != nil || got != tt.cents:
+			t.Errorf("parseAmount(%q) = %d, %v; want %d", tt.in, got, err, tt.cents)
+		}
+	}
+	if formatAmount(1250) != "12.50" || formatAmount(5) != "0.05" || formatAmountShort(1000000) != "10000" {
+		t.Error("formatAmount")
+	}
+}
+
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"12.50", "1e9", "-5", "12.345", "abc", "0.01", "999999999999999.99"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cents, err := parseAmount(s)
+		if err != nil {
+			return
+		}
+		if cents < 0 {
+			t.Fatalf("parseAmount(%q) = %d", s, cents)
+		}
+		back, err := parseAmount(formatAmount(cents))
+		if err != nil || back != cents {
+			t.Fatalf("round trip of %q: %d -> %q -> %d, %v", s, cents, formatAmount(cents), back, err)
+		}
+	})
+}
+
+func TestDefaultSettingsValid(t *testing.T) {
+	s, err := DefaultSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Location().String() != "Europe/Berlin" || s.AppointmentBooking.SlotMinutes != 30 || len(s.ExpenseEntry.Categories) != 5 {
+		t.Fatalf("defaults = %+v", s)
+	}
+	// The catalog loads with them: every Flow JSON validates.
+	c, err := Describe(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Flows()) != 6 {
+		t.Fatalf("%d flows", len(c.Flows()))
+	}
+}
+
+func TestLoadSettings(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "s.json")
+		os.WriteFile(p, []byte(s), 0o600)
+		return p
+	}
+	// Keys given replace the defaults; others stay.
+	s, err := LoadSettings(write(`{"expense_entry": {"currency": "USD", "max_amount": "500.50"}, "time_zone": "America/New_York"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ExpenseEntry.Currency != "USD" || s.ExpenseEntry.MaxAmount != "500.50" || len(s.ExpenseEntry.Categories) != 5 || s.AppointmentBooking.SlotMinutes != 30 || s.Location().String() != "America/New_York" {
+		t.Fatalf("merged settings = %+v", s)
+	}
+	for _, tt := range []struct{ json, want string }{
+		{`{"expense_entry": {"curency": "USD"}}`, `unknown field "curency"`},
+		{`{"time_zone": "Mars/Olympus"}`, "time_zone"},
+		{`{"appointment_booking": {"opening_hours": {"mon": ["17:00-09:00"]}}}`, "opening_hours.mon"},
+		{`{"appointment_booking": {"opening_hours": {"funday": ["09:00-10:00"]}}}`, "not a weekday"},
+		{`{"appointment_booking": {"capacity": 0}}`, "capacity"},
+		{`{"appointment_booking": {"closures": ["25.12.2026"]}}`, "closures"},
+		{`{"expense_entry": {"max_amount": "-1"}}`, "max_amount"},
+		{`{"expense_entry": {"categories": []}}`, "expense_entry.categories"},
+		{`{"expense_entry": {"categories": [{"id":"a","title":"A"},{"id":"a","title":"B"}]}}`, "appears twice"},
+		{`{"calendar_preferences": {"default_lead_time": "7"}}`, "default_lead_time"},
+		{`{"multi_day_schedule": {"min_days": 10, "max_days": 5}}`, "multi_day_schedule"},
+		{`{"multi_day_schedule": {"times": ["9am"]}}`, "times"},
+		{`{"budget_setup": {"categories": [{"id":"1","title":"a"},{"id":"2","title":"b"},{"id":"3","title":"c"},{"id":"4","title":"d"},{"id":"5","title":"e"},{"id":"6","title":"f"},{"id":"7","title":"g"}]}}`, "budget_setup.categories"},
+		{`{"budget_setup": {"thresholds": [0]}}`, "thresholds"},
+		{`not json`, "invalid character"},
+	} {
+		_, err := LoadSettings(write(tt.json))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("LoadSettings(%s) = %v, want an error saying %q", tt.json, err, tt.want)
+		}
+	}
+	if _, err := LoadSettings(filepath.Join(dir, "missing.json")); err == nil {
+		t.Error("a missing settings file is not an error")
+	}
+}
+
+func TestValueCheckErrorsBindToFields(t *testing.T) {
+	_, spec, err := loadSpec("expense_entry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := errorField(spec.Screen("EXPENSE").Component("amount")); got != "amount_error" {
+		t.Fatalf("errorField(amount) = %q", got)
+	}
+	if got := errorField(spec.Screen("SAVED").Component("nope")); got != "" {
+		t.Fatalf("errorField(missing) = %q", got)
+	}
+}

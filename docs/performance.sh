@@ -129,6 +129,7 @@ for b in "${backends[@]}"; do
   run "$b-spare-p-warmup" "${common[@]}" -c "$CLIENTS" -d 2s "$url"
   run "$b-spare-p-ping-c$CLIENTS" "${common[@]}" -c "$CLIENTS" -d "$D" "$url"
   [[ $peak_c == "$CLIENTS" ]] || run "$b-spare-p-ping-c$peak_c" "${common[@]}" -c "$peak_c" -d "$D" "$url"
+  run "$b-spare-p-open-half" "${common[@]}" -rate "$half" -d "$D" "$url"
   kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
   log "RSA floor of the $b backend, after its load runs"
   read -r rsa2 speed2 <<<"$(floor "$b")"
@@ -196,6 +197,7 @@ for b in "${backends[@]}"; do
   row "$b-open-half"
   row "$b-init-c$CLIENTS"
   for c in $SWEEP; do row "$b-spare-p-ping-c$c"; done
+  row "$b-spare-p-open-half"
 done
 row "node-ping-c$CLIENTS"
 row "node-once-ping-c$CLIENTS"
@@ -225,7 +227,7 @@ for b in "${backends[@]}"; do
   [[ $b == openssl ]] && node=node-once
   vs_node=""
   [[ -f "$OUT/$node-ping-c$CLIENTS.json" ]] && vs_node=", $(ratio "$(j "$f" .ok_per_second)" "$(j "$node-ping-c$CLIENTS" .ok_per_second)")x $node"
-  echo "- $b backend with GOMAXPROCS=$(( $(nproc) + 1 )), $CLIENTS clients: $(ratio "$(j "$f" .ok_per_second)" "$base") of the floor$vs_node, p99/p50 $(ratio "$(j "$f" .latency_ms.p99)" "$(j "$f" .latency_ms.p50)")"
+  echo "- $b backend with GOMAXPROCS=$(( $(nproc) + 1 )), $CLIENTS clients: $(ratio "$(j "$f" .ok_per_second)" "$base") of the floor$vs_node, p99/p50 $(ratio "$(j "$f" .latency_ms.p99)" "$(j "$f" .latency_ms.p50)"); open loop at half of peak: p99 $(j "$b-spare-p-open-half" '.latency_ms.p99 * 100 | round / 100') ms"
 done
 if [[ -n "${ingest:-}" ]]; then
   echo "- Webhooks: waflow bench -mode webhook -c 32 against waflow serve: $(j webhook-c32 '.ok_per_second | floor')/s; BenchmarkWebhookIngest/sync=FULL/http in the same session: ${ingest%.*}/s"

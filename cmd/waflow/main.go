@@ -47,6 +47,7 @@ func commands() []*Command {
 		serveCommand(),
 		keygenCommand(),
 		validateCommand(),
+		catalogCommand(),
 		versionCommand(),
 		benchCommand(),
 	}

@@ -242,7 +242,9 @@ type crashingStore struct{ waflow.OutboxStore }
 
 var errDied = errors.New("the process died")
 
-func (crashingStore) MarkSent(context.Context, int64, string, string, time.Time) error { return errDied }
+func (crashingStore) MarkSent(context.Context, int64, string, string, time.Time) error {
+	return errDied
+}
 func (crashingStore) RetryOutbox(context.Context, int64, string, string, time.Time) error {
 	return errDied
 }
@@ -259,7 +261,7 @@ func TestRestartAfterUnrecordedSendDoesNotResend(t *testing.T) {
 
 	e.restart()
 	wantStats(t, sendDue(t, e.worker()), outbox.Stats{}) // leased still: nothing due
-	e.clock.Advance(2 * time.Minute)                      // the lease has expired
+	e.clock.Advance(2 * time.Minute)                     // the lease has expired
 	wantStats(t, sendDue(t, e.worker()), outbox.Stats{Uncertain: 1})
 	if n := len(e.graph.requests()); n != 1 {
 		t.Fatalf("%d requests across the restart, want exactly 1", n)

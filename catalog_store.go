@@ -29,8 +29,9 @@ type Booking struct {
 // BookingStore keeps appointments.
 type BookingStore interface {
 	// BookingCounts returns how many bookings each slot starting in
-	// [from, to) holds, keyed by the slot's start in UTC. Slots without
-	// bookings are absent.
+	// [from, to) holds, keyed by the slot's start in UTC (location UTC, no
+	// monotonic reading, so time.Date(…, time.UTC) keys find them). Slots
+	// without bookings are absent.
 	BookingCounts(ctx context.Context, from, to time.Time) (map[time.Time]int, error)
 
 	// Book stores b in the first free seat of slot b.Start, 1 to capacity,
@@ -38,9 +39,10 @@ type BookingStore interface {
 	// database: a seat is never given twice. It returns the stored booking
 	// and true. When a booking for b.TokenID exists it stores nothing and
 	// returns that booking and false (a replayed submission gets the same
-	// answer). It returns ErrSlotFull when all capacity seats are taken,
-	// ErrConflict when b.Ref is taken, and ErrInvalid when Ref, TokenID or
-	// Start is empty or capacity < 1.
+	// answer), whatever its other fields and even when the slot is full.
+	// b.Seat is ignored: the store chooses the seat. It returns ErrSlotFull
+	// when all capacity seats are taken, ErrConflict when b.Ref is taken,
+	// and ErrInvalid when Ref, TokenID or Start is empty or capacity < 1.
 	Book(ctx context.Context, b Booking, capacity int) (Booking, bool, error)
 
 	// BookingByRef returns the booking with ref, or ErrNotFound.
@@ -93,8 +95,8 @@ type SurveyStore interface {
 	// ErrInvalid when MessageID is empty or Rating is not 1 to 5.
 	SaveSurveyResponse(ctx context.Context, r SurveyResponse) (bool, error)
 
-	// SurveyResponses returns the responses received in [from, to),
-	// oldest first.
+	// SurveyResponses returns the responses whose CreatedAt is in
+	// [from, to), oldest first.
 	SurveyResponses(ctx context.Context, from, to time.Time) ([]SurveyResponse, error)
 }
 
@@ -147,10 +149,12 @@ type Occurrence struct {
 // ScheduleStore keeps schedules and their occurrences.
 type ScheduleStore interface {
 	// SaveSchedule stores s with its occurrences in one transaction and
-	// returns s and true. When a schedule with s.MessageID exists it stores
-	// nothing and returns that one and false. It returns ErrConflict when
-	// s.ID is taken and ErrInvalid when ID or MessageID is empty or there
-	// is no occurrence.
+	// returns s and true; the occurrences are stored under s.ID. When a
+	// schedule with s.MessageID exists it stores nothing and returns that
+	// one and false. It returns ErrConflict when s.ID is taken and
+	// ErrInvalid when ID or MessageID is empty, there is no occurrence, or
+	// an occurrence has a zero Start, an End before its Start, a ScheduleID
+	// other than "" or s.ID, or the Start of another one.
 	SaveSchedule(ctx context.Context, s Schedule, occurrences []Occurrence) (Schedule, bool, error)
 
 	// Occurrences returns the occurrences of schedule id in time order, or
@@ -180,7 +184,9 @@ type BudgetStore interface {
 	// SaveBudget stores b and returns it and true. When a budget for
 	// b.TokenID exists it stores nothing and returns that one and false.
 	// It returns ErrConflict when b.ID is taken and ErrInvalid when ID,
-	// TokenID or Currency is empty or TotalCents <= 0.
+	// TokenID or Currency is empty, TotalCents <= 0, or a limit is
+	// negative or has an empty category id. The budget and its limits are
+	// stored in one transaction.
 	SaveBudget(ctx context.Context, b Budget) (Budget, bool, error)
 
 	// BudgetsByUser returns waID's budgets, oldest first.
@@ -188,6 +194,11 @@ type BudgetStore interface {
 }
 
 // CatalogStore is every store the catalog's flows need.
+//
+// Its methods keep times in UTC at microsecond precision and return them so,
+// the value they return equal to what a later read gives; a zero CreatedAt
+// or UpdatedAt is the store's clock. After Close every method returns
+// ErrClosed.
 type CatalogStore interface {
 	BookingStore
 	ExpenseStore

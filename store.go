@@ -13,6 +13,7 @@ type Store interface {
 	InboxStore
 	CompletionStore
 	OutboxStore
+	CatalogStore
 
 	// Ping checks that the database answers, for a readiness probe.
 	Ping(ctx context.Context) error

@@ -96,7 +96,9 @@ func FuzzEval(f *testing.F) {
 		f.Add(s)
 	}
 	sc := &scope{screen: "S",
-		data: func(string) map[string]any { return map[string]any{"b": false, "n": 4.0, "y": map[string]any{"z": "q"}} },
+		data: func(string) map[string]any {
+			return map[string]any{"b": false, "n": 4.0, "y": map[string]any{"z": "q"}}
+		},
 		form: func(string) map[string]any { return map[string]any{"a": "x", "name": "Ada"} }}
 	f.Fuzz(func(t *testing.T, s string) {
 		sc.eval(s, true)

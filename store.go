@@ -14,6 +14,7 @@ type Store interface {
 	CompletionStore
 	OutboxStore
 	CatalogStore
+	DeploymentStore
 
 	// Ping checks that the database answers, for a readiness probe.
 	Ping(ctx context.Context) error

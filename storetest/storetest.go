@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 		{"Budget/Errors", testBudgetErrors},
 		{"Budget/Concurrent", testBudgetConcurrent},
 		{"Catalog/Closed", testCatalogClosed},
+		{"Deployment/RoundTrip", testDeploymentRoundTrip},
 		{"Store/PingClose", testPingClose},
 	}
 	for _, tc := range tests {

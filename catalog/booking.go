@@ -245,18 +245,18 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 	if err != nil {
 		return nil, err
 	}
-	free, err := b.freeSlots(ctx, day)
-	if err != nil {
-		return nil, err
-	}
 	start := atClock(day, in.Time)
 	first, last := b.window()
-	if day.Before(first) || day.After(last) || !slices.ContainsFunc(b.slotsOn(day), start.Equal) {
+	earliest := b.now().Add(time.Duration(b.cfg.MinNoticeMinutes) * time.Minute)
+	if day.Before(first) || day.After(last) || start.Before(earliest) || !slices.ContainsFunc(b.slotsOn(day), start.Equal) {
+		free, err := b.freeSlots(ctx, day)
+		if err != nil {
+			return nil, err
+		}
 		return endpoint.ErrorOn("TIME", b.renderTime(day, free), "Please pick one of the free times."), nil
 	}
-	if !slices.ContainsFunc(free, start.Equal) {
-		return endpoint.ErrorOn("TIME", b.renderTime(day, free), msgSlotTaken), nil
-	}
+	// Whether the slot is still free is Book's to say, atomically; it also
+	// recognises a replayed submission of a session that already booked.
 	bk, err := withRef("BK", func(ref string) (waflow.Booking, error) {
 		bk, _, err := b.store.Book(ctx, waflow.Booking{
 			Ref: ref, TokenID: r.Token.ID, WAID: r.Token.WAID, Start: start.UTC(),

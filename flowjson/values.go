@@ -423,6 +423,10 @@ func (vc *valueChecker) intProp(s *Screen, v *Value) (n int, set, known bool) {
 	switch x := x.(type) {
 	case float64:
 		return int(x), true, true
+	case int: // screen data built in Go rather than decoded from JSON
+		return x, true, true
+	case int64:
+		return int(x), true, true
 	case json.Number:
 		i, err := x.Int64()
 		return int(i), err == nil, err == nil

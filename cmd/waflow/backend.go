@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/metrics"
@@ -25,6 +26,7 @@ type backend struct {
 	store   waflow.Store
 	metrics *metrics.Metrics
 	tokens  endpoint.StoreTokens
+	catalog *catalog.Catalog
 	flows   []*endpoint.Flow
 	worker  *webhook.Worker
 	webhook http.Handler
@@ -76,14 +78,24 @@ func newBackend(ctx context.Context, cfg *appConfig, sec *secrets, verifier *sig
 	b.metrics = metrics.New(log)
 	b.metrics.WatchInbox(store.InboxStats)
 
+	if err := b.loadCatalog(cfg, log); err != nil {
+		return nil, err
+	}
 	b.worker, err = webhook.NewWorker(webhook.WorkerConfig{
-		Store:    store,
-		Tokens:   issuer,
-		Observer: b.metrics,
-		Logger:   log.With("component", "webhook-worker"),
+		Store:     store,
+		Tokens:    issuer,
+		Validator: b.catalog.ValidateCompletion,
+		Observer:  b.metrics,
+		Logger:    log.With("component", "webhook-worker"),
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range b.catalog.Flows() {
+		if f.Endpoint != nil {
+			b.flows = append(b.flows, f.Endpoint)
+		}
+		b.worker.Handle(f.Name, completionHandler(f))
 	}
 	b.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
 		Verifier:    verifier,
@@ -131,4 +143,23 @@ func (b *backend) Close() error {
 		return b.store.Close()
 	}
 	return nil
+}
+
+// loadCatalog loads the ready-made flows with the configured settings; a
+// flow whose Flow JSON or settings do not validate stops the start.
+func (b *backend) loadCatalog(cfg *appConfig, log *slog.Logger) error {
+	settings, err := loadCatalogSettings(cfg.catalogSettings)
+	if err != nil {
+		return err
+	}
+	b.catalog, err = catalog.Load(catalog.Deps{Store: b.store, Settings: settings, Logger: log.With("component", "catalog")})
+	return err
+}
+
+// completionHandler adapts a catalog flow's completion handler to the
+// webhook worker.
+func completionHandler(f *catalog.Flow) webhook.CompletionHandler {
+	return func(ctx context.Context, c webhook.Completed) error {
+		return f.Complete(ctx, catalog.Completion{Completion: c.Completion, Values: c.Values, Token: c.Token})
+	}
 }

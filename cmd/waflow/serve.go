@@ -40,6 +40,8 @@ type appConfig struct {
 	logLevel           string
 	logFormat          string
 
+	catalogSettings string
+
 	graph graphConfig // the Graph API side (graphconfig.go)
 }
 
@@ -57,6 +59,7 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.requireJWT, "require-token-signature", "WAFLOW_REQUIRE_TOKEN_SIGNATURE", "false", "reject Data API 4.0 requests without flow_token_signature")
 	s.String(&c.logLevel, "log-level", "WAFLOW_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "WAFLOW_LOG_FORMAT", "text", "text or json")
+	s.String(&c.catalogSettings, "catalog-settings", "WAFLOW_CATALOG_SETTINGS", "", "the catalog settings file (JSON; keys it has replace the defaults: see waflow catalog settings)")
 	c.graph.declare(s)
 }
 
@@ -230,9 +233,13 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		}
 		flowHandlers[f.Name()] = h
 	}
+	specs, sources := map[string]*flowjson.Flow{}, map[string][]byte{}
+	for _, f := range b.catalog.Flows() {
+		specs[f.Name], sources[f.Name] = f.Spec, f.Source
+	}
 	preview, err := newPreview(previewDeps{
-		Specs:     map[string]*flowjson.Flow{},
-		Sources:   map[string][]byte{},
+		Specs:     specs,
+		Sources:   sources,
 		Endpoints: flowHandlers,
 		PublicKey: &sec.privateKeys[0].PublicKey,
 		AppSecret: sec.appSecrets[0],

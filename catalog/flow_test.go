@@ -1,0 +1,172 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/signature"
+	"github.com/waflow/waflow/sqlite"
+)
+
+// flowHarness serves one catalog flow in process, on a real SQLite store
+// and a fixed clock, and plays WhatsApp's client against it.
+type flowHarness struct {
+	t      *testing.T
+	h      *endpoint.Handler
+	key    *rsa.PrivateKey
+	issuer *flowtoken.Issuer
+	store  *sqlite.DB
+	now    *time.Time
+}
+
+var (
+	harnessKeyOnce sync.Once
+	harnessKey     *rsa.PrivateKey
+)
+
+var harnessSecret = []byte("flow-harness-secret")
+
+func newFlowHarness(t *testing.T, name string, now time.Time) *flowHarness {
+	t.Helper()
+	harnessKeyOnce.Do(func() { harnessKey, _ = keys.Generate() })
+	clock := now
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Now: func() time.Time { return clock }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c, err := Load(Deps{Store: db, Now: func() time.Time { return clock }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, _ := flowtoken.NewIssuer([]byte("token-secret-of-the-harness"))
+	iss.Now = func() time.Time { return clock }
+	pk, _ := envelope.NewPrivateKeys(harnessKey)
+	sig, _ := signature.New(harnessSecret)
+	h, err := endpoint.New(endpoint.Config{Keys: pk, Signatures: sig, Tokens: endpoint.StoreTokens{Issuer: iss, Store: db}, Logger: quiet, Now: func() time.Time { return clock }}, c.Flow(name).Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &flowHarness{t: t, h: h, key: harnessKey, issuer: iss, store: db, now: &clock}
+}
+
+func (f *flowHarness) token(flow, waID string) string {
+	f.t.Helper()
+	tok, _, err := endpoint.StoreTokens{Issuer: f.issuer, Store: f.store}.Issue(context.Background(), flow, waID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tok
+}
+
+// send posts one request and returns the status and the decrypted answer.
+func (f *flowHarness) send(req map[string]any) (int, map[string]any) {
+	f.t.Helper()
+	req["version"] = "4.0"
+	plain, _ := json.Marshal(req)
+	body, sess, err := envelope.EncryptRequest(&f.key.PublicKey, plain, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+	r.Header.Set(signature.Header, signature.Sign(harnessSecret, body))
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, r)
+	var out map[string]any
+	if w.Code == 200 || w.Code == 427 {
+		p, err := sess.DecryptResponse(w.Body.Bytes())
+		if err != nil {
+			f.t.Fatalf("status %d: %v", w.Code, err)
+		}
+		json.Unmarshal(p, &out)
+	} else {
+		out = map[string]any{"raw": w.Body.String()}
+	}
+	return w.Code, out
+}
+
+func (f *flowHarness) exchange(tok, screen string, data map[string]any) (string, map[string]any) {
+	f.t.Helper()
+	code, out := f.send(map[string]any{"action": "data_exchange", "screen": screen, "data": data, "flow_token": tok})
+	if code != 200 {
+		f.t.Fatalf("status %d: %v", code, out)
+	}
+	d, _ := out["data"].(map[string]any)
+	return out["screen"].(string), d
+}
+
+func TestBookingSlotsAndCommit(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	// Wednesday 2 December 2026, 08:10 in Berlin: 09:00 is too soon (60
+	// minutes of notice), 09:30 is the first free slot.
+	now := time.Date(2026, 12, 2, 8, 10, 0, 0, berlin)
+	f := newFlowHarness(t, "appointment_booking", now)
+	tok := f.token("appointment_booking", "1")
+	screen, d := f.exchange(tok, "DETAILS", map[string]any{"name": "Ada", "reason": "Check up"})
+	if screen != "DATE" || d["min_date"] != "2026-12-02" || d["max_date"] != "2027-01-01" {
+		t.Fatalf("DATE = %v", d)
+	}
+	un := map[string]bool{}
+	for _, x := range d["unavailable_dates"].([]any) {
+		un[x.(string)] = true
+	}
+	// Weekends, Christmas closures are unavailable; a Thursday is not.
+	for day, want := range map[string]bool{"2026-12-05": true, "2026-12-06": true, "2026-12-25": true, "2026-12-03": false, "2026-12-02": false} {
+		if un[day] != want {
+			t.Errorf("unavailable[%s] = %v, want %v", day, un[day], want)
+		}
+	}
+	screen, d = f.exchange(tok, "DATE", map[string]any{"date": "2026-12-02"})
+	slots := d["slots"].([]any)
+	if screen != "TIME" || slots[0].(map[string]any)["id"] != "09:30" || len(slots) != 13 {
+		t.Fatalf("TIME slots = %v", slots)
+	}
+	screen, d = f.exchange(tok, "TIME", map[string]any{"date": "2026-12-02", "time": "09:30", "reminder": false, "name": "Ada", "reason": "Check up"})
+	if screen != "SUCCESS" {
+		t.Fatalf("book: %s %v", screen, d)
+	}
+	// The next user does not get 09:30.
+	tok2 := f.token("appointment_booking", "2")
+	_, d = f.exchange(tok2, "DATE", map[string]any{"date": "2026-12-02"})
+	if d["slots"].([]any)[0].(map[string]any)["id"] != "10:00" {
+		t.Fatalf("slots after booking = %v", d["slots"])
+	}
+	screen, d = f.exchange(tok2, "TIME", map[string]any{"date": "2026-12-02", "time": "09:30", "reminder": false, "name": "Bo", "reason": "Check up"})
+	if screen != "TIME" || d["error_message"] != msgSlotTaken {
+		t.Fatalf("taken slot: %s %v", screen, d)
+	}
+}
+
+func TestBookingReplayAfterTheSlotFilled(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	f := newFlowHarness(t, "appointment_booking", time.Date(2026, 12, 2, 8, 10, 0, 0, berlin))
+	tok := f.token("appointment_booking", "1")
+	submit := map[string]any{"date": "2026-12-02", "time": "10:00", "reminder": true, "name": "Ada", "reason": "Check up"}
+	_, first := f.exchange(tok, "TIME", submit)
+	_, again := f.exchange(tok, "TIME", submit)
+	ref := first["extension_message_response"].(map[string]any)["params"].(map[string]any)["booking_ref"]
+	if ref == nil || again["extension_message_response"].(map[string]any)["params"].(map[string]any)["booking_ref"] != ref {
+		t.Fatalf("replay: %v then %v", first, again)
+	}
+	// Too soon, outside the hours, or not on the grid: the user picks again.
+	for _, tm := range []string{"09:00", "12:00", "10:15"} {
+		screen, d := f.exchange(f.token("appointment_booking", "2"), "TIME", map[string]any{"date": "2026-12-02", "time": tm, "reminder": false, "name": "Bo", "reason": "Check up"})
+		if screen != "TIME" || d["error_message"] == nil {
+			t.Fatalf("time %s: %s %v", tm, screen, d)
+		}
+	}
+}

@@ -48,6 +48,9 @@ func commands() []*Command {
 		keygenCommand(),
 		validateCommand(),
 		catalogCommand(),
+		flowsCommand(),
+		sendCommand(),
+		keysCommand(),
 		versionCommand(),
 		benchCommand(),
 	}

@@ -1,0 +1,580 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog"
+	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/graph"
+)
+
+func flowsCommand() *Command {
+	return &Command{
+		Name:    "flows",
+		Args:    "deploy [FLOW...] | status | preview FLOW | metrics FLOW",
+		Summary: "deploy flows to Meta, show their status, preview links and endpoint metrics",
+		Help: `
+A FLOW is a catalog flow's name (waflow catalog lists them) or a Flow JSON
+file, whose name without .json is the flow's name on Meta.
+
+  waflow flows deploy [FLOW...] [-publish]
+      Validates each flow locally first (a flow with errors is not uploaded),
+      creates it in the WhatsApp Business Account if no flow has its name,
+      uploads its Flow JSON only when the content changed since the last
+      deploy (the hash is recorded in the database), sets endpoint_uri to
+      PUBLIC_URL/flows/{flow} for flows that use the data endpoint, prints
+      Meta's validation errors as FILE:LINE:COL: CODE: message, and publishes
+      with -publish. Without FLOW, deploys the whole catalog. Running it twice
+      changes nothing the second time. Exit status 1 when a flow failed.
+
+  waflow flows status
+      Every flow of the WABA: id, status, whether messages can be sent, Meta's
+      validation errors, and whether the local Flow JSON is deployed.
+
+  waflow flows preview FLOW [-invalidate] [-debug] [-screen S -data JSON]
+      Prints the flow's web preview URL with the interactive parameters filled
+      in: a recorded flow token, flow_action, and the business phone number
+      (WAFLOW_PHONE_NUMBER) whose key the preview encrypts to.
+
+  waflow flows metrics FLOW [-metric NAME] [-granularity DAY|HOUR|LIFETIME] [-since D] [-until D]
+      The flow's endpoint metrics (Meta needs 250 requests first).
+
+Needs WAFLOW_GRAPH_ACCESS_TOKEN_FILE and WAFLOW_WABA_ID; deploy needs
+WAFLOW_PUBLIC_URL for flows that use the data endpoint.`,
+		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
+			var cfg appConfig
+			s := newSettings(fs, env)
+			declareCLI(&cfg, s)
+			publish := fs.Bool("publish", false, "deploy: publish each flow that is a valid draft")
+			categories := fs.String("categories", "", "deploy: categories of flows created from files, comma-separated (default OTHER)")
+			invalidate := fs.Bool("invalidate", false, "preview: make a new preview URL, revoking the old one")
+			debug := fs.Bool("debug", false, "preview: show the debug panel")
+			screen := fs.String("screen", "", "preview: the entry screen, for a flow without data endpoint")
+			data := fs.String("data", "", "preview: the entry screen's data, as a JSON object")
+			metric := fs.String("metric", string(graph.MetricRequestCount), "metrics: ENDPOINT_REQUEST_COUNT, ENDPOINT_REQUEST_ERROR, ENDPOINT_REQUEST_ERROR_RATE, ENDPOINT_REQUEST_LATENCY_SECONDS_CEIL or ENDPOINT_AVAILABILITY")
+			granularity := fs.String("granularity", string(graph.GranularityDay), "metrics: DAY, HOUR or LIFETIME")
+			since := fs.String("since", "", "metrics: first day, YYYY-MM-DD")
+			until := fs.String("until", "", "metrics: last day, YYYY-MM-DD")
+			return func(ctx context.Context, args []string) error {
+				if len(args) == 0 {
+					return usagef("flows", "want deploy, status, preview or metrics")
+				}
+				sub := args[0]
+				rest, err := parseInterleaved("flows", fs, args[1:])
+				if errors.Is(err, flag.ErrHelp) {
+					return nil
+				} else if err != nil {
+					return err
+				}
+				if err := s.resolve(); err != nil {
+					return err
+				}
+				switch sub {
+				case "deploy":
+					return runDeploy(ctx, env, &cfg, rest, *publish, *categories)
+				case "status":
+					if len(rest) > 0 {
+						return usagef("flows", "status takes no argument")
+					}
+					return runFlowStatus(ctx, env, &cfg)
+				case "preview":
+					if len(rest) != 1 {
+						return usagef("flows", "preview takes one flow: waflow flows preview FLOW")
+					}
+					return runPreview(ctx, env, &cfg, rest[0], previewOptions{invalidate: *invalidate, debug: *debug, screen: *screen, data: *data})
+				case "metrics":
+					if len(rest) != 1 {
+						return usagef("flows", "metrics takes one flow: waflow flows metrics FLOW")
+					}
+					return runMetrics(ctx, env, &cfg, rest[0], *metric, *granularity, *since, *until)
+				}
+				return usagef("flows", "unknown subcommand %q (want deploy, status, preview or metrics)", sub)
+			}
+		},
+	}
+}
+
+// catalogCategories are the Meta categories the catalog's flows are created
+// with.
+var catalogCategories = map[string][]graph.Category{
+	"appointment_booking":  {graph.CategoryAppointmentBooking},
+	"feedback_survey":      {graph.CategorySurvey},
+	"expense_entry":        {graph.CategoryOther},
+	"calendar_preferences": {graph.CategoryOther},
+	"budget_setup":         {graph.CategoryOther},
+	"multi_day_schedule":   {graph.CategoryAppointmentBooking},
+}
+
+// deployFields are the fields deploy reads of a flow.
+var deployFields = []string{"id", "name", "status", "validation_errors", "endpoint_uri", "json_version"}
+
+// deployStats counts what a deploy did.
+type deployStats struct {
+	created, uploaded, endpoints, published, unchanged, failed int
+}
+
+func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, publish bool, categoryList string) error {
+	if err := cfg.graph.needWABA(); err != nil {
+		return err
+	}
+	var cats []graph.Category
+	for _, c := range splitList(categoryList) {
+		cats = append(cats, graph.Category(strings.ToUpper(c)))
+	}
+	if len(args) == 0 {
+		args = catalog.Names
+	}
+	var flows []*flowSource
+	for _, a := range args {
+		f, err := loadFlowSource(a)
+		if err != nil {
+			return err
+		}
+		flows = append(flows, f)
+	}
+	sess, err := newGraphSession(env, cfg)
+	if err != nil {
+		return err
+	}
+	if err := sess.openStore(ctx); err != nil {
+		return err
+	}
+	defer sess.Close()
+
+	d := &deployer{sess: sess, env: env, publish: publish, categories: cats}
+	for _, f := range flows {
+		if err := d.deploy(ctx, f); err != nil {
+			d.stats.failed++
+			fmt.Fprintf(env.Stdout, "%s: %v\n", f.Name, err)
+			if graph.IsAccessTokenError(err) || errors.Is(err, waflow.ErrClosed) {
+				break // every other flow would fail the same way
+			}
+		}
+	}
+	st := d.stats
+	fmt.Fprintf(env.Stdout, "%s: %d created, %d uploaded, %d endpoint_uri set, %d published, %d unchanged, %d failed\n",
+		count(len(flows), "flow"), st.created, st.uploaded, st.endpoints, st.published, st.unchanged, st.failed)
+	if st.failed > 0 {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+type deployer struct {
+	sess       *graphSession
+	env        *Env
+	publish    bool
+	categories []graph.Category
+	stats      deployStats
+}
+
+func (d *deployer) say(f *flowSource, format string, args ...any) {
+	fmt.Fprintf(d.env.Stdout, "%s: %s\n", f.Name, fmt.Sprintf(format, args...))
+}
+
+// deploy brings one flow on Meta to the local Flow JSON; the steps that
+// change nothing are skipped, so that a second run makes no change.
+func (d *deployer) deploy(ctx context.Context, f *flowSource) error {
+	g := &d.sess.cfg.graph
+	c := d.sess.client
+	records := d.sess.store
+
+	// 1. Local validation: a flow with errors is not uploaded.
+	_, problems := flowjson.ValidateSource(f.Src)
+	if err := problems.WriteText(d.env.Stdout, f.File); err != nil {
+		return err
+	}
+	if problems.HasErrors() {
+		return fmt.Errorf("not uploaded: %s in %s (waflow validate shows the same)", count(problems.Errors(), "error"), f.File)
+	}
+	var wantURI string
+	if usesEndpoint(f.Src) {
+		uri, err := g.endpointURI(f.Name)
+		if err != nil {
+			return err
+		}
+		wantURI = uri
+	}
+	hash := f.hash()
+
+	// 2. The flow on Meta: by our record, else by name, else created.
+	var flow *graph.Flow
+	rec, err := records.FlowDeployment(ctx, g.wabaID, f.Name)
+	switch {
+	case err == nil:
+		flow, err = c.GetFlow(ctx, rec.FlowID, &graph.GetFlowOptions{Fields: deployFields})
+		if graph.CodeOf(err) == graph.CodeInvalidParameter {
+			d.say(f, "recorded flow %s is gone from Meta; looking it up by name", rec.FlowID)
+			flow, err, rec = nil, nil, waflow.FlowDeployment{}
+		}
+		if err != nil {
+			return err
+		}
+	case errors.Is(err, waflow.ErrNotFound):
+		err = nil
+	default:
+		return err
+	}
+	if flow == nil {
+		found, err := c.FindFlowByName(ctx, g.wabaID, f.Name)
+		switch {
+		case err == nil:
+			if flow, err = c.GetFlow(ctx, found.ID, &graph.GetFlowOptions{Fields: deployFields}); err != nil {
+				return err
+			}
+		case errors.Is(err, graph.ErrFlowNotFound):
+		default:
+			return err
+		}
+	}
+	created := false
+	if flow == nil {
+		id, err := d.create(ctx, f)
+		if err != nil {
+			return err
+		}
+		created = true
+		flow = &graph.Flow{ID: id, Name: f.Name, Status: graph.StatusDraft}
+		d.stats.created++
+		d.say(f, "created flow %s", id)
+	}
+	if flow.Status == graph.StatusDeprecated {
+		return fmt.Errorf("flow %s is DEPRECATED on Meta and can no longer change; delete it there or deploy under another name", flow.ID)
+	}
+
+	// 3. The Flow JSON: uploaded only when it differs from what Meta has.
+	upToDate := rec.FlowID == flow.ID && rec.ContentHash == hash
+	if !upToDate && !created && rec.FlowID == "" {
+		// No record (another machine deployed it): compare with Meta's copy.
+		remote, err := g.metaFlowJSON(ctx, flow.ID)
+		switch {
+		case err != nil:
+			d.sess.log.Warn("could not compare with Meta's Flow JSON; uploading", "flow", f.Name, "error", err)
+		case sameJSON(remote, f.Src):
+			upToDate = true
+			if err := records.SaveFlowDeployment(ctx, waflow.FlowDeployment{WABAID: g.wabaID, Flow: f.Name, FlowID: flow.ID, ContentHash: hash}); err != nil {
+				return err
+			}
+			d.say(f, "Flow JSON on Meta is the local one; recorded")
+		}
+	}
+	changed := created
+	if !upToDate {
+		if _, err := c.UploadFlowJSON(ctx, flow.ID, f.Src); err != nil {
+			return err
+		}
+		if err := records.SaveFlowDeployment(ctx, waflow.FlowDeployment{WABAID: g.wabaID, Flow: f.Name, FlowID: flow.ID, ContentHash: hash}); err != nil {
+			return err
+		}
+		d.stats.uploaded++
+		changed = true
+		d.say(f, "uploaded Flow JSON %s", shortHash(hash))
+		// The upload may have moved the flow back to DRAFT, and Meta
+		// validated it: read the flow again.
+		if flow, err = c.GetFlow(ctx, flow.ID, &graph.GetFlowOptions{Fields: deployFields}); err != nil {
+			return err
+		}
+	}
+
+	// 4. endpoint_uri, when it is not already ours.
+	if wantURI != "" && flow.EndpointURI != wantURI {
+		if err := c.UpdateFlow(ctx, flow.ID, graph.FlowUpdate{EndpointURI: wantURI}); err != nil {
+			return err
+		}
+		d.stats.endpoints++
+		changed = true
+		d.say(f, "endpoint_uri set to %s", wantURI)
+	}
+
+	// 5. Meta's own validation, in the form waflow validate prints.
+	for _, v := range flow.ValidationErrors {
+		fmt.Fprintln(d.env.Stdout, metaProblem(v).Format(f.File))
+	}
+	if n := len(flow.ValidationErrors); n > 0 {
+		return fmt.Errorf("Meta found %s in the Flow JSON of flow %s; it cannot be published", count(n, "validation error"), flow.ID)
+	}
+
+	// 6. Publishing, on request, of a valid draft.
+	if d.publish && flow.Status == graph.StatusDraft {
+		if err := c.PublishFlow(ctx, flow.ID); err != nil {
+			var ge *graph.Error
+			if graph.IsPublishRefused(err) && errors.As(err, &ge) {
+				return fmt.Errorf("publishing refused: %s [code %d, fbtrace_id %s]", publishReason(ge), ge.Code, ge.FBTraceID)
+			}
+			return err
+		}
+		d.stats.published++
+		changed = true
+		d.say(f, "published")
+		flow.Status = graph.StatusPublished
+	}
+	if !changed {
+		d.stats.unchanged++
+		d.say(f, "unchanged (flow %s, %s)", flow.ID, flow.Status)
+	}
+	return nil
+}
+
+// publishReason is Meta's reason for refusing to publish (error_user_msg).
+func publishReason(e *graph.Error) string {
+	for _, s := range []string{e.UserMessage, e.Details, e.UserTitle, e.Message} {
+		if s != "" {
+			return s
+		}
+	}
+	return "no reason given"
+}
+
+// create creates the flow on Meta. Creating is not safe to repeat: when
+// Meta's answer was lost, the flow is looked up by name instead.
+func (d *deployer) create(ctx context.Context, f *flowSource) (string, error) {
+	g := &d.sess.cfg.graph
+	cats := d.categories
+	if len(cats) == 0 {
+		cats = catalogCategories[f.Name]
+	}
+	if len(cats) == 0 {
+		cats = []graph.Category{graph.CategoryOther}
+	}
+	cf, err := d.sess.client.CreateFlow(ctx, g.wabaID, graph.FlowCreate{Name: f.Name, Categories: cats})
+	if errors.Is(err, graph.ErrOutcomeUnknown) {
+		found, ferr := d.sess.client.FindFlowByName(ctx, g.wabaID, f.Name)
+		if ferr == nil {
+			return found.ID, nil
+		}
+		return "", fmt.Errorf("%w; and it is not on Meta yet: %w", err, ferr)
+	}
+	if err != nil {
+		return "", err
+	}
+	return cf.ID, nil
+}
+
+// runFlowStatus prints every flow of the WABA and every catalog flow.
+func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
+	if err := cfg.graph.needWABA(); err != nil {
+		return err
+	}
+	sess, err := newGraphSession(env, cfg)
+	if err != nil {
+		return err
+	}
+	if err := sess.openStore(ctx); err != nil {
+		return err
+	}
+	defer sess.Close()
+	waba := cfg.graph.wabaID
+	remote, err := sess.client.ListFlows(ctx, waba)
+	if err != nil {
+		return err
+	}
+	recs, err := sess.store.FlowDeployments(ctx, waba)
+	if err != nil {
+		return err
+	}
+	byName := map[string]waflow.FlowDeployment{}
+	for _, r := range recs {
+		byName[r.Flow] = r
+	}
+	// local says how the deployed Flow JSON compares with the local one.
+	local := func(name string) string {
+		src, err := catalog.Source(name)
+		rec, deployed := byName[name]
+		switch {
+		case err != nil && deployed:
+			return "deployed " + shortHash(rec.ContentHash)
+		case err != nil:
+			return "-"
+		case !deployed:
+			return "not deployed"
+		case rec.ContentHash == contentHash(src):
+			return "up to date"
+		}
+		return "changed since deploy"
+	}
+	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "FLOW\tID\tSTATUS\tCAN SEND\tMETA ERRORS\tLOCAL")
+	var notes []string
+	seen := map[string]bool{}
+	for _, f := range remote {
+		seen[f.Name] = true
+		canSend := "-"
+		opts := &graph.GetFlowOptions{Fields: []string{"id", "health_status"}, PhoneNumberID: cfg.graph.phoneNumberID}
+		if full, err := sess.client.GetFlow(ctx, f.ID, opts); err != nil {
+			sess.log.Warn("could not read the flow's health", "flow", f.Name, "error", err)
+		} else if h := full.HealthStatus; h != nil {
+			canSend = h.CanSendMessage
+			for _, e := range h.Entities {
+				for _, is := range e.Errors {
+					notes = append(notes, fmt.Sprintf("%s: %s %s: error %d: %s %s", f.Name, e.EntityType, e.ID, is.ErrorCode, is.ErrorDescription, is.PossibleSolution))
+				}
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", f.Name, f.ID, f.Status, canSend, len(f.ValidationErrors), local(f.Name))
+		for _, v := range f.ValidationErrors {
+			notes = append(notes, metaProblem(v).Format(f.Name+".json"))
+		}
+	}
+	for _, name := range catalog.Names {
+		if !seen[name] {
+			fmt.Fprintf(w, "%s\t-\tnot on Meta\t-\t-\t%s\n", name, local(name))
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintln(env.Stdout, strings.TrimSpace(n))
+	}
+	return nil
+}
+
+type previewOptions struct {
+	invalidate, debug bool
+	screen, data      string
+}
+
+// runPreview prints the flow's preview URL with a recorded flow token, so
+// that the preview's data-endpoint calls are accepted like a sent message's.
+func runPreview(ctx context.Context, env *Env, cfg *appConfig, arg string, o previewOptions) error {
+	params := graph.PreviewParams{Debug: o.debug, PhoneNumber: cfg.graph.phoneNumber, Screen: o.screen}
+	if o.data != "" {
+		if err := json.Unmarshal([]byte(o.data), &params.Data); err != nil || params.Data == nil {
+			return usagef("flows", "-data must be a JSON object: %v", err)
+		}
+	}
+	name, endpointFlow := arg, false
+	if src, err := loadFlowSource(arg); err == nil {
+		name, endpointFlow = src.Name, usesEndpoint(src.Src)
+	}
+	if endpointFlow {
+		params.Action = graph.ActionDataExchange
+		if o.screen != "" || o.data != "" {
+			return usagef("flows", "%s uses the data endpoint, which answers INIT with the first screen: -screen and -data are for flows without one", name)
+		}
+		if cfg.graph.phoneNumber == "" {
+			return errors.New("no business phone number: set WAFLOW_PHONE_NUMBER (or -phone-number) to the number itself, such as +15550001111; the preview encrypts its endpoint requests to that number's public key")
+		}
+	}
+	sess, err := newGraphSession(env, cfg)
+	if err != nil {
+		return err
+	}
+	if err := sess.openStore(ctx); err != nil {
+		return err
+	}
+	defer sess.Close()
+	flowID, err := sess.flowIDOf(ctx, name)
+	if err != nil {
+		return err
+	}
+	if endpointFlow {
+		tok, rec, err := issueRecordedToken(ctx, env, cfg, sess, name, "")
+		if err != nil {
+			return err
+		}
+		params.FlowToken = tok
+		fmt.Fprintf(env.Stderr, "flow token valid until %s\n", rec.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	p, err := sess.client.FlowPreview(ctx, flowID, o.invalidate)
+	if err != nil {
+		return err
+	}
+	link, err := p.Link(params)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, link)
+	if !p.ExpiresAt.IsZero() {
+		fmt.Fprintf(env.Stderr, "preview URL expires %s\n", p.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// issueRecordedToken issues a flow token with the server's secret and
+// records it, as the data endpoint and the webhook worker refuse tokens
+// that were never recorded.
+func issueRecordedToken(ctx context.Context, env *Env, cfg *appConfig, sess *graphSession, flow, waID string) (string, waflow.FlowToken, error) {
+	ttl, err := time.ParseDuration(cfg.tokenTTL)
+	if err != nil || ttl <= 0 {
+		return "", waflow.FlowToken{}, fmt.Errorf("token TTL %q: want a positive duration such as 24h", cfg.tokenTTL)
+	}
+	sec, err := cfg.loadSecrets(env, sess.log)
+	if err != nil {
+		return "", waflow.FlowToken{}, err
+	}
+	issuer, err := flowtoken.NewIssuer(sec.tokenSecret)
+	if err != nil {
+		return "", waflow.FlowToken{}, err
+	}
+	issuer.TTL = ttl
+	return endpoint.StoreTokens{Issuer: issuer, Store: sess.store}.Issue(ctx, flow, waID)
+}
+
+func runMetrics(ctx context.Context, env *Env, cfg *appConfig, name, metric, granularity, since, until string) error {
+	req := graph.MetricsRequest{Name: graph.MetricName(strings.ToUpper(metric)), Granularity: graph.Granularity(strings.ToUpper(granularity))}
+	for _, d := range []struct {
+		s   string
+		dst *time.Time
+	}{{since, &req.Since}, {until, &req.Until}} {
+		if d.s == "" {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, d.s)
+		if err != nil {
+			return usagef("flows", "date %q: want YYYY-MM-DD", d.s)
+		}
+		*d.dst = t
+	}
+	if src, err := loadFlowSource(name); err == nil {
+		name = src.Name
+	}
+	sess, err := newGraphSession(env, cfg)
+	if err != nil {
+		return err
+	}
+	if err := sess.openStore(ctx); err != nil {
+		return err
+	}
+	defer sess.Close()
+	flowID, err := sess.flowIDOf(ctx, name)
+	if err != nil {
+		return err
+	}
+	m, err := sess.client.FlowMetrics(ctx, flowID, req)
+	if graph.IsMetricsThresholdNotReached(err) {
+		return fmt.Errorf("flow %s has fewer than 250 data-endpoint requests, too few for Meta's metrics; try again once it has more", name)
+	}
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "%s (%s)\n", m.Name, m.Granularity)
+	fmt.Fprintln(w, "PERIOD\tKEY\tVALUE")
+	points := slices.Clone(m.DataPoints)
+	slices.SortStableFunc(points, func(a, b graph.DataPoint) int { return a.Timestamp.Compare(b.Timestamp.Time) })
+	for _, p := range points {
+		when := p.Timestamp.UTC().Format(time.DateOnly)
+		if m.Granularity == graph.GranularityHour {
+			when = p.Timestamp.UTC().Format("2006-01-02 15:04")
+		}
+		for _, v := range p.Data {
+			fmt.Fprintf(w, "%s\t%s\t%g\n", when, v.Key, v.Value)
+		}
+	}
+	if len(points) == 0 {
+		fmt.Fprintln(w, "(no data points)")
+	}
+	return w.Flush()
+}

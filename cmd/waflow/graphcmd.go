@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog"
+	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/graph"
+)
+
+// What the commands that talk to Meta (send, flows, keys) share.
+
+// parseInterleaved parses args with fs, letting flags follow positional
+// arguments ("send FLOW -to WA_ID"), and returns the positional ones.
+func parseInterleaved(cmd string, fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef(cmd, "%v", err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// graphSession is what a command that talks to Meta runs with.
+type graphSession struct {
+	cfg    *appConfig
+	log    *slog.Logger
+	client *graph.Client
+	store  waflow.Store // nil until openStore
+}
+
+// newGraphSession builds the logger and the Graph API client. CLI commands
+// log warnings and errors only unless -log-level says otherwise.
+func newGraphSession(env *Env, cfg *appConfig) (*graphSession, error) {
+	log, err := cfg.logger(env)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cfg.graph.client(log)
+	if err != nil {
+		return nil, err
+	}
+	return &graphSession{cfg: cfg, log: log, client: c}, nil
+}
+
+func (s *graphSession) openStore(ctx context.Context) error {
+	st, err := s.cfg.openStore(ctx, s.log)
+	if err != nil {
+		return err
+	}
+	s.store = st
+	return nil
+}
+
+func (s *graphSession) Close() {
+	if s.store != nil {
+		s.store.Close()
+	}
+}
+
+// declareCLI declares appConfig on s for a command-line tool: the same
+// settings as serve, logging warnings only by default.
+func declareCLI(cfg *appConfig, s *settings) {
+	cfg.declare(s)
+	cfg.logLevel = "warn"
+}
+
+// flowSource is a flow to deploy, send or preview: a catalog flow by name,
+// or a Flow JSON file whose name (without .json) is the flow's name.
+type flowSource struct {
+	Name    string // the flow's name on Meta
+	File    string // what messages call it: NAME.json for the catalog, else the path
+	Src     []byte
+	Catalog bool
+}
+
+// loadFlowSource reads arg: a path to a .json file, or a catalog flow name.
+func loadFlowSource(arg string) (*flowSource, error) {
+	if strings.HasSuffix(arg, ".json") || strings.ContainsRune(arg, os.PathSeparator) || strings.ContainsRune(arg, '/') {
+		b, err := os.ReadFile(arg)
+		if err != nil {
+			return nil, err
+		}
+		return &flowSource{Name: strings.TrimSuffix(filepath.Base(arg), ".json"), File: arg, Src: b}, nil
+	}
+	b, err := catalog.Source(arg)
+	if err != nil {
+		return nil, fmt.Errorf("%w; or give a Flow JSON file (NAME.json)", err)
+	}
+	return &flowSource{Name: arg, File: arg + ".json", Src: b, Catalog: true}, nil
+}
+
+// hash is the content hash a deployment records.
+func (f *flowSource) hash() string { return contentHash(f.Src) }
+
+func contentHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// shortHash shortens a content hash for people.
+func shortHash(h string) string {
+	if len(h) > len("sha256:")+12 {
+		return h[:len("sha256:")+12]
+	}
+	return h
+}
+
+// usesEndpoint reports whether the Flow JSON talks to a data endpoint: it
+// declares data_api_version (protocol.md 6.2).
+func usesEndpoint(src []byte) bool {
+	f, err := flowjson.Parse(src)
+	return err == nil && f.DataAPIVersion != ""
+}
+
+// metaProblem turns one of Meta's validation_errors into the form waflow
+// validate prints: FILE:LINE:COL: CODE: message.
+func metaProblem(v graph.ValidationError) flowjson.Problem {
+	line, col := v.LineStart, v.ColumnStart
+	if line == 0 && len(v.Pointers) > 0 {
+		line, col = v.Pointers[0].LineStart, v.Pointers[0].ColumnStart
+	}
+	code := v.Code
+	if code == "" {
+		code = v.Type
+	}
+	return flowjson.Problem{Severity: flowjson.SeverityError, Code: code, Message: v.Message, Line: line, Column: col}
+}
+
+// flowIDOf returns Meta's id of the named flow: the deployment record's, or
+// found by name in the WABA.
+func (s *graphSession) flowIDOf(ctx context.Context, name string) (string, error) {
+	if s.store != nil && s.cfg.graph.wabaID != "" {
+		d, err := s.store.FlowDeployment(ctx, s.cfg.graph.wabaID, name)
+		if err == nil {
+			return d.FlowID, nil
+		}
+		if !errors.Is(err, waflow.ErrNotFound) {
+			return "", err
+		}
+	}
+	if err := s.cfg.graph.needWABA(); err != nil {
+		return "", err
+	}
+	f, err := s.client.FindFlowByName(ctx, s.cfg.graph.wabaID, name)
+	if errors.Is(err, graph.ErrFlowNotFound) {
+		return "", fmt.Errorf("flow %q is not on Meta (WABA %s): deploy it first with waflow flows deploy %s", name, s.cfg.graph.wabaID, name)
+	}
+	if err != nil {
+		return "", err
+	}
+	return f.ID, nil
+}

@@ -1,0 +1,573 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog"
+	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/sqlite"
+)
+
+// cli runs waflow commands in-process against a fake Graph API, with a
+// development data folder.
+type cli struct {
+	t   *testing.T
+	g   *fakeGraph
+	dir string
+	env map[string]string
+}
+
+func newCLI(t *testing.T) *cli {
+	t.Helper()
+	g := newFakeGraph()
+	t.Cleanup(g.Close)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "graph-token")
+	if err := os.WriteFile(tokenFile, []byte(fakeToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{t: t, g: g, dir: dir, env: map[string]string{
+		"WAFLOW_DATA_DIR":                filepath.Join(dir, "data"),
+		"WAFLOW_GRAPH_URL":               g.URL(),
+		"WAFLOW_GRAPH_ACCESS_TOKEN_FILE": tokenFile,
+		"WAFLOW_WABA_ID":                 fakeWABA,
+		"WAFLOW_PHONE_NUMBER_ID":         fakePhoneID,
+		"WAFLOW_PHONE_NUMBER":            "+15550001111",
+		"WAFLOW_PUBLIC_URL":              "https://flows.example.com",
+		"WAFLOW_GRAPH_TIMEOUT":           "5s",
+		"WAFLOW_LOG_LEVEL":               "warn",
+	}}
+	return c
+}
+
+// run runs waflow with args and returns its exit status and output.
+func (c *cli) run(args ...string) (int, string, string) {
+	c.t.Helper()
+	var out, errOut bytes.Buffer
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return c.env[k] }}
+	code := Main(context.Background(), args, env)
+	if strings.Contains(out.String()+errOut.String(), fakeToken) {
+		c.t.Errorf("waflow %s printed the access token", strings.Join(args, " "))
+	}
+	return code, out.String(), errOut.String()
+}
+
+// mustRun runs waflow and fails the test unless it exits 0.
+func (c *cli) mustRun(args ...string) string {
+	c.t.Helper()
+	code, out, errOut := c.run(args...)
+	if code != 0 {
+		c.t.Fatalf("waflow %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// store opens the data folder's database.
+func (c *cli) store() *sqlite.DB {
+	c.t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(c.env["WAFLOW_DATA_DIR"], "waflow.db"), sqlite.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// checkShapes fails the test if the fake saw a request of the wrong shape.
+func (c *cli) checkShapes() {
+	c.t.Helper()
+	if v := c.g.violationList(); len(v) > 0 {
+		c.t.Fatalf("requests of the wrong shape:\n%s", strings.Join(v, "\n"))
+	}
+}
+
+// requestsMatching counts the requests "METHOD PATH" matching re.
+func (c *cli) requestsMatching(re string) int {
+	n := 0
+	for _, r := range c.g.requests() {
+		if regexp.MustCompile("^" + re + "$").MatchString(r) {
+			n++
+		}
+	}
+	return n
+}
+
+func flowParams(t *testing.T, m fakeMessage) map[string]any {
+	t.Helper()
+	in, _ := m.Body["interactive"].(map[string]any)
+	action, _ := in["action"].(map[string]any)
+	p, _ := action["parameters"].(map[string]any)
+	if p == nil {
+		t.Fatalf("message %v has no flow parameters", m.Body)
+	}
+	return p
+}
+
+func TestSendIssuesRecordsAndSends(t *testing.T) {
+	c := newCLI(t)
+	out := c.mustRun("send", "appointment_booking", "-to", "15550001111")
+	c.checkShapes()
+	msgs := c.g.sentMessages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages sent, want 1", len(msgs))
+	}
+	if strings.TrimSpace(out) != msgs[0].WAMID {
+		t.Fatalf("stdout %q, want the message id %s", out, msgs[0].WAMID)
+	}
+	p := flowParams(t, msgs[0])
+	if p["flow_name"] != "appointment_booking" || p["flow_action"] != "data_exchange" || p["mode"] != "published" || p["flow_action_payload"] != nil || p["flow_cta"] != "Open" {
+		t.Errorf("flow parameters %v: want flow_name appointment_booking, data_exchange, published, CTA Open", p)
+	}
+	if in := msgs[0].Body["interactive"].(map[string]any); in["body"].(map[string]any)["text"] != "Appointment Booking" {
+		t.Errorf("body %v, want the catalog flow's title", in["body"])
+	}
+
+	// The token in the message verifies with the server's secret and is
+	// recorded for the user, with the message id for context.id.
+	dev, err := loadDevSecrets(c.env["WAFLOW_DATA_DIR"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, _ := flowtoken.NewIssuer([]byte(dev.tokenSecret))
+	claims, err := iss.Verify(p["flow_token"].(string), "appointment_booking")
+	if err != nil {
+		t.Fatalf("flow_token does not verify: %v", err)
+	}
+	rec, err := c.store().TokenByMessage(context.Background(), msgs[0].WAMID)
+	if err != nil || rec.ID != claims.ID || rec.WAID != "15550001111" || rec.State != waflow.TokenIssued {
+		t.Fatalf("token by message: %+v, %v; want the issued token %s of 15550001111", rec, err, claims.ID)
+	}
+}
+
+func TestSendDraftStaticFlowWithScreen(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("send", "feedback_survey", "-to", "15550001111", "-draft", "-screen", "RATE", "-data", `{"name":"Ana"}`, "-cta", "Rate us", "-body", "How did we do?")
+	c.checkShapes()
+	p := flowParams(t, c.g.sentMessages()[0])
+	payload, _ := p["flow_action_payload"].(map[string]any)
+	if p["mode"] != "draft" || p["flow_action"] != "navigate" || p["flow_cta"] != "Rate us" || payload["screen"] != "RATE" || payload["data"].(map[string]any)["name"] != "Ana" {
+		t.Fatalf("flow parameters %v: want draft, navigate to RATE with data, CTA Rate us", p)
+	}
+}
+
+func TestSendUsesDeployedFlowID(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("flows", "deploy", "appointment_booking")
+	c.mustRun("send", "appointment_booking", "-to", "15550001111")
+	p := flowParams(t, c.g.sentMessages()[0])
+	if id := c.g.flowByName("appointment_booking").ID; p["flow_id"] != id || p["flow_name"] != nil {
+		t.Fatalf("flow parameters %v: want flow_id %s and no flow_name", p, id)
+	}
+}
+
+func TestSendFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		setup    func(c *cli)
+		args     []string
+		code     int
+		stderr   []string
+		requests int // sends that reached the fake
+	}{
+		{"throttled 132069 is not retried", func(c *cli) {
+			c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/messages", Status: 400, Code: 132069})
+		}, nil, 1, []string{"code 132069", "THROTTLED", "10 new flow messages an hour", "fbtrace_id AFakeTrace42"}, 1},
+		{"500 may have been delivered", func(c *cli) {
+			c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/messages", Status: 500, Code: 2})
+		}, nil, 1, []string{"outcome unknown", "may have been delivered: check the chat before sending again"}, 1},
+		{"timeout may have been delivered", func(c *cli) {
+			c.env["WAFLOW_GRAPH_TIMEOUT"] = "300ms"
+			c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/messages", Hang: 5 * time.Second})
+		}, nil, 1, []string{"no complete answer within 300ms", "may have been delivered"}, 1},
+		{"429 is retried after a backoff", func(c *cli) {
+			c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/messages", Status: 429, Code: 130429, RetryAfter: "1"})
+		}, nil, 0, nil, 2},
+		{"expired access token", func(c *cli) {
+			c.g.setToken("EAAG-a-newer-token")
+		}, nil, 1, []string{"code 190", "access token is invalid or has expired"}, 1},
+		{"no access token", func(c *cli) {
+			delete(c.env, "WAFLOW_GRAPH_ACCESS_TOKEN_FILE")
+		}, nil, 1, []string{"no Graph API access token: set WAFLOW_GRAPH_ACCESS_TOKEN_FILE"}, 0},
+		{"no phone number id", func(c *cli) {
+			delete(c.env, "WAFLOW_PHONE_NUMBER_ID")
+		}, nil, 1, []string{"no phone number id: set WAFLOW_PHONE_NUMBER_ID"}, 0},
+		{"no recipient", nil, []string{"send", "appointment_booking"}, 2, []string{"-to is required"}, 0},
+		{"CTA too long", nil, []string{"send", "appointment_booking", "-to", "1555", "-cta", strings.Repeat("x", 31)}, 1, []string{"flow CTA is 31 characters, at most 30"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCLI(t)
+			if tc.setup != nil {
+				tc.setup(c)
+			}
+			args := tc.args
+			if args == nil {
+				args = []string{"send", "appointment_booking", "-to", "15550001111"}
+			}
+			code, out, errOut := c.run(args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			for _, s := range tc.stderr {
+				if !strings.Contains(errOut, s) {
+					t.Errorf("stderr does not say %q:\n%s", s, errOut)
+				}
+			}
+			if n := c.requestsMatching(`POST /[0-9]+/messages`); n != tc.requests {
+				t.Errorf("%d send requests, want %d", n, tc.requests)
+			}
+			c.checkShapes()
+		})
+	}
+}
+
+// deployedRecords returns the deployment records, by flow.
+func (c *cli) deployedRecords() map[string]waflow.FlowDeployment {
+	c.t.Helper()
+	recs, err := c.store().FlowDeployments(context.Background(), fakeWABA)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	out := map[string]waflow.FlowDeployment{}
+	for _, r := range recs {
+		out[r.Flow] = r
+	}
+	return out
+}
+
+func TestDeployTwiceChangesNothing(t *testing.T) {
+	c := newCLI(t)
+	out := c.mustRun("flows", "deploy", "-publish")
+	c.checkShapes()
+	if !strings.Contains(out, "6 flows: 6 created, 6 uploaded, 5 endpoint_uri set, 6 published, 0 unchanged, 0 failed") {
+		t.Fatalf("first deploy:\n%s", out)
+	}
+	recs := c.deployedRecords()
+	for _, name := range catalog.Names {
+		fl := c.g.flowByName(name)
+		src, _ := catalog.Source(name)
+		if fl == nil || fl.Status != "PUBLISHED" || !bytes.Equal(fl.JSON, src) {
+			t.Fatalf("%s on Meta: %+v; want published with the catalog's Flow JSON", name, fl)
+		}
+		wantURI := ""
+		if usesEndpoint(src) {
+			wantURI = "https://flows.example.com/flows/" + name
+		}
+		if fl.EndpointURI != wantURI {
+			t.Errorf("%s endpoint_uri %q, want %q", name, fl.EndpointURI, wantURI)
+		}
+		if r := recs[name]; r.FlowID != fl.ID || r.ContentHash != contentHash(src) {
+			t.Errorf("%s recorded as %+v, want flow %s with the source's hash", name, r, fl.ID)
+		}
+	}
+
+	c.g.reset()
+	out = c.mustRun("flows", "deploy", "-publish")
+	if !strings.Contains(out, "6 flows: 0 created, 0 uploaded, 0 endpoint_uri set, 0 published, 6 unchanged, 0 failed") {
+		t.Fatalf("second deploy:\n%s", out)
+	}
+	for _, r := range c.g.requests() {
+		if !strings.HasPrefix(r, "GET ") {
+			t.Errorf("second deploy changed something on Meta: %s", r)
+		}
+	}
+}
+
+// A fresh data folder (another machine) uploads only what differs from
+// Meta's copy: an upload would put a published flow back to DRAFT.
+func TestDeployFromAnotherMachineComparesWithMeta(t *testing.T) {
+	c := newCLI(t)
+	same, _ := catalog.Source("appointment_booking")
+	c.g.addFlow("appointment_booking", "PUBLISHED", same, "https://flows.example.com/flows/appointment_booking")
+	old, _ := catalog.Source("expense_entry")
+	old = bytes.Replace(old, []byte(`"version": "7.3"`), []byte(`"version": "7.2"`), 1)
+	c.g.addFlow("expense_entry", "PUBLISHED", old, "https://flows.example.com/flows/expense_entry")
+
+	out := c.mustRun("flows", "deploy", "appointment_booking", "expense_entry")
+	c.checkShapes()
+	if !strings.Contains(out, "appointment_booking: Flow JSON on Meta is the local one; recorded") || !strings.Contains(out, "expense_entry: uploaded Flow JSON sha256:") {
+		t.Fatalf("deploy:\n%s", out)
+	}
+	if n := c.requestsMatching(`POST /[0-9]+/assets`); n != 1 {
+		t.Fatalf("%d uploads, want 1 (expense_entry only)", n)
+	}
+	if fl := c.g.flowByName("appointment_booking"); fl.Status != "PUBLISHED" || fl.Uploads != 0 {
+		t.Fatalf("appointment_booking: %s after %d uploads, want PUBLISHED untouched", fl.Status, fl.Uploads)
+	}
+	if fl := c.g.flowByName("expense_entry"); fl.Status != "DRAFT" {
+		t.Fatalf("expense_entry is %s after a changed upload without -publish, want DRAFT", fl.Status)
+	}
+	if len(c.deployedRecords()) != 2 {
+		t.Fatalf("records %v, want both flows", c.deployedRecords())
+	}
+}
+
+func TestDeployLocalErrorsUploadNothing(t *testing.T) {
+	c := newCLI(t)
+	bad := filepath.Join(c.dir, "broken_form.json")
+	os.WriteFile(bad, []byte(`{
+  "version": "7.3",
+  "screens": [{"id": "FIRST", "title": "Hi", "terminal": true,
+    "layout": {"type": "SingleColumnLayout", "children": [
+      {"type": "Footer", "label": "Go", "on-click-action": {"name": "navigate", "next": {"type": "screen", "name": "NOWHERE"}, "payload": {}}}
+    ]}}]
+}
+`), 0o644)
+	code, out, _ := c.run("flows", "deploy", bad)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	if !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(bad)+`:5:\d+: INVALID_NAVIGATE_ACTION_NEXT_SCREEN_NAME: `).MatchString(out) || !strings.Contains(out, "broken_form: not uploaded") {
+		t.Fatalf("output does not show the local error as FILE:LINE:COL:\n%s", out)
+	}
+	if reqs := c.g.requests(); len(reqs) != 0 {
+		t.Fatalf("requests %v, want none: a flow with errors is not created nor uploaded", reqs)
+	}
+}
+
+func TestDeployShowsMetaValidationErrors(t *testing.T) {
+	c := newCLI(t)
+	c.g.addMetaError("feedback_survey", map[string]any{"error": "INVALID_PROPERTY_VALUE", "error_type": "FLOW_JSON_ERROR",
+		"message": "Invalid value found for property 'type'.", "line_start": 12, "line_end": 12, "column_start": 21, "column_end": 29,
+		"pointers": []any{map[string]any{"line_start": 12, "line_end": 12, "column_start": 21, "column_end": 29, "path": "screens[0].layout.children[0].type"}}})
+	code, out, _ := c.run("flows", "deploy", "-publish", "feedback_survey")
+	c.checkShapes()
+	if code != 1 || !strings.Contains(out, "\nfeedback_survey.json:12:21: INVALID_PROPERTY_VALUE: Invalid value found for property 'type'.\n") {
+		t.Fatalf("exit %d, output:\n%s\nwant exit 1 and Meta's error as FILE:LINE:COL: CODE: message", code, out)
+	}
+	if n := c.requestsMatching(`POST /[0-9]+/publish`); n != 0 {
+		t.Fatalf("%d publish requests, want none for a flow Meta found errors in", n)
+	}
+}
+
+func TestDeployPublishRefusedShowsReason(t *testing.T) {
+	c := newCLI(t)
+	c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/publish", Status: 400, Code: 139002, UserMsg: "Missing Flows Signed Public Key"})
+	code, out, _ := c.run("flows", "deploy", "-publish", "appointment_booking")
+	if code != 1 || !strings.Contains(out, "appointment_booking: publishing refused: Missing Flows Signed Public Key [code 139002, fbtrace_id AFakeTrace42]") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	if n := c.requestsMatching(`POST /[0-9]+/publish`); n != 1 {
+		t.Fatalf("%d publish requests, want 1: a refusal is not retried", n)
+	}
+}
+
+// A 500 on a request that is safe to repeat (the upload) is retried.
+func TestDeployRetriesA500(t *testing.T) {
+	c := newCLI(t)
+	c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/assets", Status: 500, Code: 1})
+	out := c.mustRun("flows", "deploy", "feedback_survey")
+	if n := c.requestsMatching(`POST /[0-9]+/assets`); n != 2 || !strings.Contains(out, "1 uploaded") {
+		t.Fatalf("%d uploads (want 2: the 500, then the success):\n%s", n, out)
+	}
+	c.checkShapes()
+}
+
+func TestDeployFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		setup      func(c *cli)
+	}{
+		{"expired token", "access token is invalid or has expired", func(c *cli) { c.g.setToken("EAAG-other") }},
+		{"no public URL", "set WAFLOW_PUBLIC_URL", func(c *cli) { delete(c.env, "WAFLOW_PUBLIC_URL") }},
+		{"http public URL", "want an absolute https URL", func(c *cli) { c.env["WAFLOW_PUBLIC_URL"] = "http://flows.example.com" }},
+		{"no WABA", "set WAFLOW_WABA_ID", func(c *cli) { delete(c.env, "WAFLOW_WABA_ID") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCLI(t)
+			tc.setup(c)
+			code, out, errOut := c.run("flows", "deploy", "appointment_booking")
+			if code != 1 || !strings.Contains(out+errOut, tc.want) {
+				t.Fatalf("exit %d, want 1 saying %q\nstdout: %s\nstderr: %s", code, tc.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestFlowsStatus(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("flows", "deploy", "-publish", "appointment_booking")
+	c.mustRun("flows", "deploy", "feedback_survey")
+	out := c.mustRun("flows", "status")
+	c.checkShapes()
+	for _, re := range []string{
+		`(?m)^FLOW +ID +STATUS +CAN SEND +META ERRORS +LOCAL$`,
+		`(?m)^appointment_booking +\d+ +PUBLISHED +AVAILABLE +0 +up to date$`,
+		`(?m)^feedback_survey +\d+ +DRAFT +BLOCKED +0 +up to date$`,
+		`(?m)^expense_entry +- +not on Meta +- +- +not deployed$`,
+		`(?m)^feedback_survey: FLOW \d+: error 139102: The flow is not published. Publish the flow.$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("status output does not match %s:\n%s", re, out)
+		}
+	}
+	// The health is asked for the configured phone number.
+	found := false
+	for _, r := range c.g.fullLog() {
+		if strings.Contains(r.Query.Get("fields"), "health_status.phone_number("+fakePhoneID+")") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("status did not ask for health_status.phone_number(PHONE_NUMBER_ID)")
+	}
+}
+
+func TestFlowsPreview(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("flows", "deploy", "appointment_booking")
+	out := c.mustRun("flows", "preview", "appointment_booking", "-debug")
+	u, err := url.Parse(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if !strings.HasPrefix(out, "https://business.facebook.com/wa/manage/flows/") || q.Get("token") != "b9d6e2f1" || q.Get("interactive") != "true" ||
+		q.Get("flow_action") != "data_exchange" || q.Get("phone_number") != "+15550001111" || q.Get("debug") != "true" || q.Get("flow_token") == "" {
+		t.Fatalf("preview link %s lacks the interactive parameters", out)
+	}
+	// The preview's token is recorded, so the data endpoint accepts it.
+	dev, _ := loadDevSecrets(c.env["WAFLOW_DATA_DIR"])
+	iss, _ := flowtoken.NewIssuer([]byte(dev.tokenSecret))
+	claims, err := iss.Verify(q.Get("flow_token"), "appointment_booking")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.store().Token(context.Background(), claims.ID); err != nil {
+		t.Fatalf("the preview's flow token is not recorded: %v", err)
+	}
+
+	// A flow without endpoint navigates, with the given screen and data.
+	c.mustRun("flows", "deploy", "feedback_survey")
+	out = c.mustRun("flows", "preview", "feedback_survey", "-screen", "RATE", "-data", `{"a":1}`)
+	u, _ = url.Parse(strings.TrimSpace(out))
+	if q := u.Query(); q.Get("flow_action") != "navigate" || q.Get("flow_action_payload") != `{"screen":"RATE","data":{"a":1}}` || q.Get("flow_token") != "" {
+		t.Fatalf("static preview link %s", out)
+	}
+	c.checkShapes()
+
+	code, _, errOut := c.run("flows", "preview", "expense_entry")
+	if code != 1 || !strings.Contains(errOut, "deploy it first with waflow flows deploy expense_entry") {
+		t.Fatalf("preview of a flow that is not on Meta: exit %d, %s", code, errOut)
+	}
+}
+
+func TestFlowsMetrics(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("flows", "deploy", "appointment_booking")
+	out := c.mustRun("flows", "metrics", "appointment_booking", "-since", "2025-03-01", "-until", "2025-03-02")
+	c.checkShapes()
+	if !regexp.MustCompile(`(?s)ENDPOINT_REQUEST_COUNT \(DAY\)\nPERIOD +KEY +VALUE\n2025-03-01 +value +312\n2025-03-02 +value +287\n`).MatchString(out) {
+		t.Fatalf("metrics output:\n%s", out)
+	}
+	log := c.g.fullLog()
+	last := log[len(log)-1]
+	if f := last.Query.Get("fields"); f != "metric.name(ENDPOINT_REQUEST_COUNT).granularity(DAY).since(2025-03-01).until(2025-03-02)" {
+		t.Fatalf("metrics asked for fields %q", f)
+	}
+
+	c.g.inject(fakeReply{Method: "GET", Path: "/[0-9]+", Status: 400, Code: 139006})
+	code, _, errOut := c.run("flows", "metrics", "appointment_booking")
+	if code != 1 || !strings.Contains(errOut, "fewer than 250 data-endpoint requests") {
+		t.Fatalf("below the threshold: exit %d, %s", code, errOut)
+	}
+}
+
+func TestKeysUploadThenCheck(t *testing.T) {
+	c := newCLI(t)
+	out := c.mustRun("keys", "upload")
+	c.checkShapes()
+	dev, _ := loadDevSecrets(c.env["WAFLOW_DATA_DIR"])
+	priv, _ := keys.ParsePrivateKey([]byte(dev.privateKey), nil)
+	fp := keys.Fingerprint(&priv.PublicKey)
+	if !strings.Contains(out, "uploaded public key "+fp) || !strings.Contains(out, "OK: WhatsApp encrypts to our current key") {
+		t.Fatalf("upload output:\n%s", out)
+	}
+	out = c.mustRun("keys", "check")
+	if !strings.Contains(out, "Meta's key for phone number "+fakePhoneID+": "+fp+" (signature VALID)") || !strings.Contains(out, "OK:") {
+		t.Fatalf("check output:\n%s", out)
+	}
+}
+
+func TestKeysCheckMismatch(t *testing.T) {
+	other, _ := keys.Generate()
+	otherPEM, _ := keys.MarshalPublicKey(&other.PublicKey)
+	for _, tc := range []struct {
+		name      string
+		key       string
+		status    string
+		wantLines []string
+	}{
+		{"another key", string(otherPEM), "VALID", []string{"MISMATCH: WhatsApp encrypts to a key we do not have", "answered 421", "Run: waflow keys upload"}},
+		{"signature mismatch", "", "MISMATCH", []string{"signature over the key is MISMATCH", "Run: waflow keys upload"}},
+		{"no key", "-", "", []string{"Meta has no business public key for phone number " + fakePhoneID, "Run: waflow keys upload"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCLI(t)
+			c.mustRun("keys", "upload")
+			switch tc.key {
+			case "":
+				c.g.setKey(c.g.currentKey(), tc.status)
+			case "-":
+				c.g.setKey("", "")
+			default:
+				c.g.setKey(tc.key, tc.status)
+			}
+			code, out, _ := c.run("keys", "check")
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, out)
+			}
+			for _, s := range tc.wantLines {
+				if !strings.Contains(out, s) {
+					t.Errorf("check output does not say %q:\n%s", s, out)
+				}
+			}
+		})
+	}
+}
+
+// Meta still has the previous key after a rotation: serve decrypts it, but
+// check says to finish the rotation.
+func TestKeysCheckPreviousKey(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("keys", "upload") // the development key
+	dev, _ := loadDevSecrets(c.env["WAFLOW_DATA_DIR"])
+	newKey, _ := keys.Generate()
+	newPEM, _ := keys.MarshalPrivateKey(newKey, nil)
+	keyFile := filepath.Join(c.dir, "keys.pem")
+	os.WriteFile(keyFile, append(newPEM, dev.privateKey...), 0o600)
+	c.env["WAFLOW_PRIVATE_KEY_FILE"] = keyFile
+	c.env["WAFLOW_APP_SECRET"] = "app-secret"
+	code, out, _ := c.run("keys", "check")
+	if code != 1 || !strings.Contains(out, "Meta has our previous key (number 2 of the configured keys)") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	c.mustRun("keys", "upload")
+	if out := c.mustRun("keys", "check"); !strings.Contains(out, keys.Fingerprint(&newKey.PublicKey)+" (signature VALID)") {
+		t.Fatalf("after uploading the new key:\n%s", out)
+	}
+}
+
+func TestCommandsListedInHelp(t *testing.T) {
+	c := newCLI(t)
+	out := c.mustRun("help")
+	for _, name := range []string{"flows", "send", "keys"} {
+		if !regexp.MustCompile(`(?m)^  ` + name + ` `).MatchString(out) {
+			t.Errorf("help does not list %s:\n%s", name, out)
+		}
+	}
+	if !slices.ContainsFunc(commands(), func(c *Command) bool { return c.Name == "flows" }) {
+		t.Error("flows is not a command")
+	}
+}

@@ -354,7 +354,7 @@ func (w *Worker) process(ctx context.Context, m waflow.OutboxMessage) Result {
 	case graph.IsAccessTokenError(err):
 		until := now.Add(w.cfg.AuthPause)
 		w.pausedUntil.Store(until.UnixNano())
-		log.Error("outbox: Meta refused the access token; messages wait in the outbox until it is replaced (set WAFLOW_GRAPH_ACCESS_TOKEN_FILE and restart)",
+		log.Error("outbox: Meta refused the access token; messages wait in the outbox until it is replaced with a valid system-user token",
 			"error", err, "paused_until", until)
 		// Not the message's fault: it waits, whatever its attempts, and is
 		// never settled as dead for it.

@@ -114,3 +114,43 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyConcurrent checks the pooled HMAC states under concurrent use:
+// each verification sees only its own body.
+func TestVerifyConcurrent(t *testing.T) {
+	v, _ := signature.New([]byte("a"), []byte("b"))
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			var err error
+			for i := range 500 {
+				body := []byte(strings.Repeat("x", g*31+i))
+				secret := []byte{"ab"[i%2]}
+				if e := v.Verify(body, signature.Sign(secret, body)); e != nil {
+					err = e
+				}
+				if e := v.Verify(append(body, 'y'), signature.Sign(secret, body)); !errors.Is(e, signature.ErrMismatch) {
+					err = e
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	v, _ := signature.New([]byte("app-secret"))
+	body := []byte(strings.Repeat("x", 600))
+	h := signature.Sign([]byte("app-secret"), body)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Verify(body, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

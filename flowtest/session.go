@@ -278,10 +278,25 @@ func (s *Session) Set(name string, value any) error {
 	form := s.st.Form[scr.ID]
 	if value == nil {
 		delete(form, name)
-		return nil
+	} else {
+		form[name] = normalizeValue(value)
 	}
-	form[name] = normalizeValue(value)
+	s.dropHidden()
 	return nil
+}
+
+// dropHidden forgets the values of inputs that a change has hidden (an If
+// turned false, a visible property): the phone does not send them.
+func (s *Session) dropHidden() {
+	scr := s.Screen()
+	shown := map[string]bool{}
+	s.scope().visible(scr, func(c, _ *flowjson.Component) { shown[c.Name] = true })
+	form := s.st.Form[scr.ID]
+	for name := range scr.Inputs() {
+		if !shown[name] {
+			delete(form, name)
+		}
+	}
 }
 
 // Fill sets several inputs. An input that an If shows only once another

@@ -1,6 +1,8 @@
 package flowtest
 
 import (
+	"strings"
+
 	"github.com/waflow/waflow/flowjson"
 )
 
@@ -19,6 +21,10 @@ type View struct {
 	// sends BACK to the endpoint when RefreshOnBack is set.
 	CanGoBack     bool `json:"can_go_back,omitempty"`
 	RefreshOnBack bool `json:"refresh_on_back,omitempty"`
+	// Reactive reports a screen whose look depends on what the user
+	// enters (If, Switch, ${form.x} in properties, nested expressions):
+	// it must be rendered again when an input changes.
+	Reactive bool `json:"reactive,omitempty"`
 }
 
 // Item is one visible component of a View with its resolved properties.
@@ -175,6 +181,31 @@ func (sc *scope) visible(s *flowjson.Screen, fn func(c, form *flowjson.Component
 	walk(s.Children(), nil)
 }
 
+// reactive reports whether the screen's rendering depends on form values.
+// Action payloads are left out: they are resolved only when they fire.
+func reactive(s *flowjson.Screen) bool {
+	dyn := false
+	var walk func([]*flowjson.Component)
+	walk = func(list []*flowjson.Component) {
+		for _, c := range list {
+			if c.Type == "If" || c.Type == "Switch" {
+				dyn = true
+				return
+			}
+			cp := *c
+			cp.OnClickAction, cp.OnSelectAction, cp.OnUnselectAction, cp.Children = nil, nil, nil, nil
+			b, _ := cp.MarshalJSON()
+			if strings.Contains(string(b), "${form.") || strings.Contains(string(b), "`") {
+				dyn = true
+				return
+			}
+			walk(c.Children)
+		}
+	}
+	walk(s.Children())
+	return dyn
+}
+
 // actionIndex maps each action of a screen to its index in s.Actions().
 func actionIndex(s *flowjson.Screen) map[*flowjson.Action]int {
 	m := map[*flowjson.Action]int{}
@@ -186,7 +217,7 @@ func actionIndex(s *flowjson.Screen) map[*flowjson.Action]int {
 
 // view renders screen s with its data and form state.
 func (sc *scope) view(s *flowjson.Screen) *View {
-	v := &View{Screen: s.ID, Title: toText(sc.text(s.Title)), Terminal: s.IsTerminal(), Items: []*Item{}}
+	v := &View{Screen: s.ID, Title: toText(sc.text(s.Title)), Terminal: s.IsTerminal(), Items: []*Item{}, Reactive: reactive(s)}
 	idx := actionIndex(s)
 	ref := func(a *flowjson.Action) *int {
 		if a == nil {

@@ -1,0 +1,324 @@
+package preview
+
+import (
+	"context"
+	"crypto/rsa"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/flowtest"
+)
+
+//go:embed static
+var static embed.FS
+
+// Flow is one flow the preview shows.
+type Flow struct {
+	// Name is the flow's name: /preview/flow/NAME.
+	Name string
+	// Spec is the parsed Flow JSON; Source the file as written.
+	Spec   *flowjson.Flow
+	Source []byte
+	// Endpoint serves the flow's data endpoint in-process; URL, when set
+	// instead, is a data endpoint elsewhere. A flow that uses
+	// data_exchange needs one of them.
+	Endpoint http.Handler
+	URL      string
+}
+
+// Config is what the preview is built from.
+type Config struct {
+	// Flows are listed in this order on /preview/.
+	Flows []Flow
+	// PublicKey and AppSecret are the data endpoint's: the preview
+	// encrypts and signs as WhatsApp does. Required when a flow has an
+	// endpoint.
+	PublicKey *rsa.PublicKey
+	AppSecret []byte
+	// IssueToken returns a flow token the endpoint accepts, for a new
+	// preview session of flow. Required when a flow has an endpoint;
+	// without it static flows get the token "preview".
+	IssueToken func(ctx context.Context, flow string) (string, error)
+	// Logger receives one line per action (flow, action, screen, status,
+	// duration), never values or tokens; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// maxRequest bounds an action request: a session state and a form.
+const maxRequest = 1 << 20
+
+type handler struct {
+	cfg   Config
+	flows map[string]*Flow
+	mux   *http.ServeMux
+	log   *slog.Logger
+	index *template.Template
+	page  *template.Template
+}
+
+// New returns the preview's handler, to mount at /preview/.
+func New(cfg Config) (http.Handler, error) {
+	h := &handler{cfg: cfg, flows: map[string]*Flow{}, log: cfg.Logger}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	for i := range cfg.Flows {
+		f := &cfg.Flows[i]
+		switch {
+		case f.Name == "" || strings.ContainsAny(f.Name, "/?#"):
+			return nil, fmt.Errorf("preview: flow name %q: want a plain name", f.Name)
+		case f.Spec == nil:
+			return nil, fmt.Errorf("preview: flow %s has no Flow JSON", f.Name)
+		case h.flows[f.Name] != nil:
+			return nil, fmt.Errorf("preview: two flows named %s", f.Name)
+		}
+		if f.Endpoint != nil || f.URL != "" {
+			if cfg.PublicKey == nil || len(cfg.AppSecret) == 0 || cfg.IssueToken == nil {
+				return nil, fmt.Errorf("preview: flow %s has an endpoint: the public key, app secret and token issuer are required", f.Name)
+			}
+		}
+		h.flows[f.Name] = f
+	}
+	var err error
+	if h.index, err = template.ParseFS(static, "static/index.html"); err != nil {
+		return nil, err
+	}
+	if h.page, err = template.ParseFS(static, "static/flow.html"); err != nil {
+		return nil, err
+	}
+	assets, _ := fs.Sub(static, "static")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /preview/{$}", h.serveIndex)
+	mux.HandleFunc("GET /preview/flow/{name}", h.servePage)
+	mux.HandleFunc("GET /preview/api/flows/{name}/source", h.serveSource)
+	mux.HandleFunc("POST /preview/api/flows/{name}/start", h.serveStart)
+	mux.HandleFunc("POST /preview/api/flows/{name}/act", h.serveAct)
+	mux.Handle("GET /preview/static/", http.StripPrefix("/preview/static/", http.FileServerFS(assets)))
+	h.mux = mux
+	return h, nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+	h.mux.ServeHTTP(w, r)
+}
+
+// listing is one flow on the index page.
+type listing struct {
+	Name, Title, Kind string
+	Screens           int
+}
+
+func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	var list []listing
+	for _, f := range h.cfg.Flows {
+		l := listing{Name: f.Name, Screens: len(f.Spec.Screens), Kind: "static"}
+		if len(f.Spec.Screens) > 0 {
+			l.Title = f.Spec.Screens[0].Title
+		}
+		if f.Spec.DataAPIVersion != "" {
+			l.Kind = "data endpoint"
+			if f.Endpoint == nil && f.URL == "" {
+				l.Kind = "data endpoint (none configured)"
+			}
+		}
+		list = append(list, l)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := h.index.Execute(w, list); err != nil {
+		h.log.Error("preview index", "error", err)
+	}
+}
+
+func (h *handler) flow(w http.ResponseWriter, r *http.Request) *Flow {
+	f := h.flows[r.PathValue("name")]
+	if f == nil {
+		names := make([]string, 0, len(h.flows))
+		for n := range h.flows {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		httpError(w, http.StatusNotFound, fmt.Sprintf("no flow named %q in the preview (flows: %s)", r.PathValue("name"), strings.Join(names, ", ")))
+	}
+	return f
+}
+
+func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
+	f := h.flow(w, r)
+	if f == nil {
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := h.page.Execute(w, f.Name); err != nil {
+		h.log.Error("preview page", "error", err)
+	}
+}
+
+func (h *handler) serveSource(w http.ResponseWriter, r *http.Request) {
+	f := h.flow(w, r)
+	if f == nil {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(f.Source)
+}
+
+// actRequest is what the page sends for an action: the session as it
+// keeps it, the values of the shown inputs, and what the user did.
+type actRequest struct {
+	State flowtest.State `json:"state"`
+	Token string         `json:"flow_token"`
+	Form  map[string]any `json:"form"`
+	// Op is "render" (re-render after a change), "submit" (the Footer),
+	// "fire" (action Index), "select" (input Name's on-select-action),
+	// "back", or "ping".
+	Op    string `json:"op"`
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+}
+
+// actResponse is the session after the action.
+type actResponse struct {
+	State flowtest.State `json:"state"`
+	Token string         `json:"flow_token"`
+	View  *flowtest.View `json:"view"`
+	Step  *flowtest.Step `json:"step,omitempty"`
+	Flow  string         `json:"flow"`
+	// Static reports a flow without a data endpoint.
+	Static bool `json:"static"`
+}
+
+func (h *handler) client(f *Flow, token string) (*flowtest.Client, error) {
+	return flowtest.NewClient(flowtest.Config{
+		Flow: f.Spec, Name: f.Name, URL: f.URL, Handler: f.Endpoint,
+		PublicKey: h.cfg.PublicKey, AppSecret: h.cfg.AppSecret, FlowToken: token,
+	})
+}
+
+func (h *handler) serveStart(w http.ResponseWriter, r *http.Request) {
+	f := h.flow(w, r)
+	if f == nil || !jsonRequest(w, r) {
+		return
+	}
+	start := time.Now()
+	token := "preview"
+	if h.cfg.IssueToken != nil {
+		var err error
+		if token, err = h.cfg.IssueToken(r.Context(), f.Name); err != nil {
+			h.log.Error("preview: issuing a flow token", "flow", f.Name, "error", err)
+			httpError(w, http.StatusInternalServerError, "could not issue a flow token")
+			return
+		}
+	}
+	c, err := h.client(f, token)
+	if err != nil {
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	s := flowtest.NewSession(c)
+	st, err := s.Start(r.Context())
+	h.answer(w, f, s, token, st, err, "start", start)
+}
+
+func (h *handler) serveAct(w http.ResponseWriter, r *http.Request) {
+	f := h.flow(w, r)
+	if f == nil || !jsonRequest(w, r) {
+		return
+	}
+	start := time.Now()
+	var req actRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequest))
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, "the request is over 1 MiB")
+			return
+		}
+		httpError(w, http.StatusBadRequest, "the request is not JSON: "+err.Error())
+		return
+	}
+	c, err := h.client(f, req.Token)
+	if err != nil {
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	s, err := flowtest.Resume(c, req.State)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	// Apply what the user typed; values of inputs an If has just hidden
+	// are dropped, as the phone drops them.
+	if !s.Done() && s.Screen() != nil {
+		_ = s.Fill(req.Form)
+	}
+	var st *flowtest.Step
+	ctx := r.Context()
+	switch req.Op {
+	case "render":
+	case "submit":
+		st, err = s.Submit(ctx)
+	case "fire":
+		st, err = s.Fire(ctx, req.Index)
+	case "select":
+		st, err = s.Select(ctx, req.Name, s.Form()[req.Name])
+	case "back":
+		st, err = s.Back(ctx)
+	case "ping":
+		st, err = s.Ping(ctx)
+	default:
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("op %q: want render, submit, fire, select, back or ping", req.Op))
+		return
+	}
+	h.answer(w, f, s, req.Token, st, err, req.Op, start)
+}
+
+// answer writes the session after an action, or the error that stopped it.
+func (h *handler) answer(w http.ResponseWriter, f *Flow, s *flowtest.Session, token string, st *flowtest.Step, err error, op string, start time.Time) {
+	attrs := []any{"flow", f.Name, "op", op, "screen", s.State().Screen, "duration", time.Since(start)}
+	if st != nil {
+		attrs = append(attrs, "kind", st.Kind, "status", st.Status, "violations", len(st.Violations), "blocked", len(st.Blocked))
+	}
+	if err != nil {
+		var te *flowtest.TransportError
+		status := http.StatusBadRequest
+		if errors.As(err, &te) {
+			status = http.StatusBadGateway
+		}
+		h.log.Info("preview action failed", append(attrs, "error", err)...)
+		httpError(w, status, err.Error())
+		return
+	}
+	h.log.Info("preview action", attrs...)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(actResponse{State: s.State(), Token: token, View: s.View(), Step: st, Flow: f.Name,
+		Static: f.Spec.DataAPIVersion == ""})
+}
+
+// jsonRequest refuses requests that are not JSON, which also keeps other
+// sites' plain HTML forms from driving the preview.
+func jsonRequest(w http.ResponseWriter, r *http.Request) bool {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		httpError(w, http.StatusUnsupportedMediaType, "send Content-Type: application/json")
+		return false
+	}
+	return true
+}
+
+func httpError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}

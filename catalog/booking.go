@@ -287,14 +287,24 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 func isRefTaken(err error) bool { return errors.Is(err, waflow.ErrConflict) }
 
 // complete acts on the completion webhook: the booking was committed by the
-// endpoint; the completion confirms the session ended.
+// endpoint; the completion ends the session, and the user gets a
+// confirmation message through the outbox (Meta recommends the business
+// send its own summary after a flow). The outbox's idempotency key makes a
+// retried completion enqueue it once.
 func (b *booking) complete(ctx context.Context, c Completion) error {
 	ref, _ := c.Values["booking_ref"].(string)
 	if ref == "" {
 		return fmt.Errorf("appointment_booking completion without booking_ref")
 	}
-	if _, err := b.store.BookingByRef(ctx, ref); err != nil {
+	bk, err := b.store.BookingByRef(ctx, ref)
+	if err != nil {
 		return fmt.Errorf("appointment_booking completion for booking %s: %w", ref, err)
 	}
-	return nil
+	local := bk.Start.In(b.settings.Location())
+	text := fmt.Sprintf("Your appointment is booked for %s at %s. Your reference is %s.",
+		local.Format("Monday 2 January 2006"), local.Format("15:04"), bk.Ref)
+	if bk.Reminder {
+		text += " We will remind you the day before."
+	}
+	return b.enqueue(ctx, c, text)
 }

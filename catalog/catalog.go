@@ -110,6 +110,9 @@ type Deps struct {
 	Now func() time.Time
 	// Logger; slog.Default() when nil. Flows never log submitted values.
 	Logger *slog.Logger
+	// OnEnqueue, when set, is called after a flow put a message in the
+	// outbox (a booking confirmation), to wake the sender.
+	OnEnqueue func()
 }
 
 // Catalog is the loaded set of flows.
@@ -123,10 +126,11 @@ var builders = map[string]func(*env) (*Flow, error){}
 
 // env is what a flow builder gets: the dependencies with defaults filled.
 type env struct {
-	store    Store
-	settings *Settings
-	now      func() time.Time
-	log      *slog.Logger
+	store     Store
+	settings  *Settings
+	now       func() time.Time
+	log       *slog.Logger
+	onEnqueue func()
 }
 
 // Load parses and validates every flow's Flow JSON and builds its handlers.
@@ -146,7 +150,7 @@ func Describe(settings *Settings) (*Catalog, error) {
 }
 
 func load(deps Deps) (*Catalog, error) {
-	e := &env{store: deps.Store, settings: deps.Settings, now: deps.Now, log: deps.Logger}
+	e := &env{store: deps.Store, settings: deps.Settings, now: deps.Now, log: deps.Logger, onEnqueue: deps.OnEnqueue}
 	if e.settings == nil {
 		s, err := DefaultSettings()
 		if err != nil {

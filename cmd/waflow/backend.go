@@ -15,6 +15,7 @@ import (
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/metrics"
 	"github.com/waflow/waflow/internal/storage"
+	"github.com/waflow/waflow/outbox"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/webhook"
 )
@@ -33,6 +34,8 @@ type backend struct {
 
 	stopWorker context.CancelFunc
 	workerDone chan struct{}
+	outbox     *outbox.Worker // nil when the Graph API is not configured
+	stopOutbox func()
 }
 
 // databaseURL returns the configured database, or waflow.db in the data
@@ -135,6 +138,9 @@ func (b *backend) ready(ctx context.Context) error { return b.store.Ping(ctx) }
 // Close stops the worker, waits for its batch to settle, and closes the
 // store.
 func (b *backend) Close() error {
+	if b.stopOutbox != nil {
+		b.stopOutbox()
+	}
 	if b.stopWorker != nil {
 		b.stopWorker()
 		<-b.workerDone
@@ -152,7 +158,17 @@ func (b *backend) loadCatalog(cfg *appConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	b.catalog, err = catalog.Load(catalog.Deps{Store: b.store, Settings: settings, Logger: log.With("component", "catalog")})
+	b.catalog, err = catalog.Load(catalog.Deps{
+		Store:    b.store,
+		Settings: settings,
+		Logger:   log.With("component", "catalog"),
+		// A confirmation enqueued wakes the outbox worker at once.
+		OnEnqueue: func() {
+			if b.outbox != nil {
+				b.outbox.Notify()
+			}
+		},
+	})
 	return err
 }
 

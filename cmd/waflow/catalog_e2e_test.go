@@ -102,7 +102,12 @@ func TestCatalogEndToEnd(t *testing.T) {
 		if again := successParams(t, s.step("appointment_booking", tok, "data_exchange", "TIME", submit)); again["booking_ref"] != ref {
 			t.Fatalf("replay booked again: %v", again)
 		}
-		completeAndWait(t, s, tok, params)
+		c := completeAndWait(t, s, tok, params)
+		// The confirmation waits in the outbox (no Graph API here), once.
+		m, err := env.store.OutboxMessageByKey(ctx, "confirm:"+c.MessageID)
+		if err != nil || m.To != e2eUser || !strings.Contains(string(m.Payload), ref) || !strings.Contains(string(m.Payload), "remind you") {
+			t.Fatalf("confirmation = %+v (%s), %v", m, m.Payload, err)
+		}
 		bk, err := env.store.BookingByRef(ctx, ref)
 		if err != nil || bk.Name != "Ada Lovelace" || bk.Reason != "Annual check up" || !bk.Reminder || bk.WAID != e2eUser {
 			t.Fatalf("booking = %+v, %v", bk, err)

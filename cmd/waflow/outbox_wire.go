@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/graph"
 	"github.com/waflow/waflow/outbox"
 )
@@ -16,8 +14,9 @@ import (
 // id it does not fail the server: it says once, plainly, that messages wait
 // in the outbox and why. Any other Graph setting that is wrong fails it.
 //
-// The worker stops when ctx is done; the store's Close waits for it to
-// settle the send in flight, so no outcome is lost to a closed database.
+// The worker stops when ctx is done; backend.Close waits for it to settle
+// the send in flight before it closes the store, so no outcome is lost to a
+// closed database.
 func (b *backend) startOutbox(ctx context.Context, cfg *appConfig) error {
 	g := &cfg.graph
 	var why string
@@ -60,20 +59,8 @@ func (b *backend) startOutbox(ctx context.Context, cfg *appConfig) error {
 		defer close(done)
 		w.Run(wctx)
 	}()
-	b.store = &outboxStore{Store: b.store, stop: func() { cancel(); <-done }}
+	b.outbox = w
+	b.stopOutbox = func() { cancel(); <-done }
 	b.log.Info("outbox: sending", "phone_number_id", g.phoneNumberID, "graph_version", client.Version())
 	return nil
-}
-
-// outboxStore stops the outbox worker, and waits for its send in flight to
-// be recorded, before the store closes.
-type outboxStore struct {
-	waflow.Store
-	stop func()
-	once sync.Once
-}
-
-func (s *outboxStore) Close() error {
-	s.once.Do(s.stop)
-	return s.Store.Close()
 }

@@ -48,6 +48,8 @@ func commands() []*Command {
 		keygenCommand(),
 		validateCommand(),
 		catalogCommand(),
+		simulateCommand(),
+		previewCommand(),
 		flowsCommand(),
 		sendCommand(),
 		keysCommand(),

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/waflow/waflow/flowjson"
+)
+
+func previewCommand() *Command {
+	return &Command{
+		Name:    "preview",
+		Args:    "FILE...",
+		Summary: "try Flow JSON files in the browser, rendered as the WhatsApp client does",
+		Help: `
+Serves the browser preview of each Flow JSON FILE (or catalog flow name) at
+http://LISTEN/preview/: a phone-sized page per flow that renders its screens
+as WhatsApp does, checks the form as the phone does, runs navigate and
+complete in the page, and sends data_exchange through the simulator (see
+"waflow simulate") to the flow's data endpoint, checking each answer as the
+client does. The completion payload is shown at the end.
+
+"waflow serve" shows the same preview of the catalog at /preview/. This
+command previews files you are writing, without restarting the server: a
+flow without a data endpoint needs nothing else; a flow with one is sent to
+-url (by default http://ADDR/flows/{flow}, {flow} being the file's name
+without .json), with the development keys and secrets of the data folder
+and flow tokens recorded in the server's database, as for "waflow simulate".
+The files are read once, at start.`,
+		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
+			var o browserPreviewOptions
+			s := newSettings(fs, env)
+			o.target.declare(fs, s)
+			fs.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address the preview listens on")
+			return func(ctx context.Context, args []string) error {
+				if len(args) == 0 {
+					return usagef("preview", "want at least one Flow JSON FILE")
+				}
+				if err := s.resolve(); err != nil {
+					return err
+				}
+				return runBrowserPreview(ctx, env, args, &o, nil)
+			}
+		},
+	}
+}
+
+type browserPreviewOptions struct {
+	target targetConfig
+	listen string
+}
+
+// runBrowserPreview serves the preview of files until ctx is done. When ready is
+// not nil, it receives the listen address once the server accepts
+// connections (tests).
+func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browserPreviewOptions, ready chan<- string) error {
+	d := previewDeps{Specs: map[string]*flowjson.Flow{}, Sources: map[string][]byte{}, URLs: map[string]string{},
+		Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	needEndpoint := false
+	for _, f := range files {
+		name, spec, src, err := loadFlow(env, f)
+		if err != nil {
+			return err
+		}
+		if d.Specs[name] != nil {
+			return usagef("preview", "two flows named %s: rename one of the files", name)
+		}
+		d.Specs[name], d.Sources[name] = spec, src
+		if spec.DataAPIVersion != "" {
+			needEndpoint = true
+			u := o.target.url
+			if u == "" {
+				u = "http://" + o.target.addr + "/flows/{flow}"
+			}
+			d.URLs[name] = strings.ReplaceAll(u, "{flow}", name)
+		}
+	}
+	if needEndpoint {
+		var err error
+		if d.PublicKey, err = o.target.loadPublicKey(); err != nil {
+			return err
+		}
+		if d.AppSecret, err = o.target.loadAppSecret(); err != nil {
+			return err
+		}
+		issue, closeStore, err := o.target.tokenIssuer(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		d.IssueToken = issue
+	}
+	h, err := newPreview(d)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+	fmt.Fprintf(env.Stdout, "waflow preview: http://%s/preview/ (%d flows; Ctrl-C stops)\n", ln.Addr(), len(d.Specs))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -63,6 +63,7 @@ type browserPreviewOptions struct {
 func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browserPreviewOptions, ready chan<- string) error {
 	d := previewDeps{Specs: map[string]*flowjson.Flow{}, Sources: map[string][]byte{}, URLs: map[string]string{},
 		Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	o.target.waID = previewWAID
 	needEndpoint := false
 	for _, f := range files {
 		name, spec, src, err := loadFlow(env, f)

@@ -90,6 +90,7 @@ type targetConfig struct {
 	addr, url, dataDir, databaseURL string
 	publicKey, appSecret            string
 	tokenSecret, flowToken          string
+	waID                            string
 }
 
 func (t *targetConfig) declare(fs *flag.FlagSet, s *settings) {
@@ -101,6 +102,7 @@ func (t *targetConfig) declare(fs *flag.FlagSet, s *settings) {
 	s.Secret(&t.tokenSecret, "token-secret", "WAFLOW_TOKEN_SECRET", "the secret that signs flow tokens (default DATA_DIR/dev/token-secret)")
 	s.Secret(&t.databaseURL, "database-url", "WAFLOW_DATABASE_URL", "the server's database, where issued flow tokens are recorded (default DATA_DIR/waflow.db)")
 	fs.StringVar(&t.flowToken, "flow-token", "", "use this flow token instead of issuing one")
+	fs.StringVar(&t.waID, "wa-id", "15550000001", "the simulated user's WhatsApp id: flow tokens are issued for it and completion webhooks come from it")
 }
 
 // devFile reads DATA_DIR/dev/name, saying what to set when it is missing.
@@ -108,7 +110,7 @@ func (t *targetConfig) devFile(name, flagName string) (string, error) {
 	p := filepath.Join(t.dataDir, "dev", name)
 	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("no %s: set %s, or -data-dir to the data folder of a development server (%s does not exist)", strings.TrimSuffix(name, ".pem"), flagName, p)
+		return "", fmt.Errorf("no %s: set %s, or -data-dir to the data folder of a development server (%w: %s)", strings.TrimSuffix(name, ".pem"), flagName, fs.ErrNotExist, p)
 	}
 	if err != nil {
 		return "", err
@@ -175,7 +177,7 @@ func (t *targetConfig) tokenIssuer(ctx context.Context) (func(ctx context.Contex
 	}
 	tokens := endpoint.StoreTokens{Issuer: iss, Store: store}
 	issue := func(ctx context.Context, flow string) (string, error) {
-		tok, _, err := tokens.Issue(ctx, flow, previewWAID)
+		tok, _, err := tokens.Issue(ctx, flow, t.waID)
 		return tok, err
 	}
 	return issue, func() { store.Close() }, nil
@@ -224,20 +226,40 @@ func runSimulate(ctx context.Context, env *Env, flowArg string, o *simulateOptio
 	cfg := flowtest.Config{Flow: spec, Name: name}
 	needSecret := spec.DataAPIVersion != "" || o.webhook != ""
 	var appSecret []byte
-	if needSecret {
+	load := func() error {
+		if !needSecret {
+			return nil
+		}
 		if appSecret, err = o.target.loadAppSecret(); err != nil {
 			return err
 		}
-	}
-	if spec.DataAPIVersion != "" {
-		cfg.URL = o.target.url
-		if cfg.URL == "" {
-			cfg.URL = "http://" + o.target.addr + "/flows/" + name
+		if spec.DataAPIVersion != "" {
+			cfg.URL = o.target.url
+			if cfg.URL == "" {
+				cfg.URL = "http://" + o.target.addr + "/flows/" + name
+			}
+			if cfg.PublicKey, err = o.target.loadPublicKey(); err != nil {
+				return err
+			}
+			cfg.AppSecret = appSecret
 		}
-		if cfg.PublicKey, err = o.target.loadPublicKey(); err != nil {
+		return nil
+	}
+	// With -wait, a development server that is starting may not have
+	// written its keys yet.
+	for deadline := time.Now().Add(o.wait); ; {
+		err := load()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) || time.Now().After(deadline) {
 			return err
 		}
-		cfg.AppSecret = appSecret
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	if spec.DataAPIVersion != "" && o.wait > 0 {
 		// Wait before issuing the token: a server that just started may
@@ -295,7 +317,7 @@ func runSimulate(ctx context.Context, env *Env, flowArg string, o *simulateOptio
 		}
 	}
 	if o.webhook != "" && s.Completion() != nil {
-		st, err := s.DeliverCompletion(ctx, flowtest.WebhookOptions{URL: o.webhook, AppSecret: appSecret})
+		st, err := s.DeliverCompletion(ctx, flowtest.WebhookOptions{URL: o.webhook, AppSecret: appSecret, WAID: o.target.waID})
 		if err != nil {
 			return err
 		}

@@ -181,25 +181,30 @@ func (sc *scope) visible(s *flowjson.Screen, fn func(c, form *flowjson.Component
 	walk(s.Children(), nil)
 }
 
-// reactive reports whether the screen's rendering depends on form values.
-// Action payloads are left out: they are resolved only when they fire.
+// reactive reports whether the screen's rendering depends on form values:
+// a ${form.x} reference or a nested expression in a property, an If
+// condition or a Switch value. Action payloads are left out: they are
+// resolved only when they fire.
 func reactive(s *flowjson.Screen) bool {
 	dyn := false
 	var walk func([]*flowjson.Component)
 	walk = func(list []*flowjson.Component) {
 		for _, c := range list {
-			if c.Type == "If" || c.Type == "Switch" {
-				dyn = true
-				return
-			}
 			cp := *c
-			cp.OnClickAction, cp.OnSelectAction, cp.OnUnselectAction, cp.Children = nil, nil, nil, nil
+			cp.OnClickAction, cp.OnSelectAction, cp.OnUnselectAction = nil, nil, nil
+			cp.Children, cp.Then, cp.Else, cp.Cases, cp.DataSource, cp.ListItems = nil, nil, nil, nil, nil, nil
 			b, _ := cp.MarshalJSON()
 			if strings.Contains(string(b), "${form.") || strings.Contains(string(b), "`") {
 				dyn = true
-				return
 			}
 			walk(c.Children)
+			walk(c.Then)
+			walk(c.Else)
+			if c.Cases != nil {
+				for _, k := range c.Cases.Cases {
+					walk(k.Children)
+				}
+			}
 		}
 	}
 	walk(s.Children())
@@ -439,6 +444,19 @@ func stringsOf(x any) []string {
 	out := make([]string, 0, len(list))
 	for _, it := range list {
 		out = append(out, toText(it))
+	}
+	return out
+}
+
+// ExampleData returns the __example__ values of a screen's data model: the
+// data Meta's Flow Builder previews a screen with, and what the browser
+// preview opens a flow without a data endpoint with.
+func ExampleData(s *flowjson.Screen) map[string]any {
+	out := map[string]any{}
+	for _, f := range s.Data {
+		if ex := f.Example(); ex != nil {
+			out[f.Name] = ex.Interface()
+		}
 	}
 	return out
 }

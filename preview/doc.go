@@ -22,7 +22,7 @@
 //	GET  /preview/                          the flows, with links
 //	GET  /preview/flow/{name}               the phone page of a flow
 //	GET  /preview/api/flows/{name}/source   its Flow JSON
-//	POST /preview/api/flows/{name}/start    a new session: INIT or the first screen
+//	POST /preview/api/flows/{name}/start    a new session: INIT, or the first screen with its __example__ data
 //	POST /preview/api/flows/{name}/act      an action on a session
 //	GET  /preview/static/...                the page's script and style
 //

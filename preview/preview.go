@@ -227,7 +227,15 @@ func (h *handler) serveStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := flowtest.NewSession(c)
-	st, err := s.Start(r.Context())
+	var st *flowtest.Step
+	if entries := f.Spec.EntryScreens(); f.Spec.DataAPIVersion == "" && len(entries) > 0 {
+		// A message opening a static flow carries the first screen's data
+		// (flow_action_payload); the preview uses the __example__ values,
+		// as Meta's Flow Builder does.
+		st, err = s.StartAt(entries[0], flowtest.ExampleData(f.Spec.Screen(entries[0])))
+	} else {
+		st, err = s.Start(r.Context())
+	}
 	h.answer(w, f, s, token, st, err, "start", start)
 }
 

@@ -1,0 +1,168 @@
+package preview_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/preview"
+)
+
+// chromium starts headless Chromium, or skips the test when it is not
+// installed (except under .ci/run, which sets WAFLOW_TEST_BROWSER).
+func chromium(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("WAFLOW_TEST_BROWSER") != "" {
+			t.Fatalf("WAFLOW_TEST_BROWSER is set but chromium is not installed: %v", err)
+		}
+		t.Skip("chromium is not installed (apt-get install chromium); .ci/run installs it and runs this test")
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true))
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancelT)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+func keep[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		v, err := a(ctx, tab)
+		*dst = v
+		return err
+	})
+}
+
+func snap(t *testing.T, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		png, err := chromedp.FullScreenshot(100)(ctx, tab) // quality 100 means PNG
+		if err != nil {
+			return err
+		}
+		dir := "../artifacts/screenshots"
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	})
+}
+
+// TestBrowserComponents renders every component of protocol.md 6.7 in
+// headless Chromium (flowtest/testdata/components.json, a static flow that
+// opens with its __example__ data) and goes through every screen: If and
+// Switch, Form init values and error messages, the phone's checks shown on
+// the fields, the calendar, the pickers, the navigation list and the
+// completion payload.
+func TestBrowserComponents(t *testing.T) {
+	ctx := chromium(t)
+	src, err := os.ReadFile("../flowtest/testdata/components.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, problems := flowjson.ValidateSource(src)
+	if problems.HasErrors() {
+		t.Fatal(problems.Err())
+	}
+	h, err := preview.New(preview.Config{Flows: []preview.Flow{{Name: "components", Spec: spec, Source: src}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, h)
+
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	var texts, emailValue, emailError, blocked, calendarChosen, completion string
+	var images, rows int
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv+"/preview/flow/components"),
+		chromedp.WaitVisible(css("h2.heading")),
+		keep(&texts, chromedp.Text(css("#screen"))),
+		keep(&images, chromedp.Evaluate[int](`document.querySelectorAll("#screen img.image").length`)),
+		snap(t, "components-1-texts"),
+		chromedp.Click(css("#footer-button")),
+		chromedp.WaitVisible(css(".rich table")),
+		chromedp.Click(css("#footer-button")),
+		chromedp.WaitVisible(css("#in-email")),
+		keep(&emailValue, chromedp.Value(css("#in-email"))),
+		keep(&emailError, chromedp.Text(css("#error-email"))),
+		chromedp.Click(css("#footer-button")),
+		chromedp.WaitVisible(css("#error-size")),
+		keep(&blocked, chromedp.Text(css("#error-terms"))),
+		snap(t, "components-2-inputs-refused"),
+		chromedp.Click(css("#opt-size-m")),
+		chromedp.Click(css("#in-terms")),
+		chromedp.Click(css("#opt-tags-t2")),
+		chromedp.Click(css("#footer-button")),
+		chromedp.WaitVisible(css("#in-day")),
+		chromedp.Click(css("#day-day-2026-12-24")),
+		chromedp.Click(css("#day-stay-2026-12-01")),
+		chromedp.Click(css("#day-stay-2026-12-03")),
+		keep(&calendarChosen, chromedp.Text(css("#in-stay .chosen"))),
+		snap(t, "components-3-dates"),
+		chromedp.Click(css("#footer-button")),
+		chromedp.WaitVisible(css(".carousel img")),
+		chromedp.Click(css("#footer-button")),
+		chromedp.WaitVisible(css(".media")),
+		chromedp.Click(css("#footer-button")),
+		chromedp.WaitVisible(css("#nav-menu-a")),
+		keep(&rows, chromedp.Evaluate[int](`document.querySelectorAll(".navlist li").length`)),
+		chromedp.Click(css("#nav-menu-a")),
+		chromedp.WaitVisible(css("#footer-button")),
+		chromedp.Click(css("#footer-button")),
+		chromedp.WaitVisible(css("#completion")),
+		keep(&completion, chromedp.Text(css("#completion"))),
+		snap(t, "components-4-completed"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Heading", "Subheading", "Bold struck body", "bold and italic", "Caption", "Shown by If", "Case a", "Skip to the form"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("first screen lacks %q:\n%s", want, texts)
+		}
+	}
+	if strings.Contains(texts, "Shown by else") || strings.Contains(texts, "Case b") || images != 1 {
+		t.Errorf("If/Switch or Image wrong (%d images):\n%s", images, texts)
+	}
+	if emailValue != "ada@example.com" || emailError != "Check this address" {
+		t.Errorf("Form init-values and error-messages: %q %q", emailValue, emailError)
+	}
+	if blocked != "Required" {
+		t.Errorf("the OptIn shows %q after a refused submit, want Required", blocked)
+	}
+	if calendarChosen != "2026-12-01 – 2026-12-03" {
+		t.Errorf("range calendar chose %q", calendarChosen)
+	}
+	if rows != 2 {
+		t.Errorf("%d navigation rows", rows)
+	}
+	for _, want := range []string{`"size": "m"`, `"terms": true`, `"flow_token": "preview"`} {
+		if !strings.Contains(completion, want) {
+			t.Errorf("completion lacks %s:\n%s", want, completion)
+		}
+	}
+}
+
+func newServer(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

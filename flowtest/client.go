@@ -110,6 +110,17 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// ErrNoEndpoint is returned for a request from a client configured
+// without a data endpoint (a flow without data_api_version).
+var ErrNoEndpoint = errors.New("flowtest: no data endpoint configured (URL or Handler, PublicKey and AppSecret)")
+
+func (c *Client) canSend() error {
+	if (c.cfg.URL == "" && c.cfg.Handler == nil) || c.cfg.PublicKey == nil || len(c.cfg.AppSecret) == 0 {
+		return ErrNoEndpoint
+	}
+	return nil
+}
+
 // Flow returns the client's Flow JSON.
 func (c *Client) Flow() *flowjson.Flow { return c.cfg.Flow }
 
@@ -179,6 +190,9 @@ type Answer struct {
 // transport failure (no connection, timeout) is an error; everything the
 // endpoint answered, right or wrong, is in the Answer.
 func (c *Client) Send(ctx context.Context, r Request) (*Answer, error) {
+	if err := c.canSend(); err != nil {
+		return nil, err
+	}
 	plain, err := c.plaintext(r)
 	if err != nil {
 		return nil, err
@@ -235,6 +249,9 @@ type Prepared struct {
 
 // Prepare encrypts and signs r without sending it.
 func (c *Client) Prepare(r Request) (*Prepared, error) {
+	if err := c.canSend(); err != nil {
+		return nil, err
+	}
 	plain, err := c.plaintext(r)
 	if err != nil {
 		return nil, err

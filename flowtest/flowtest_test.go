@@ -1,8 +1,11 @@
 package flowtest_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -307,5 +310,48 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	if _, err := flowtest.Resume(c, flowtest.State{Screen: "NOPE"}); err == nil {
 		t.Error("Resume accepted a state on an unknown screen")
+	}
+}
+
+// TestReplaySteps: the requests of a played scenario, prepared again, are
+// answered as before; this is how a load generator replays a scenario.
+func TestReplaySteps(t *testing.T) {
+	rec := &bookingRequests{}
+	h := flowtest.NewHarness(t, catalogSpec(t, "appointment_booking"), bookingEndpoint(rec), flowtest.HarnessOptions{})
+	sc, _ := flowtest.ParseScenario([]byte(bookingScenario))
+	s := h.Session(t)
+	rep, err := flowtest.Play(t.Context(), s, sc, nil)
+	if err != nil || !rep.OK() {
+		t.Fatal(err, rep.Err())
+	}
+	c, _ := flowtest.NewClient(h.Config(h.Token(t, "15550000002")))
+	n := 0
+	for _, st := range rep.Steps {
+		req, ok := st.Request()
+		if !ok {
+			continue
+		}
+		p, err := c.Prepare(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hreq, _ := http.NewRequest(http.MethodPost, h.URL, bytes.NewReader(p.Body))
+		hreq.Header = p.Header
+		resp, err := http.DefaultClient.Do(hreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err := p.Check(resp.StatusCode, body); err != nil {
+			t.Errorf("replayed %s on %s: %v", req.Action, req.Screen, err)
+		}
+		if err := p.Check(200, []byte("bm90IGZvciB0aGlzIHJlcXVlc3Q=")); err == nil {
+			t.Error("Check accepted an answer sealed for nothing")
+		}
+		n++
+	}
+	if n != 8 {
+		t.Errorf("%d steps replayed, want 8", n)
 	}
 }

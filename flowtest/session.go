@@ -74,6 +74,25 @@ func (st *Step) Err() error {
 	return fmt.Errorf("flowtest: %s on %s: %s", st.Kind, orNone(st.From), strings.Join(parts, "; "))
 }
 
+// Request returns the data-endpoint request the step sent, to send it
+// again: with [Client.Prepare], the steps of a played scenario become
+// requests a load generator can replay. ok is false for steps that sent
+// nothing to the endpoint (and for webhooks).
+func (st *Step) Request() (r Request, ok bool) {
+	if !st.Endpoint {
+		return Request{}, false
+	}
+	switch st.Kind {
+	case ActionInit, ActionPing:
+		return Request{Action: st.Kind}, true
+	case ActionBack:
+		return Request{Action: ActionBack, Screen: st.From}, true
+	case ActionDataExchange, "error":
+		return Request{Action: ActionDataExchange, Screen: st.From, Data: st.Sent}, true
+	}
+	return Request{}, false
+}
+
 func fieldName(e flowjson.FieldError) string {
 	if e.Component != "" {
 		return e.Component
@@ -155,6 +174,19 @@ func Resume(c *Client, st State) (*Session, error) {
 	for _, id := range st.History {
 		if c.cfg.Flow.Screen(id) == nil {
 			return nil, fmt.Errorf("flowtest: state history names screen %q, which is not in the flow", id)
+		}
+	}
+	if st.Screen != "" && st.Screen != "SUCCESS" {
+		if len(st.History) == 0 || st.History[len(st.History)-1] != st.Screen {
+			return nil, fmt.Errorf("flowtest: state history does not end with the current screen %q", st.Screen)
+		}
+		for _, id := range st.History {
+			if st.Data[id] == nil {
+				st.Data[id] = map[string]any{}
+			}
+			if st.Form[id] == nil {
+				st.Form[id] = map[string]any{}
+			}
 		}
 	}
 	return &Session{c: c, st: st}, nil

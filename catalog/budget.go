@@ -35,9 +35,13 @@ func newBudget(e *env) (*Flow, error) {
 	b.max, _ = parseAmount(b.cfg.MaxTotal)
 	f := endpoint.NewFlow("budget_setup")
 	f.Use(checkValues(spec, map[string]screenData{
-		"BUDGET": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) { return b.budgetData(""), nil },
+		"BUDGET": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) {
+			return b.budgetData(""), nil
+		},
 		"LIMITS": b.limitsCheckData,
-		"ALERTS": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) { return b.alertsData(""), nil },
+		"ALERTS": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) {
+			return b.alertsData(""), nil
+		},
 	}, map[string][]string{
 		"LIMITS": {"BUDGET"},
 		"ALERTS": {"BUDGET", "LIMITS"},

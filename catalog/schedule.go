@@ -39,10 +39,14 @@ func newSchedule(e *env) (*Flow, error) {
 	s := &schedule{env: e, cfg: e.settings.MultiDaySchedule}
 	f := endpoint.NewFlow("multi_day_schedule")
 	f.Use(checkValues(spec, map[string]screenData{
-		"RANGE":    func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) { return s.rangeData(), nil },
+		"RANGE": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) {
+			return s.rangeData(), nil
+		},
 		"WEEKDAYS": s.weekdaysCheckData,
-		"TIME":     func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) { return s.timeData(), nil },
-		"DETAILS":  noData,
+		"TIME": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) {
+			return s.timeData(), nil
+		},
+		"DETAILS": noData,
 	}, map[string][]string{
 		"WEEKDAYS": {"RANGE"},
 		"DETAILS":  {"RANGE", "WEEKDAYS", "TIME"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -80,6 +81,12 @@ func TestCatalogEndToEnd(t *testing.T) {
 	env := newE2EEnv(t, "")
 	s := env.start()
 	ctx := context.Background()
+
+	// A production server does not show the preview, which drives the real
+	// handlers, unless WAFLOW_PREVIEW=true.
+	if resp, err := http.Get(s.base + "/preview/"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("GET /preview/ on a production server: %v %v, want 404", resp.Status, err)
+	}
 
 	t.Run("appointment_booking", func(t *testing.T) {
 		tok := env.issue("appointment_booking", e2eUser)

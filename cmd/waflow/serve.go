@@ -41,6 +41,7 @@ type appConfig struct {
 	logFormat          string
 
 	catalogSettings string
+	preview         string
 
 	graph graphConfig // the Graph API side (graphconfig.go)
 }
@@ -60,6 +61,7 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.logLevel, "log-level", "WAFLOW_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "WAFLOW_LOG_FORMAT", "text", "text or json")
 	s.String(&c.catalogSettings, "catalog-settings", "WAFLOW_CATALOG_SETTINGS", "", "the catalog settings file (JSON; keys it has replace the defaults: see waflow catalog settings)")
+	s.String(&c.preview, "preview", "WAFLOW_PREVIEW", "auto", "serve the browser preview at /preview/: true, false, or auto (only in development mode: the preview drives the real handlers, e.g. books slots)")
 	c.graph.declare(s)
 }
 
@@ -233,21 +235,28 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		}
 		flowHandlers[f.Name()] = h
 	}
-	specs, sources := map[string]*flowjson.Flow{}, map[string][]byte{}
-	for _, f := range b.catalog.Flows() {
-		specs[f.Name], sources[f.Name] = f.Spec, f.Source
-	}
-	preview, err := newPreview(previewDeps{
-		Specs:     specs,
-		Sources:   sources,
-		Endpoints: flowHandlers,
-		PublicKey: &sec.privateKeys[0].PublicKey,
-		AppSecret: sec.appSecrets[0],
-		Tokens:    b.tokens,
-		Logger:    log.With("component", "preview"),
-	})
-	if err != nil {
+	// The preview issues tokens and drives the real handlers (it books
+	// real slots), so a production server shows it only when asked to.
+	var preview http.Handler
+	if withPreview, err := previewEnabled(cfg.preview, sec.dev); err != nil {
 		return err
+	} else if withPreview {
+		specs, sources := map[string]*flowjson.Flow{}, map[string][]byte{}
+		for _, f := range b.catalog.Flows() {
+			specs[f.Name], sources[f.Name] = f.Spec, f.Source
+		}
+		preview, err = newPreview(previewDeps{
+			Specs:     specs,
+			Sources:   sources,
+			Endpoints: flowHandlers,
+			PublicKey: &sec.privateKeys[0].PublicKey,
+			AppSecret: sec.appSecrets[0],
+			Tokens:    b.tokens,
+			Logger:    log.With("component", "preview"),
+		})
+		if err != nil {
+			return err
+		}
 	}
 	srv := server.New(server.Config{
 		Addr:           cfg.addr,
@@ -272,4 +281,17 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		ready <- ln.Addr().String()
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// previewEnabled reads the preview setting: "auto" serves it only on a
+// development server.
+func previewEnabled(setting string, dev bool) (bool, error) {
+	if setting == "auto" || setting == "" {
+		return dev, nil
+	}
+	on, err := strconv.ParseBool(setting)
+	if err != nil {
+		return false, fmt.Errorf("preview %q: want true, false or auto", setting)
+	}
+	return on, nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,26 +18,6 @@ import (
 )
 
 // What the commands that talk to Meta (send, flows, keys) share.
-
-// parseInterleaved parses args with fs, letting flags follow positional
-// arguments ("send FLOW -to WA_ID"), and returns the positional ones.
-func parseInterleaved(cmd string, fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usagef(cmd, "%v", err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return positional, nil
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-}
 
 // graphSession is what a command that talks to Meta runs with.
 type graphSession struct {

@@ -107,14 +107,15 @@ func Main(ctx context.Context, args []string, env *Env) int {
 	}
 	fs := newFlagSet(c, env)
 	run := c.Setup(fs, env)
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterleaved(c.Name, fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		fmt.Fprintf(env.Stderr, "Try: waflow %s -h\n", c.Name)
 		return 2
 	}
-	err := run(ctx, fs.Args())
+	err = run(ctx, positional)
 	if err == nil {
 		return 0
 	}
@@ -186,4 +187,28 @@ func printHelp(w io.Writer) {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Name, c.Summary)
 	}
 	fmt.Fprintf(w, "\nRun \"waflow COMMAND -h\" for the flags of a command.\n")
+}
+
+// parseInterleaved parses args with fs, letting flags follow positional
+// arguments ("waflow simulate FLOW -url URL", "waflow send FLOW -to WA_ID"),
+// and returns the positional ones. After "--" everything is positional.
+func parseInterleaved(cmd string, fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef(cmd, "%v", err)
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }

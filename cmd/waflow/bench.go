@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -36,8 +37,14 @@ kind. Examples:
 
 Modes: ping (health checks, the default), init (the first request of a flow,
 with flow tokens from -flow-token or minted with the token secret for -flow,
-by default the last element of URL), webhook (signed flow-completion
-webhooks, unique message ids, -dup of them repeated).
+by default the last element of URL, and recorded in the server's database so
+that its token check accepts them), step (one request of a simulator
+scenario, -scenario FILE -step N: the scenario is played once, then its N-th
+request is repeated), webhook (signed flow-completion webhooks, unique
+message ids, -dup of them repeated).
+
+  waflow bench -mode step -scenario flowtest/testdata/scenarios/appointment_booking.json \
+    -step 4 -c 8 -d 10s http://127.0.0.1:8080/flows/appointment_booking
 
 -c N runs a closed loop of N clients (peak throughput); -rate R an open loop
 of R requests per second (latency at a given load, measured from when each
@@ -51,7 +58,7 @@ folder, so a bare "waflow bench -d 5s URL" tests a development server.
 (Linux) to the report.`,
 		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
 			var o benchOptions
-			fs.StringVar(&o.mode, "mode", "ping", "ping, init or webhook")
+			fs.StringVar(&o.mode, "mode", "ping", "ping, init, step or webhook")
 			fs.IntVar(&o.concurrency, "c", 8, "clients of a closed loop")
 			fs.Float64Var(&o.rate, "rate", 0, "requests per second of an open loop (instead of -c)")
 			fs.Int64Var(&o.requests, "n", 0, "stop after this many requests")
@@ -63,6 +70,9 @@ folder, so a bare "waflow bench -d 5s URL" tests a development server.
 			fs.StringVar(&o.dataDir, "data-dir", "./waflow-data", "data folder of a development server, for the default keys and secrets")
 			fs.StringVar(&o.flow, "flow", "", "flow name for minted flow tokens (default: the last element of URL)")
 			fs.StringVar(&o.flowToken, "flow-token", "", "one flow token for every INIT request, instead of minted ones")
+			fs.StringVar(&o.databaseURL, "database-url", "", "the server's database, where minted flow tokens are recorded (default: DATA_DIR/waflow.db)")
+			fs.StringVar(&o.scenario, "scenario", "", "step mode: a simulator scenario (see waflow simulate)")
+			fs.IntVar(&o.step, "step", 0, "step mode: which request of the scenario to repeat, from 1")
 			fs.Float64Var(&o.dup, "dup", 0, "webhook mode: share of deliveries repeated, 0 to 0.9")
 			fs.IntVar(&o.pid, "pid", 0, "server process id: report its CPU time and resident memory (Linux)")
 			fs.BoolVar(&o.json, "json", false, "print the result as JSON")
@@ -93,7 +103,10 @@ type benchOptions struct {
 	version, publicKey, dataDir string
 	appSecret, tokenSecret      string
 	flow, flowToken             string
+	databaseURL, scenario       string
+	step                        int
 	json, quiet                 bool
+	closers                     []func() // run after the load run
 }
 
 func runBench(ctx context.Context, env *Env, o *benchOptions) error {
@@ -111,7 +124,12 @@ func runBench(ctx context.Context, env *Env, o *benchOptions) error {
 	case o.rate == 0 && o.concurrency <= 0:
 		return usagef("bench", "-c must be at least 1")
 	}
-	src, err := o.source(u)
+	src, err := o.source(ctx, env, u)
+	defer func() {
+		for _, c := range o.closers {
+			c()
+		}
+	}()
 	if err != nil {
 		return err
 	}
@@ -156,7 +174,7 @@ func runBench(ctx context.Context, env *Env, o *benchOptions) error {
 }
 
 // source builds the requests of the mode.
-func (o *benchOptions) source(u *url.URL) (loadgen.Source, error) {
+func (o *benchOptions) source(ctx context.Context, env *Env, u *url.URL) (loadgen.Source, error) {
 	appSecret, err := o.secret(o.appSecret, "app-secret", "-app-secret-file")
 	if err != nil {
 		return nil, err
@@ -164,33 +182,30 @@ func (o *benchOptions) source(u *url.URL) (loadgen.Source, error) {
 	appSecret, _, _ = strings.Cut(appSecret, ",") // the current secret signs
 	switch o.mode {
 	case "ping", "init":
+	case "step":
+		return o.stepSource(ctx, env, u, appSecret)
 	case "webhook":
 		w := loadgen.WebhookOptions{AppSecret: []byte(appSecret), DuplicateRatio: o.dup}
 		if o.flow != "" {
-			iss, err := o.issuer()
+			// Recorded tokens, so the server's worker acts on the
+			// completions as it would on WhatsApp's.
+			tokens, closeStore, err := o.recorder(ctx)
 			if err != nil {
 				return nil, err
 			}
+			o.closers = append(o.closers, closeStore) // tokens are issued during the run
 			w.FlowToken = func(m int64) (string, error) {
-				t, _, err := iss.Issue(o.flow, waID(int(m)))
+				t, _, err := tokens.Issue(ctx, o.flow, waID(int(m)))
 				return t, err
 			}
 		}
 		return loadgen.NewWebhook(w)
 	default:
-		return nil, usagef("bench", "-mode %q: want ping, init or webhook", o.mode)
+		return nil, usagef("bench", "-mode %q: want ping, init, step or webhook", o.mode)
 	}
-	keyFile := o.publicKey
-	if keyFile == "" {
-		keyFile = filepath.Join(o.dataDir, "dev", "public.pem")
-	}
-	pemData, err := os.ReadFile(keyFile)
+	pub, err := o.loadPublicKey()
 	if err != nil {
-		return nil, fmt.Errorf("public key: %w (set -public-key to the endpoint's public.pem)", err)
-	}
-	pub, err := keys.ParsePublicKey(pemData)
-	if err != nil {
-		return nil, fmt.Errorf("public key %s: %w", keyFile, err)
+		return nil, err
 	}
 	opts := loadgen.EndpointOptions{PublicKey: pub, AppSecret: []byte(appSecret), Version: o.version, Pool: o.pool}
 	if o.mode == "ping" {
@@ -205,14 +220,33 @@ func (o *benchOptions) source(u *url.URL) (loadgen.Source, error) {
 			return nil, usagef("bench", "-mode init: name the flow with -flow, or give -flow-token")
 		}
 	}
-	iss, err := o.issuer()
+	tokens, closeStore, err := o.recorder(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer closeStore()
 	return loadgen.NewInit(opts, func(i int) (string, error) {
-		t, _, err := iss.Issue(o.flow, waID(i))
+		t, _, err := tokens.Issue(ctx, o.flow, waID(i))
 		return t, err
 	})
+}
+
+// loadPublicKey reads the endpoint's public key (-public-key, or the
+// development server's).
+func (o *benchOptions) loadPublicKey() (*rsa.PublicKey, error) {
+	keyFile := o.publicKey
+	if keyFile == "" {
+		keyFile = filepath.Join(o.dataDir, "dev", "public.pem")
+	}
+	pemData, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w (set -public-key to the endpoint's public.pem)", err)
+	}
+	pub, err := keys.ParsePublicKey(pemData)
+	if err != nil {
+		return nil, fmt.Errorf("public key %s: %w", keyFile, err)
+	}
+	return pub, nil
 }
 
 func (o *benchOptions) issuer() (*flowtoken.Issuer, error) {

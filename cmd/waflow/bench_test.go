@@ -120,7 +120,27 @@ func TestBenchAgainstDevelopmentKeys(t *testing.T) {
 		t.Errorf("no progress line on stderr: %q", errs)
 	}
 
-	code, out, errs = runWaflow(t, "bench", "-data-dir", tg.dataDir, "-mode", "init", "-rate", "200", "-n", "10", "-json", "-q", "-pid", itoa(os.Getpid()), tg.endpointURL)
+}
+
+// TestBenchAgainstServe runs every mode against a development "waflow
+// serve", whose token check accepts only tokens recorded in its database.
+func TestBenchAgainstServe(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &appConfig{addr: "127.0.0.1:0", dataDir: dir, requestTimeout: "3s", tokenTTL: "1h", requireJWT: "false", logLevel: "error", logFormat: "text"}
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- runServe(ctx, env, cfg, ready) }()
+	t.Cleanup(func() { cancel(); <-done })
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	flowURL := "http://" + addr + "/flows/appointment_booking"
+
+	code, out, errs := runWaflow(t, "bench", "-data-dir", dir, "-mode", "init", "-rate", "200", "-n", "10", "-json", "-q", "-pid", itoa(os.Getpid()), flowURL)
 	if code != 0 || errs != "" {
 		t.Fatalf("init: exit %d\n%s%s", code, out, errs)
 	}
@@ -132,9 +152,20 @@ func TestBenchAgainstDevelopmentKeys(t *testing.T) {
 		t.Fatalf("init result %+v", res)
 	}
 
-	code, out, errs = runWaflow(t, "bench", "-data-dir", tg.dataDir, "-mode", "webhook", "-flow", "demo", "-dup", "0.5", "-c", "3", "-n", "12", "-q", tg.webhookURL)
-	if code != 0 || !strings.Contains(out, "12 ok, 0 failed") || *tg.webhooks != 12 {
-		t.Fatalf("webhook: exit %d, %d received\n%s%s", code, *tg.webhooks, out, errs)
+	// The fourth request of the booking scenario (the DATE screen's submit),
+	// repeated.
+	code, out, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-scenario", "../../flowtest/testdata/scenarios/appointment_booking.json", "-step", "4", "-c", "2", "-n", "8", "-q", flowURL)
+	if code != 0 || !strings.Contains(out, "step data_exchange DATE") || !strings.Contains(out, "8 ok, 0 failed") {
+		t.Fatalf("step: exit %d\n%s%s", code, out, errs)
+	}
+	code, _, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-scenario", "../../flowtest/testdata/scenarios/appointment_booking.json", "-step", "99", "-n", "1", flowURL)
+	if code != 2 || !strings.Contains(errs, "-step 99: the scenario sends") {
+		t.Fatalf("step out of range: exit %d %s", code, errs)
+	}
+
+	code, out, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "webhook", "-flow", "feedback_survey", "-dup", "0.5", "-c", "3", "-n", "12", "-q", "http://"+addr+"/webhook")
+	if code != 0 || !strings.Contains(out, "12 ok, 0 failed") {
+		t.Fatalf("webhook: exit %d\n%s%s", code, out, errs)
 	}
 }
 

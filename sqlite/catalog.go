@@ -35,9 +35,10 @@ func (db *DB) createdAt(t time.Time) time.Time {
 	return storedTime(t)
 }
 
-// inTx runs fn in one write transaction and commits it when fn returns nil.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+// inTx runs fn as one write of the shared transaction (commit.go) and
+// returns once its changes are committed; when fn fails, they are undone.
+func (db *DB) inTx(ctx context.Context, fn func(tx *opTx) error) error {
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // exists reports whether query finds a row.
-func exists(ctx context.Context, tx *sql.Tx, query string, args ...any) (bool, error) {
+func exists(ctx context.Context, tx *opTx, query string, args ...any) (bool, error) {
 	var one int
 	err := tx.QueryRowContext(ctx, query, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -132,7 +133,7 @@ func (db *DB) Book(ctx context.Context, b waflow.Booking, capacity int) (waflow.
 	b.Start, b.CreatedAt = storedTime(b.Start), db.createdAt(b.CreatedAt)
 	var stored waflow.Booking
 	created := false
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *opTx) error {
 		existing, err := scanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE token_id = ?", b.TokenID))
 		if err == nil {
 			stored = existing // a replayed submission
@@ -167,7 +168,7 @@ func (db *DB) Book(ctx context.Context, b waflow.Booking, capacity int) (waflow.
 
 // firstFreeSeat returns the lowest seat in 1..capacity of the slot at start
 // that nobody holds, or ErrSlotFull.
-func firstFreeSeat(ctx context.Context, tx *sql.Tx, start time.Time, capacity int) (int, error) {
+func firstFreeSeat(ctx context.Context, tx *opTx, start time.Time, capacity int) (int, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT seat FROM bookings WHERE start_at = ? AND seat <= ? ORDER BY seat",
 		micros(start), capacity)
 	if err != nil {
@@ -228,7 +229,7 @@ func (db *DB) SaveExpense(ctx context.Context, e waflow.Expense) (waflow.Expense
 	e.CreatedAt = db.createdAt(e.CreatedAt)
 	var stored waflow.Expense
 	created := false
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *opTx) error {
 		existing, err := scanExpense(tx.QueryRowContext(ctx, "SELECT "+expenseCols+" FROM expenses WHERE token_id = ?", e.TokenID))
 		if err == nil {
 			stored = existing
@@ -301,7 +302,7 @@ func (db *DB) SaveSurveyResponse(ctx context.Context, r waflow.SurveyResponse) (
 	if r.MessageID == "" || r.Rating < 1 || r.Rating > 5 {
 		return false, waflow.Invalidf("SaveSurveyResponse needs a MessageID and a Rating of 1 to 5 (got %d)", r.Rating)
 	}
-	res, err := db.w.ExecContext(ctx, "INSERT INTO survey_responses ("+surveyCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+	res, err := db.exec(ctx, "INSERT INTO survey_responses ("+surveyCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
 		r.MessageID, r.TokenID, r.WAID, r.Rating, r.Comments, r.FollowUp, r.ContactMethod, r.ContactValue,
 		r.ContactTime, micros(db.createdAt(r.CreatedAt)))
 	if err != nil {
@@ -350,7 +351,7 @@ func (db *DB) SavePreferences(ctx context.Context, p waflow.CalendarPreferences)
 	if p.WAID == "" || p.TimeZone == "" {
 		return waflow.Invalidf("SavePreferences needs a WAID and a TimeZone")
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO calendar_preferences
+	_, err := db.exec(ctx, `INSERT INTO calendar_preferences
 		(wa_id, notifications, lead_minutes, time_zone, digest, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (wa_id) DO UPDATE SET notifications = excluded.notifications, lead_minutes = excluded.lead_minutes,
 			time_zone = excluded.time_zone, digest = excluded.digest, updated_at = excluded.updated_at`,
@@ -407,7 +408,7 @@ func (db *DB) SaveSchedule(ctx context.Context, s waflow.Schedule, occurrences [
 	s.CreatedAt = db.createdAt(s.CreatedAt)
 	var stored waflow.Schedule
 	created := false
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *opTx) error {
 		existing, err := scanSchedule(tx.QueryRowContext(ctx, "SELECT "+scheduleCols+" FROM schedules WHERE message_id = ?", s.MessageID))
 		if err == nil {
 			stored = existing
@@ -432,7 +433,7 @@ func (db *DB) SaveSchedule(ctx context.Context, s waflow.Schedule, occurrences [
 		}
 		defer ins.Close()
 		for _, o := range occ {
-			if _, err := ins.ExecContext(ctx, s.ID, micros(o.Start), micros(o.End)); err != nil {
+			if _, err := ins.ExecContext(context.WithoutCancel(ctx), s.ID, micros(o.Start), micros(o.End)); err != nil {
 				return err
 			}
 		}
@@ -557,7 +558,7 @@ func (db *DB) SaveBudget(ctx context.Context, b waflow.Budget) (waflow.Budget, b
 	b.Limits = maps.Clone(b.Limits)
 	var stored waflow.Budget
 	created := false
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *opTx) error {
 		existing, err := budgetsWhere(ctx, tx, "token_id = ?", b.TokenID)
 		if err != nil {
 			return err

@@ -38,7 +38,7 @@ func (db *DB) RecordCompletion(ctx context.Context, c waflow.Completion) (waflow
 		c.RecordedAt = db.now()
 	}
 	c.HandledAt = time.Time{}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return waflow.Completion{}, wrap(err, "RecordCompletion")
 	}
@@ -80,7 +80,7 @@ func (db *DB) MarkCompletionHandled(ctx context.Context, messageID string, at ti
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
-	res, err := db.w.ExecContext(ctx, "UPDATE completions SET handled_at = coalesce(handled_at, ?) WHERE message_id = ?", micros(at), messageID)
+	res, err := db.exec(ctx, "UPDATE completions SET handled_at = coalesce(handled_at, ?) WHERE message_id = ?", micros(at), messageID)
 	if err != nil {
 		return wrap(err, "MarkCompletionHandled")
 	}

@@ -39,7 +39,7 @@ func (db *DB) SaveFlowDeployment(ctx context.Context, d waflow.FlowDeployment) e
 	if d.UpdatedAt.IsZero() {
 		d.UpdatedAt = db.now()
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO flow_deployments (`+deploymentCols+`) VALUES (?, ?, ?, ?, ?)
+	_, err := db.exec(ctx, `INSERT INTO flow_deployments (`+deploymentCols+`) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (waba_id, flow) DO UPDATE SET flow_id = excluded.flow_id, content_hash = excluded.content_hash, updated_at = excluded.updated_at`,
 		d.WABAID, d.Flow, d.FlowID, d.ContentHash, micros(d.UpdatedAt))
 	return wrap(err, "SaveFlowDeployment")

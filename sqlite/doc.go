@@ -19,13 +19,16 @@
 // # Group commit
 //
 // A webhook is answered 200 only once its events are committed, and a commit
-// waits for an fsync. AddEvents calls therefore go to a single committer
-// goroutine that writes every request waiting at that moment in one
-// transaction and releases each caller only after that transaction
-// committed. Under load the fsync is shared by dozens of webhooks. Should
-// the shared transaction fail, each request is retried in a transaction of
-// its own, so one request's failure never fails another, and a request's
-// events are stored all or none.
+// waits for an fsync. Every write of every method therefore joins a shared
+// transaction run by one committer goroutine (commit.go): the writes
+// waiting at that moment run one after the other, each between a SAVEPOINT
+// and its release, and one commit makes them all durable. A write returns
+// only after that commit, whether it kept its changes or gave up, so a nil
+// error means durable and what a write saw is committed when it returns.
+// A write that fails undoes only itself. Under load one fsync is shared by
+// dozens of webhooks, and the inbox worker's writes (claims, settled
+// events, completions) share them too instead of queueing behind
+// ingestion for an fsync each.
 //
 // # Durability
 //

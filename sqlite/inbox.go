@@ -45,20 +45,9 @@ func validateEvents(events []waflow.InboxEvent) error {
 	return nil
 }
 
-// addRequest is one AddEvents call waiting for the committer.
-type addRequest struct {
-	events []waflow.InboxEvent
-	done   chan addResult // buffered: the committer never blocks on it
-}
-
-type addResult struct {
-	added int
-	err   error
-}
-
-// AddEvents implements waflow.InboxStore with group commit: see the package
-// documentation. It returns once the transaction holding the events has
-// committed, or failed.
+// AddEvents implements waflow.InboxStore. Its events are stored all or
+// none, in the shared transaction of the group commit (commit.go): it
+// returns once that transaction has committed, or failed.
 func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, error) {
 	if db.isClosed() {
 		return 0, waflow.ErrClosed
@@ -77,106 +66,18 @@ func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, e
 		}
 		evs[i] = e
 	}
-	req := &addRequest{events: evs, done: make(chan addResult, 1)}
-	select {
-	case db.adds <- req:
-	case <-db.closing:
-		return 0, waflow.ErrClosed
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-	// The request is queued: wait for its transaction whatever ctx says, so
-	// that a nil error always means committed and an error never hides a
-	// commit that is still to come... except on Close, which drains first.
-	select {
-	case r := <-req.done:
-		return r.added, r.err
-	case <-db.committerDone:
-		select {
-		case r := <-req.done:
-			return r.added, r.err
-		default:
-			return 0, waflow.ErrClosed
-		}
-	}
-}
-
-// committer is the one goroutine that writes AddEvents requests: it takes
-// every request waiting at the moment, writes them in one transaction and
-// answers each after the commit. While it waits for an fsync, new requests
-// queue up and form the next batch.
-func (db *DB) committer() {
-	defer close(db.committerDone)
-	batch := make([]*addRequest, 0, db.maxBatch)
-	for {
-		var first *addRequest
-		select {
-		case first = <-db.adds:
-		case <-db.closing:
-			// Requests queued before Close are still written.
-			for {
-				select {
-				case r := <-db.adds:
-					db.commitBatch([]*addRequest{r})
-				default:
-					return
-				}
-			}
-		}
-		batch = append(batch[:0], first)
-	collect:
-		for len(batch) < db.maxBatch {
-			select {
-			case r := <-db.adds:
-				batch = append(batch, r)
-			default:
-				break collect
-			}
-		}
-		db.commitBatch(batch)
-	}
-}
-
-// commitBatch writes every request of batch in one transaction and answers
-// them. If that transaction fails, each request is retried in a transaction
-// of its own, so that one request's failure does not fail the others and a
-// request's events are stored all or none.
-func (db *DB) commitBatch(batch []*addRequest) {
-	added, err := db.commitRequests(batch)
-	if err != nil && len(batch) > 1 {
-		for _, r := range batch {
-			n, err := db.commitRequests([]*addRequest{r})
-			r.done <- addResult{added: n[0], err: wrap(err, "AddEvents")}
-		}
-		return
-	}
-	for i, r := range batch {
-		if err != nil {
-			r.done <- addResult{err: wrap(err, "AddEvents")}
-		} else {
-			r.done <- addResult{added: added[i]}
-		}
-	}
-}
-
-// commitRequests inserts the events of requests in one transaction and
-// returns how many each added.
-func (db *DB) commitRequests(requests []*addRequest) ([]int, error) {
-	ctx := context.Background()
-	added := make([]int, len(requests))
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
-		return added, err
+		return 0, wrap(err, "AddEvents")
 	}
 	defer tx.Rollback()
-	stmt := tx.StmtContext(ctx, db.insertEvent)
-	for i, r := range requests {
-		if added[i], err = insertEvents(ctx, stmt, r.events); err != nil {
-			return make([]int, len(requests)), err
-		}
+	wctx := context.WithoutCancel(ctx) // see opTx: a granted write runs to its end
+	added, err := insertEvents(wctx, tx.StmtContext(wctx, db.insertEvent), evs)
+	if err != nil {
+		return 0, wrap(err, "AddEvents")
 	}
 	if err := tx.Commit(); err != nil {
-		return make([]int, len(requests)), err
+		return 0, wrap(err, "AddEvents")
 	}
 	return added, nil
 }
@@ -214,7 +115,12 @@ func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time
 		return nil, err
 	}
 	now := db.now()
-	rows, err := db.w.QueryContext(ctx, `UPDATE inbox_events
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, wrap(err, "ClaimEvents")
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `UPDATE inbox_events
 		SET state = 'processing', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
 		WHERE id IN (
 			SELECT id FROM inbox_events WHERE state = 'pending' AND next_attempt_at <= ?3
@@ -227,6 +133,9 @@ func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time
 	}
 	evs, err := scanEvents(rows)
 	if err != nil {
+		return nil, wrap(err, "ClaimEvents")
+	}
+	if err := tx.Commit(); err != nil {
 		return nil, wrap(err, "ClaimEvents")
 	}
 	sortEvents(evs)
@@ -267,7 +176,7 @@ func (db *DB) RetryEvent(ctx context.Context, id int64, owner string, lastError 
 // settle updates row id of table if it is in state leased under owner, and
 // says why not otherwise: ErrNotFound or ErrLeaseLost.
 func (db *DB) settle(ctx context.Context, op, table, leased string, id int64, owner, set string, args ...any) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return wrap(err, op)
 	}

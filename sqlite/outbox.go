@@ -33,7 +33,7 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.Outbo
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = db.now()
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return waflow.OutboxMessage{}, false, wrap(err, "Enqueue")
 	}
@@ -77,7 +77,12 @@ func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time
 		return nil, err
 	}
 	now := db.now()
-	rows, err := db.w.QueryContext(ctx, `UPDATE outbox_messages
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, wrap(err, "ClaimOutbox")
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `UPDATE outbox_messages
 		SET state = 'sending', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
 		WHERE id IN (
 			SELECT id FROM outbox_messages WHERE state = 'pending' AND next_attempt_at <= ?3
@@ -100,6 +105,10 @@ func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time
 	if err := rows.Err(); err != nil {
 		return nil, wrap(err, "ClaimOutbox")
 	}
+	rows.Close()
+	if err := tx.Commit(); err != nil {
+		return nil, wrap(err, "ClaimOutbox")
+	}
 	for i := 1; i < len(out); i++ {
 		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
 			out[j], out[j-1] = out[j-1], out[j]
@@ -116,7 +125,7 @@ func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at ti
 	if wamid == "" {
 		return waflow.Invalidf("MarkSent needs the wamid")
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return wrap(err, "MarkSent")
 	}

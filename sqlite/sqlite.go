@@ -32,8 +32,8 @@ type Options struct {
 	// BusyTimeout is how long a connection waits for another process's
 	// write lock before failing; 10 seconds when zero.
 	BusyTimeout time.Duration
-	// MaxBatch bounds how many AddEvents requests share one transaction;
-	// 256 when zero.
+	// MaxBatch bounds how many writes share one transaction; 256 when
+	// zero.
 	MaxBatch int
 	// Now is the store's clock; time.Now when nil.
 	Now func() time.Time
@@ -50,7 +50,7 @@ type DB struct {
 	log      *slog.Logger
 	maxBatch int
 
-	adds          chan *addRequest
+	writes        chan *writeTurn
 	closing       chan struct{}
 	committerDone chan struct{}
 	closeOnce     sync.Once
@@ -86,7 +86,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		now:           opts.Now,
 		log:           opts.Logger,
 		maxBatch:      opts.MaxBatch,
-		adds:          make(chan *addRequest, 256),
+		writes:        make(chan *writeTurn, 256),
 		closing:       make(chan struct{}),
 		committerDone: make(chan struct{}),
 	}
@@ -202,8 +202,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.r.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
+	// The writer is checked with a turn of its own, queued with the other
+	// writes, so a busy store answers in turn rather than starving it.
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	defer tx.Rollback()
 	var n int
-	if err := db.w.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
 	return nil

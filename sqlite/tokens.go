@@ -33,7 +33,7 @@ func (db *DB) CreateToken(ctx context.Context, t waflow.FlowToken) error {
 	if t.IssuedAt.IsZero() {
 		t.IssuedAt = db.now()
 	}
-	res, err := db.w.ExecContext(ctx, `INSERT INTO flow_tokens (id, flow, wa_id, issued_at, expires_at)
+	res, err := db.exec(ctx, `INSERT INTO flow_tokens (id, flow, wa_id, issued_at, expires_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		t.ID, t.Flow, t.WAID, micros(t.IssuedAt), micros(t.ExpiresAt))
 	if err != nil {
@@ -78,7 +78,7 @@ func (db *DB) SetTokenMessage(ctx context.Context, id, messageID string) error {
 	if messageID == "" {
 		return waflow.Invalidf("SetTokenMessage needs a message id")
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return wrap(err, "SetTokenMessage")
 	}
@@ -114,7 +114,7 @@ func (db *DB) MarkTokenUsed(ctx context.Context, id string, at time.Time) error 
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return wrap(err, "MarkTokenUsed")
 	}
@@ -128,7 +128,7 @@ func (db *DB) MarkTokenUsed(ctx context.Context, id string, at time.Time) error 
 // useToken is the compare-and-set on a token's state. The UPDATE's WHERE is
 // the whole condition, so it is atomic on its own; the SELECT after a miss
 // only says why.
-func useToken(ctx context.Context, tx *sql.Tx, id string, at time.Time) error {
+func useToken(ctx context.Context, tx *opTx, id string, at time.Time) error {
 	res, err := tx.ExecContext(ctx, `UPDATE flow_tokens SET state = 'used', used_at = ?
 		WHERE id = ? AND state <> 'used' AND expires_at > ?`, micros(at), id, micros(at))
 	if err != nil {
@@ -156,7 +156,7 @@ func (db *DB) ExpireTokens(ctx context.Context, now time.Time) (int64, error) {
 	if db.isClosed() {
 		return 0, waflow.ErrClosed
 	}
-	res, err := db.w.ExecContext(ctx, "UPDATE flow_tokens SET state = 'expired' WHERE state = 'issued' AND expires_at <= ?", micros(now))
+	res, err := db.exec(ctx, "UPDATE flow_tokens SET state = 'expired' WHERE state = 'issued' AND expires_at <= ?", micros(now))
 	if err != nil {
 		return 0, wrap(err, "ExpireTokens")
 	}

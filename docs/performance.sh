@@ -8,7 +8,7 @@
 #   DURATION=30s BENCHTIME=10s docs/performance.sh   # longer runs, steadier figures
 #   META_EXAMPLE=/tmp/meta/basic META_EXAMPLE_ONCE=/tmp/meta/basic-once docs/performance.sh
 #
-# Needs: Go, jq, openssl; for the OpenSSL backend libssl-dev and a C compiler;
+# Needs: Go, jq, curl, openssl; for the OpenSSL backend libssl-dev and a C compiler;
 # for Meta's example Node.js >= 16 with its npm dependencies installed.
 # Results: a table on stdout, every run's JSON in $OUT.
 set -euo pipefail
@@ -31,9 +31,9 @@ trap cleanup EXIT
 
 log "building into $OUT"
 go build -o "$OUT/waflow" ./cmd/waflow
-go build -o "$OUT/benchserver-go" ./internal/loadgen/testdata/benchserver
+cp "$OUT/waflow" "$OUT/waflow-go"
 backends=(go)
-if go build -tags openssl -o "$OUT/benchserver-openssl" ./internal/loadgen/testdata/benchserver 2>"$OUT/openssl-build.err"; then
+if go build -tags openssl -o "$OUT/waflow-openssl" ./cmd/waflow 2>"$OUT/openssl-build.err"; then
   backends+=(openssl)
 else
   echo "OpenSSL backend not built (see $OUT/openssl-build.err): install libssl-dev and a C compiler" >&2
@@ -62,13 +62,17 @@ mean() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-") print "-"; else printf "
 declare -A floor_rsa floor_speed floor_spread
 
 # --- A server and the load runs against it. ----------------------------------
-start_benchserver() { # BACKEND [GOMAXPROCS]
+# waflow serve itself, in development mode (its key and secrets in
+# $OUT/data/dev, where waflow bench finds them), with the catalog mounted:
+# the full path of a real deployment. Pings need no database; INIT runs
+# record their flow tokens in the server's SQLite database.
+start_server() { # BACKEND [GOMAXPROCS]
   local data="$OUT/data" # one key for all runs
-  env ${2:+GOMAXPROCS=$2} "$OUT/benchserver-$1" -addr "127.0.0.1:$PORT" -data-dir "$data" >"$OUT/server-$1.out" 2>"$OUT/server-$1.err" &
+  env ${2:+GOMAXPROCS=$2} "$OUT/waflow-$1" serve -addr "127.0.0.1:$PORT" -data-dir "$data" -log-level warn >"$OUT/server-$1.out" 2>"$OUT/server-$1.err" &
   server_pid=$!
   pids+=("$server_pid")
-  for _ in $(seq 1 100); do grep -q '^benchserver:' "$OUT/server-$1.out" 2>/dev/null && return; sleep 0.1; done
-  echo "benchserver did not start:" >&2; cat "$OUT/server-$1.err" >&2; exit 1
+  for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "waflow serve did not start:" >&2; cat "$OUT/server-$1.err" >&2; exit 1
 }
 run() { # NAME ARGS...: one load run, JSON in $OUT/NAME.json
   local name=$1; shift
@@ -102,8 +106,8 @@ node_run() { # NAME DIR
 for b in "${backends[@]}"; do
   log "RSA floor of the $b backend, before its load runs"
   read -r rsa1 speed1 <<<"$(floor "$b")"
-  start_benchserver "$b"
-  url="http://127.0.0.1:$PORT/flows/bench"
+  start_server "$b"
+  url="http://127.0.0.1:$PORT/flows/appointment_booking"
   common=(-data-dir "$OUT/data" -pid "$server_pid")
   run "$b-warmup" "${common[@]}" -c "$CLIENTS" -d 2s "$url"
   best=0
@@ -124,7 +128,7 @@ for b in "${backends[@]}"; do
   # backend, spares the runtime from taking back the Ps of threads in C).
   spare=$(( $(nproc) + 1 ))
   log "$b backend with GOMAXPROCS=$spare"
-  start_benchserver "$b" "$spare"
+  start_server "$b" "$spare"
   common=(-data-dir "$OUT/data" -pid "$server_pid")
   run "$b-spare-p-warmup" "${common[@]}" -c "$CLIENTS" -d 2s "$url"
   run "$b-spare-p-ping-c$CLIENTS" "${common[@]}" -c "$CLIENTS" -d "$D" "$url"

@@ -157,7 +157,11 @@ at least WAFLOW_PRIVATE_KEY_FILE, WAFLOW_PRIVATE_KEY_PASSPHRASE_FILE,
 WAFLOW_APP_SECRET_FILE and WAFLOW_TOKEN_SECRET_FILE.
 
 Every flag can also be set with the environment variable named in its help;
-a flag on the command line wins.`,
+a flag on the command line wins.
+
+serve runs one RSA decryption per CPU at once and sets GOMAXPROCS one above
+that, so a processor is always free to read new requests (a shorter latency
+tail; docs/performance.md). An explicit GOMAXPROCS variable is left as set.`,
 		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
 			var cfg appConfig
 			s := newSettings(fs, env)
@@ -202,6 +206,8 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if err != nil {
 		return err
 	}
+	decryptions, procs := spareProcessor(env.Getenv)
+	unwrapper = unwrapper.WithMaxConcurrent(decryptions)
 	verifier, err := signature.New(sec.appSecrets...)
 	if err != nil {
 		return err
@@ -276,7 +282,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	for n := range flowHandlers {
 		names = append(names, "/flows/"+n)
 	}
-	log.Info("waflow serving", "addr", ln.Addr().String(), "flows", strings.Join(names, " "), "dev", sec.dev, "rsa", envelope.Backend)
+	log.Info("waflow serving", "addr", ln.Addr().String(), "flows", strings.Join(names, " "), "dev", sec.dev, "rsa", envelope.Backend, "rsa_concurrency", decryptions, "gomaxprocs", procs)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

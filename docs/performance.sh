@@ -64,7 +64,8 @@ declare -A floor_rsa floor_speed floor_spread
 # --- A server and the load runs against it. ----------------------------------
 # waflow serve itself, in development mode (its key and secrets in
 # $OUT/data/dev, where waflow bench finds them), with the catalog mounted:
-# the full path of a real deployment. Pings need no database; INIT runs
+# the full path of a real deployment. By default serve runs with GOMAXPROCS
+# one above the number of cores (cmd/waflow/procs.go). Pings need no database; INIT runs
 # record their flow tokens in the server's SQLite database.
 start_server() { # BACKEND [GOMAXPROCS]
   local data="$OUT/data" # one key for all runs
@@ -99,6 +100,10 @@ node_run() { # NAME DIR
   local args=(-public-key "$keydir/public.pem" -app-secret-file "$keydir/app-secret" -pid "$pid")
   run "$name-warmup" "${args[@]}" -c "$CLIENTS" -d 2s "$nurl"
   run "$name-ping-c$CLIENTS" "${args[@]}" -c "$CLIENTS" -d "$D" "$nurl"
+  # And at the concurrency where the waflow backend it is compared with
+  # peaked, so the peak figures compare at the same concurrency too.
+  [[ $peak_c == "$CLIENTS" ]] || run "$name-ping-c$peak_c" "${args[@]}" -c "$peak_c" -d "$D" "$nurl"
+  cp "$OUT/$name-ping-c$peak_c.json" "$OUT/$name-ping-peak.json"
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 }
 
@@ -123,17 +128,16 @@ for b in "${backends[@]}"; do
   run "$b-open-half" "${common[@]}" -rate "$half" -d "$D" "$url"
   run "$b-init-c$CLIENTS" "${common[@]}" -mode init -c "$CLIENTS" -d "$D" "$url"
   kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
-  # The same server with one P more than cores: the RSA bound stays at one
-  # per core, and the spare P polls the network (and, for the OpenSSL
-  # backend, spares the runtime from taking back the Ps of threads in C).
-  spare=$(( $(nproc) + 1 ))
-  log "$b backend with GOMAXPROCS=$spare"
-  start_server "$b" "$spare"
+  # The same server with GOMAXPROCS set to the number of cores, which
+  # turns off serve's spare P (the RSA bound stays at one per core): what
+  # the spare P buys, side by side.
+  log "$b backend with GOMAXPROCS=$(nproc)"
+  start_server "$b" "$(nproc)"
   common=(-data-dir "$OUT/data" -pid "$server_pid")
-  run "$b-spare-p-warmup" "${common[@]}" -c "$CLIENTS" -d 2s "$url"
-  run "$b-spare-p-ping-c$CLIENTS" "${common[@]}" -c "$CLIENTS" -d "$D" "$url"
-  [[ $peak_c == "$CLIENTS" ]] || run "$b-spare-p-ping-c$peak_c" "${common[@]}" -c "$peak_c" -d "$D" "$url"
-  run "$b-spare-p-open-half" "${common[@]}" -rate "$half" -d "$D" "$url"
+  run "$b-no-spare-p-warmup" "${common[@]}" -c "$CLIENTS" -d 2s "$url"
+  run "$b-no-spare-p-ping-c$CLIENTS" "${common[@]}" -c "$CLIENTS" -d "$D" "$url"
+  [[ $peak_c == "$CLIENTS" ]] || run "$b-no-spare-p-ping-c$peak_c" "${common[@]}" -c "$peak_c" -d "$D" "$url"
+  run "$b-no-spare-p-open-half" "${common[@]}" -rate "$half" -d "$D" "$url"
   kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true
   log "RSA floor of the $b backend, after its load runs"
   read -r rsa2 speed2 <<<"$(floor "$b")"
@@ -200,11 +204,11 @@ for b in "${backends[@]}"; do
   for c in $SWEEP; do row "$b-ping-c$c"; done
   row "$b-open-half"
   row "$b-init-c$CLIENTS"
-  for c in $SWEEP; do row "$b-spare-p-ping-c$c"; done
-  row "$b-spare-p-open-half"
+  for c in $SWEEP; do row "$b-no-spare-p-ping-c$c"; done
+  row "$b-no-spare-p-open-half"
 done
-row "node-ping-c$CLIENTS"
-row "node-once-ping-c$CLIENTS"
+for c in $SWEEP; do row "node-ping-c$c"; done
+for c in $SWEEP; do row "node-once-ping-c$c"; done
 row webhook-c32
 echo
 echo "Ratios (the issue's targets in brackets):"
@@ -212,18 +216,18 @@ go8=$(j "go-ping-c$CLIENTS" .ok_per_second)
 gopeak=$(j go-ping-peak .ok_per_second)
 echo "- Go backend, ping at peak / crypto/rsa rate: $(ratio "$gopeak" "${floor_rsa[go]}") [>= 0.90]; at $CLIENTS clients: $(ratio "$go8" "${floor_rsa[go]}")"
 if [[ -f "$OUT/node-ping-c$CLIENTS.json" ]]; then
-  echo "- Go backend / Meta's example as it ships, $CLIENTS clients: $(ratio "$go8" "$(j "node-ping-c$CLIENTS" .ok_per_second)") [>= 2]"
+  echo "- Go backend / Meta's example as it ships, $CLIENTS clients: $(ratio "$go8" "$(j "node-ping-c$CLIENTS" .ok_per_second)") [>= 2]; at Go's peak ($(j go-ping-peak .concurrency) clients, both): $(ratio "$gopeak" "$(j node-ping-peak .ok_per_second)")"
 fi
 if [[ -n "${floor_rsa[openssl]:-}" ]]; then
   o8=$(j "openssl-ping-c$CLIENTS" .ok_per_second)
   opeak=$(j openssl-ping-peak .ok_per_second)
   echo "- OpenSSL backend, ping at peak / openssl speed: $(ratio "$opeak" "${floor_speed[openssl]}") [>= 0.70]; at $CLIENTS clients: $(ratio "$o8" "${floor_speed[openssl]}")"
   if [[ -f "$OUT/node-once-ping-c$CLIENTS.json" ]]; then
-    echo "- OpenSSL backend / Meta's example with its key parsed once, $CLIENTS clients: $(ratio "$o8" "$(j "node-once-ping-c$CLIENTS" .ok_per_second)") [>= 2.5]"
+    echo "- OpenSSL backend / Meta's example with its key parsed once, $CLIENTS clients: $(ratio "$o8" "$(j "node-once-ping-c$CLIENTS" .ok_per_second)") [>= 2.5]; at OpenSSL's peak ($(j openssl-ping-peak .concurrency) clients, both): $(ratio "$opeak" "$(j node-once-ping-peak .ok_per_second)")"
   fi
 fi
 for b in "${backends[@]}"; do
-  f="$b-spare-p-ping-c$CLIENTS"
+  f="$b-no-spare-p-ping-c$CLIENTS"
   [[ -f "$OUT/$f.json" ]] || continue
   base=${floor_rsa[$b]}
   [[ $b == openssl ]] && base=${floor_speed[openssl]}
@@ -231,7 +235,7 @@ for b in "${backends[@]}"; do
   [[ $b == openssl ]] && node=node-once
   vs_node=""
   [[ -f "$OUT/$node-ping-c$CLIENTS.json" ]] && vs_node=", $(ratio "$(j "$f" .ok_per_second)" "$(j "$node-ping-c$CLIENTS" .ok_per_second)")x $node"
-  echo "- $b backend with GOMAXPROCS=$(( $(nproc) + 1 )), $CLIENTS clients: $(ratio "$(j "$f" .ok_per_second)" "$base") of the floor$vs_node, p99/p50 $(ratio "$(j "$f" .latency_ms.p99)" "$(j "$f" .latency_ms.p50)"); open loop at half of peak: p99 $(j "$b-spare-p-open-half" '.latency_ms.p99 * 100 | round / 100') ms"
+  echo "- $b backend with GOMAXPROCS=$(nproc) (no spare P), $CLIENTS clients: $(ratio "$(j "$f" .ok_per_second)" "$base") of the floor$vs_node, p99/p50 $(ratio "$(j "$f" .latency_ms.p99)" "$(j "$f" .latency_ms.p50)"); open loop at half of peak: p99 $(j "$b-no-spare-p-open-half" '.latency_ms.p99 * 100 | round / 100') ms"
 done
 if [[ -n "${ingest:-}" ]]; then
   echo "- Webhooks: waflow bench -mode webhook -c 32 against waflow serve: $(j webhook-c32 '.ok_per_second | floor')/s; BenchmarkWebhookIngest/sync=FULL/http in the same session: ${ingest%.*}/s"

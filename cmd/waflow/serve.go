@@ -159,9 +159,10 @@ WAFLOW_APP_SECRET_FILE and WAFLOW_TOKEN_SECRET_FILE.
 Every flag can also be set with the environment variable named in its help;
 a flag on the command line wins.
 
-serve runs one RSA decryption per CPU at once and sets GOMAXPROCS one above
-that, so a processor is always free to read new requests (a shorter latency
-tail; docs/performance.md). An explicit GOMAXPROCS variable is left as set.`,
+serve runs one RSA decryption per CPU at once and sets GOMAXPROCS above that
+(one more with the pure-Go RSA, twice the CPUs with -tags openssl), so a
+processor is always free to read new requests (docs/performance.md). An
+explicit GOMAXPROCS variable is left as set.`,
 		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
 			var cfg appConfig
 			s := newSettings(fs, env)

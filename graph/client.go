@@ -250,6 +250,13 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		var retryAfter time.Duration
 		switch {
 		case err != nil && ctx.Err() != nil:
+			// The caller gave up. If the request had been written, Meta
+			// may still carry it out: say so, or a caller that retries
+			// could send a message twice.
+			var wroteErr *writtenError
+			if cl.unsafe && errors.As(err, &wroteErr) {
+				return fmt.Errorf("graph: %s: %w; %w", cl.op, ctx.Err(), ErrOutcomeUnknown)
+			}
 			return fmt.Errorf("graph: %s: %w", cl.op, ctx.Err())
 		case err != nil:
 			var wroteErr *writtenError

@@ -229,6 +229,26 @@ func TestSendOutcomeUnknown(t *testing.T) {
 	}
 }
 
+// TestSendCallerGivesUpAfterWrite: when the caller's own context ends while
+// Meta holds a written send, the message may still go out; the error must
+// say so, or an outbox that retries on context errors would send twice.
+func TestSendCallerGivesUpAfterWrite(t *testing.T) {
+	t.Parallel()
+	s := newSetupWith(t, func(o *graph.Options) { o.Timeout = 10 * time.Second }, reply{hang: true})
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err := s.client.Send(ctx, "106540352242922", flowMsg())
+	if !errors.Is(err, graph.ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the caller's deadline and ErrOutcomeUnknown", err)
+	}
+	if graph.IsTemporary(err) {
+		t.Errorf("IsTemporary(%v) = true; a send that may have arrived must not be repeated", err)
+	}
+	if n := len(s.fake.requests()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
 // TestSendRetriedBeforeWrite: a connection that fails before the request
 // is written cannot have delivered it, so the send is retried.
 func TestSendRetriedBeforeWrite(t *testing.T) {

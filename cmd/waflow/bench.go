@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/rsa"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/loadgen"
-	"github.com/waflow/waflow/keys"
 )
 
 func benchCommand() *Command {
@@ -175,11 +169,11 @@ func runBench(ctx context.Context, env *Env, o *benchOptions) error {
 
 // source builds the requests of the mode.
 func (o *benchOptions) source(ctx context.Context, env *Env, u *url.URL) (loadgen.Source, error) {
-	appSecret, err := o.secret(o.appSecret, "app-secret", "-app-secret-file")
+	appSecret, err := secretOrDev(o.appSecret, o.dataDir, "app-secret", "-app-secret-file")
 	if err != nil {
 		return nil, err
 	}
-	appSecret, _, _ = strings.Cut(appSecret, ",") // the current secret signs
+	appSecret = signingSecret(appSecret)
 	switch o.mode {
 	case "ping", "init":
 	case "step":
@@ -203,7 +197,7 @@ func (o *benchOptions) source(ctx context.Context, env *Env, u *url.URL) (loadge
 	default:
 		return nil, usagef("bench", "-mode %q: want ping, init, step or webhook", o.mode)
 	}
-	pub, err := o.loadPublicKey()
+	pub, err := endpointPublicKey(o.publicKey, o.dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -231,46 +225,12 @@ func (o *benchOptions) source(ctx context.Context, env *Env, u *url.URL) (loadge
 	})
 }
 
-// loadPublicKey reads the endpoint's public key (-public-key, or the
-// development server's).
-func (o *benchOptions) loadPublicKey() (*rsa.PublicKey, error) {
-	keyFile := o.publicKey
-	if keyFile == "" {
-		keyFile = filepath.Join(o.dataDir, "dev", "public.pem")
-	}
-	pemData, err := os.ReadFile(keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("public key: %w (set -public-key to the endpoint's public.pem)", err)
-	}
-	pub, err := keys.ParsePublicKey(pemData)
-	if err != nil {
-		return nil, fmt.Errorf("public key %s: %w", keyFile, err)
-	}
-	return pub, nil
-}
-
 func (o *benchOptions) issuer() (*flowtoken.Issuer, error) {
-	secret, err := o.secret(o.tokenSecret, "token-secret", "-token-secret-file")
+	secret, err := secretOrDev(o.tokenSecret, o.dataDir, "token-secret", "-token-secret-file")
 	if err != nil {
 		return nil, err
 	}
 	return flowtoken.NewIssuer([]byte(secret))
-}
-
-// secret returns the configured secret or the development server's.
-func (o *benchOptions) secret(configured, devFile, flagName string) (string, error) {
-	if configured != "" {
-		return configured, nil
-	}
-	p := filepath.Join(o.dataDir, "dev", devFile)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("no %s: set %s (or run against a development server whose data folder is -data-dir; %s does not exist)", devFile, flagName, p)
-	}
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
 }
 
 // waID is the WhatsApp user id of simulated user i.

@@ -61,7 +61,7 @@ func (o *benchOptions) stepSource(ctx context.Context, env *Env, u *url.URL, app
 	if err != nil {
 		return nil, err
 	}
-	pub, err := o.loadPublicKey()
+	pub, err := endpointPublicKey(o.publicKey, o.dataDir)
 	if err != nil {
 		return nil, err
 	}

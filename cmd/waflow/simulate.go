@@ -23,7 +23,6 @@ import (
 	"github.com/waflow/waflow/flowtest"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/storage"
-	"github.com/waflow/waflow/keys"
 )
 
 func simulateCommand() *Command {
@@ -105,60 +104,27 @@ func (t *targetConfig) declare(fs *flag.FlagSet, s *settings) {
 	fs.StringVar(&t.waID, "wa-id", "15550000001", "the simulated user's WhatsApp id: flow tokens are issued for it and completion webhooks come from it")
 }
 
-// devFile reads DATA_DIR/dev/name, saying what to set when it is missing.
-func (t *targetConfig) devFile(name, flagName string) (string, error) {
-	p := filepath.Join(t.dataDir, "dev", name)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("no %s: set %s, or -data-dir to the data folder of a development server (%w: %s)", strings.TrimSuffix(name, ".pem"), flagName, fs.ErrNotExist, p)
-	}
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
+// loadAppSecret returns the app secret that signs requests.
 func (t *targetConfig) loadAppSecret() ([]byte, error) {
-	s := t.appSecret
-	if s == "" {
-		var err error
-		if s, err = t.devFile("app-secret", "-app-secret-file"); err != nil {
-			return nil, err
-		}
+	s, err := secretOrDev(t.appSecret, t.dataDir, "app-secret", "-app-secret-file")
+	if err != nil {
+		return nil, err
 	}
-	first, _, _ := strings.Cut(s, ",") // the current secret signs
-	return []byte(strings.TrimSpace(first)), nil
+	return []byte(signingSecret(s)), nil
 }
 
+// loadPublicKey returns the endpoint's public key.
 func (t *targetConfig) loadPublicKey() (*rsa.PublicKey, error) {
-	path := t.publicKey
-	if path == "" {
-		path = filepath.Join(t.dataDir, "dev", "public.pem")
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("public key: %w (set -public-key to the endpoint's public.pem)", err)
-	}
-	k, err := keys.ParsePublicKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("public key %s: %w", path, err)
-	}
-	return k, nil
+	return endpointPublicKey(t.publicKey, t.dataDir)
 }
 
-// tokenIssuer returns a function issuing flow tokens (-flow-token, or
-// issued and recorded in the server's database), and the function that
-// closes the database.
 func (t *targetConfig) tokenIssuer(ctx context.Context) (func(ctx context.Context, flow string) (string, error), func(), error) {
 	if t.flowToken != "" {
 		return func(context.Context, string) (string, error) { return t.flowToken, nil }, func() {}, nil
 	}
-	secret := t.tokenSecret
-	if secret == "" {
-		var err error
-		if secret, err = t.devFile("token-secret", "-token-secret-file or -flow-token"); err != nil {
-			return nil, nil, err
-		}
+	secret, err := secretOrDev(t.tokenSecret, t.dataDir, "token-secret", "-token-secret-file or -flow-token")
+	if err != nil {
+		return nil, nil, err
 	}
 	iss, err := flowtoken.NewIssuer([]byte(secret))
 	if err != nil {

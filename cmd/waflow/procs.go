@@ -32,7 +32,9 @@ var decryptionCores = sync.OnceValue(func() int {
 // P away (and wakes another thread to run it) unless an idle P is around,
 // and the decrypting thread must then find a P again when C returns. One
 // spare P per decryption slot avoids that hand-off: about 4% more
-// throughput and 15 µs less CPU per request at 8 clients on 2 cores.
+// throughput and 15 µs less CPU per request at 8 clients on 2 cores. (Only
+// measured on 2 cores: on a large machine set GOMAXPROCS and compare with
+// docs/performance.sh.)
 //
 // Setting GOMAXPROCS explicitly turns off the runtime's own updates of it
 // when the container's CPU limit changes; a restart picks a new limit up.

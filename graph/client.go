@@ -202,6 +202,10 @@ type call struct {
 	query       url.Values
 	body        []byte
 	contentType string
+	// download, when set, is an absolute URL fetched instead of a Graph
+	// API path (an asset's download_url). The access token goes with it
+	// only when it is on the Graph API's own host, never to a CDN.
+	download *url.URL
 	// unsafe marks a request whose repetition has a visible effect (a
 	// second message, a second flow) or fails where the first succeeded.
 	// It is retried only when Meta cannot have acted on it: a 429, or a
@@ -210,6 +214,9 @@ type call struct {
 }
 
 func (c *Client) url(cl *call) string {
+	if cl.download != nil {
+		return cl.download.String()
+	}
 	// checkID has refused "/", "..", "?" and "#", so JoinPath keeps every
 	// id as one escaped path segment.
 	u := c.base.JoinPath(append([]string{c.version}, cl.segments...)...)
@@ -380,7 +387,9 @@ func (c *Client) attempt(ctx context.Context, cl *call) (body []byte, status int
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	if cl.download == nil || cl.download.Host == c.base.Host {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "waflow-graph/1")
 	if cl.contentType != "" {
@@ -388,6 +397,13 @@ func (c *Client) attempt(ctx context.Context, cl *call) (body []byte, status int
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if cl.download != nil && errors.As(err, &ue) {
+			// A download URL may carry a signature in its query.
+			bare := *cl.download
+			bare.RawQuery = ""
+			ue.URL = bare.String()
+		}
 		if written.Load() {
 			return nil, 0, nil, &writtenError{err}
 		}

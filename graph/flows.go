@@ -542,3 +542,56 @@ func (p *Preview) Link(params PreviewParams) (string, error) {
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
+
+// FlowAsset is one asset of a flow, as GET /{FLOW_ID}/assets lists it
+// (protocol.md 5.3).
+type FlowAsset struct {
+	Name        string `json:"name"`
+	AssetType   string `json:"asset_type"` // "FLOW_JSON"
+	DownloadURL string `json:"download_url"`
+}
+
+// FlowAssets lists the assets of a flow. A read: retried like the others.
+func (c *Client) FlowAssets(ctx context.Context, flowID string) ([]FlowAsset, error) {
+	op := "list assets of flow " + flowID
+	if err := checkID("flow ID", flowID); err != nil {
+		return nil, fmt.Errorf("graph: list assets: %w", err)
+	}
+	var r struct {
+		Data []FlowAsset `json:"data"`
+	}
+	if err := c.do(ctx, &call{op: op, method: "GET", segments: []string{flowID, "assets"}}, &r); err != nil {
+		return nil, err
+	}
+	return r.Data, nil
+}
+
+// DownloadFlowJSON returns the Flow JSON Meta holds for a flow: its
+// FLOW_JSON asset, fetched from the asset's download_url. The access token
+// is sent with that download only when the URL is on the Graph API's host.
+// Meta may return the JSON reformatted: compare values, not bytes.
+func (c *Client) DownloadFlowJSON(ctx context.Context, flowID string) ([]byte, error) {
+	assets, err := c.FlowAssets(ctx, flowID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range assets {
+		if a.AssetType != "FLOW_JSON" || a.DownloadURL == "" {
+			continue
+		}
+		u, err := url.Parse(a.DownloadURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("graph: flow %s: %w: asset download_url %q is not an http(s) URL", flowID, ErrUnexpectedResponse, a.DownloadURL)
+		}
+		var raw json.RawMessage
+		cl := &call{op: "download the Flow JSON of flow " + flowID, method: "GET", download: u}
+		if err := c.do(ctx, cl, &raw); err != nil {
+			return nil, err
+		}
+		if len(raw) > MaxFlowJSONSize {
+			return nil, fmt.Errorf("graph: flow %s: %w: Flow JSON of %d bytes, more than %d", flowID, ErrUnexpectedResponse, len(raw), MaxFlowJSONSize)
+		}
+		return raw, nil
+	}
+	return nil, fmt.Errorf("graph: flow %s: %w: no FLOW_JSON asset", flowID, ErrUnexpectedResponse)
+}

@@ -10,9 +10,12 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -569,5 +572,68 @@ func TestValidationErrorString(t *testing.T) {
 	v = graph.ValidationError{Message: "m", Pointers: []graph.ValidationPointer{{LineStart: 3, ColumnStart: 7}}}
 	if got, want := v.String(), "3:7: m"; got != want {
 		t.Errorf("String from pointer = %q, want %q", got, want)
+	}
+}
+
+func TestFlowAssets(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, ok(`{"data":[{"name":"flow.json","asset_type":"FLOW_JSON","download_url":"https://mmg.whatsapp.net/d/f/abc.json?sig=x"}],"paging":{}}`))
+	got, err := s.client.FlowAssets(t.Context(), "8812")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []graph.FlowAsset{{Name: "flow.json", AssetType: "FLOW_JSON", DownloadURL: "https://mmg.whatsapp.net/d/f/abc.json?sig=x"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("assets (-want +got):\n%s", diff)
+	}
+	r := s.fake.only(t)
+	if r.Method != "GET" || r.Path != "/8812/assets" || r.Header.Get("Authorization") != "Bearer "+testToken || len(r.Body) != 0 {
+		t.Errorf("request %s %s, Authorization %q, body %q; want GET /8812/assets with the token and no body", r.Method, r.Path, r.Header.Get("Authorization"), r.Body)
+	}
+}
+
+// TestDownloadFlowJSON: the FLOW_JSON asset is fetched from its
+// download_url, and the access token never goes to another host.
+func TestDownloadFlowJSON(t *testing.T) {
+	t.Parallel()
+	const flowJSON = `{"version":"7.3","screens":[{"id":"A","terminal":true,"layout":{"type":"SingleColumnLayout","children":[]}}]}`
+	var cdnAuth atomic.Value
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cdnAuth.Store(r.Header.Get("Authorization"))
+		io.WriteString(w, flowJSON)
+	}))
+	t.Cleanup(cdn.Close)
+	s := newSetup(t, ok(`{"data":[{"name":"x.png","asset_type":"IMAGE","download_url":"`+cdn.URL+`/img"},{"name":"flow.json","asset_type":"FLOW_JSON","download_url":"`+cdn.URL+`/f.json?sig=secret"}]}`))
+	got, err := s.client.DownloadFlowJSON(t.Context(), "8812")
+	if err != nil || string(got) != flowJSON {
+		t.Fatalf("DownloadFlowJSON = %q, %v; want the CDN's Flow JSON", got, err)
+	}
+	if a, _ := cdnAuth.Load().(string); a != "" {
+		t.Errorf("the CDN got Authorization %q; the access token must stay with the Graph API", a)
+	}
+
+	// On the Graph API's own host the download is authenticated.
+	s = newSetup(t, ok(`{"data":[{"name":"flow.json","asset_type":"FLOW_JSON","download_url":"FAKE/v25.0/download/8812"}]}`), ok(flowJSON))
+	s.fake.replies[0].body = strings.ReplaceAll(s.fake.replies[0].body, "FAKE", s.fake.srv.URL)
+	if got, err = s.client.DownloadFlowJSON(t.Context(), "8812"); err != nil || string(got) != flowJSON {
+		t.Fatalf("DownloadFlowJSON = %q, %v", got, err)
+	}
+	reqs := s.fake.requests()
+	if len(reqs) != 2 || reqs[1].Path != "/download/8812" || reqs[1].Header.Get("Authorization") != "Bearer "+testToken {
+		t.Errorf("requests %v; want the download on the Graph host, with the token", summarize(reqs))
+	}
+
+	for _, tc := range []struct{ name, assets, want string }{
+		{"no FLOW_JSON asset", `{"data":[]}`, "no FLOW_JSON asset"},
+		{"not an http URL", `{"data":[{"asset_type":"FLOW_JSON","download_url":"file:///etc/passwd"}]}`, "is not an http(s) URL"},
+	} {
+		s := newSetup(t, ok(tc.assets))
+		_, err := s.client.DownloadFlowJSON(t.Context(), "8812")
+		if !errors.Is(err, graph.ErrUnexpectedResponse) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want ErrUnexpectedResponse saying %q", tc.name, err, tc.want)
+		}
+		if n := len(s.fake.requests()); n != 1 {
+			t.Errorf("%s: %d requests, want only the listing", tc.name, n)
+		}
 	}
 }

@@ -257,7 +257,7 @@ func (d *deployer) deploy(ctx context.Context, f *flowSource) error {
 	upToDate := rec.FlowID == flow.ID && rec.ContentHash == hash
 	if !upToDate && !created && rec.FlowID == "" {
 		// No record (another machine deployed it): compare with Meta's copy.
-		remote, err := g.metaFlowJSON(ctx, flow.ID)
+		remote, err := c.DownloadFlowJSON(ctx, flow.ID)
 		switch {
 		case err != nil:
 			d.sess.log.Warn("could not compare with Meta's Flow JSON; uploading", "flow", f.Name, "error", err)

@@ -8,7 +8,7 @@
 //   - flows: [Client.CreateFlow], [Client.GetFlow] (with validation_errors,
 //     preview and health_status), [Client.ListFlows], [Client.FindFlowByName],
 //     [Client.UpdateFlow] (endpoint_uri among others), [Client.UploadFlowJSON],
-//     [Client.PublishFlow], [Client.DeprecateFlow], [Client.DeleteFlow],
+//     [Client.FlowAssets] and [Client.DownloadFlowJSON], [Client.PublishFlow], [Client.DeprecateFlow], [Client.DeleteFlow],
 //     [Client.FlowPreview] and [Client.FlowMetrics];
 //   - the business public key of a phone number: [Client.SetBusinessPublicKey]
 //     and [Client.BusinessPublicKey] with its signature status.

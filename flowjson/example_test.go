@@ -93,3 +93,25 @@ func ExampleFlow_Routes() {
 	// true TextInput
 	// Footer on-click-action data_exchange [total category]
 }
+
+// Evaluating a nested expression as the WhatsApp client would, with the
+// current form and data values.
+func ExampleParseExpr() {
+	e, err := flowjson.ParseExpr("'Total: ' ${form.quantity} * ${data.price}", true)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	values := map[string]any{"form.quantity": "3", "data.price": 2.5} // a number input holds text
+	fmt.Println(e.Eval(func(r flowjson.Ref) any {
+		if r.Kind == flowjson.RefForm {
+			return values["form."+r.Name()]
+		}
+		return values["data."+r.Name()]
+	}))
+	_, err = flowjson.ParseExpr("${form.a} ${form.b}", false) // an If condition cannot concatenate
+	fmt.Println(err)
+	// Output:
+	// Total: 7.5
+	// expression "${form.a} ${form.b}": missing operator before '${form.b}'
+}

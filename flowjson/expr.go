@@ -1,6 +1,8 @@
 package flowjson
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -167,6 +169,7 @@ type exprNode struct {
 	op       string // "" for operands; "concat", "!", "neg", or the binary operator
 	ref      *Ref
 	lit      vtype // type of a literal operand
+	val      any   // a literal operand's value: string, float64 or bool
 	args     []*exprNode
 	literal  bool // a literal operand
 	parens   bool
@@ -383,14 +386,15 @@ func (p *exprParser) parseOperand() (*exprNode, error) {
 		}
 		return &exprNode{ref: &r, position: t.pos}, nil
 	case "str":
-		return &exprNode{literal: true, lit: tString, position: t.pos}, nil
+		return &exprNode{literal: true, lit: tString, val: t.text, position: t.pos}, nil
 	case "num":
-		if strings.Count(t.text, ".") > 1 {
+		f, err := strconv.ParseFloat(t.text, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) { // a huge number is still one
 			return nil, &exprError{"invalid number " + t.text}
 		}
-		return &exprNode{literal: true, lit: tNumber, position: t.pos}, nil
+		return &exprNode{literal: true, lit: tNumber, val: f, position: t.pos}, nil
 	case "bool":
-		return &exprNode{literal: true, lit: tBool, position: t.pos}, nil
+		return &exprNode{literal: true, lit: tBool, val: t.text == "true", position: t.pos}, nil
 	case "op":
 		if t.text == "(" {
 			if p.peek().kind == "op" && p.peek().text == ")" {

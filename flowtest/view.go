@@ -152,7 +152,7 @@ func (sc *scope) visible(s *flowjson.Screen, fn func(c, form *flowjson.Component
 					cond = c.Condition.Str
 				}
 				if c.Condition != nil && c.Condition.Kind == flowjson.Bool {
-					cond = toText(c.Condition.Bool)
+					cond = flowjson.TextOf(c.Condition.Bool)
 				}
 				if sc.condition(cond) {
 					walk(c.Then, form)
@@ -162,7 +162,7 @@ func (sc *scope) visible(s *flowjson.Screen, fn func(c, form *flowjson.Component
 				continue
 			case "Switch":
 				if c.Cases != nil {
-					v := toText(sc.value(c.Value))
+					v := flowjson.TextOf(sc.value(c.Value))
 					for _, k := range c.Cases.Cases {
 						if k.Value == v {
 							walk(k.Children, form)
@@ -222,7 +222,7 @@ func actionIndex(s *flowjson.Screen) map[*flowjson.Action]int {
 
 // view renders screen s with its data and form state.
 func (sc *scope) view(s *flowjson.Screen) *View {
-	v := &View{Screen: s.ID, Title: toText(sc.text(s.Title)), Terminal: s.IsTerminal(), Items: []*Item{}, Reactive: reactive(s)}
+	v := &View{Screen: s.ID, Title: flowjson.TextOf(sc.text(s.Title)), Terminal: s.IsTerminal(), Items: []*Item{}, Reactive: reactive(s)}
 	idx := actionIndex(s)
 	ref := func(a *flowjson.Action) *int {
 		if a == nil {
@@ -249,7 +249,7 @@ func (sc *scope) view(s *flowjson.Screen) *View {
 		it.OnSelect, it.OnUnselect = ref(c.OnSelectAction), ref(c.OnUnselectAction)
 		switch c.Type {
 		case "TextHeading", "TextSubheading", "TextBody", "TextCaption", "RichText":
-			it.Text = toText(sc.value(c.Text))
+			it.Text = flowjson.TextOf(sc.value(c.Text))
 			it.FontWeight = sc.stringProp(c.FontWeight)
 			it.Strikethrough = sc.boolProp(c.Strikethrough, false)
 			it.Markdown = sc.boolProp(c.Markdown, false) || c.Type == "RichText"
@@ -283,13 +283,13 @@ func (sc *scope) view(s *flowjson.Screen) *View {
 			it.MinDays, _ = sc.intProp(c.MinDays)
 			it.MaxDays, _ = sc.intProp(c.MaxDays)
 			if lbl, ok := sc.value(c.Label).(map[string]any); ok {
-				it.Label, it.StartLabel, it.EndLabel = "", toText(lbl["start-date"]), toText(lbl["end-date"])
+				it.Label, it.StartLabel, it.EndLabel = "", flowjson.TextOf(lbl["start-date"]), flowjson.TextOf(lbl["end-date"])
 			}
 			if req, ok := sc.value(c.Required).(map[string]any); ok {
 				it.Required = req["start-date"] == true || req["end-date"] == true
 			}
 			if h, ok := sc.value(c.HelperText).(map[string]any); ok {
-				it.Helper = toText(h["start-date"])
+				it.Helper = flowjson.TextOf(h["start-date"])
 			}
 		case "PhotoPicker", "DocumentPicker":
 			if c.Type == "PhotoPicker" {
@@ -308,7 +308,7 @@ func (sc *scope) view(s *flowjson.Screen) *View {
 			it.CenterCaption = sc.stringProp(c.CenterCaption)
 			it.RightCaption = sc.stringProp(c.RightCaption)
 		case "EmbeddedLink":
-			it.Text = toText(sc.value(c.Text))
+			it.Text = flowjson.TextOf(sc.value(c.Text))
 		case "OptIn":
 			if b, ok := it.Value.(bool); ok {
 				it.Value = b
@@ -346,7 +346,7 @@ func (sc *scope) errorMessage(c, form *flowjson.Component) string {
 			return x
 		case map[string]any: // range CalendarPicker or per-media messages
 			for _, k := range []string{"start-date", "end-date"} {
-				if s := toText(x[k]); s != "" {
+				if s := flowjson.TextOf(x[k]); s != "" {
 					return s
 				}
 			}
@@ -354,7 +354,7 @@ func (sc *scope) errorMessage(c, form *flowjson.Component) string {
 	}
 	if form != nil && c.Name != "" {
 		if m, ok := sc.value(form.ErrorMessages).(map[string]any); ok {
-			return toText(m[c.Name])
+			return flowjson.TextOf(m[c.Name])
 		}
 	}
 	return ""
@@ -373,9 +373,9 @@ func (sc *scope) options(c *flowjson.Component, ref func(*flowjson.Action) *int)
 			if !ok {
 				continue
 			}
-			o := &ItemOption{ID: toText(m["id"]), Title: toText(m["title"]), Description: toText(m["description"]),
-				Metadata: toText(m["metadata"]), Enabled: m["enabled"] != false, Image: toText(m["image"]),
-				AltText: toText(m["alt-text"]), Color: toText(m["color"])}
+			o := &ItemOption{ID: flowjson.TextOf(m["id"]), Title: flowjson.TextOf(m["title"]), Description: flowjson.TextOf(m["description"]),
+				Metadata: flowjson.TextOf(m["metadata"]), Enabled: m["enabled"] != false, Image: flowjson.TextOf(m["image"]),
+				AltText: flowjson.TextOf(m["alt-text"]), Color: flowjson.TextOf(m["color"])}
 			out = append(out, o)
 		}
 		return out
@@ -400,15 +400,15 @@ func (sc *scope) navItems(c *flowjson.Component, ref func(*flowjson.Action) *int
 			if m == nil {
 				continue
 			}
-			n := &ItemNav{ID: toText(m["id"]), Badge: toText(m["badge"]), Tags: stringsOf(m["tags"])}
+			n := &ItemNav{ID: flowjson.TextOf(m["id"]), Badge: flowjson.TextOf(m["badge"]), Tags: stringsOf(m["tags"])}
 			if mc, ok := m["main-content"].(map[string]any); ok {
-				n.Title, n.Description, n.Metadata = toText(mc["title"]), toText(mc["description"]), toText(mc["metadata"])
+				n.Title, n.Description, n.Metadata = flowjson.TextOf(mc["title"]), flowjson.TextOf(mc["description"]), flowjson.TextOf(mc["metadata"])
 			}
 			if e, ok := m["end"].(map[string]any); ok {
-				n.EndTitle, n.EndDescription, n.EndMetadata = toText(e["title"]), toText(e["description"]), toText(e["metadata"])
+				n.EndTitle, n.EndDescription, n.EndMetadata = flowjson.TextOf(e["title"]), flowjson.TextOf(e["description"]), flowjson.TextOf(e["metadata"])
 			}
 			if st, ok := m["start"].(map[string]any); ok {
-				n.Image = toText(st["image"])
+				n.Image = flowjson.TextOf(st["image"])
 			}
 			out = append(out, n)
 		}
@@ -443,7 +443,7 @@ func stringsOf(x any) []string {
 	}
 	out := make([]string, 0, len(list))
 	for _, it := range list {
-		out = append(out, toText(it))
+		out = append(out, flowjson.TextOf(it))
 	}
 	return out
 }

@@ -2,11 +2,13 @@ package preview_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +91,31 @@ func TestBrowserComponents(t *testing.T) {
 	srv := newServer(t, h)
 
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	// The app ignores taps while an action is in flight, as the phone does
+	// while it waits for the endpoint.
+	settled := chromedp.WaitNotPresent(css("#app.busy"))
+	// tap waits for the action in flight to end (a tap on the "Next" of a
+	// screen being replaced would be ignored: the 60 s hangs seen, when
+	// ".media" of PHOTO stood for DOCS), then clicks what sel finds at that
+	// moment. chromedp.Click resolves the node and clicks it in a later
+	// round trip; the calendar and the footer are redrawn on every change,
+	// and a node replaced in between fails the click ("Could not find node
+	// with given id", seen in CI).
+	tap := func(sel string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+			if _, err := settled(ctx, tab); err != nil {
+				return err
+			}
+			if _, err := chromedp.WaitVisible(css(sel))(ctx, tab); err != nil {
+				return err
+			}
+			found, err := chromedp.Evaluate[bool](`(s => { const e = document.querySelector(s); if (e) e.click(); return !!e; })(`+strconv.Quote(sel)+`)`)(ctx, tab)
+			if err == nil && !found {
+				err = fmt.Errorf("tap: nothing matches %s", sel)
+			}
+			return err
+		})
+	}
 	var texts, emailValue, emailError, blocked, calendarChosen, completion string
 	var images, rows int
 	err = chromedp.Do(ctx,
@@ -97,36 +124,36 @@ func TestBrowserComponents(t *testing.T) {
 		keep(&texts, chromedp.Text(css("#screen"))),
 		keep(&images, chromedp.Evaluate[int](`document.querySelectorAll("#screen img.image").length`)),
 		snap(t, "components-1-texts"),
-		chromedp.Click(css("#footer-button")),
+		tap("#footer-button"),
 		chromedp.WaitVisible(css(".rich table")),
-		chromedp.Click(css("#footer-button")),
+		tap("#footer-button"),
 		chromedp.WaitVisible(css("#in-email")),
 		keep(&emailValue, chromedp.Value(css("#in-email"))),
 		keep(&emailError, chromedp.Text(css("#error-email"))),
-		chromedp.Click(css("#footer-button")),
+		tap("#footer-button"),
 		chromedp.WaitVisible(css("#error-size")),
 		keep(&blocked, chromedp.Text(css("#error-terms"))),
 		snap(t, "components-2-inputs-refused"),
-		chromedp.Click(css("#opt-size-m")),
-		chromedp.Click(css("#in-terms")),
-		chromedp.Click(css("#opt-tags-t2")),
-		chromedp.Click(css("#footer-button")),
+		tap("#opt-size-m"),
+		tap("#in-terms"),
+		tap("#opt-tags-t2"),
+		tap("#footer-button"),
 		chromedp.WaitVisible(css("#in-day")),
-		chromedp.Click(css("#day-day-2026-12-24")),
-		chromedp.Click(css("#day-stay-2026-12-01")),
-		chromedp.Click(css("#day-stay-2026-12-03")),
+		tap("#day-day-2026-12-24"),
+		tap("#day-stay-2026-12-01"),
+		tap("#day-stay-2026-12-03"),
 		keep(&calendarChosen, chromedp.Text(css("#in-stay .chosen"))),
 		snap(t, "components-3-dates"),
-		chromedp.Click(css("#footer-button")),
+		tap("#footer-button"),
 		chromedp.WaitVisible(css(".carousel img")),
-		chromedp.Click(css("#footer-button")),
-		chromedp.WaitVisible(css(".media")),
-		chromedp.Click(css("#footer-button")),
+		tap("#footer-button"),
+		chromedp.WaitVisible(css(`#screen[data-screen="DOCS"] .media`)), // PHOTO has a .media too
+		tap("#footer-button"),
 		chromedp.WaitVisible(css("#nav-menu-a")),
 		keep(&rows, chromedp.Evaluate[int](`document.querySelectorAll(".navlist li").length`)),
-		chromedp.Click(css("#nav-menu-a")),
+		tap("#nav-menu-a"),
 		chromedp.WaitVisible(css("#footer-button")),
-		chromedp.Click(css("#footer-button")),
+		tap("#footer-button"),
 		chromedp.WaitVisible(css("#completion")),
 		keep(&completion, chromedp.Text(css("#completion"))),
 		snap(t, "components-4-completed"),

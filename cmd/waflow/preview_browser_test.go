@@ -127,6 +127,9 @@ func TestBrowserPreview(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 
+	// A change may re-render the screen from the server (or run its
+	// on-select action); the next click waits for that.
+	settled := chromedp.WaitNotPresent(chromedp.CSS("#app.busy"))
 	var day, confirmation string
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/preview/"),
@@ -140,11 +143,14 @@ func TestBrowserPreview(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#footer-button")),
 		chromedp.WaitVisible(chromedp.CSS("#in-date button.day")),
 		into(&day, chromedp.Evaluate[string](clickFirstFreeDay+`("date")`)),
+		settled,
 		shot(t, "03-booking-date"),
 		chromedp.Click(chromedp.CSS("#footer-button")),
 		chromedp.WaitVisible(chromedp.CSS(`#in-time input[type=radio]:not([disabled])`)),
 		chromedp.Click(chromedp.CSS(`#in-time input[type=radio]:not([disabled])`)),
+		settled,
 		chromedp.Click(chromedp.CSS("#in-reminder")),
+		settled,
 		shot(t, "04-booking-time"),
 		chromedp.Click(chromedp.CSS("#footer-button")),
 		chromedp.WaitVisible(chromedp.CSS("#completion")),
@@ -170,6 +176,7 @@ func TestBrowserPreview(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#in-amount")),
 		chromedp.SendKeys(chromedp.CSS("#in-amount"), "12.345"),
 		chromedp.SetValue(chromedp.CSS("#in-category"), "food"),
+		settled,
 		chromedp.SendKeys(chromedp.CSS("#in-description"), "Team lunch"),
 		shot(t, "06-expense-form"),
 		chromedp.Click(chromedp.CSS("#footer-button")),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/waflow/waflow"
 )
@@ -168,6 +169,13 @@ func (db *DB) committer() {
 // transaction, and commits it.
 func (db *DB) runBatch(batch []*writeTurn) {
 	tx, err := db.w.BeginTx(context.Background(), nil)
+	if err == nil {
+		// The outer savepoint tells whether the transaction is still there
+		// (see transactionLost).
+		if _, err = tx.Exec("SAVEPOINT batch"); err != nil {
+			tx.Rollback()
+		}
+	}
 	if err != nil {
 		for _, t := range batch {
 			t.granted <- grant{err: err}
@@ -175,8 +183,13 @@ func (db *DB) runBatch(batch []*writeTurn) {
 		return
 	}
 	var ran, kept []*writeTurn
+	var lost error
 	for i := 0; i < len(batch); i++ {
 		t := batch[i]
+		if lost != nil {
+			t.granted <- grant{err: lost}
+			continue
+		}
 		if err := t.ctx.Err(); err != nil {
 			t.granted <- grant{err: err} // its caller gave up while queued
 			continue
@@ -185,6 +198,8 @@ func (db *DB) runBatch(batch []*writeTurn) {
 		ran = append(ran, t)
 		if <-t.done {
 			kept = append(kept, t)
+		} else {
+			lost = transactionLost(tx)
 		}
 		// More writes may have queued meanwhile: take them into this
 		// transaction rather than make them wait for the next fsync.
@@ -196,6 +211,13 @@ func (db *DB) runBatch(batch []*writeTurn) {
 			}
 		}
 	}
+	if lost != nil {
+		tx.Rollback()
+		for _, t := range ran {
+			t.result <- lost
+		}
+		return
+	}
 	err = tx.Commit()
 	if errors.Is(err, sql.ErrTxDone) && len(kept) == 0 {
 		err = nil
@@ -203,6 +225,25 @@ func (db *DB) runBatch(batch []*writeTurn) {
 	for _, t := range ran {
 		t.result <- err
 	}
+}
+
+// transactionLost reports, after a write gave up, whether SQLite rolled the
+// whole shared transaction back: it does so on some errors (a full disk,
+// an I/O error, an interrupted statement) whatever savepoints say. Then the
+// changes of the writes before are gone, and a write after would run
+// outside any transaction and be committed on its own: the batch must end
+// here, every write in it told that it failed. The probe releases and
+// re-creates the outer savepoint, which exists only while the
+// transaction does.
+func transactionLost(tx *sql.Tx) error {
+	_, err := tx.Exec("RELEASE batch")
+	if err == nil {
+		_, err = tx.Exec("SAVEPOINT batch")
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: a failed write ended the shared transaction, so the writes batched with it were not stored: %w", err)
+	}
+	return nil
 }
 
 // exec runs one statement as a write of its own.

@@ -43,3 +43,90 @@ func TestGrantedWriteIgnoresCancellation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// When SQLite itself rolls the shared transaction back (here: a statement
+// interrupted through the raw transaction, as a disk-full or I/O error
+// would), no write of that batch may be told it committed, and no later
+// write may run outside the transaction and be committed while told it
+// failed.
+func TestBatchAfterSQLiteRollback(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "waflow.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	insert := func(tx *opTx, key string) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO inbox_events (dedupe_key, kind, payload, received_at, next_attempt_at) VALUES (?, 'message', x'7b7d', 0, 0)`, key)
+		return err
+	}
+	stored := func(key string) bool {
+		var n int
+		if err := db.r.QueryRow("SELECT count(*) FROM inbox_events WHERE dedupe_key = ?", key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	queued := func(n int) { // waits until n writes wait for their turn
+		for deadline := time.Now().Add(5 * time.Second); len(db.writes) < n; {
+			if time.Now().After(deadline) {
+				t.Fatal("writes did not queue")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	a, err := db.begin(ctx) // A: keeps its change, then waits for the commit
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Rollback() // a no-op after Commit; frees the committer if the test fails early
+	if err := insert(a, "a"); err != nil {
+		t.Fatal(err)
+	}
+	bTurn := make(chan *opTx)
+	go func() {
+		b, err := db.begin(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		bTurn <- b
+	}()
+	queued(1)
+	aDone := make(chan error)
+	go func() { aDone <- a.Commit() }()
+	b := <-bTurn // B: its statement is interrupted, and SQLite rolls everything back
+	cDone := make(chan error)
+	go func() {
+		c, err := db.begin(ctx) // C: queued behind B in the same batch
+		if err != nil {
+			cDone <- err
+			return
+		}
+		defer c.Rollback()
+		if err := insert(c, "c"); err != nil {
+			cDone <- err
+			return
+		}
+		cDone <- c.Commit()
+	}()
+	queued(1)
+	bctx, cancel := context.WithCancel(ctx)
+	time.AfterFunc(2*time.Millisecond, cancel)
+	_, err = b.Tx.ExecContext(bctx, `INSERT INTO inbox_events (dedupe_key, kind, payload, received_at, next_attempt_at)
+		WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM n WHERE x < 200000) SELECT 'b' || x, 'message', x'7b7d', 0, 0 FROM n`)
+	if err == nil {
+		t.Fatal("the statement was not interrupted: make it longer")
+	}
+	b.Rollback()
+	if err := <-aDone; err == nil || stored("a") {
+		t.Errorf("A: Commit = %v, stored %v; its change was rolled back, so it must be told so", err, stored("a"))
+	}
+	if err := <-cDone; (err == nil) != stored("c") {
+		t.Errorf("C: Commit = %v, stored %v; the answer must match the database", err, stored("c"))
+	}
+	// The store goes on working.
+	if _, err := db.exec(ctx, `INSERT INTO inbox_events (dedupe_key, kind, payload, received_at, next_attempt_at) VALUES ('d', 'message', x'7b7d', 0, 0)`); err != nil || !stored("d") {
+		t.Fatalf("a write after the failed batch: %v, stored %v", err, stored("d"))
+	}
+}

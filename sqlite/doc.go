@@ -25,7 +25,9 @@
 // and its release, and one commit makes them all durable. A write returns
 // only after that commit, whether it kept its changes or gave up, so a nil
 // error means durable and what a write saw is committed when it returns.
-// A write that fails undoes only itself. Under load one fsync is shared by
+// A write that fails undoes only itself, unless SQLite ends the whole
+// transaction (a full disk, an I/O error): then every write of the batch
+// is told it failed, and none is stored. Under load one fsync is shared by
 // dozens of webhooks, and the inbox worker's writes (claims, settled
 // events, completions) share them too instead of queueing behind
 // ingestion for an fsync each.

@@ -143,11 +143,8 @@ func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, pub
 		}
 		flows = append(flows, f)
 	}
-	sess, err := newGraphSession(env, cfg)
+	sess, err := openGraphSession(ctx, env, cfg)
 	if err != nil {
-		return err
-	}
-	if err := sess.openStore(ctx); err != nil {
 		return err
 	}
 	defer sess.Close()
@@ -366,11 +363,8 @@ func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 	if err := cfg.graph.needWABA(); err != nil {
 		return err
 	}
-	sess, err := newGraphSession(env, cfg)
+	sess, err := openGraphSession(ctx, env, cfg)
 	if err != nil {
-		return err
-	}
-	if err := sess.openStore(ctx); err != nil {
 		return err
 	}
 	defer sess.Close()
@@ -467,11 +461,8 @@ func runPreview(ctx context.Context, env *Env, cfg *appConfig, arg string, o pre
 			return errors.New("no business phone number: set WAFLOW_PHONE_NUMBER (or -phone-number) to the number itself, such as +15550001111; the preview encrypts its endpoint requests to that number's public key")
 		}
 	}
-	sess, err := newGraphSession(env, cfg)
+	sess, err := openGraphSession(ctx, env, cfg)
 	if err != nil {
-		return err
-	}
-	if err := sess.openStore(ctx); err != nil {
 		return err
 	}
 	defer sess.Close()
@@ -540,11 +531,8 @@ func runMetrics(ctx context.Context, env *Env, cfg *appConfig, name, metric, gra
 	if src, err := loadFlowSource(name); err == nil {
 		name = src.Name
 	}
-	sess, err := newGraphSession(env, cfg)
+	sess, err := openGraphSession(ctx, env, cfg)
 	if err != nil {
-		return err
-	}
-	if err := sess.openStore(ctx); err != nil {
 		return err
 	}
 	defer sess.Close()

@@ -24,7 +24,7 @@ type graphSession struct {
 	cfg    *appConfig
 	log    *slog.Logger
 	client *graph.Client
-	store  waflow.Store // nil until openStore
+	store  waflow.Store // nil unless opened (openGraphSession)
 }
 
 // newGraphSession builds the logger and the Graph API client. CLI commands
@@ -41,13 +41,17 @@ func newGraphSession(env *Env, cfg *appConfig) (*graphSession, error) {
 	return &graphSession{cfg: cfg, log: log, client: c}, nil
 }
 
-func (s *graphSession) openStore(ctx context.Context) error {
-	st, err := s.cfg.openStore(ctx, s.log)
+// openGraphSession is newGraphSession with the store open too (deployment
+// records, tokens, the outbox). Close it.
+func openGraphSession(ctx context.Context, env *Env, cfg *appConfig) (*graphSession, error) {
+	s, err := newGraphSession(env, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.store = st
-	return nil
+	if s.store, err = cfg.openStore(ctx, s.log); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func (s *graphSession) Close() {

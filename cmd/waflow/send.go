@@ -105,11 +105,8 @@ func runSend(ctx context.Context, env *Env, cfg *appConfig, name string, m *grap
 	if _, err := graph.EncodeMessage(&graph.FlowMessage{To: m.To, Body: m.Body, CTA: m.CTA, Header: m.Header, Footer: m.Footer, FlowName: name, Mode: m.Mode, Action: m.Action, Screen: m.Screen, Data: m.Data}); err != nil {
 		return err
 	}
-	sess, err := newGraphSession(env, cfg)
+	sess, err := openGraphSession(ctx, env, cfg)
 	if err != nil {
-		return err
-	}
-	if err := sess.openStore(ctx); err != nil {
 		return err
 	}
 	defer sess.Close()

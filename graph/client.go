@@ -204,7 +204,8 @@ type call struct {
 	contentType string
 	// download, when set, is an absolute URL fetched instead of a Graph
 	// API path (an asset's download_url). The access token goes with it
-	// only when it is on the Graph API's own host, never to a CDN.
+	// only when it is on the Graph API's own scheme and host, never to a
+	// CDN and never over plain HTTP when the API is HTTPS.
 	download *url.URL
 	// unsafe marks a request whose repetition has a visible effect (a
 	// second message, a second flow) or fails where the first succeeded.
@@ -387,7 +388,7 @@ func (c *Client) attempt(ctx context.Context, cl *call) (body []byte, status int
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	if cl.download == nil || cl.download.Host == c.base.Host {
+	if cl.download == nil || (cl.download.Host == c.base.Host && cl.download.Scheme == c.base.Scheme) {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	req.Header.Set("Accept", "application/json")

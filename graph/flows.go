@@ -581,7 +581,8 @@ func (c *Client) DownloadFlowJSON(ctx context.Context, flowID string) ([]byte, e
 		}
 		u, err := url.Parse(a.DownloadURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("graph: flow %s: %w: asset download_url %q is not an http(s) URL", flowID, ErrUnexpectedResponse, a.DownloadURL)
+			shown, _, _ := strings.Cut(a.DownloadURL, "?") // a signed URL's query is a credential
+			return nil, fmt.Errorf("graph: flow %s: %w: asset download_url %q is not an http(s) URL", flowID, ErrUnexpectedResponse, shown)
 		}
 		var raw json.RawMessage
 		cl := &call{op: "download the Flow JSON of flow " + flowID, method: "GET", download: u}

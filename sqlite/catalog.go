@@ -37,12 +37,12 @@ func (db *DB) createdAt(t time.Time) time.Time {
 
 // inTx runs fn as one write of the shared transaction (commit.go) and
 // returns once its changes are committed; when fn fails, they are undone.
-func (db *DB) inTx(ctx context.Context, fn func(tx *opTx) error) error {
+func (db *DB) inTx(ctx context.Context, fn func(tx *opTx) error) (err error) {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer tx.end(&err)
 	if err := fn(tx); err != nil {
 		return err
 	}

@@ -59,9 +59,9 @@ func (db *DB) begin(ctx context.Context) (*opTx, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	g := <-t.granted // the committer always answers a queued turn
-	if g.err != nil {
-		return nil, g.err
+	g, err := db.awaitTurn(t)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := g.tx.Exec("SAVEPOINT write"); err != nil {
 		t.done <- false
@@ -71,10 +71,28 @@ func (db *DB) begin(ctx context.Context) (*opTx, error) {
 	return &opTx{Tx: g.tx, turn: t}, nil
 }
 
+// awaitTurn waits for the committer to grant queued turn t. The committer
+// answers every turn it takes from the queue; a turn queued after it
+// stopped (Close ran between the queueing and now) is never taken.
+func (db *DB) awaitTurn(t *writeTurn) (grant, error) {
+	var g grant
+	select {
+	case g = <-t.granted:
+	case <-db.committerDone:
+		select {
+		case g = <-t.granted:
+		default:
+			return grant{}, waflow.ErrClosed
+		}
+	}
+	return g, g.err
+}
+
 // A granted write runs to its end whatever its caller's context does: a
 // statement interrupted by a cancelled context makes SQLite roll back the
 // whole transaction, which holds other writes too. The caller's context
-// only bounds the wait for the turn (begin).
+// bounds getting into the queue, and a write whose context ended while it
+// waited is refused when its turn comes, without running.
 
 // ExecContext runs a statement in this write, ignoring ctx's cancellation.
 func (o *opTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -106,7 +124,8 @@ func (o *opTx) Commit() error {
 	}
 	o.finished = true
 	if _, err := o.Tx.Exec("RELEASE write"); err != nil {
-		o.turn.done <- false
+		o.turn.done <- false // the committer undoes the write
+		<-o.turn.result
 		return err
 	}
 	o.turn.done <- true
@@ -118,18 +137,32 @@ func (o *opTx) Commit() error {
 // gave up because of what it read (a seat taken by an earlier write of the
 // batch) must not return before that is committed, or the caller's next
 // read, on another connection, would not see it.
+//
+// Its error is the shared transaction's when that failed: whatever the
+// write concluded from what it read (a duplicate, a conflict) may rest on
+// another write of the batch that was not stored after all.
 func (o *opTx) Rollback() error {
 	if o.finished {
 		return nil
 	}
 	o.finished = true
-	_, err := o.Tx.Exec("ROLLBACK TO write")
-	if err == nil {
-		_, err = o.Tx.Exec("RELEASE write")
+	o.turn.done <- false // the committer undoes the write
+	return <-o.turn.result
+}
+
+// end finishes a write when its function returns: nothing after Commit;
+// otherwise Rollback, and if the shared transaction failed, *errp becomes
+// that failure, since a success or a verdict drawn from what the write read
+// (already recorded, taken by another) may rest on a write of the batch
+// that was not stored after all. Use it as defer tx.end(&err) with a named
+// error result.
+func (o *opTx) end(errp *error) {
+	if o.finished {
+		return
 	}
-	o.turn.done <- false
-	<-o.turn.result
-	return err
+	if err := o.Rollback(); err != nil {
+		*errp = err
+	}
 }
 
 // committer runs the shared transactions until Close; writes queued before
@@ -199,6 +232,12 @@ func (db *DB) runBatch(batch []*writeTurn) {
 		if <-t.done {
 			kept = append(kept, t)
 		} else {
+			// Undo the write here, not in its goroutine: whatever made it
+			// give up (an error, a failed RELEASE), its savepoint must not
+			// stay open and be committed with the batch.
+			if _, err := tx.Exec("ROLLBACK TO write"); err == nil {
+				_, _ = tx.Exec("RELEASE write")
+			}
 			lost = transactionLost(tx)
 		}
 		// More writes may have queued meanwhile: take them into this

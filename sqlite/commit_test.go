@@ -2,9 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/waflow/waflow"
 )
 
 // A granted write runs to its end even when its caller's context is
@@ -84,6 +89,24 @@ func TestBatchAfterSQLiteRollback(t *testing.T) {
 	if err := insert(a, "a"); err != nil {
 		t.Fatal(err)
 	}
+	// D: sees A's row and concludes "already recorded" without writing,
+	// as Enqueue and RecordCompletion do for a duplicate.
+	dDone := make(chan error)
+	go func() {
+		dDone <- func() (err error) {
+			d, err := db.begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer d.end(&err)
+			var n int
+			if err := d.QueryRowContext(ctx, "SELECT count(*) FROM inbox_events WHERE dedupe_key = 'a'").Scan(&n); err != nil || n != 1 {
+				return fmt.Errorf("D did not see A's row: %v", err)
+			}
+			return nil
+		}()
+	}()
+	queued(1)
 	bTurn := make(chan *opTx)
 	go func() {
 		b, err := db.begin(ctx)
@@ -92,7 +115,7 @@ func TestBatchAfterSQLiteRollback(t *testing.T) {
 		}
 		bTurn <- b
 	}()
-	queued(1)
+	queued(2)
 	aDone := make(chan error)
 	go func() { aDone <- a.Commit() }()
 	b := <-bTurn // B: its statement is interrupted, and SQLite rolls everything back
@@ -122,11 +145,68 @@ func TestBatchAfterSQLiteRollback(t *testing.T) {
 	if err := <-aDone; err == nil || stored("a") {
 		t.Errorf("A: Commit = %v, stored %v; its change was rolled back, so it must be told so", err, stored("a"))
 	}
+	if err := <-dDone; err == nil {
+		t.Errorf("D: told its duplicate was recorded, but A's row was never stored")
+	}
 	if err := <-cDone; (err == nil) != stored("c") {
 		t.Errorf("C: Commit = %v, stored %v; the answer must match the database", err, stored("c"))
 	}
 	// The store goes on working.
 	if _, err := db.exec(ctx, `INSERT INTO inbox_events (dedupe_key, kind, payload, received_at, next_attempt_at) VALUES ('d', 'message', x'7b7d', 0, 0)`); err != nil || !stored("d") {
 		t.Fatalf("a write after the failed batch: %v, stored %v", err, stored("d"))
+	}
+}
+
+// Writes racing Close end with ErrClosed or succeed; none waits forever for
+// a turn the stopped committer will never give.
+func TestWritesRacingClose(t *testing.T) {
+	for round := range 100 {
+		db, err := Open(context.Background(), filepath.Join(t.TempDir(), "waflow.db"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					key := fmt.Sprintf("%d-%d-%d", round, w, i)
+					if _, err := db.exec(context.Background(), `INSERT INTO inbox_events (dedupe_key, kind, payload, received_at, next_attempt_at) VALUES (?, 'message', x'7b7d', 0, 0)`, key); err != nil {
+						return
+					}
+				}
+			})
+		}
+		time.Sleep(time.Millisecond)
+		db.Close()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: writes still waiting 10 s after Close", round)
+		}
+	}
+}
+
+// A turn queued just as Close stopped the committer is answered ErrClosed,
+// not left waiting: the window TestWritesRacingClose rarely hits, made
+// certain.
+func TestTurnQueuedAfterClose(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "waflow.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	turn := &writeTurn{granted: make(chan grant, 1), done: make(chan bool, 1), result: make(chan error, 1), ctx: context.Background()}
+	db.writes <- turn // what begin does when its select picks the queue over closing
+	got := make(chan error, 1)
+	go func() { _, err := db.awaitTurn(turn); got <- err }()
+	select {
+	case err := <-got:
+		if !errors.Is(err, waflow.ErrClosed) {
+			t.Fatalf("awaitTurn = %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a turn queued after Close waits forever")
 	}
 }

@@ -27,7 +27,7 @@ func validateCompletion(c waflow.Completion) error {
 }
 
 // RecordCompletion implements waflow.CompletionStore.
-func (db *DB) RecordCompletion(ctx context.Context, c waflow.Completion) (waflow.Completion, error) {
+func (db *DB) RecordCompletion(ctx context.Context, c waflow.Completion) (_ waflow.Completion, err error) {
 	if db.isClosed() {
 		return waflow.Completion{}, waflow.ErrClosed
 	}
@@ -42,7 +42,7 @@ func (db *DB) RecordCompletion(ctx context.Context, c waflow.Completion) (waflow
 	if err != nil {
 		return waflow.Completion{}, wrap(err, "RecordCompletion")
 	}
-	defer tx.Rollback()
+	defer tx.end(&err)
 
 	stored, err := scanCompletion(tx.QueryRowContext(ctx, "SELECT "+completionCols+" FROM completions WHERE message_id = ?", c.MessageID))
 	switch {

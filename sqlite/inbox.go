@@ -175,12 +175,12 @@ func (db *DB) RetryEvent(ctx context.Context, id int64, owner string, lastError 
 
 // settle updates row id of table if it is in state leased under owner, and
 // says why not otherwise: ErrNotFound or ErrLeaseLost.
-func (db *DB) settle(ctx context.Context, op, table, leased string, id int64, owner, set string, args ...any) error {
+func (db *DB) settle(ctx context.Context, op, table, leased string, id int64, owner, set string, args ...any) (err error) {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return wrap(err, op)
 	}
-	defer tx.Rollback()
+	defer tx.end(&err)
 	args = append(args, id, leased, owner)
 	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+set+" WHERE id = ? AND state = ? AND lease_owner = ?", args...)
 	if err != nil {

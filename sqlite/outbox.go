@@ -23,7 +23,7 @@ func scanOutbox(r rowScanner) (waflow.OutboxMessage, error) {
 }
 
 // Enqueue implements waflow.OutboxStore.
-func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.OutboxMessage, bool, error) {
+func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (_ waflow.OutboxMessage, _ bool, err error) {
 	if db.isClosed() {
 		return waflow.OutboxMessage{}, false, waflow.ErrClosed
 	}
@@ -37,7 +37,7 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.Outbo
 	if err != nil {
 		return waflow.OutboxMessage{}, false, wrap(err, "Enqueue")
 	}
-	defer tx.Rollback()
+	defer tx.end(&err)
 	stored, err := scanOutbox(tx.QueryRowContext(ctx, "SELECT "+outboxCols+" FROM outbox_messages WHERE idempotency_key = ?", m.IdempotencyKey))
 	if err == nil {
 		return stored, false, nil

@@ -71,7 +71,7 @@ func (db *DB) tokenWhere(ctx context.Context, op, where string, arg any) (waflow
 }
 
 // SetTokenMessage implements waflow.TokenStore.
-func (db *DB) SetTokenMessage(ctx context.Context, id, messageID string) error {
+func (db *DB) SetTokenMessage(ctx context.Context, id, messageID string) (err error) {
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
@@ -82,7 +82,7 @@ func (db *DB) SetTokenMessage(ctx context.Context, id, messageID string) error {
 	if err != nil {
 		return wrap(err, "SetTokenMessage")
 	}
-	defer tx.Rollback()
+	defer tx.end(&err)
 	var current string
 	err = tx.QueryRowContext(ctx, "SELECT coalesce(message_id, '') FROM flow_tokens WHERE id = ?", id).Scan(&current)
 	switch {
@@ -110,7 +110,7 @@ func (db *DB) SetTokenMessage(ctx context.Context, id, messageID string) error {
 }
 
 // MarkTokenUsed implements waflow.TokenStore.
-func (db *DB) MarkTokenUsed(ctx context.Context, id string, at time.Time) error {
+func (db *DB) MarkTokenUsed(ctx context.Context, id string, at time.Time) (err error) {
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
@@ -118,7 +118,7 @@ func (db *DB) MarkTokenUsed(ctx context.Context, id string, at time.Time) error 
 	if err != nil {
 		return wrap(err, "MarkTokenUsed")
 	}
-	defer tx.Rollback()
+	defer tx.end(&err)
 	if err := useToken(ctx, tx, id, at); err != nil {
 		return wrap(err, "MarkTokenUsed")
 	}

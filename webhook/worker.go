@@ -67,10 +67,12 @@ type WorkerConfig struct {
 	// Owner names this worker in leases; host name, process id and a
 	// random suffix when empty. Every worker must have its own.
 	Owner string
-	// Batch is how many events one claim takes; 32 when zero.
-	Batch int
-	// Concurrency is how many events of a batch are processed at once; 4
+	// Batch is how many events one ProcessBatch call takes at most; 32
 	// when zero.
+	Batch int
+	// Concurrency is how many events are processed at once; 4 when zero.
+	// Events are claimed Concurrency at a time, so that each starts as soon
+	// as it is leased.
 	Concurrency int
 	// Lease is how long a claim holds before another worker may retake the
 	// event; 1 minute when zero. It must exceed HandlerTimeout.
@@ -211,22 +213,29 @@ func (w *Worker) Run(ctx context.Context) error {
 // ProcessBatch claims up to Batch due events, processes them and settles
 // each; it returns how many it claimed. Run calls it in a loop; tests call it
 // directly.
+//
+// It claims at most Concurrency events at a time and starts them all at
+// once: an event claimed but left waiting for a free slot could outlive its
+// lease and be taken and processed by another worker at the same time.
 func (w *Worker) ProcessBatch(ctx context.Context) (int, error) {
-	events, err := w.cfg.Store.ClaimEvents(ctx, w.cfg.Owner, w.cfg.Batch, w.cfg.Lease)
-	if err != nil {
-		return 0, err
+	claimed := 0
+	for claimed < w.cfg.Batch {
+		want := min(w.cfg.Concurrency, w.cfg.Batch-claimed)
+		events, err := w.cfg.Store.ClaimEvents(ctx, w.cfg.Owner, want, w.cfg.Lease)
+		if err != nil {
+			return claimed, err
+		}
+		claimed += len(events)
+		var wg sync.WaitGroup
+		for _, ev := range events {
+			wg.Go(func() { w.processEvent(ctx, ev) })
+		}
+		wg.Wait()
+		if len(events) < want {
+			break
+		}
 	}
-	sem := make(chan struct{}, w.cfg.Concurrency)
-	var wg sync.WaitGroup
-	for _, ev := range events {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			w.processEvent(ctx, ev)
-		})
-	}
-	wg.Wait()
-	return len(events), nil
+	return claimed, nil
 }
 
 // outcome is how processing an event ended.

@@ -590,3 +590,62 @@ func TestNewWorkerErrors(t *testing.T) {
 		}
 	}
 }
+
+// Two workers on one store, real time, handlers slow enough that a whole
+// batch would outlive its lease if it were claimed at once: each flows
+// event still reaches the handler exactly once.
+func TestLeaseCoversEveryClaimedEvent(t *testing.T) {
+	store := openStore(t, time.Now)
+	recv := newReceiver(t, store)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	var workers []*webhook.Worker
+	for i := range 2 {
+		w, err := webhook.NewWorker(webhook.WorkerConfig{Store: store, Tokens: newIssuer(t, time.Now), Owner: fmt.Sprint("w", i),
+			Batch: 4, Concurrency: 1, Lease: 300 * time.Millisecond, HandlerTimeout: 200 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+			Logger: slog.New(slog.DiscardHandler),
+			OnFlowsEvent: func(_ context.Context, e *webhook.FlowsEvent) error {
+				mu.Lock()
+				calls[e.FlowID]++
+				mu.Unlock()
+				time.Sleep(150 * time.Millisecond)
+				return nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		workers = append(workers, w)
+	}
+	const events = 4 // one worker claims them all; the other is free to take expired leases
+	for i := range events {
+		body := notification(flowsChange(map[string]any{"event": "FLOW_STATUS_CHANGE", "flow_id": fmt.Sprint(100 + i), "old_status": "DRAFT", "new_status": "PUBLISHED"}))
+		if rec := post(recv, body, signed(body)); rec.Code != 200 {
+			t.Fatalf("POST: %d", rec.Code)
+		}
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Go(func() { w.Run(rctx) })
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, _ := store.InboxStats(ctx)
+		if st.Pending == 0 && st.Processing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events not settled: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range events {
+		if n := calls[fmt.Sprint(100+i)]; n != 1 {
+			t.Errorf("flow %d: handler called %d times, want 1", 100+i, n)
+		}
+	}
+}

@@ -38,3 +38,22 @@ func TestReadBody(t *testing.T) {
 		})
 	}
 }
+
+// An announced length is not an allocation: a sender that announces the
+// whole limit and sends two bytes gets a small buffer, and a body that does
+// arrive in full is still read whole.
+func TestReadBodyDoesNotTrustTheAnnouncedSize(t *testing.T) {
+	const limit = 1 << 20
+	got, err := readBody(strings.NewReader("{}"), limit, limit)
+	if err != nil || string(got) != "{}" {
+		t.Fatalf("readBody = %q, %v", got, err)
+	}
+	if cap(got) > initialBodyBuffer {
+		t.Errorf("a 2-byte body announced as %d bytes took a %d-byte buffer, want at most %d", limit, cap(got), initialBodyBuffer)
+	}
+	full := bytes.Repeat([]byte("x"), limit)
+	got, err = readBody(bytes.NewReader(full), limit, limit)
+	if err != nil || !bytes.Equal(got, full) {
+		t.Fatalf("a body of exactly the limit: %d bytes, %v", len(got), err)
+	}
+}

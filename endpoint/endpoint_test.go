@@ -539,3 +539,29 @@ func TestTokenValidatorFailureIs500(t *testing.T) {
 		t.Fatalf("status %d %q, want 500: a 427 would disable the user's button", r.status, r.raw)
 	}
 }
+
+// hangingTokens is a validator whose store answers only when told to give up.
+type hangingTokens struct{}
+
+func (hangingTokens) ValidateToken(ctx context.Context, _, _ string) (flowtoken.Claims, error) {
+	<-ctx.Done()
+	return flowtoken.Claims{}, ctx.Err()
+}
+
+// The deadline covers the token check too: a hanging token store gets
+// WhatsApp a 504 at the deadline, not an answer after the server's write
+// timeout or none at all.
+func TestTokenCheckUnderTheDeadline(t *testing.T) {
+	f := newFixture(t, func(c *endpoint.Config) {
+		c.Tokens = hangingTokens{}
+		c.Timeout = 100 * time.Millisecond
+	})
+	start := time.Now()
+	r := f.send(t, map[string]any{"version": "3.0", "action": "INIT", "flow_token": f.token})
+	if r.status != 504 || !strings.Contains(string(r.raw), "could not be checked in time") {
+		t.Fatalf("status %d %q, want 504", r.status, r.raw)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("answered after %v", took)
+	}
+}

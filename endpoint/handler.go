@@ -233,18 +233,23 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		return plain(http.StatusBadRequest, "the decrypted request has no action", nil)
 	}
 	hreq := &Request{Flow: h.flow.name, Version: req.Version, Action: req.Action, Screen: req.Screen, FlowToken: req.FlowToken, Data: req.Data}
+	// One deadline for everything that may wait from here on (a token
+	// store, a notification hook, the flow handler), so that WhatsApp gets
+	// an answer in time whichever of them is slow.
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
+	defer cancel()
 	// 6. Error notifications, acknowledged whatever the token.
 	if n, ok := notification(req.Data); ok {
-		h.log.LogAttrs(r.Context(), slog.LevelWarn, "WhatsApp rejected an endpoint answer",
+		h.log.LogAttrs(ctx, slog.LevelWarn, "WhatsApp rejected an endpoint answer",
 			slog.String("action", req.Action), slog.String("screen", req.Screen),
 			slog.String("error_key", n.Key), slog.String("error_message", n.Message))
 		if h.flow.OnNotification != nil {
-			h.flow.OnNotification(r.Context(), hreq, n)
+			h.flow.OnNotification(ctx, hreq, n)
 		}
 		return sealed(resp, answerAcknowledged)
 	}
 	// 7. Flow token, and its Data API 4.0 signature.
-	if out, ok := h.checkToken(r.Context(), req, hreq, resp); !ok {
+	if out, ok := h.checkToken(ctx, req, hreq, resp); !ok {
 		return out
 	}
 	// 8. Dispatch.
@@ -252,7 +257,7 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 	if err != nil {
 		return plain(http.StatusBadRequest, "cannot route the request", err)
 	}
-	answer, err := h.run(r.Context(), handler, hreq)
+	answer, err := h.run(ctx, handler, hreq)
 	if err != nil {
 		var te *TokenError
 		var to *timeoutError
@@ -280,6 +285,10 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 	return sealed(resp, b)
 }
 
+// initialBodyBuffer bounds the first allocation for a request body; a
+// WhatsApp request is a few kilobytes.
+const initialBodyBuffer = 64 << 10
+
 // readBody reads at most limit+1 bytes of body: one more than allowed tells
 // "exactly at the limit" from "over it". When the client announced a length
 // within the limit, the buffer is allocated once at that size rather than
@@ -289,8 +298,12 @@ func readBody(body io.Reader, announced, limit int64) ([]byte, error) {
 	if announced < 0 || announced > limit {
 		return io.ReadAll(lr)
 	}
-	// One spare byte, so the read that finds EOF needs no new buffer.
-	buf := make([]byte, 0, announced+1)
+	// One spare byte, so the read that finds EOF needs no new buffer. The
+	// length is only announced, and the signature not yet checked: a
+	// sender that announces a megabyte and sends nothing must not pin a
+	// megabyte per connection, so the first buffer is capped and grows
+	// with what actually arrives.
+	buf := make([]byte, 0, min(announced+1, initialBodyBuffer))
 	for {
 		n, err := lr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -378,6 +391,8 @@ func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request,
 			te = &TokenError{Msg: msgTokenExpired, Err: err}
 		case errors.Is(err, flowtoken.ErrMalformed), errors.Is(err, flowtoken.ErrForged), errors.Is(err, flowtoken.ErrWrongFlow):
 			te = &TokenError{Msg: msgTokenInvalid, Err: err}
+		case ctx.Err() != nil:
+			return plain(http.StatusGatewayTimeout, "the flow token could not be checked in time", err), false
 		default:
 			// The validator could not decide (its store is down): a 427
 			// would disable the user's button for good, a 500 lets them

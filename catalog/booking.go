@@ -298,7 +298,12 @@ func (b *booking) complete(ctx context.Context, c Completion) error {
 	}
 	bk, err := b.store.BookingByRef(ctx, ref)
 	if err != nil {
-		return fmt.Errorf("appointment_booking completion for booking %s: %w", ref, err)
+		return fmt.Errorf("appointment_booking completion: booking not found: %w", err)
+	}
+	// response_json comes from the phone: a changed client could name
+	// another user's reference. Only the session's own booking is confirmed.
+	if bk.TokenID != c.Token.ID {
+		return fmt.Errorf("appointment_booking completion names a booking of another session: %w", waflow.ErrConflict)
 	}
 	local := bk.Start.In(b.settings.Location())
 	text := fmt.Sprintf("Your appointment is booked for %s at %s. Your reference is %s.",

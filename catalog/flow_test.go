@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
@@ -30,6 +32,7 @@ type flowHarness struct {
 	issuer *flowtoken.Issuer
 	store  *sqlite.DB
 	now    *time.Time
+	cat    *Catalog
 }
 
 var (
@@ -61,7 +64,7 @@ func newFlowHarness(t *testing.T, name string, now time.Time) *flowHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &flowHarness{t: t, h: h, key: harnessKey, issuer: iss, store: db, now: &clock}
+	return &flowHarness{t: t, h: h, key: harnessKey, issuer: iss, store: db, now: &clock, cat: c}
 }
 
 func (f *flowHarness) token(flow, waID string) string {
@@ -168,5 +171,32 @@ func TestBookingReplayAfterTheSlotFilled(t *testing.T) {
 		if screen != "TIME" || d["error_message"] == nil {
 			t.Fatalf("time %s: %s %v", tm, screen, d)
 		}
+	}
+}
+
+// A completion confirms only the session's own booking: a changed client
+// that names another user's booking_ref gets no message with its details.
+func TestBookingCompletionOfAnotherSession(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	f := newFlowHarness(t, "appointment_booking", time.Date(2026, 12, 2, 8, 10, 0, 0, berlin))
+	tok := f.token("appointment_booking", "1")
+	screen, d := f.exchange(tok, "TIME", map[string]any{"date": "2026-12-02", "time": "10:00", "reminder": false, "name": "Ada", "reason": "Check up"})
+	params, _ := d["extension_message_response"].(map[string]any)["params"].(map[string]any)
+	ref, _ := params["booking_ref"].(string)
+	if screen != "SUCCESS" || ref == "" {
+		t.Fatalf("book: %s %v", screen, d)
+	}
+	_, other, err := endpoint.StoreTokens{Issuer: f.issuer, Store: f.store}.Issue(context.Background(), "appointment_booking", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Completion{Completion: waflow.Completion{MessageID: "wamid.other", TokenID: other.ID, Flow: "appointment_booking", WAID: "2"},
+		Values: map[string]any{"booking_ref": ref}, Token: other}
+	err = f.cat.Flow("appointment_booking").Complete(context.Background(), c)
+	if !errors.Is(err, waflow.ErrConflict) {
+		t.Fatalf("Complete with another session's booking_ref = %v, want ErrConflict", err)
+	}
+	if _, err := f.store.OutboxMessageByKey(context.Background(), "confirm:wamid.other"); !errors.Is(err, waflow.ErrNotFound) {
+		t.Fatalf("a confirmation was queued for another session's booking: %v", err)
 	}
 }

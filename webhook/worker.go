@@ -364,7 +364,16 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 	if tok.WAID != "" && msg.From != "" && tok.WAID != msg.From {
 		return rejected("flow token was issued to another WhatsApp user")
 	}
-	if w.cfg.Validator != nil {
+	// Values are checked once, before the completion is recorded. A retry
+	// of a completion already recorded (its handler failed) goes on to the
+	// handler: settings changed since must not reject a completion whose
+	// token is already used.
+	prev, err := w.cfg.Store.Completion(ctx, msg.ID)
+	alreadyRecorded := err == nil && prev.TokenID == tok.ID
+	if err != nil && !errors.Is(err, waflow.ErrNotFound) {
+		return failed(err)
+	}
+	if w.cfg.Validator != nil && !alreadyRecorded {
 		if err := w.cfg.Validator(tok.Flow, resp.Values); err != nil {
 			return rejected("submitted values do not fit flow %s: %v", tok.Flow, err)
 		}

@@ -649,3 +649,30 @@ func TestLeaseCoversEveryClaimedEvent(t *testing.T) {
 		}
 	}
 }
+
+// A completion recorded on its first attempt (token used) whose handler
+// failed is handled on the retry even if the values would no longer pass
+// (settings changed meanwhile): they were checked once, before recording.
+func TestRetryOfARecordedCompletionSkipsValidation(t *testing.T) {
+	var strict atomic.Bool
+	b := newBench(t, webhook.WorkerConfig{Validator: func(string, map[string]any) error {
+		if strict.Load() {
+			return errors.New("duration not offered")
+		}
+		return nil
+	}})
+	tok, _ := issue(t, b.iss, b.store, "book_table", "")
+	b.fail.Store(1)
+	b.complete("wamid.v", "", responseJSON(tok, map[string]any{"guests": 2}))
+	if n, _ := b.worker.ProcessBatch(ctx); n != 1 {
+		t.Fatalf("claimed %d", n)
+	}
+	b.wantEvent("msg:wamid.v", waflow.InboxPending, "")
+	strict.Store(true)
+	b.clock.Advance(time.Hour)
+	b.drain()
+	b.wantEvent("msg:wamid.v", waflow.InboxDone, "recorded and handled")
+	if n := b.calls(); n != 1 {
+		t.Fatalf("handler calls = %d, want 1 (the retry)", n)
+	}
+}

@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/waflow/waflow"
@@ -148,5 +147,5 @@ func (x *expense) complete(ctx context.Context, c Completion) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("expense_entry completion names expense %q, which this user does not have", id)
+	return errors.New("expense_entry completion names an expense this user does not have")
 }

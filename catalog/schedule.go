@@ -226,17 +226,17 @@ func (s *schedule) check(live bool, r dateRange, weekdays []string, timeOfDay, d
 	}
 	for _, w := range weekdays {
 		if !slices.Contains(in, w) {
-			return p, fmt.Errorf("weekday %q does not occur in the range", w)
+			return p, errors.New("a chosen weekday does not occur in the range")
 		}
 	}
 	p.weekdays = sortWeekdays(weekdays)
 	if !slices.Contains(s.cfg.Times, timeOfDay) {
-		return p, fmt.Errorf("start time %q is not offered", timeOfDay)
+		return p, errors.New("the start time is not one offered")
 	}
 	p.timeOfDay = timeOfDay
 	d, err := strconv.Atoi(duration)
 	if err != nil || !slices.Contains(s.cfg.Durations, d) {
-		return p, fmt.Errorf("duration %q is not offered", duration)
+		return p, errors.New("the duration is not one offered")
 	}
 	p.duration = d
 	p.title = strings.TrimSpace(title)

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -47,7 +48,7 @@ func surveyResponse(v map[string]any) (waflow.SurveyResponse, error) {
 	rating, _ := v["rating"].(string)
 	n, err := strconv.Atoi(rating)
 	if err != nil || n < 1 || n > 5 {
-		return r, fmt.Errorf("rating %q is not 1 to 5", rating)
+		return r, errors.New("rating is not 1 to 5")
 	}
 	r.Rating = n
 	r.Comments, _ = v["comments"].(string)
@@ -62,7 +63,7 @@ func surveyResponse(v map[string]any) (waflow.SurveyResponse, error) {
 			return r, fmt.Errorf("follow-up agreed without a contact method")
 		}
 		if r.ContactMethod != "whatsapp" && r.ContactValue == "" {
-			return r, fmt.Errorf("contact by %s without a phone number or email", r.ContactMethod)
+			return r, errors.New("a contact method other than whatsapp without a phone number or email")
 		}
 	}
 	return r, nil

@@ -309,6 +309,13 @@ func parseFlowsValue(base Event, raw json.RawMessage, path string) ([]waflow.Inb
 		state = fe.NewStatus
 	}
 	key := fmt.Sprintf("flows:%s:%s:%d:%s", fe.FlowID, fe.Event, base.EntryTime, state)
+	if base.EntryTime == 0 {
+		// Without entry.time, two separate activations of one alert would
+		// share a key and the second would be dropped as a duplicate: the
+		// value itself (its figures differ) tells them apart.
+		sum := sha256.Sum256(raw)
+		key += ":" + hex.EncodeToString(sum[:8])
+	}
 	return []waflow.InboxEvent{inboxEvent(key, waflow.EventFlows, base)}, nil
 }
 

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +236,29 @@ func TestParseResponse(t *testing.T) {
 		if _, err := webhook.ParseResponse(bad); !errors.Is(err, webhook.ErrResponseNotJSON) {
 			t.Errorf("ParseResponse(%q) = %v, want ErrResponseNotJSON", bad, err)
 		}
+	}
+}
+
+// Flows events keep their dedupe key across redeliveries; without
+// entry.time, two separate activations of one alert still get two keys.
+func TestFlowsDedupeKeyWithoutEntryTime(t *testing.T) {
+	body := func(withTime bool, p90 int) []byte {
+		entry := `{"id":"102290129340398",` + map[bool]string{true: `"time":1730231903,`, false: ""}[withTime] +
+			`"changes":[{"field":"flows","value":{"event":"ENDPOINT_LATENCY","flow_id":"77","alert_state":"ACTIVATED","threshold":7000,"p90_latency":` + strconv.Itoa(p90) + `}}]}`
+		return []byte(`{"object":"whatsapp_business_account","entry":[` + entry + `]}`)
+	}
+	key := func(b []byte) string {
+		t.Helper()
+		evs, err := webhook.Parse(b)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("Parse = %v, %v", evs, err)
+		}
+		return evs[0].DedupeKey
+	}
+	if key(body(true, 7300)) != key(body(true, 7300)) || key(body(false, 7300)) != key(body(false, 7300)) {
+		t.Error("a redelivered flows event got another key")
+	}
+	if key(body(false, 7300)) == key(body(false, 8100)) {
+		t.Error("two activations of an alert without entry.time share a key: the second would be dropped")
 	}
 }

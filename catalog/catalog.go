@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
@@ -203,16 +202,6 @@ func loadSpec(name string) ([]byte, *flowjson.Flow, error) {
 		return nil, nil, fmt.Errorf("Flow JSON does not validate:\n%s", b.String())
 	}
 	return src, spec, nil
-}
-
-// sortedKeys returns the keys of m in order, for stable output.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ValidateCompletion checks a completion's values (response_json without

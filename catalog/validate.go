@@ -101,22 +101,3 @@ func errorField(c *flowjson.Component) string {
 	}
 	return r.Path[0]
 }
-
-// fieldErrors answers screen with business-rule errors (the values were
-// possible but are not acceptable: a taken slot, limits over the total),
-// each message bound to its field's error-message, and summary as the
-// snackbar.
-func fieldErrors(spec *flowjson.Flow, screen string, data map[string]any, errs map[string]string, summary string) *endpoint.Response {
-	d := maps.Clone(data)
-	if d == nil {
-		d = map[string]any{}
-	}
-	if s := spec.Screen(screen); s != nil {
-		for name, msg := range errs {
-			if key := errorField(s.Component(name)); key != "" {
-				d[key] = msg
-			}
-		}
-	}
-	return endpoint.ErrorOn(screen, d, summary)
-}

@@ -380,7 +380,7 @@ func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request,
 			return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: err}), false
 		}
 	} else if h.cfg.RequireTokenSignature && majorVersion(req.Version) >= 4 {
-		return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: errors.New("Data API 4.0 request without flow_token_signature")}), false
+		return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: errors.New("a Data API 4.0 request without flow_token_signature")}), false
 	}
 	claims, err := h.tokens.ValidateToken(ctx, h.flow.name, req.FlowToken)
 	if err != nil {

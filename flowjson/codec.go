@@ -172,9 +172,6 @@ func infoOf(t reflect.Type) *structInfo {
 	return actual.(*structInfo)
 }
 
-// knownKeys returns the JSON names of the typed fields of model type t.
-func knownKeys(t reflect.Type) map[string]int { return infoOf(t).byKey }
-
 // decodeObject fills the struct rv (addressable) from the object obj.
 func decodeObject(obj *Value, rv reflect.Value) {
 	si := infoOf(rv.Type())

@@ -618,8 +618,6 @@ func (vc *valueChecker) missing(key string, c *Component, s *Screen) {
 	}
 }
 
-func isEmpty(x any) bool { return x == "" || isEmptyArray(x) }
-
 func inBranch(s *Screen, c *Component) bool {
 	found := false
 	walkComponents(s.Children(), func(x *Component, branch bool) {

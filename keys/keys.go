@@ -112,11 +112,13 @@ func parseBlock(block *pem.Block, passphrase []byte) (*rsa.PrivateKey, error) {
 			return nil, fmt.Errorf("keys: cannot open the encrypted PKCS#8 key: %w", err)
 		}
 		return checkRSA(k)
-	case x509.IsEncryptedPEMBlock(block): //nolint:staticcheck // legacy Proc-Type encryption is what Meta's Node generator writes
+	//lint:ignore SA1019 legacy Proc-Type encryption is what Meta's Node key generator writes
+	case x509.IsEncryptedPEMBlock(block):
 		if len(passphrase) == 0 {
 			return nil, ErrPassphraseRequired
 		}
-		plain, err := x509.DecryptPEMBlock(block, passphrase) //nolint:staticcheck // see above
+		//lint:ignore SA1019 see above
+		plain, err := x509.DecryptPEMBlock(block, passphrase)
 		if err != nil {
 			if errors.Is(err, x509.IncorrectPasswordError) {
 				return nil, ErrIncorrectPassphrase

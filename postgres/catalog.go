@@ -423,13 +423,6 @@ func (db *DB) SchedulesByUser(ctx context.Context, waID string) ([]waflow.Schedu
 
 const budgetCols = `id, token_id, wa_id, currency, period, total_cents, alert_threshold, alerts, created_at`
 
-func scanBudget(r pgx.Row) (waflow.Budget, error) {
-	var b waflow.Budget
-	err := r.Scan(&b.ID, &b.TokenID, &b.WAID, &b.Currency, &b.Period, &b.TotalCents, &b.AlertThreshold, &b.Alerts,
-		timeCol{&b.CreatedAt})
-	return b, err
-}
-
 // budgetsWhere returns the budgets matching where, oldest first, with their
 // limits, read in one statement so a budget never shows without them.
 func budgetsWhere(ctx context.Context, q querier, where string, arg any) ([]waflow.Budget, error) {

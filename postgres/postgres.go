@@ -221,14 +221,6 @@ func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, m migration) e
 	return nil
 }
 
-// ts converts t to a parameter: NULL for the zero time.
-func ts(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
 // timeCol scans a timestamptz (or NULL, the zero time) into a time.Time in
 // UTC.
 type timeCol struct{ t *time.Time }

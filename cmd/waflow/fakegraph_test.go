@@ -507,7 +507,7 @@ func (f *fakeGraph) download(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r.Header.Get("Authorization") != "" && r.Header.Get("Authorization") != "Bearer "+f.token {
-		http.Error(w, "bad token", 403)
+		http.Error(w, "bad token", http.StatusForbidden)
 		return
 	}
 	fl := f.flows[strings.TrimPrefix(r.URL.Path, "/download/")]

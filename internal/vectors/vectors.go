@@ -1,10 +1,11 @@
-// Package vectors gives tests the real WhatsApp vectors kept outside the
-// repository, in ../shared/fixtures/meta-vectors relative to the module root.
+// Package vectors gives tests the real WhatsApp vectors kept in the
+// repository's testdata/meta-vectors (see the README there for where they
+// come from).
 //
 // The vectors are WhatsApp's own requests, responses and webhooks for a
-// throwaway key: a test that passes on them talks to WhatsApp. They are not
-// copied into the repository; where the folder is absent (a user's clone),
-// tests that need them skip with a message that says where to put them.
+// throwaway key: a test that passes on them talks to WhatsApp. They ship
+// with the module, so every clone runs the tests that read them; a missing
+// file fails the test, it never skips.
 package vectors
 
 import (
@@ -17,7 +18,8 @@ import (
 // vectors are looked for.
 const EnvDir = "WAFLOW_META_VECTORS"
 
-// Dir returns the vectors folder, or skips tb with a clear message when it
+// Dir returns the vectors folder: $WAFLOW_META_VECTORS when set, else
+// testdata/meta-vectors under the module root. It fails tb when the folder
 // cannot be found.
 func Dir(tb testing.TB) string {
 	tb.Helper()
@@ -26,17 +28,16 @@ func Dir(tb testing.TB) string {
 	}
 	root, err := moduleRoot()
 	if err != nil {
-		tb.Skipf("real WhatsApp vectors: cannot find the module root: %v", err)
+		tb.Fatalf("real WhatsApp vectors: cannot find the module root: %v", err)
 	}
-	d := filepath.Join(root, "..", "shared", "fixtures", "meta-vectors")
+	d := filepath.Join(root, "testdata", "meta-vectors")
 	if _, err := os.Stat(filepath.Join(d, "request.json")); err != nil {
-		tb.Skipf("real WhatsApp vectors not found at %s (set %s to their folder to run this test)", d, EnvDir)
+		tb.Fatalf("real WhatsApp vectors not found at %s: %v", d, err)
 	}
 	return d
 }
 
-// Read returns the contents of the vector file name, or skips tb when the
-// vectors folder is absent. A missing file inside a present folder fails tb.
+// Read returns the contents of the vector file name; a missing file fails tb.
 func Read(tb testing.TB, name string) []byte {
 	tb.Helper()
 	b, err := os.ReadFile(filepath.Join(Dir(tb), name))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog"
@@ -84,12 +85,22 @@ func newBackend(ctx context.Context, cfg *appConfig, sec *secrets, verifier *sig
 	if err := b.loadCatalog(cfg, log); err != nil {
 		return nil, err
 	}
+	lease, err := positiveDuration("webhook lease", cfg.webhookLease)
+	if err != nil {
+		return nil, err
+	}
+	handlerTimeout, err := positiveDuration("webhook handler timeout", cfg.webhookTimeout)
+	if err != nil {
+		return nil, err
+	}
 	b.worker, err = webhook.NewWorker(webhook.WorkerConfig{
-		Store:     store,
-		Tokens:    issuer,
-		Validator: b.catalog.ValidateCompletion,
-		Observer:  b.metrics,
-		Logger:    log.With("component", "webhook-worker"),
+		Lease:          lease,
+		HandlerTimeout: handlerTimeout,
+		Store:          store,
+		Tokens:         issuer,
+		Validator:      b.catalog.ValidateCompletion,
+		Observer:       b.metrics,
+		Logger:         log.With("component", "webhook-worker"),
 	})
 	if err != nil {
 		return nil, err
@@ -178,4 +189,13 @@ func completionHandler(f *catalog.Flow) webhook.CompletionHandler {
 	return func(ctx context.Context, c webhook.Completed) error {
 		return f.Complete(ctx, catalog.Completion{Completion: c.Completion, Values: c.Values, Token: c.Token})
 	}
+}
+
+// positiveDuration parses the duration setting named what.
+func positiveDuration(what, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s %q: want a positive duration such as 30s", what, v)
+	}
+	return d, nil
 }

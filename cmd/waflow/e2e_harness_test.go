@@ -137,6 +137,10 @@ func (e *e2eEnv) start() *e2eServer {
 		"WAFLOW_APP_SECRET="+string(e.appSecret),
 		"WAFLOW_TOKEN_SECRET="+string(e.tokenSecret),
 		"WAFLOW_VERIFY_TOKEN="+e.verifyToken,
+		// A short lease: after a SIGKILL the restarted server retakes the
+		// dead one's claimed events in seconds, not the default minute.
+		"WAFLOW_WEBHOOK_LEASE=5s",
+		"WAFLOW_WEBHOOK_HANDLER_TIMEOUT=4s",
 	)
 	cmd.Env = append(cmd.Env, e.extraEnv...)
 	stderr, _ := cmd.StderrPipe()

@@ -36,6 +36,8 @@ type appConfig struct {
 	verifyToken        string
 	requestTimeout     string
 	tokenTTL           string
+	webhookLease       string
+	webhookTimeout     string
 	requireJWT         string
 	logLevel           string
 	logFormat          string
@@ -57,6 +59,8 @@ func (c *appConfig) declare(s *settings) {
 	s.Secret(&c.verifyToken, "verify-token", "WAFLOW_VERIFY_TOKEN", "the webhook verify token")
 	s.String(&c.requestTimeout, "request-timeout", "WAFLOW_REQUEST_TIMEOUT", "3s", "deadline of a flow handler; WhatsApp gives up after 10s")
 	s.String(&c.tokenTTL, "token-ttl", "WAFLOW_TOKEN_TTL", "168h", "how long an issued flow token stays valid")
+	s.String(&c.webhookTimeout, "webhook-handler-timeout", "WAFLOW_WEBHOOK_HANDLER_TIMEOUT", "30s", "deadline of one webhook event's processing (a completion handler)")
+	s.String(&c.webhookLease, "webhook-lease", "WAFLOW_WEBHOOK_LEASE", "1m", "how long a replica holds a claimed webhook event before another may retake it (after a crash); must exceed the handler timeout")
 	s.String(&c.requireJWT, "require-token-signature", "WAFLOW_REQUIRE_TOKEN_SIGNATURE", "false", "reject Data API 4.0 requests without flow_token_signature")
 	s.String(&c.logLevel, "log-level", "WAFLOW_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "WAFLOW_LOG_FORMAT", "text", "text or json")

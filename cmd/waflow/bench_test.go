@@ -126,7 +126,8 @@ func TestBenchAgainstDevelopmentKeys(t *testing.T) {
 // serve", whose token check accepts only tokens recorded in its database.
 func TestBenchAgainstServe(t *testing.T) {
 	dir := t.TempDir()
-	cfg := &appConfig{addr: "127.0.0.1:0", dataDir: dir, requestTimeout: "3s", tokenTTL: "1h", requireJWT: "false", logLevel: "error", logFormat: "text"}
+	cfg := baseServeConfig(dir)
+	cfg.logLevel = "error"
 	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
@@ -136,6 +137,7 @@ func TestBenchAgainstServe(t *testing.T) {
 	select {
 	case addr = <-ready:
 	case err := <-done:
+		done <- err // for the cleanup
 		t.Fatalf("serve: %v", err)
 	}
 	flowURL := "http://" + addr + "/flows/appointment_booking"

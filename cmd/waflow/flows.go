@@ -299,7 +299,8 @@ func (d *deployer) deploy(ctx context.Context, f *flowSource) error {
 		fmt.Fprintln(d.env.Stdout, metaProblem(v).Format(f.File))
 	}
 	if n := len(flow.ValidationErrors); n > 0 {
-		return fmt.Errorf("meta found %s in the Flow JSON of flow %s; it cannot be published", count(n, "validation error"), flow.ID)
+		//lint:ignore ST1005 Meta is a name
+		return fmt.Errorf("Meta found %s in the Flow JSON of flow %s; it cannot be published", count(n, "validation error"), flow.ID)
 	}
 
 	// 6. Publishing, on request, of a valid draft.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -68,9 +69,18 @@ func serveFor(t *testing.T, cfg *appConfig, check func(addr string) bool) string
 	return logs.String()
 }
 
+// baseServeConfig is serve's configuration with every setting at its
+// default, as an empty environment gives it, on a free port of 127.0.0.1
+// with the data folder dir and a one-hour token TTL.
 func baseServeConfig(dir string) *appConfig {
-	return &appConfig{addr: "127.0.0.1:0", dataDir: dir, requestTimeout: "3s", tokenTTL: "1h", requireJWT: "false", logLevel: "info", logFormat: "text",
-		graph: graphConfig{baseURL: graph.DefaultBaseURL, version: "v25.0", timeout: "5s"}}
+	var cfg appConfig
+	s := newSettings(flag.NewFlagSet("serve", flag.ContinueOnError), &Env{Getenv: func(string) string { return "" }})
+	cfg.declare(s)
+	if err := s.resolve(); err != nil {
+		panic(err)
+	}
+	cfg.addr, cfg.dataDir, cfg.tokenTTL = "127.0.0.1:0", dir, "1h"
+	return &cfg
 }
 
 // enqueueBeforeServe stores one outbox message in the data folder's

@@ -58,8 +58,8 @@ func browser(t *testing.T) context.Context {
 // and returns its address.
 func serveForBrowser(t *testing.T) string {
 	t.Helper()
-	cfg := &appConfig{addr: "127.0.0.1:0", dataDir: t.TempDir(), requestTimeout: "3s", tokenTTL: "1h",
-		requireJWT: "false", logLevel: "error", logFormat: "text"}
+	cfg := baseServeConfig(t.TempDir())
+	cfg.logLevel = "error"
 	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
@@ -73,6 +73,7 @@ func serveForBrowser(t *testing.T) string {
 	case addr := <-ready:
 		return "http://" + addr
 	case err := <-done:
+		done <- err // for the cleanup
 		t.Fatalf("serve stopped: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")

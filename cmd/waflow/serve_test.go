@@ -12,7 +12,8 @@ import (
 // configured, checks the health endpoints, and stops it as SIGTERM would.
 func TestServeDevelopmentMode(t *testing.T) {
 	dir := t.TempDir()
-	cfg := &appConfig{addr: "127.0.0.1:0", dataDir: dir, requestTimeout: "3s", tokenTTL: "1h", requireJWT: "false", logLevel: "error", logFormat: "text"}
+	cfg := baseServeConfig(dir)
+	cfg.logLevel = "error"
 	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)

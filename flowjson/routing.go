@@ -216,20 +216,19 @@ func (v *validator) checkRoutingModel() {
 		v.errf(CodeInvalidRoutingModel, e.ptr, e.pos, "Missing direct route from screen %q to screen %q in the routing model, while it exists in the navigate screen action", e.from, e.to)
 	}
 	v.checkBackRoutes(g)
-	// Entry screen: one no route leads to. From 7.3 Meta also counts the
-	// targets of navigate actions as inbound (protocol.md 6.6).
-	var extra map[string]bool
-	if v.ver.AtLeast(V7_3) {
-		extra = map[string]bool{}
+	// Entry screen: one no route leads to.
+	if len(g.nodes) > 0 && len(g.entries(nil)) == 0 {
+		v.errf(CodeInvalidRoutingModel, rp, rpos, "No entry screen found in the routing model. Expected a screen with no inbound edges")
+	} else if v.ver.AtLeast(V7_3) && len(g.nodes) > 0 {
+		// Meta's 7.3 builder also counts the next screens of navigate
+		// actions as inbound edges. Only its client-side check is known to
+		// do so: a warning, not an error (protocol.md 6.6).
+		inbound := map[string]bool{}
 		for _, e := range v.navs {
-			extra[e.to] = true
+			inbound[e.to] = true
 		}
-	}
-	if len(g.nodes) > 0 && len(g.entries(extra)) == 0 {
-		if len(g.entries(nil)) == 0 {
-			v.errf(CodeInvalidRoutingModel, rp, rpos, "No entry screen found in the routing model. Expected a screen with no inbound edges")
-		} else {
-			v.errf(CodeInvalidRoutingModel, rp, rpos, "No entry screen found in the routing model: from Flow JSON 7.3 the next screens of navigate actions count as inbound edges too, and every screen is a route's or a navigate action's next screen")
+		if len(g.entries(inbound)) == 0 {
+			v.warnf(CodeInvalidRoutingModel, rp, rpos, "every screen is the next screen of a route or of a navigate action: Meta's Flow Builder for Flow JSON 7.3 counts both as inbound edges and may report that the routing model has no entry screen")
 		}
 	}
 	v.checkConnected(g, rp, rpos, true)

@@ -247,7 +247,7 @@ var invalidExpect = map[string]string{
 	"screen_id_reserved":                       "SCREEN_ID_IS_RESERVED_KEYWORD",
 	"screen_id_reserved_lowercase":             "SCREEN_ID_IS_RESERVED_KEYWORD",
 	"sensitive_before_5_1":                     "INVALID_PROPERTY_KEY",
-	"sensitive_unknown_field":                  "INVALID_PROPERTY_VALUE",
+	"sensitive_unknown_field":                  "INVALID_SENSITIVE_FIELD",
 	"six_opt_ins":                              "MAX_OPT_IN_PER_SCREEN",
 	"snake_case_property":                      "INVALID_PROPERTY_KEY",
 	"success_as_string":                        "INVALID_PROPERTY_TYPE",

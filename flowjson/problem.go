@@ -246,6 +246,7 @@ const (
 	CodeMaximumIfNesting                = "MAXIMUM_IF_NESTING"
 	CodeComponentTypeMaxNumberPerScreen = "COMPONENT_TYPE_MAX_NUMBER_PER_SCREEN"
 	CodeDataSourceImageAndColor         = "DATA_SOURCE_ITEMS_HAVE_BOTH_IMAGE_AND_COLOR"
+	CodeInvalidSensitiveField           = "INVALID_SENSITIVE_FIELD"
 
 	// waflow's codes.
 

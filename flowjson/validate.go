@@ -303,8 +303,9 @@ func (v *validator) checkScreen(si *screenInfo) {
 			v.errf(CodeInvalidPropertyKey, sp, s.posOf("sensitive"), "'sensitive' needs Flow JSON 5.1 or later; this flow is %s", v.ver)
 		}
 		for i, name := range s.Sensitive {
-			if si.inputs[name] == nil {
-				v.errf(CodeInvalidPropertyValue, ptrIndex(sp, i), itemPos(s.src.Get("sensitive"), i), "'sensitive' names %q, which is not an input component of screen %q", name, s.ID)
+			// Meta looks the name up among the screen's named components.
+			if si.inputs[name] == nil && si.forms[name] == nil {
+				v.errf(CodeInvalidSensitiveField, ptrIndex(sp, i), itemPos(s.src.Get("sensitive"), i), "'sensitive' names %q, which is not an input component of screen %q", name, s.ID)
 			}
 		}
 	}

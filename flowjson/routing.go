@@ -59,7 +59,8 @@ func (f *Flow) CanTransition(from, to string) bool {
 
 // EntryScreens returns the screens a flow can start on: those no route
 // leads to, in screen order. A flow whose graph has no such screen (a
-// loop, which Validate reports) starts on its first screen.
+// loop, which Validate reports, or from 6.2 a navigate-only flow with a
+// NavigationList, which Meta allows) starts on its first screen.
 func (f *Flow) EntryScreens() []string {
 	routes := f.Routes()
 	inbound := map[string]bool{}

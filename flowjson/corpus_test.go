@@ -128,148 +128,154 @@ func TestValidCorpusCoverage(t *testing.T) {
 // Every golden must contain it, so a regenerated golden that lost the
 // intended finding fails.
 var invalidExpect = map[string]string{
-	"action_payload_not_object":               "INVALID_PROPERTY_TYPE",
-	"action_without_name":                     "MISSING_REQUIRED_PROPERTY",
-	"bad_input_type":                          "INVALID_ENUM_VALUE",
-	"bad_layout_type":                         "INVALID_PROPERTY_VALUE",
-	"calendar_bad_weekday":                    "INVALID_ENUM_VALUE",
-	"calendar_title_in_single_mode":           "INVALID_DEPENDENCIES",
-	"checkbox_label_required_from_4_0":        "MISSING_REQUIRED_PROPERTY",
-	"children_not_an_array":                   "INVALID_PROPERTY_TYPE",
-	"chips_selector_one_option":               "MIN_ITEMS_REQUIRED",
-	"complete_on_embedded_link":               "INVALID_ENUM_VALUE",
-	"complete_on_non_terminal_screen":         "INVALID_COMPLETE_ACTION",
-	"complete_picker_default_max":             "INVALID_ON_CLICK_ACTION_PAYLOAD",
-	"component_newer_than_version":            "INVALID_PROPERTY_VALUE",
-	"component_not_allowed_in_if":             "COMPONENT_NOT_ALLOWED",
-	"data_api_version_without_routing_model":  "MISSING_REQUIRED_PROPERTY",
-	"data_array_without_items":                "INVALID_SCREEN_DATA",
-	"data_channel_uri_after_3_0":              "INVALID_PROPERTY_KEY",
-	"data_example_not_at_top_level":           "INVALID_SCREEN_DATA",
-	"data_example_type_mismatch":              "INVALID_SCREEN_DATA",
-	"data_exchange_without_endpoint":          "MISSING_REQUIRED_PROPERTY",
-	"data_field_not_an_object":                "INVALID_SCREEN_DATA",
-	"data_missing_example":                    "INVALID_SCREEN_DATA",
-	"data_missing_type":                       "INVALID_SCREEN_DATA",
-	"data_source_not_a_reference":             "INVALID_PROPERTY_TYPE",
-	"data_unknown_type":                       "INVALID_SCREEN_DATA",
-	"date_picker_bad_date_format":             "INVALID_PROPERTY_VALUE_FORMAT",
-	"date_picker_min_after_max":               "MIN_VALUE_GREATER_THAN_MAX",
-	"document_mime_type_not_allowed":          "INVALID_ENUM_VALUE",
-	"duplicate_input_names":                   "DUPLICATE_FORM_COMPONENT_NAMES",
-	"duplicate_option_id":                     "DUPLICATE_OPTION_ID",
-	"duplicate_property":                      "DUPLICATE_PROPERTY",
-	"duplicate_screen_ids":                    "DUPLICATE_SCREEN_IDS",
-	"empty_data_source":                       "MIN_ITEMS_REQUIRED",
-	"empty_heading":                           "MIN_CHARS_REQUIRED",
-	"empty_screens":                           "MIN_ITEMS_REQUIRED",
-	"expression_before_6_0":                   "INVALID_PROPERTY_VALUE",
-	"expression_type_error":                   "INVALID_PROPERTY_VALUE",
-	"footer_center_and_left_caption":          "NOT_KEYWORD_SCHEMA_VALIDATION_FAILED",
-	"footer_inside_and_outside_if":            "MORE_THAN_ONE_FOOTER",
-	"footer_label_too_long":                   "MAX_CHARS_EXCEEDED",
-	"footer_left_without_right":               "INVALID_DEPENDENCIES",
-	"form_init_values_picker":                 "NATIVE_COMPONENT_IN_FORM_INIT_VALUES",
-	"four_images":                             "MAX_IMAGE_PER_SCREEN",
-	"global_reference_before_4_0":             "INVALID_SCREEN_DATA",
-	"global_reference_current_screen":         "INVALID_SCREEN_DATA",
-	"global_reference_unknown_screen":         "INVALID_SCREEN_DATA",
-	"heading_too_long":                        "MAX_CHARS_EXCEEDED",
-	"if_condition_literals_only":              "INVALID_PROPERTY_VALUE",
-	"if_condition_type_mismatch":              "INVALID_PROPERTY_VALUE",
-	"if_condition_unbalanced":                 "INVALID_PROPERTY_VALUE",
-	"if_empty_then":                           "INVALID_PROPERTY_VALUE",
-	"if_footer_only_in_then":                  "MISSING_FOOTER_IN_IF_ELSE_BRANCHES",
-	"image_bad_base64":                        "INVALID_PROPERTY_VALUE_FORMAT",
-	"image_carousel_four_images":              "MAX_ITEMS_EXCEEDED",
-	"image_carousel_missing_alt_text":         "MISSING_REQUIRED_PROPERTY",
-	"init_value_inside_form":                  "INVALID_PROPERTY_KEY",
-	"input_label_too_long":                    "MAX_CHARS_EXCEEDED",
-	"input_outside_existing_form":             "COMPONENTS_OUTSIDE_FORM",
-	"input_outside_form_before_4_0":           "KEYWORD_ONE_OF",
-	"malformed_reference":                     "INVALID_PROPERTY_VALUE",
-	"malformed_version":                       "INVALID_FLOW_JSON_VERSION",
-	"max_chars_not_numeric":                   "PATTERN_MISMATCH",
-	"min_chars_greater_than_max":              "MIN_VALUE_GREATER_THAN_MAX",
-	"missing_component_type":                  "MISSING_REQUIRED_TYPE_PROPERTY",
-	"missing_required_label":                  "MISSING_REQUIRED_PROPERTY",
-	"missing_version":                         "MISSING_FLOW_JSON_VERSION",
-	"navigate_backward":                       "INVALID_ROUTING_MODEL",
-	"navigate_missing_next":                   "MISSING_REQUIRED_PROPERTY",
-	"navigate_next_without_type":              "MISSING_REQUIRED_PROPERTY",
-	"navigate_payload_extra_field":            "INVALID_NAVIGATE_ACTION_PAYLOAD",
-	"navigate_payload_missing_field":          "INVALID_NAVIGATE_ACTION_PAYLOAD",
-	"navigate_payload_type_mismatch":          "INVALID_NAVIGATE_ACTION_PAYLOAD",
-	"navigate_to_same_screen":                 "INVALID_NAVIGATE_ACTION_NEXT_SCREEN_NAME",
-	"navigate_unknown_screen":                 "INVALID_NAVIGATE_ACTION_NEXT_SCREEN_NAME",
-	"navigate_with_picker_value":              "INVALID_ON_CLICK_ACTION_PAYLOAD",
-	"navigation_list_action_on_list_and_item": "NOT_KEYWORD_SCHEMA_VALIDATION_FAILED",
-	"navigation_list_tag_too_long":            "MAX_CHARS_EXCEEDED",
-	"navigation_list_with_other_components":   "COMPONENT_NOT_ALLOWED",
-	"no_successful_terminal_screen":           "INVALID_PROPERTY_VALUE",
-	"no_terminal_screen":                      "MISSING_TERMINAL_SCREEN",
-	"on_unselect_data_exchange":               "INVALID_ENUM_VALUE",
-	"open_url_bad_url":                        "INVALID_PROPERTY_VALUE_FORMAT",
-	"open_url_on_footer":                      "INVALID_ENUM_VALUE",
-	"open_url_with_payload":                   "INVALID_PROPERTY_KEY",
-	"option_bad_color":                        "INVALID_PROPERTY_VALUE_FORMAT",
-	"option_image_before_5_0":                 "INVALID_PROPERTY_KEY",
-	"option_missing_id":                       "MISSING_REQUIRED_PROPERTY",
-	"option_title_too_long":                   "MAX_CHARS_EXCEEDED",
-	"pattern_without_helper_text":             "INVALID_DEPENDENCIES",
-	"photo_and_document_picker":               "MAX_COMPONENT_PER_SCREEN",
-	"photo_picker_max_too_high":               "MAXIMUM_VALUE_REQUIRED",
-	"photo_picker_min_greater_than_max":       "MIN_VALUE_GREATER_THAN_MAX",
-	"property_newer_than_version":             "INVALID_PROPERTY_KEY",
-	"reference_to_form_itself":                "INVALID_ON_CLICK_ACTION_PAYLOAD",
-	"reference_to_undeclared_data":            "INVALID_SCREEN_DYNAMIC_DATA",
-	"reference_unknown_form_field":            "INVALID_ON_CLICK_ACTION_PAYLOAD",
-	"reference_wrong_type":                    "INVALID_SCREEN_DYNAMIC_DATA",
-	"refresh_on_back_without_endpoint":        "INVALID_PROPERTY_VALUE",
-	"required_as_string":                      "INVALID_PROPERTY_TYPE",
-	"rich_text_not_alone_before_6_3":          "COMPONENT_NOT_ALLOWED",
-	"routing_backward_route":                  "INVALID_ROUTING_MODEL",
-	"routing_disconnected":                    "INVALID_ROUTING_MODEL",
-	"routing_ends_at_non_terminal":            "INVALID_ROUTING_MODEL",
-	"routing_loop":                            "INVALID_ROUTING_MODEL",
-	"routing_missing_navigate_route":          "INVALID_ROUTING_MODEL",
-	"routing_missing_screen":                  "INVALID_ROUTING_MODEL",
-	"routing_model_not_array":                 "INVALID_PROPERTY_TYPE",
-	"routing_self_route":                      "INVALID_ROUTING_MODEL",
-	"routing_too_many_branches":               "INVALID_ROUTING_MODEL",
-	"routing_unknown_screen":                  "INVALID_ROUTING_MODEL",
-	"screen_id_pattern":                       "PATTERN_MISMATCH",
-	"screen_id_reserved":                      "SCREEN_ID_IS_RESERVED_KEYWORD",
-	"sensitive_before_5_1":                    "INVALID_PROPERTY_KEY",
-	"sensitive_unknown_field":                 "INVALID_PROPERTY_VALUE",
-	"six_opt_ins":                             "MAX_OPT_IN_PER_SCREEN",
-	"snake_case_property":                     "INVALID_PROPERTY_KEY",
-	"success_as_string":                       "INVALID_PROPERTY_TYPE",
-	"success_on_non_terminal":                 "NOT_KEYWORD_SCHEMA_VALIDATION_FAILED",
-	"switch_empty_cases":                      "INVALID_PROPERTY_VALUE",
-	"switch_footer_in_one_case":               "MISSING_FOOTER_IN_SWITCH_BRANCHES",
-	"switch_value_not_a_reference":            "INVALID_PROPERTY_VALUE",
-	"syntax_trailing_comma":                   "INVALID_FLOW_JSON",
-	"syntax_unterminated_string":              "INVALID_FLOW_JSON",
-	"terminal_without_footer":                 "MISSING_FOOTER_ON_TERMINAL_SCREEN",
-	"text_array_before_5_1":                   "INVALID_PROPERTY_TYPE",
-	"text_mixed_with_reference":               "INVALID_PROPERTY_VALUE",
-	"three_embedded_links":                    "MAX_EMBEDDED_LINK_PER_SCREEN",
-	"too_many_components":                     "MAX_COMPONENTS_PER_SCREEN",
-	"too_many_radio_options":                  "MAX_ITEMS_EXCEEDED",
-	"too_many_screens":                        "MAX_SCREENS_NUMBER",
-	"top_level_array":                         "INVALID_FLOW_JSON",
-	"two_footers":                             "MAX_FOOTER_PER_SCREEN",
-	"unconnected_screen":                      "INVALID_ROUTING_MODEL",
-	"unknown_action_name":                     "INVALID_ENUM_VALUE",
-	"unknown_component_type":                  "INVALID_PROPERTY_VALUE",
-	"unknown_screen_property":                 "INVALID_PROPERTY_KEY",
-	"unknown_top_level_property":              "INVALID_PROPERTY_KEY",
-	"unsupported_data_api_version":            "NO_SUPPORTED_DATA_API_VERSION",
-	"unsupported_version":                     "UNSUPPORTED_FLOW_JSON_VERSION",
-	"update_data_before_6_0":                  "INVALID_ENUM_VALUE",
-	"update_data_undeclared_key":              "INVALID_ACTION_PAYLOAD_PROPERTY",
-	"version_as_number":                       "INVALID_PROPERTY_TYPE",
+	"action_payload_not_object":                "INVALID_PROPERTY_TYPE",
+	"action_without_name":                      "MISSING_REQUIRED_PROPERTY",
+	"bad_input_type":                           "INVALID_ENUM_VALUE",
+	"bad_layout_type":                          "INVALID_PROPERTY_VALUE",
+	"calendar_bad_weekday":                     "INVALID_ENUM_VALUE",
+	"calendar_title_in_single_mode":            "INVALID_DEPENDENCIES",
+	"checkbox_label_required_from_4_0":         "MISSING_REQUIRED_PROPERTY",
+	"children_not_an_array":                    "INVALID_PROPERTY_TYPE",
+	"chips_selector_one_option":                "MIN_ITEMS_REQUIRED",
+	"complete_on_embedded_link":                "INVALID_ENUM_VALUE",
+	"complete_on_non_terminal_screen":          "INVALID_COMPLETE_ACTION",
+	"complete_picker_default_max":              "INVALID_ON_CLICK_ACTION_PAYLOAD",
+	"component_newer_than_version":             "INVALID_PROPERTY_VALUE",
+	"component_not_allowed_in_if":              "COMPONENT_NOT_ALLOWED",
+	"data_api_version_without_routing_model":   "MISSING_REQUIRED_PROPERTY",
+	"data_array_without_items":                 "INVALID_SCREEN_DATA",
+	"data_channel_uri_after_3_0":               "INVALID_PROPERTY_KEY",
+	"data_example_not_at_top_level":            "INVALID_SCREEN_DATA",
+	"data_example_type_mismatch":               "INVALID_SCREEN_DATA",
+	"data_exchange_without_endpoint":           "MISSING_REQUIRED_PROPERTY",
+	"data_field_not_an_object":                 "INVALID_SCREEN_DATA",
+	"data_missing_example":                     "INVALID_SCREEN_DATA",
+	"data_missing_type":                        "INVALID_SCREEN_DATA",
+	"data_source_image_and_color":              "DATA_SOURCE_ITEMS_HAVE_BOTH_IMAGE_AND_COLOR",
+	"data_source_not_a_reference":              "INVALID_PROPERTY_TYPE",
+	"data_source_schema_without_title":         "INVALID_SCREEN_DYNAMIC_DATA",
+	"data_unknown_type":                        "INVALID_SCREEN_DATA",
+	"date_picker_bad_date_format":              "INVALID_PROPERTY_VALUE_FORMAT",
+	"date_picker_min_after_max":                "MIN_VALUE_GREATER_THAN_MAX",
+	"document_mime_type_not_allowed":           "INVALID_ENUM_VALUE",
+	"duplicate_input_names":                    "DUPLICATE_FORM_COMPONENT_NAMES",
+	"duplicate_option_id":                      "DUPLICATE_OPTION_ID",
+	"duplicate_property":                       "DUPLICATE_PROPERTY",
+	"duplicate_screen_ids":                     "DUPLICATE_SCREEN_IDS",
+	"empty_data_source":                        "MIN_ITEMS_REQUIRED",
+	"empty_heading":                            "MIN_CHARS_REQUIRED",
+	"empty_screens":                            "MIN_ITEMS_REQUIRED",
+	"expression_before_6_0":                    "INVALID_PROPERTY_VALUE",
+	"expression_type_error":                    "INVALID_PROPERTY_VALUE",
+	"footer_center_and_left_caption":           "NOT_KEYWORD_SCHEMA_VALIDATION_FAILED",
+	"footer_inside_and_outside_if":             "MORE_THAN_ONE_FOOTER",
+	"footer_label_too_long":                    "MAX_CHARS_EXCEEDED",
+	"footer_left_without_right":                "INVALID_DEPENDENCIES",
+	"footer_outside_form_uses_form_before_4_0": "INVALID_ON_CLICK_ACTION_PAYLOAD",
+	"form_init_values_picker":                  "NATIVE_COMPONENT_IN_FORM_INIT_VALUES",
+	"four_images":                              "MAX_IMAGE_PER_SCREEN",
+	"global_reference_before_4_0":              "INVALID_SCREEN_DATA",
+	"global_reference_current_screen":          "INVALID_SCREEN_DYNAMIC_DATA",
+	"global_reference_unknown_screen":          "INVALID_SCREEN_DYNAMIC_DATA",
+	"heading_too_long":                         "MAX_CHARS_EXCEEDED",
+	"if_condition_literals_only":               "INVALID_PROPERTY_VALUE",
+	"if_condition_type_mismatch":               "INVALID_PROPERTY_VALUE",
+	"if_condition_unbalanced":                  "INVALID_PROPERTY_VALUE",
+	"if_empty_then":                            "INVALID_PROPERTY_VALUE",
+	"if_footer_only_in_then":                   "MISSING_FOOTER_IN_IF_ELSE_BRANCHES",
+	"if_nested_four_levels":                    "MAXIMUM_IF_NESTING",
+	"image_bad_base64":                         "INVALID_PROPERTY_VALUE_FORMAT",
+	"image_carousel_four_images":               "MAX_ITEMS_EXCEEDED",
+	"image_carousel_missing_alt_text":          "MISSING_REQUIRED_PROPERTY",
+	"init_value_inside_form":                   "INVALID_PROPERTY_KEY",
+	"input_label_too_long":                     "MAX_CHARS_EXCEEDED",
+	"input_outside_existing_form":              "COMPONENTS_OUTSIDE_FORM",
+	"input_outside_form_before_4_0":            "KEYWORD_ONE_OF",
+	"malformed_reference":                      "INVALID_PROPERTY_VALUE",
+	"malformed_version":                        "INVALID_FLOW_JSON_VERSION",
+	"max_chars_not_numeric":                    "PATTERN_MISMATCH",
+	"min_chars_greater_than_max":               "MIN_VALUE_GREATER_THAN_MAX",
+	"missing_component_type":                   "MISSING_REQUIRED_TYPE_PROPERTY",
+	"missing_required_label":                   "MISSING_REQUIRED_PROPERTY",
+	"missing_version":                          "MISSING_FLOW_JSON_VERSION",
+	"navigate_backward":                        "INVALID_ROUTING_MODEL",
+	"navigate_missing_next":                    "MISSING_REQUIRED_PROPERTY",
+	"navigate_next_without_type":               "MISSING_REQUIRED_PROPERTY",
+	"navigate_payload_extra_field":             "INVALID_NAVIGATE_ACTION_PAYLOAD",
+	"navigate_payload_missing_field":           "INVALID_NAVIGATE_ACTION_PAYLOAD",
+	"navigate_payload_type_mismatch":           "INVALID_NAVIGATE_ACTION_PAYLOAD",
+	"navigate_to_same_screen":                  "INVALID_NAVIGATE_ACTION_NEXT_SCREEN_NAME",
+	"navigate_unknown_screen":                  "INVALID_NAVIGATE_ACTION_NEXT_SCREEN_NAME",
+	"navigate_with_picker_value":               "INVALID_ON_CLICK_ACTION_PAYLOAD",
+	"navigation_list_action_on_list_and_item":  "NOT_KEYWORD_SCHEMA_VALIDATION_FAILED",
+	"navigation_list_on_terminal_screen":       "INVALID_PROPERTY_KEY",
+	"navigation_list_tag_too_long":             "MAX_CHARS_EXCEEDED",
+	"navigation_list_with_other_components":    "INVALID_COMPONENT_PLACEMENT",
+	"no_successful_terminal_screen":            "INVALID_PROPERTY_VALUE",
+	"no_terminal_screen":                       "MISSING_TERMINAL_SCREEN",
+	"on_unselect_data_exchange":                "INVALID_ENUM_VALUE",
+	"open_url_bad_url":                         "INVALID_PROPERTY_VALUE_FORMAT",
+	"open_url_on_footer":                       "INVALID_ENUM_VALUE",
+	"open_url_with_payload":                    "INVALID_PROPERTY_KEY",
+	"option_bad_color":                         "INVALID_PROPERTY_VALUE_FORMAT",
+	"option_image_before_5_0":                  "INVALID_PROPERTY_KEY",
+	"option_missing_id":                        "MISSING_REQUIRED_PROPERTY",
+	"option_title_too_long":                    "MAX_CHARS_EXCEEDED",
+	"pattern_without_helper_text":              "MISSING_REQUIRED_PROPERTY",
+	"photo_and_document_picker":                "COMPONENT_TYPE_MAX_NUMBER_PER_SCREEN",
+	"photo_picker_max_too_high":                "MAXIMUM_VALUE_REQUIRED",
+	"photo_picker_min_greater_than_max":        "MIN_VALUE_GREATER_THAN_MAX",
+	"property_newer_than_version":              "INVALID_PROPERTY_KEY",
+	"reference_to_form_itself":                 "INVALID_ON_CLICK_ACTION_PAYLOAD",
+	"reference_to_undeclared_data":             "INVALID_SCREEN_DYNAMIC_DATA",
+	"reference_unknown_form_field":             "INVALID_ON_CLICK_ACTION_PAYLOAD",
+	"reference_wrong_type":                     "INVALID_SCREEN_DYNAMIC_DATA",
+	"refresh_on_back_without_endpoint":         "INVALID_PROPERTY_VALUE",
+	"required_as_string":                       "INVALID_PROPERTY_TYPE",
+	"rich_text_not_alone_before_6_3":           "INVALID_COMPONENT_PLACEMENT",
+	"routing_backward_route":                   "INVALID_ROUTING_MODEL",
+	"routing_disconnected":                     "INVALID_ROUTING_MODEL",
+	"routing_loop_without_entry":               "INVALID_ROUTING_MODEL",
+	"routing_missing_navigate_route":           "INVALID_ROUTING_MODEL",
+	"routing_missing_screen":                   "INVALID_ROUTING_MODEL",
+	"routing_model_not_array":                  "INVALID_PROPERTY_TYPE",
+	"routing_self_route":                       "INVALID_ROUTING_MODEL",
+	"routing_too_many_branches":                "INVALID_ROUTING_MODEL",
+	"routing_unknown_screen":                   "INVALID_ROUTING_MODEL",
+	"routing_unlisted_terminal_disconnected":   "INVALID_ROUTING_MODEL",
+	"screen_id_pattern":                        "PATTERN_MISMATCH",
+	"screen_id_reserved":                       "SCREEN_ID_IS_RESERVED_KEYWORD",
+	"screen_id_reserved_lowercase":             "SCREEN_ID_IS_RESERVED_KEYWORD",
+	"sensitive_before_5_1":                     "INVALID_PROPERTY_KEY",
+	"sensitive_unknown_field":                  "INVALID_SENSITIVE_FIELD",
+	"six_opt_ins":                              "MAX_OPT_IN_PER_SCREEN",
+	"snake_case_property":                      "INVALID_PROPERTY_KEY",
+	"success_as_string":                        "INVALID_PROPERTY_TYPE",
+	"success_on_non_terminal":                  "NOT_KEYWORD_SCHEMA_VALIDATION_FAILED",
+	"switch_empty_cases":                       "INVALID_PROPERTY_VALUE",
+	"switch_footer_in_one_case":                "MISSING_FOOTER_IN_SWITCH_BRANCHES",
+	"switch_value_not_a_reference":             "INVALID_PROPERTY_VALUE",
+	"syntax_trailing_comma":                    "INVALID_FLOW_JSON",
+	"syntax_unterminated_string":               "INVALID_FLOW_JSON",
+	"terminal_without_footer":                  "MISSING_FOOTER_ON_TERMINAL_SCREEN",
+	"text_array_before_5_1":                    "INVALID_PROPERTY_TYPE",
+	"text_mixed_with_reference":                "INVALID_PROPERTY_VALUE",
+	"three_embedded_links":                     "MAX_EMBEDDED_LINK_PER_SCREEN",
+	"too_many_components":                      "MAX_COMPONENTS_PER_SCREEN",
+	"too_many_radio_options":                   "MAX_ITEMS_EXCEEDED",
+	"too_many_screens":                         "MAX_SCREENS_NUMBER",
+	"top_level_array":                          "INVALID_FLOW_JSON",
+	"two_footers":                              "MAX_FOOTER_PER_SCREEN",
+	"unconnected_screen":                       "INVALID_ROUTING_MODEL",
+	"unknown_action_name":                      "INVALID_ENUM_VALUE",
+	"unknown_component_type":                   "INVALID_PROPERTY_VALUE",
+	"unknown_screen_property":                  "INVALID_PROPERTY_KEY",
+	"unknown_top_level_property":               "INVALID_PROPERTY_KEY",
+	"unsupported_data_api_version":             "NO_SUPPORTED_DATA_API_VERSION",
+	"unsupported_version":                      "UNSUPPORTED_FLOW_JSON_VERSION",
+	"update_data_before_6_0":                   "INVALID_ENUM_VALUE",
+	"update_data_undeclared_key":               "INVALID_ACTION_PAYLOAD_PROPERTY",
+	"version_as_number":                        "INVALID_PROPERTY_TYPE",
 }
 
 // TestInvalidCorpus validates every flow of testdata/invalid (one mistake
@@ -317,6 +323,64 @@ func TestInvalidCorpus(t *testing.T) {
 	for name := range invalidExpect {
 		if _, err := os.Stat(filepath.Join("testdata", "invalid", name+".json")); err != nil {
 			t.Errorf("invalidExpect lists %s, which has no file", name)
+		}
+	}
+}
+
+// warnExpect names the warning each flow of testdata/warn exists to show:
+// flows Meta may accept, which waflow lets through with a warning
+// (protocol.md 6.6).
+var warnExpect = map[string]string{
+	"data_object_without_properties":        "INVALID_SCREEN_DATA",
+	"data_source_schema_without_properties": "INVALID_SCREEN_DYNAMIC_DATA",
+	"routing_navigate_target_entry_7_3":     "INVALID_ROUTING_MODEL",
+}
+
+// TestWarnCorpus validates every flow of testdata/warn: no error, the
+// warning warnExpect names, and the problems of its .golden file.
+func TestWarnCorpus(t *testing.T) {
+	files := readDir(t, "warn")
+	if len(files) < len(warnExpect) {
+		t.Fatalf("testdata/warn has %d flows, want %d", len(files), len(warnExpect))
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".json")
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, ps := ValidateSource(src)
+			got := formatGolden(name+".json", ps)
+			if ps.HasErrors() {
+				t.Fatalf("errors reported for a flow that should only warn:\n%s", got)
+			}
+			code, ok := warnExpect[name]
+			if !ok {
+				t.Fatalf("no expected code listed for %s in warnExpect", name)
+			}
+			if !slices.ContainsFunc(ps, func(p Problem) bool { return p.Code == code && p.Severity == SeverityWarning }) {
+				t.Errorf("no %s warning among:\n%s", code, got)
+			}
+			golden := strings.TrimSuffix(file, ".json") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./flowjson -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("problems differ from %s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+	for name := range warnExpect {
+		if _, err := os.Stat(filepath.Join("testdata", "warn", name+".json")); err != nil {
+			t.Errorf("warnExpect lists %s, which has no file", name)
 		}
 	}
 }
@@ -457,8 +521,8 @@ func TestSeedFlows(t *testing.T) {
 		}},
 		{"expense_entry.json", []string{
 			"2:14: warning: FROZEN_FLOW_JSON_VERSION",
-			// An empty routing model: EXPENSE_FORM must be listed.
-			"4:20: INVALID_ROUTING_MODEL",
+			// An empty routing model is right for a flow whose only
+			// screen is terminal (protocol.md 6.6).
 		}},
 	}
 	for _, tt := range tests {

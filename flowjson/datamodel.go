@@ -83,7 +83,9 @@ func (v *validator) checkSchema(name string, s *Schema, raw *Value, ptr string, 
 				v.checkSchema(name+"."+p.Name, p.Schema, p.Raw, ptrKey(ptrKey(ptr, "properties"), p.Name), false)
 			}
 		case s.src.Get("properties") == nil:
-			v.errf(CodeInvalidScreenData, ptr, s.pos(), "object %q needs \"properties\" declaring its fields", name)
+			// Meta's builder accepts an object without properties
+			// (protocol.md 6.3); waflow cannot check its fields then.
+			v.warnf(CodeInvalidScreenData, ptr, s.pos(), "object %q has no \"properties\": waflow cannot check references to its fields or the data sent for it; declare them", name)
 		}
 	}
 	switch {

@@ -22,9 +22,12 @@
 //   - every documented limit: characters, options, components per screen,
 //     screens per flow, Footers, EmbeddedLinks, OptIns, Images, pickers;
 //   - where each action may be used, and the routing model as a graph
-//     (every screen present, an entry screen, no loops or backward routes,
-//     at most 10 branches, every route ending at a terminal screen, a route
-//     for every navigate action);
+//     (every non-terminal screen listed, every screen connected, an entry
+//     screen, no self-routes or backward A ↔ B routes, at most 10 branches,
+//     a route either way for every navigate action); a flow without a
+//     routing model only needs its screens connected and an entry screen;
+//   - where a rule is uncertain (Meta may accept the flow), a warning
+//     instead of an error: Meta checks again at upload;
 //   - navigate payloads against the next screen's data model, and the data
 //     models themselves (type, items, properties, __example__);
 //   - every ${data.x}, ${form.x}, ${screen.ID.form.x} and

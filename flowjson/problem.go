@@ -241,6 +241,12 @@ const (
 	CodeMoreThanOneFooter               = "MORE_THAN_ONE_FOOTER"
 	CodeNativeComponentInFormInitValues = "NATIVE_COMPONENT_IN_FORM_INIT_VALUES"
 	CodeInvalidActionPayloadProperty    = "INVALID_ACTION_PAYLOAD_PROPERTY"
+	// Codes of Meta's Flow Builder validator (protocol.md 6.6, 6.7).
+	CodeInvalidComponentPlacement       = "INVALID_COMPONENT_PLACEMENT"
+	CodeMaximumIfNesting                = "MAXIMUM_IF_NESTING"
+	CodeComponentTypeMaxNumberPerScreen = "COMPONENT_TYPE_MAX_NUMBER_PER_SCREEN"
+	CodeDataSourceImageAndColor         = "DATA_SOURCE_ITEMS_HAVE_BOTH_IMAGE_AND_COLOR"
+	CodeInvalidSensitiveField           = "INVALID_SENSITIVE_FIELD"
 
 	// waflow's codes.
 
@@ -258,13 +264,8 @@ const (
 	CodeMaxItemsExceeded = "MAX_ITEMS_EXCEEDED"
 	// CodeMaxComponentsPerScreen: more than 50 components on a screen.
 	CodeMaxComponentsPerScreen = "MAX_COMPONENTS_PER_SCREEN"
-	// CodeMaxComponentPerScreen: too many components of a type that has its
-	// own per-screen or per-flow limit (media pickers, NavigationList,
-	// ImageCarousel).
-	CodeMaxComponentPerScreen = "MAX_COMPONENT_PER_SCREEN"
 	// CodeComponentNotAllowed: a component where Meta does not allow it
-	// (inside If or Switch, beside a NavigationList or RichText, on a
-	// terminal screen, ...).
+	// (inside If or Switch, a Form in a Form, a Footer in a nested If).
 	CodeComponentNotAllowed = "COMPONENT_NOT_ALLOWED"
 	// CodeInvalidExpression: a reference or expression that does not parse
 	// or has the wrong type.

@@ -1,6 +1,7 @@
 package flowjson
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -58,7 +59,8 @@ func (f *Flow) CanTransition(from, to string) bool {
 
 // EntryScreens returns the screens a flow can start on: those no route
 // leads to, in screen order. A flow whose graph has no such screen (a
-// loop, which Validate reports) starts on its first screen.
+// loop, which Validate reports, or from 6.2 a navigate-only flow with a
+// NavigationList, which Meta allows) starts on its first screen.
 func (f *Flow) EntryScreens() []string {
 	routes := f.Routes()
 	inbound := map[string]bool{}
@@ -91,16 +93,38 @@ func (v *validator) checkRouting() {
 	if v.endpoint {
 		return // routing_model missing: already reported
 	}
-	// Without an endpoint, Meta derives the routing model from the navigate
-	// actions, and the same rules apply to it.
+	v.checkNavigateGraph()
+}
+
+// checkNavigateGraph checks a flow without routing_model. Meta derives a
+// routing model from its navigate actions and checks only that every screen
+// is connected and that some screen is an entry screen: back links (B → A
+// after A → B) and loops are allowed here (protocol.md 6.6).
+func (v *validator) checkNavigateGraph() {
 	g := newGraph(v, nil)
 	for _, e := range v.navs {
 		g.addEdge(e.from, e.to, e.ptr, e.pos)
 	}
+	navLists := false
+	if v.ver.AtLeast(V6_2) {
+		// Meta's derived routing model links a screen holding a
+		// NavigationList to every other screen: its items may be data that
+		// names any screen (protocol.md 6.6).
+		for _, si := range v.list {
+			if !si.navList || v.screens[si.s.ID] != si {
+				continue
+			}
+			navLists = true
+			for _, n := range g.nodes {
+				if n != si.s.ID {
+					g.addEdge(si.s.ID, n, si.ptr, si.s.pos())
+				}
+			}
+		}
+	}
 	if v.brokenNav {
 		// A navigate action without a valid target (reported) leaves the
 		// graph incomplete: its connectivity would only repeat that error.
-		v.checkCycles(g)
 		return
 	}
 	if len(v.list) > 1 {
@@ -111,7 +135,11 @@ func (v *validator) checkRouting() {
 			}
 		}
 	}
-	v.checkGraph(g, "/screens", v.f.posOf("screens"), false)
+	// From 6.2 a flow with a NavigationList needs no entry screen.
+	if !navLists && len(g.nodes) > 0 && len(g.entries(nil)) == 0 {
+		v.errf(CodeInvalidRoutingModel, "/screens", v.f.posOf("screens"), "No entry screen found: every screen is the next screen of some navigate action. The flow needs a screen that no navigate action leads to")
+	}
+	v.checkConnected(g, "/screens", v.f.posOf("screens"), false)
 }
 
 func (v *validator) checkRoutingModel() {
@@ -125,7 +153,16 @@ func (v *validator) checkRoutingModel() {
 			listed[to] = true
 		}
 	}
-	g := newGraph(v, listed)
+	// Terminal screens count as listed: a flow whose only screen is
+	// terminal may have "routing_model": {} (protocol.md 6.6). An unlisted
+	// terminal screen still has to be connected to the others.
+	nodes := maps.Clone(listed)
+	for _, si := range v.list {
+		if si.s.IsTerminal() {
+			nodes[si.s.ID] = true
+		}
+	}
+	g := newGraph(v, nodes)
 	incomplete := false
 	for _, r := range rm.Routes {
 		kp := ptrKey(rp, r.From)
@@ -149,7 +186,7 @@ func (v *validator) checkRoutingModel() {
 			case v.screens[to] == nil:
 				v.errf(CodeInvalidRoutingModel, tp, tpos, "Invalid screens found in the routing model: %q (a route of %q) is not a screen of the flow", to, r.From)
 			case to == r.From:
-				v.errf(CodeInvalidRoutingModel, tp, tpos, "Invalid screen found in the routing model: %q routes to itself; remove it (an endpoint may refresh the current screen without a route)", to)
+				v.errf(CodeInvalidRoutingModel, tp, tpos, "Loop detected in the routing model: %q routes to itself; remove it (an endpoint may refresh the current screen without a route)", to)
 			default:
 				g.addEdge(r.From, to, tp, tpos)
 			}
@@ -160,19 +197,42 @@ func (v *validator) checkRoutingModel() {
 	}
 	var missing []string
 	for _, si := range v.list {
-		if id := si.s.ID; id != "" && !listed[id] && v.screens[id] == si {
+		if id := si.s.ID; id != "" && !nodes[id] && v.screens[id] == si {
 			missing = append(missing, id)
 		}
 	}
 	if len(missing) > 0 {
 		v.errf(CodeInvalidRoutingModel, rp, rpos, "Following screens are missing in the routing model: %s; add each as a key with the screens it may go to (an empty array for none)", strings.Join(missing, ", "))
 	}
+	// A navigate action needs a route between its two screens, in either
+	// direction; from 6.2 a screen holding a NavigationList is exempt
+	// (protocol.md 6.6).
 	for _, e := range v.navs {
-		if !g.has(e.from, e.to) {
-			v.errf(CodeInvalidRoutingModel, e.ptr, e.pos, "Missing direct route from screen %q to screen %q in the routing model, while it exists in the navigate screen action", e.from, e.to)
+		if g.has(e.from, e.to) || g.has(e.to, e.from) {
+			continue
+		}
+		if si := v.screens[e.from]; si != nil && si.navList && v.ver.AtLeast(V6_2) {
+			continue
+		}
+		v.errf(CodeInvalidRoutingModel, e.ptr, e.pos, "Missing direct route from screen %q to screen %q in the routing model, while it exists in the navigate screen action", e.from, e.to)
+	}
+	v.checkBackRoutes(g)
+	// Entry screen: one no route leads to.
+	if len(g.nodes) > 0 && len(g.entries(nil)) == 0 {
+		v.errf(CodeInvalidRoutingModel, rp, rpos, "No entry screen found in the routing model. Expected a screen with no inbound edges")
+	} else if v.ver.AtLeast(V7_3) && len(g.nodes) > 0 {
+		// Meta's 7.3 builder also counts the next screens of navigate
+		// actions as inbound edges. Only its client-side check is known to
+		// do so: a warning, not an error (protocol.md 6.6).
+		inbound := map[string]bool{}
+		for _, e := range v.navs {
+			inbound[e.to] = true
+		}
+		if len(g.entries(inbound)) == 0 {
+			v.warnf(CodeInvalidRoutingModel, rp, rpos, "every screen is the next screen of a route or of a navigate action: Meta's Flow Builder for Flow JSON 7.3 counts both as inbound edges and may report that the routing model has no entry screen")
 		}
 	}
-	v.checkGraph(g, rp, rpos, true)
+	v.checkConnected(g, rp, rpos, true)
 }
 
 type edge struct {
@@ -215,52 +275,40 @@ func (g *graph) addEdge(from, to, ptr string, pos Pos) {
 	g.in[to] = append(g.in[to], from)
 }
 
-// checkGraph applies the graph rules: forward-only, no loops, an entry
-// screen, connected, every route ending at a terminal screen. explicit says
-// whether the graph is the flow's routing_model (at ptr) or derived from its
-// navigate actions.
-func (v *validator) checkGraph(g *graph, ptr string, pos Pos, explicit bool) {
-	v.checkCycles(g)
-	// Entry screen.
-	entries := 0
+// entries returns the nodes without an inbound edge that are not in
+// inbound either.
+func (g *graph) entries(inbound map[string]bool) []string {
+	var out []string
 	for _, n := range g.nodes {
-		if len(g.in[n]) == 0 {
-			entries++
+		if len(g.in[n]) == 0 && !inbound[n] {
+			out = append(out, n)
 		}
 	}
-	if entries == 0 && len(g.nodes) > 0 {
-		v.errf(CodeInvalidRoutingModel, ptr, pos, "No entry screen found in the routing model. Expected a screen with no inbound edges")
+	return out
+}
+
+// checkConnected reports the screens not connected (ignoring direction)
+// with the first screen's group. explicit says whether the graph is the
+// flow's routing_model (at ptr) or derived from its navigate actions.
+func (v *validator) checkConnected(g *graph, ptr string, pos Pos, explicit bool) {
+	if len(g.nodes) < 2 {
+		return
 	}
-	// Connected (ignoring direction).
-	if len(g.nodes) > 1 {
-		comp := g.components()
-		for _, c := range comp[1:] {
-			// Screens without any edge are reported on their own for
-			// navigate-derived graphs.
-			if !explicit && len(c) == 1 && len(g.out[c[0]]) == 0 && len(g.in[c[0]]) == 0 {
-				continue
-			}
-			v.errf(CodeInvalidRoutingModel, ptr, pos, "Screens %s are not connected with the rest of the screens (%s...)", strings.Join(c, ", "), comp[0][0])
+	comp := g.components()
+	for _, c := range comp[1:] {
+		// Screens without any edge are reported on their own for
+		// navigate-derived graphs.
+		if !explicit && len(c) == 1 && len(g.out[c[0]]) == 0 && len(g.in[c[0]]) == 0 {
+			continue
 		}
-	}
-	// Every route ends at a terminal screen. A screen without a Footer is
-	// an information screen the user leaves with the back button (Meta's
-	// own OptIn "read more" sample links to one), so it may end a route.
-	for _, n := range g.nodes {
-		si := v.screens[n]
-		if len(g.out[n]) == 0 && !si.s.IsTerminal() && footersOnPath(si.s.Children()) > 0 {
-			if explicit {
-				v.errf(CodeInvalidRoutingModel, ptrKey(ptr, n), v.f.RoutingModel.posOf(n), "screen %q has no forward route and is not terminal: every route must end at a terminal screen", n)
-			} else {
-				v.errf(CodeInvalidRoutingModel, si.ptr, si.s.pos(), "screen %q is not terminal and no navigate action leaves it: every route must end at a terminal screen", n)
-			}
-		}
+		v.errf(CodeInvalidRoutingModel, ptr, pos, "Screens %s are not connected with the rest of the screens (%s...)", strings.Join(c, ", "), comp[0][0])
 	}
 }
 
-// checkCycles reports backward routes and loops.
-func (v *validator) checkCycles(g *graph) {
-	// Backward routes: A→B together with B→A.
+// checkBackRoutes reports a route A → B together with B → A in a routing
+// model. Longer loops are allowed as long as the flow keeps an entry screen
+// (protocol.md 6.6).
+func (v *validator) checkBackRoutes(g *graph) {
 	back := map[[2]string]bool{}
 	for _, a := range g.nodes {
 		for _, e := range g.out[a] {
@@ -274,108 +322,9 @@ func (v *validator) checkCycles(g *graph) {
 			}
 		}
 	}
-	// Loops longer than two screens.
-	for _, cyc := range g.cycles() {
-		if len(cyc) == 2 {
-			continue // reported as a backward route
-		}
-		first := cyc[0]
-		var e edge
-		for _, x := range g.out[cyc[len(cyc)-1]] {
-			if x.to == first {
-				e = x
-			}
-		}
-		v.errf(CodeInvalidRoutingModel, e.ptr, e.pos, "Loop detected in the routing model for screens: %s; routes must only go forward", strings.Join(cyc, ", "))
-	}
-}
-
-// cycles returns one cycle per strongly connected component with more than
-// one screen (Tarjan), each starting at its earliest screen.
-func (g *graph) cycles() [][]string {
-	index := map[string]int{}
-	low := map[string]int{}
-	on := map[string]bool{}
-	var stack []string
-	var out [][]string
-	next := 0
-	var strong func(n string)
-	strong = func(n string) {
-		index[n], low[n] = next, next
-		next++
-		stack = append(stack, n)
-		on[n] = true
-		for _, e := range g.out[n] {
-			if _, seen := index[e.to]; !seen {
-				strong(e.to)
-				low[n] = min(low[n], low[e.to])
-			} else if on[e.to] {
-				low[n] = min(low[n], index[e.to])
-			}
-		}
-		if low[n] == index[n] {
-			var scc []string
-			for {
-				m := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				on[m] = false
-				scc = append(scc, m)
-				if m == n {
-					break
-				}
-			}
-			if len(scc) > 1 {
-				out = append(out, g.orderCycle(scc))
-			}
-		}
-	}
-	for _, n := range g.nodes {
-		if _, seen := index[n]; !seen {
-			strong(n)
-		}
-	}
-	slices.SortFunc(out, func(a, b []string) int { return g.position(a[0]) - g.position(b[0]) })
-	return out
 }
 
 func (g *graph) position(id string) int { return slices.Index(g.nodes, id) }
-
-// orderCycle returns a real cycle inside a strongly connected component:
-// the shortest path from its earliest screen back to itself.
-func (g *graph) orderCycle(scc []string) []string {
-	in := map[string]bool{}
-	for _, n := range scc {
-		in[n] = true
-	}
-	start := scc[0]
-	for _, n := range scc {
-		if g.position(n) < g.position(start) {
-			start = n
-		}
-	}
-	parent := map[string]string{}
-	queue := []string{start}
-	for len(queue) > 0 {
-		cur := queue[0]
-		queue = queue[1:]
-		for _, e := range g.out[cur] {
-			if e.to == start {
-				path := []string{cur}
-				for p := cur; p != start; {
-					p = parent[p]
-					path = append(path, p)
-				}
-				slices.Reverse(path)
-				return path
-			}
-			if _, seen := parent[e.to]; !seen && in[e.to] {
-				parent[e.to] = cur
-				queue = append(queue, e.to)
-			}
-		}
-	}
-	return scc
-}
 
 // components returns the weakly connected components, each in screen order,
 // the one holding the first screen first.

@@ -66,6 +66,7 @@ type screenInfo struct {
 	inputs  map[string]*compInfo
 	forms   map[string]*compInfo
 	hasForm bool
+	navList bool // the screen holds a NavigationList
 }
 
 type compInfo struct {
@@ -141,7 +142,7 @@ func (v *validator) run() {
 	v.checkTerminals()
 	v.checkRouting()
 	if v.carousel > 3 {
-		v.errf(CodeMaxComponentPerScreen, "/screens", f.posOf("screens"), "a flow may have at most 3 ImageCarousel components but has %d", v.carousel)
+		v.errf(CodeInvalidPropertyValue, "/screens", f.posOf("screens"), "Maximum number of ImageCarousel allowed per flow is 3 but found %d", v.carousel)
 	}
 	if f.src != nil {
 		v.checkDuplicateKeys(f.src, nil)
@@ -173,6 +174,8 @@ func (v *validator) index(si *screenInfo, list []*Component, ptr string, inForm 
 				}
 			}
 			continue
+		case "NavigationList":
+			si.navList = true
 		}
 		if !IsInput(c.Type) || c.Name == "" {
 			continue
@@ -278,8 +281,10 @@ func (v *validator) checkScreen(si *screenInfo) {
 		v.errf(CodeMissingRequiredProperty, si.ptr, s.pos(), "the screen has no \"id\"")
 	case s.ID == "":
 		v.errf(CodeMinCharsRequired, idPtr, s.posOf("id"), "the screen id is empty")
-	case s.ID == "SUCCESS":
-		v.errf(CodeScreenIDIsReservedKeyword, idPtr, s.posOf("id"), "'SUCCESS' is a reserved keyword and cannot be used as a screen id (the endpoint answers \"screen\": \"SUCCESS\" to complete a flow)")
+	case s.ID == "SUCCESS" || s.ID == "success":
+		// Meta's docs reserve SUCCESS, its Flow Builder checks success:
+		// both are reserved (protocol.md 6.3).
+		v.errf(CodeScreenIDIsReservedKeyword, idPtr, s.posOf("id"), "'%s' is a reserved keyword and cannot be used as a screen id (the endpoint answers \"screen\": \"SUCCESS\" to complete a flow)", s.ID)
 	case !screenIDPattern.MatchString(s.ID):
 		v.errf(CodePatternMismatch, idPtr, s.posOf("id"), "screen id %q should only consist of alphabets and underscores", s.ID)
 	}
@@ -298,8 +303,9 @@ func (v *validator) checkScreen(si *screenInfo) {
 			v.errf(CodeInvalidPropertyKey, sp, s.posOf("sensitive"), "'sensitive' needs Flow JSON 5.1 or later; this flow is %s", v.ver)
 		}
 		for i, name := range s.Sensitive {
-			if si.inputs[name] == nil {
-				v.errf(CodeInvalidPropertyValue, ptrIndex(sp, i), itemPos(s.src.Get("sensitive"), i), "'sensitive' names %q, which is not an input component of screen %q", name, s.ID)
+			// Meta looks the name up among the screen's named components.
+			if si.inputs[name] == nil && si.forms[name] == nil {
+				v.errf(CodeInvalidSensitiveField, ptrIndex(sp, i), itemPos(s.src.Get("sensitive"), i), "'sensitive' names %q, which is not an input component of screen %q", name, s.ID)
 			}
 		}
 	}
@@ -392,18 +398,19 @@ func (v *validator) checkScreenCounts(si *screenInfo, ptr string) {
 	limit("EmbeddedLink", 2, CodeMaxEmbeddedLinkPerScreen)
 	limit("Image", 3, CodeMaxImagePerScreen)
 	limit("OptIn", 5, CodeMaxOptInPerScreen)
-	limit("ImageCarousel", 2, CodeMaxComponentPerScreen)
-	limit("NavigationList", 2, CodeMaxComponentPerScreen)
+	limit("ImageCarousel", 2, CodeComponentTypeMaxNumberPerScreen)
+	limit("NavigationList", 2, CodeComponentTypeMaxNumberPerScreen)
 	v.carousel += counts["ImageCarousel"]
 	if n := counts["PhotoPicker"] + counts["DocumentPicker"]; n > 1 {
-		v.errf(CodeMaxComponentPerScreen, ptr, pos, "You can only have a maximum of 1 component of type PhotoPicker or DocumentPicker per screen, but screen %q has %d", s.ID, n)
+		v.errf(CodeComponentTypeMaxNumberPerScreen, ptr, pos, "You can only have a maximum of 1 component of type PhotoPicker or DocumentPicker per screen, but screen %q has %d", s.ID, n)
 	}
 	if n := counts["NavigationList"]; n > 0 {
 		if s.IsTerminal() {
-			v.errf(CodeComponentNotAllowed, ptr, pos, "NavigationList cannot be used on a terminal screen; move it to a screen before %q", s.ID)
+			// Meta reports the screen's "terminal" as not allowed.
+			v.errf(CodeInvalidPropertyKey, ptrKey(si.ptr, "terminal"), s.posOf("terminal"), "a screen with a NavigationList cannot be terminal; move the NavigationList to a screen before %q", s.ID)
 		}
 		if total > n {
-			v.errf(CodeComponentNotAllowed, ptr, pos, "a screen with a NavigationList cannot have other components, but screen %q has %d more", s.ID, total-n)
+			v.errf(CodeInvalidComponentPlacement, ptr, pos, "a screen with a NavigationList cannot have other components, but screen %q has %d more", s.ID, total-n)
 		}
 	}
 	if n := counts["RichText"]; n > 0 {
@@ -413,9 +420,9 @@ func (v *validator) checkScreenCounts(si *screenInfo, ptr string) {
 		}
 		if others > 0 || n > 1 {
 			if v.ver.AtLeast(V6_3) {
-				v.errf(CodeComponentNotAllowed, ptr, pos, "RichText must be the only component on its screen apart from a Footer, but screen %q has other components", s.ID)
+				v.errf(CodeInvalidComponentPlacement, ptr, pos, "RichText must be the only component on its screen apart from a Footer, but screen %q has other components", s.ID)
 			} else {
-				v.errf(CodeComponentNotAllowed, ptr, pos, "before Flow JSON 6.3 RichText must be the only component on its screen, but screen %q has other components", s.ID)
+				v.errf(CodeInvalidComponentPlacement, ptr, pos, "before Flow JSON 6.3 RichText must be the only component on its screen, but screen %q has other components", s.ID)
 			}
 		}
 	}
@@ -754,7 +761,7 @@ func (v *validator) checkPlacement(c *Component, ptr string, ctx walkCtx) {
 		}
 	}
 	if c.Type == "If" && ctx.ifDepth >= maxIfDepth {
-		v.errf(CodeComponentNotAllowed, tp, pos, "If is nested more than %d levels deep", maxIfDepth)
+		v.errf(CodeMaximumIfNesting, tp, pos, "If can only be nested up to %d levels deep; this one is level %d", maxIfDepth, ctx.ifDepth+1)
 	}
 	if c.Type == "Footer" && ctx.ifDepth > 1 {
 		v.errf(CodeComponentNotAllowed, tp, pos, "a Footer inside If is only allowed at the first level of If, not in a nested If")

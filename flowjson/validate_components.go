@@ -21,7 +21,8 @@ func (v *validator) checkSpecific(c *Component, ptr string, ctx walkCtx) {
 		if c.Pattern != nil {
 			pp := ptrKey(ptr, "pattern")
 			if c.HelperText == nil {
-				v.errf(CodeInvalidDependencies, pp, c.Pattern.Pos, "'pattern' needs 'helper-text' telling users the expected format")
+				// Meta reports the missing helper-text (protocol.md 6.7).
+				v.errf(CodeMissingRequiredProperty, pp, c.Pattern.Pos, "Required property 'helper-text' is missing: 'pattern' needs a helper-text telling users the expected format")
 			}
 			if it, ok := c.InputType.AsString(); ok && (it == "email" || it == "phone") {
 				v.errf(CodeInvalidDependencies, pp, c.Pattern.Pos, "'pattern' works with input-type text, number, password or passcode, not %s", it)
@@ -52,6 +53,14 @@ func (v *validator) checkSpecific(c *Component, ptr string, ctx walkCtx) {
 		v.bounds(maxV, maxKey, 1, 30, ptr)
 		v.minMax(minV, maxV, minKey, maxKey, ptr)
 	case "Footer":
+		if v.ver.Less(V4_0) && !ctx.inForm && c.OnClickAction != nil {
+			// Before 4.0 only a Footer inside the Form sees its values
+			// (protocol.md 6.4).
+			pp := ptrKey(ptrKey(ptr, "on-click-action"), "payload")
+			if ref, rp, rpos, ok := findFormRef(c.OnClickAction.Payload, pp); ok {
+				v.errf(CodeInvalidOnClickActionPayload, rp, rpos, "a Footer outside the Form cannot reference form data before Flow JSON 4.0, but its payload uses %s: move the Footer into the Form", ref)
+			}
+		}
 		lp := ptrKey(ptr, "left-caption")
 		switch {
 		case c.CenterCaption != nil && (c.LeftCaption != nil || c.RightCaption != nil):
@@ -76,6 +85,35 @@ func (v *validator) checkSpecific(c *Component, ptr string, ctx walkCtx) {
 	case "Form":
 		v.checkForm(si, c, ptr)
 	}
+}
+
+// findFormRef finds the first ${form.x} reference in val (at ptr) and
+// returns it with its pointer and position.
+func findFormRef(val *Value, ptr string) (string, string, Pos, bool) {
+	if val == nil {
+		return "", "", Pos{}, false
+	}
+	switch val.Kind {
+	case String:
+		if classify(val.Str) == dynRef {
+			if r, ok := ParseRef(val.Str); ok && r.Kind == RefForm {
+				return val.Str, ptr, val.Pos, true
+			}
+		}
+	case Object:
+		for _, m := range val.Members {
+			if ref, p, pos, ok := findFormRef(m.Value, ptrKey(ptr, m.Key)); ok {
+				return ref, p, pos, true
+			}
+		}
+	case Array:
+		for i, it := range val.Items {
+			if ref, p, pos, ok := findFormRef(it, ptrIndex(ptr, i)); ok {
+				return ref, p, pos, true
+			}
+		}
+	}
+	return "", "", Pos{}, false
 }
 
 func unwrapRegexpErr(err error) string {
@@ -143,7 +181,9 @@ func (v *validator) checkOptions(si *screenInfo, c *Component, ptr string) {
 			v.errf(CodeInvalidPropertyType, dp, dpos, "expected property 'data-source' to be an array of options or a ${data.x} reference, found the string %q", ds.Ref)
 			return
 		}
-		v.checkString(si, ds.Ref, tArray, dp, dpos, propCtx)
+		if !v.checkString(si, ds.Ref, tArray, dp, dpos, propCtx) {
+			v.checkOptionSchema(si, c, ds.Ref, dp, dpos)
+		}
 		return
 	}
 	lo, hi := 1, 20
@@ -170,8 +210,15 @@ func (v *validator) checkOptions(si *screenInfo, c *Component, ptr string) {
 		owner, allowed = "ChipsSelector option", chipsOptionKeys
 	}
 	ids := map[string]int{}
+	withImage, withColor := -1, -1
 	for i, o := range ds.Items {
 		op := ptrIndex(dp, i)
+		if withImage < 0 && (o.Image != "" || o.has("image")) {
+			withImage = i
+		}
+		if withColor < 0 && (o.Color != "" || o.has("color")) {
+			withColor = i
+		}
 		v.checkItemKeys(o.src, &o.Extra, op, "option", allowed)
 		switch {
 		case o.ID == "" && !o.has("id"):
@@ -209,6 +256,73 @@ func (v *validator) checkOptions(si *screenInfo, c *Component, ptr string) {
 			v.checkAction(si, o.OnUnselectAction, ptrKey(op, "on-unselect-action"), owner, "on-unselect-action", c)
 		}
 	}
+	// The items of one data-source show either images or colors, not both
+	// (protocol.md 6.7).
+	if withImage >= 0 && withColor >= 0 && c.Type != "ChipsSelector" {
+		v.errf(CodeDataSourceImageAndColor, dp, dpos, "the data-source of %s %q mixes 'image' (option %d) and 'color' (option %d): its options may have images or colors, not both", c.Type, c.Name, withImage, withColor)
+	}
+}
+
+// checkOptionSchema checks the data model field a data-source reference
+// names: an array whose items declare the options' required "id" and
+// "title" as properties. Meta checks the reference's declaration against the
+// option schema (protocol.md 6.7).
+func (v *validator) checkOptionSchema(si *screenInfo, c *Component, ref, ptr string, pos Pos) {
+	s := v.refSchema(si, ref)
+	if s == nil || s.Type != "array" || s.Items == nil {
+		return // not a declared array: reported elsewhere, or items: true
+	}
+	it := s.Items
+	switch {
+	case it.Type != "object":
+		if _, ok := schemaType(it.Type); ok {
+			v.errf(CodeInvalidScreenDynamicData, ptr, pos, "the items of %s are %s, but the options of a data-source are objects with \"id\" and \"title\"", ref, it.Type)
+		}
+	case it.Properties == nil && it.src.Get("properties") == nil:
+		v.warnf(CodeInvalidScreenDynamicData, ptr, pos, "the items of %s declare no \"properties\": declare at least \"id\" and \"title\" (strings), which every option of a %s needs", ref, c.Type)
+	default:
+		for _, key := range []string{"id", "title"} {
+			if it.Properties.Field(key) == nil {
+				v.errf(CodeInvalidScreenDynamicData, ptr, pos, "Data model schema is invalid for %s: its items declare no %q, which every option of a %s needs", ref, key, c.Type)
+			}
+		}
+	}
+}
+
+// refSchema returns the declaration a ${data.x} or ${screen.ID.data.x}
+// reference names, or nil.
+func (v *validator) refSchema(si *screenInfo, ref string) *Schema {
+	r, ok := ParseRef(ref)
+	if !ok {
+		return nil
+	}
+	target := si
+	switch r.Kind {
+	case RefData:
+	case RefScreenData:
+		target = v.screens[r.Screen]
+	default:
+		return nil
+	}
+	if target == nil {
+		return nil
+	}
+	f := target.s.Data.Field(r.Path[0])
+	if f == nil {
+		return nil
+	}
+	s := f.Schema
+	for _, p := range r.Path[1:] {
+		if s == nil || s.Type != "object" {
+			return nil
+		}
+		pf := s.Properties.Field(p)
+		if pf == nil {
+			return nil
+		}
+		s = pf.Schema
+	}
+	return s
 }
 
 // The properties of item objects, with the version that added each.

@@ -80,14 +80,20 @@ func (v *validator) resolveRef(si *screenInfo, r *Ref, ptr string, pos Pos, rc r
 	}
 	target := si
 	if r.Kind == RefScreenData || r.Kind == RefScreenForm {
+		// Meta's Flow Builder reports a bad global reference in a component
+		// property as INVALID_SCREEN_DYNAMIC_DATA; its error-code page names
+		// INVALID_SCREEN_DATA, kept for payloads (protocol.md 6.8).
 		missingCode = CodeInvalidScreenData
+		if rc == propCtx {
+			missingCode = CodeInvalidScreenDynamicData
+		}
 		if v.ver.Less(V4_0) {
 			v.errf(CodeInvalidScreenData, ptr, pos, "%s: global references ${screen.ID...} need Flow JSON 4.0 or later; this flow is %s", r.Text, v.ver)
 			return tAny
 		}
 		target = v.screens[r.Screen]
 		if target == nil {
-			v.errf(CodeInvalidScreenData, ptr, pos, "%s refers to screen %q, which does not exist", r.Text, r.Screen)
+			v.errf(missingCode, ptr, pos, "%s refers to screen %q, which does not exist", r.Text, r.Screen)
 			return tAny
 		}
 		if target == si {
@@ -95,7 +101,7 @@ func (v *validator) resolveRef(si *screenInfo, r *Ref, ptr string, pos Pos, rc r
 			if r.Kind == RefScreenData {
 				local = "${data." + strings.Join(r.Path, ".") + "}"
 			}
-			v.errf(CodeInvalidScreenData, ptr, pos, "%s refers to the current screen; use %s", r.Text, local)
+			v.errf(missingCode, ptr, pos, "%s refers to the current screen; use %s", r.Text, local)
 			return tAny
 		}
 	}
@@ -156,6 +162,9 @@ func lookupData(fields Fields, path []string) (vtype, bool) {
 	for _, p := range path[1:] {
 		if s.Type != "object" {
 			return 0, false
+		}
+		if s.Properties == nil && s.src.Get("properties") == nil {
+			return tAny, true // fields not declared (a warning): any field
 		}
 		pf := s.Properties.Field(p)
 		if pf == nil {

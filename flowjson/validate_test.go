@@ -156,7 +156,7 @@ func TestValidateRules(t *testing.T) {
 		{"If nested four levels", one("7.3", `{"a":{"type":"boolean","__example__":true}}`,
 			`{"type":"If","condition":"${data.a}","then":[{"type":"If","condition":"${data.a}","then":[{"type":"If","condition":"${data.a}",
 			"then":[{"type":"If","condition":"${data.a}","then":[{"type":"TextBody","text":"deep"}]}]}]}]}`),
-			[]string{"COMPONENT_NOT_ALLOWED " + p + "/then/0/then/0/then/0/type"}},
+			[]string{"MAXIMUM_IF_NESTING " + p + "/then/0/then/0/then/0/type"}},
 		{"Footer in a nested If", `{"version":"7.3","screens":[{"id":"ONLY","terminal":true,"data":{"a":{"type":"boolean","__example__":true}},
 			"layout":{"type":"SingleColumnLayout","children":[{"type":"If","condition":"${data.a}",
 			"then":[{"type":"If","condition":"${data.a}","then":[{"type":"Footer","label":"A","on-click-action":{"name":"complete","payload":{}}}],

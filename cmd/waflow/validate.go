@@ -23,7 +23,9 @@ prints every problem as
     FILE:LINE:COL: CODE: message
 
 with Meta's error code where Meta has one. Warnings (such as a version that can
-no longer publish new flows) are printed as "FILE:LINE:COL: warning: CODE: ...".
+no longer publish new flows, or a rule waflow is not sure Meta applies: Meta
+checks again at upload) are printed as "FILE:LINE:COL: warning: CODE: ..." and
+do not fail the command.
 
 Exit status: 0 when no file has an error, 1 when one has (or, with -strict, a
 warning), 2 for a usage mistake.`,

@@ -19,6 +19,12 @@ const (
 	// OutboxDead messages failed on every attempt, or were refused by the
 	// Graph API for good; LastError says why.
 	OutboxDead OutboxState = "dead"
+	// OutboxUnknown messages may have been delivered: a send reached Meta,
+	// or may have, and its answer was lost, or a sender stopped while
+	// sending. Meta has no idempotency key, so such a message is never sent
+	// again automatically; LastError says what happened. Check the
+	// conversation before sending it by hand.
+	OutboxUnknown OutboxState = "unknown"
 )
 
 // OutboxMessage is a message waflow will send through the Graph API. Writing
@@ -78,6 +84,11 @@ type OutboxStore interface {
 	// FailOutbox settles message id, leased by owner, as OutboxDead with
 	// LastError. Errors as MarkSent.
 	FailOutbox(ctx context.Context, id int64, owner, lastError string) error
+
+	// MarkUnknown settles message id, leased by owner, as OutboxUnknown
+	// with LastError: a final state, never claimed again. Errors as
+	// MarkSent.
+	MarkUnknown(ctx context.Context, id int64, owner, lastError string) error
 
 	// OutboxMessage returns message id, or ErrNotFound.
 	OutboxMessage(ctx context.Context, id int64) (OutboxMessage, error)

@@ -18,6 +18,14 @@ import (
 // get one seat: a slot taken in the meantime answers TIME again with fresh
 // slots and an error_message (the routing model only goes forward, so the
 // time screen is where the user can recover; BACK from it refreshes DATE).
+//
+// A booking is one per session (flow token): a TIME submission sent again,
+// after an error or a lost answer, gets the booking the session holds, not a
+// second seat. A booking whose answer cannot reach the user, because the
+// store committed it after the endpoint's deadline (WhatsApp was answered
+// 504) or so close to it that the answer may lose the race, is told to the
+// user by a message instead; the completion's confirmation shares its
+// outbox key, so the user gets one confirmation either way.
 
 func init() { builders["appointment_booking"] = newBooking }
 
@@ -257,7 +265,9 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 	}
 	// Whether the slot is still free is Book's to say, atomically; it also
 	// recognises a replayed submission of a session that already booked.
+	var tried string // the last reference tried
 	bk, err := withRef("BK", func(ref string) (waflow.Booking, error) {
+		tried = ref
 		bk, _, err := b.store.Book(ctx, waflow.Booking{
 			Ref: ref, TokenID: r.Token.ID, WAID: r.Token.WAID, Start: start.UTC(),
 			Name: strings.TrimSpace(in.Name), Reason: strings.TrimSpace(in.Reason), Reminder: in.Reminder,
@@ -265,6 +275,9 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 		}, b.cfg.Capacity)
 		return bk, err
 	}, isRefTaken)
+	if late(ctx) {
+		b.tellLateBooking(ctx, r, bk, err, tried)
+	}
 	switch {
 	case errors.Is(err, waflow.ErrSlotFull):
 		free, ferr := b.freeSlots(ctx, day)
@@ -286,6 +299,66 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 
 func isRefTaken(err error) bool { return errors.Is(err, waflow.ErrConflict) }
 
+// lateMargin is how close to the endpoint's deadline an answer is taken as
+// possibly lost: the endpoint answers 504 when the deadline passes, and a
+// handler that returns at that moment may lose the race.
+const lateMargin = 100 * time.Millisecond
+
+// late reports whether the answer of a handler running under ctx may not
+// reach the user: its deadline has passed or is about to.
+func late(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && time.Until(d) < lateMargin
+}
+
+// tellLateBooking queues a confirmation of the booking a TIME submission
+// holds when the answer may not reach the user (late): the store may have
+// committed it although WhatsApp was answered 504. bk and err are what Book
+// returned, tried the last reference it was given. After an error the
+// booking is looked up by that reference, since a commit can succeed while
+// its caller is told it failed (a PostgreSQL commit cut off by the
+// deadline). Nothing held, nothing sent.
+func (b *booking) tellLateBooking(ctx context.Context, r *endpoint.Request, bk waflow.Booking, err error, tried string) {
+	// The request's context has ended or is about to: this is the end of
+	// work already done.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err != nil {
+		if tried == "" {
+			return
+		}
+		found, ferr := b.store.BookingByRef(ctx, tried)
+		if ferr != nil || found.TokenID != r.Token.ID {
+			return // not committed (or not knowable): nothing is held
+		}
+		bk = found
+	}
+	if r.Token.WAID == "" {
+		b.log.Warn("appointment_booking: a booking was committed at the endpoint's deadline and the token names no user to tell")
+		return
+	}
+	if err := b.enqueue(ctx, confirmKey(bk), r.Token.WAID, r.Token.ID, "", b.confirmText(bk)); err != nil {
+		b.log.Error("appointment_booking: a booking was committed at the endpoint's deadline; its confirmation could not be queued", "error", err)
+		return
+	}
+	b.log.Warn("appointment_booking: a booking was committed at the endpoint's deadline, where its answer may be lost; its confirmation was queued as a message")
+}
+
+// confirmKey is the outbox key of bk's confirmation, one per booking,
+// whether it is sent on the completion or after a late commit.
+func confirmKey(bk waflow.Booking) string { return "booking:" + bk.Ref }
+
+// confirmText is the confirmation message of bk.
+func (b *booking) confirmText(bk waflow.Booking) string {
+	local := bk.Start.In(b.settings.Location())
+	text := fmt.Sprintf("Your appointment is booked for %s at %s. Your reference is %s.",
+		local.Format("Monday 2 January 2006"), local.Format("15:04"), bk.Ref)
+	if bk.Reminder {
+		text += " We will remind you the day before."
+	}
+	return text
+}
+
 // complete acts on the completion webhook: the booking was committed by the
 // endpoint; the completion ends the session, and the user gets a
 // confirmation message through the outbox (Meta recommends the business
@@ -305,11 +378,11 @@ func (b *booking) complete(ctx context.Context, c Completion) error {
 	if bk.TokenID != c.Token.ID {
 		return fmt.Errorf("appointment_booking completion names a booking of another session: %w", waflow.ErrConflict)
 	}
-	local := bk.Start.In(b.settings.Location())
-	text := fmt.Sprintf("Your appointment is booked for %s at %s. Your reference is %s.",
-		local.Format("Monday 2 January 2006"), local.Format("15:04"), bk.Ref)
-	if bk.Reminder {
-		text += " We will remind you the day before."
+	// Keyed by the booking, not the completion: a confirmation already sent
+	// after a late commit is not sent again.
+	to := c.WAID
+	if to == "" {
+		to = c.Token.WAID
 	}
-	return b.enqueue(ctx, c, text)
+	return b.enqueue(ctx, confirmKey(bk), to, c.Token.ID, c.MessageID, b.confirmText(bk))
 }

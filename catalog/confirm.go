@@ -7,21 +7,18 @@ import (
 	"github.com/waflow/waflow/graph"
 )
 
-// enqueue puts a text message to the user who completed c in the outbox,
-// quoting their completion, once per completion.
-func (e *env) enqueue(ctx context.Context, c Completion, text string) error {
-	to := c.WAID
-	if to == "" {
-		to = c.Token.WAID
-	}
-	body, err := graph.EncodeMessage(&graph.TextMessage{To: to, Body: text, ReplyTo: c.MessageID})
+// enqueue puts a text message to to in the outbox once per key (a second
+// call with the key stores nothing), quoting message replyTo when it is not
+// empty.
+func (e *env) enqueue(ctx context.Context, key, to, tokenID, replyTo, text string) error {
+	body, err := graph.EncodeMessage(&graph.TextMessage{To: to, Body: text, ReplyTo: replyTo})
 	if err != nil {
 		return err
 	}
 	_, created, err := e.store.Enqueue(ctx, waflow.OutboxMessage{
-		IdempotencyKey: "confirm:" + c.MessageID,
+		IdempotencyKey: key,
 		To:             to,
-		TokenID:        c.Token.ID,
+		TokenID:        tokenID,
 		Payload:        body,
 	})
 	if err == nil && created && e.onEnqueue != nil {

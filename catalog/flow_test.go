@@ -196,7 +196,7 @@ func TestBookingCompletionOfAnotherSession(t *testing.T) {
 	if !errors.Is(err, waflow.ErrConflict) {
 		t.Fatalf("Complete with another session's booking_ref = %v, want ErrConflict", err)
 	}
-	if _, err := f.store.OutboxMessageByKey(context.Background(), "confirm:wamid.other"); !errors.Is(err, waflow.ErrNotFound) {
+	if _, err := f.store.OutboxMessageByKey(context.Background(), "booking:"+ref); !errors.Is(err, waflow.ErrNotFound) {
 		t.Fatalf("a confirmation was queued for another session's booking: %v", err)
 	}
 }

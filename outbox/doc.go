@@ -15,12 +15,13 @@
 //   - Meta has no idempotency key, so a send that may have reached Meta is
 //     never repeated. An answer that leaves the outcome unknown (a 5xx, a
 //     timeout, a connection lost after the request was written: the graph
-//     client wraps [graph.ErrOutcomeUnknown]) settles the message as dead
-//     with a LastError starting with [UncertainPrefix]; see [IsUncertain].
+//     client wraps [graph.ErrOutcomeUnknown]) settles the message as
+//     [waflow.OutboxUnknown] ([waflow.OutboxStore.MarkUnknown]), a final
+//     state of its own: never claimed again, check the conversation.
 //   - Every settled attempt writes its number in LastError ("attempt 3: ...").
 //     When a claimed message shows an earlier attempt that never settled, the
 //     process that held it stopped or lost its lease while it may have been
-//     sending: the message is settled as uncertain rather than sent again.
+//     sending: the message is settled as unknown rather than sent again.
 //     This is what makes a restart safe even after SIGKILL.
 //   - Temporary failures ([graph.IsTemporary]: 429, a THROTTLED flow, a
 //     network error before the request was written) are retried later with

@@ -25,18 +25,6 @@ type Sender interface {
 	SendEncoded(ctx context.Context, phoneNumberID string, body []byte) (*graph.SendResult, error)
 }
 
-// UncertainPrefix starts the LastError of a message settled as dead because
-// it may have been delivered: Meta's answer was lost, or an earlier attempt
-// was interrupted. Such a message is never sent again automatically; check
-// the conversation before sending it by hand.
-const UncertainPrefix = "uncertain: "
-
-// IsUncertain reports whether m was settled as dead because it may have been
-// delivered (see UncertainPrefix).
-func IsUncertain(m waflow.OutboxMessage) bool {
-	return m.State == waflow.OutboxDead && strings.HasPrefix(m.LastError, UncertainPrefix)
-}
-
 // Defaults used by New for the zero values of Config.
 const (
 	DefaultLease        = 5 * time.Minute
@@ -110,8 +98,8 @@ const (
 	// Dead: Meta refused the message for good, or it failed MaxAttempts
 	// times; LastError says why.
 	Dead Outcome = "dead"
-	// Uncertain: the message may have been delivered; it is dead with
-	// UncertainPrefix and is not sent again.
+	// Uncertain: the message may have been delivered; it is settled as
+	// waflow.OutboxUnknown and is not sent again.
 	Uncertain Outcome = "uncertain"
 	// Released: the worker stopped before sending; the message is pending
 	// again, due at once, and was not sent.
@@ -327,7 +315,7 @@ func (w *Worker) process(ctx context.Context, m waflow.OutboxMessage) Result {
 	if interrupted(m) {
 		err := fmt.Errorf("attempt %d was interrupted before its result was recorded (the worker stopped or lost its lease while sending), so the message may have been delivered; it is not sent again", n-1)
 		log.Error("outbox: message may have been delivered; settled as uncertain, not resent: check the conversation", "error", err)
-		return w.settle(ctx, log, m, Result{Outcome: Uncertain, Err: err}, UncertainPrefix+err.Error())
+		return w.settle(ctx, log, m, Result{Outcome: Uncertain, Err: err}, err.Error())
 	}
 	if ctx.Err() != nil {
 		// Stopping between the claim and the send: give it back untouched.
@@ -350,7 +338,7 @@ func (w *Worker) process(ctx context.Context, m waflow.OutboxMessage) Result {
 		// ErrOutcomeUnknown; our own deadline ending the send leaves the
 		// same doubt.
 		log.Error("outbox: the send may have reached Meta; settled as uncertain, not resent: check the conversation", "error", err)
-		return w.settle(ctx, log, m, Result{Outcome: Uncertain, Err: err}, UncertainPrefix+attemptPrefix(n)+err.Error())
+		return w.settle(ctx, log, m, Result{Outcome: Uncertain, Err: err}, attemptPrefix(n)+err.Error())
 	case graph.IsAccessTokenError(err):
 		until := now.Add(w.cfg.AuthPause)
 		w.pausedUntil.Store(until.UnixNano())
@@ -410,6 +398,8 @@ func (w *Worker) settle(ctx context.Context, log *slog.Logger, m waflow.OutboxMe
 			err = w.cfg.Store.MarkSent(sctx, m.ID, w.cfg.Owner, r.WAMID, w.cfg.Now())
 		case Retry, Released:
 			err = w.cfg.Store.RetryOutbox(sctx, m.ID, w.cfg.Owner, lastError, r.Next)
+		case Uncertain:
+			err = w.cfg.Store.MarkUnknown(sctx, m.ID, w.cfg.Owner, lastError)
 		default:
 			err = w.cfg.Store.FailOutbox(sctx, m.ID, w.cfg.Owner, lastError)
 		}

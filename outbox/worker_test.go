@@ -248,7 +248,8 @@ func (crashingStore) MarkSent(context.Context, int64, string, string, time.Time)
 func (crashingStore) RetryOutbox(context.Context, int64, string, string, time.Time) error {
 	return errDied
 }
-func (crashingStore) FailOutbox(context.Context, int64, string, string) error { return errDied }
+func (crashingStore) FailOutbox(context.Context, int64, string, string) error  { return errDied }
+func (crashingStore) MarkUnknown(context.Context, int64, string, string) error { return errDied }
 
 // The process dies after Meta accepted the message and before the wamid was
 // recorded. After the restart the message is settled as uncertain, not sent
@@ -267,8 +268,8 @@ func TestRestartAfterUnrecordedSendDoesNotResend(t *testing.T) {
 		t.Fatalf("%d requests across the restart, want exactly 1", n)
 	}
 	got := e.message(m.ID)
-	if !outbox.IsUncertain(got) || !strings.Contains(got.LastError, "attempt 1 was interrupted") {
-		t.Fatalf("state %s, last error %q; want dead as uncertain, naming attempt 1", got.State, got.LastError)
+	if got.State != waflow.OutboxUnknown || !strings.Contains(got.LastError, "attempt 1 was interrupted") {
+		t.Fatalf("state %s, last error %q; want unknown, naming attempt 1", got.State, got.LastError)
 	}
 	e.clock.Advance(24 * time.Hour)
 	wantStats(t, sendDue(t, e.worker()), outbox.Stats{})
@@ -335,8 +336,8 @@ func TestOutcomeUnknownIsNotResent(t *testing.T) {
 			w := e.worker()
 			wantStats(t, sendDue(t, w), outbox.Stats{Uncertain: 1})
 			got := e.message(m.ID)
-			if !outbox.IsUncertain(got) || !strings.Contains(got.LastError, tc.want) || !strings.Contains(got.LastError, "outcome unknown") {
-				t.Fatalf("state %s, last error %q; want uncertain with %q", got.State, got.LastError, tc.want)
+			if got.State != waflow.OutboxUnknown || !strings.Contains(got.LastError, tc.want) || !strings.Contains(got.LastError, "outcome unknown") {
+				t.Fatalf("state %s, last error %q; want unknown with %q", got.State, got.LastError, tc.want)
 			}
 			e.clock.Advance(24 * time.Hour)
 			wantStats(t, sendDue(t, w), outbox.Stats{})
@@ -394,7 +395,7 @@ func TestTemporaryFailuresBackOffThenGiveUp(t *testing.T) {
 			continue
 		}
 		wantStats(t, s, outbox.Stats{Dead: 1})
-		if got.State != waflow.OutboxDead || !strings.Contains(got.LastError, "gave up after 3 attempts") || !strings.Contains(got.LastError, "fbtrace_id AbC123trace") || outbox.IsUncertain(got) {
+		if got.State != waflow.OutboxDead || !strings.Contains(got.LastError, "gave up after 3 attempts") || !strings.Contains(got.LastError, "fbtrace_id AbC123trace") {
 			t.Fatalf("state %s, last error %q; want dead, giving up after 3 attempts, with the trace id", got.State, got.LastError)
 		}
 	}
@@ -430,7 +431,7 @@ func TestPermanentRefusalIsDead(t *testing.T) {
 	w := e.worker()
 	wantStats(t, sendDue(t, w), outbox.Stats{Dead: 1})
 	got := e.message(m.ID)
-	if got.State != waflow.OutboxDead || outbox.IsUncertain(got) || !strings.Contains(got.LastError, "Message undeliverable") || !strings.Contains(got.LastError, "code 131026") {
+	if got.State != waflow.OutboxDead || !strings.Contains(got.LastError, "Message undeliverable") || !strings.Contains(got.LastError, "code 131026") {
 		t.Fatalf("state %s, last error %q; want dead with Meta's message and code", got.State, got.LastError)
 	}
 	e.clock.Advance(24 * time.Hour)

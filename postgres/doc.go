@@ -9,10 +9,13 @@
 // conditional UPDATE; inbox and outbox claims select due rows with FOR
 // UPDATE SKIP LOCKED and lease them (owner and expiry), so two replicas never
 // process one event at once and a crashed replica's claims are retaken when
-// their lease runs out; settling a claim checks the lease owner. Leases are
-// computed from the process clock, so replicas need synchronised clocks
-// (NTP); skew should stay well under the lease length (a minute by default
-// in package webhook).
+// their lease runs out; settling a claim checks the lease owner. Leases
+// and due times are computed from the database's clock (now() on the
+// server), never from a replica's: a replica whose clock runs ahead cannot
+// take a lease that still holds elsewhere, nor one behind retry at once or
+// hold back the events it ingests. A retry time a caller gives
+// (RetryEvent, RetryOutbox) is read as a distance from the caller's clock
+// ([Options.Now]) and stored as the same distance from the database's.
 //
 // # Durability and commits
 //

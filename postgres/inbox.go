@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/waflow/waflow"
 )
@@ -45,25 +46,25 @@ func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, e
 	}
 	n := len(events)
 	keys, kinds := make([]string, n), make([]string, n)
-	payloads, received := make([][]byte, n), make([]time.Time, n)
-	now := db.now()
+	// A zero ReceivedAt is NULL here and becomes the database's clock, so an
+	// event is due at once even when this replica's clock runs ahead.
+	payloads, received := make([][]byte, n), make([]pgtype.Timestamptz, n)
 	for i, e := range events {
 		if e.DedupeKey == "" || e.Kind == "" || len(e.Payload) == 0 {
 			return 0, waflow.Invalidf("AddEvents: event %d needs a DedupeKey, a Kind and a Payload", i)
 		}
-		if e.ReceivedAt.IsZero() {
-			e.ReceivedAt = now
-		}
-		keys[i], kinds[i], payloads[i], received[i] = e.DedupeKey, string(e.Kind), e.Payload, e.ReceivedAt
+		keys[i], kinds[i], payloads[i] = e.DedupeKey, string(e.Kind), e.Payload
+		received[i] = pgtype.Timestamptz{Time: e.ReceivedAt, Valid: !e.ReceivedAt.IsZero()}
 	}
 	if n == 0 {
 		return 0, nil
 	}
 	// ON CONFLICT DO NOTHING also skips a key repeated within the batch.
 	tag, err := db.pool.Exec(ctx, `INSERT INTO inbox_events (dedupe_key, kind, payload, received_at, next_attempt_at)
-		SELECT k, kd, p, r, r FROM unnest($1::text[], $2::text[], $3::bytea[], $4::timestamptz[]) WITH ORDINALITY AS e(k, kd, p, r, o)
+		SELECT k, kd, p, coalesce(r, $5::timestamptz, now()), coalesce(r, $5::timestamptz, now())
+		FROM unnest($1::text[], $2::text[], $3::bytea[], $4::timestamptz[]) WITH ORDINALITY AS e(k, kd, p, r, o)
 		ORDER BY o
-		ON CONFLICT (dedupe_key) DO NOTHING`, keys, kinds, payloads, received)
+		ON CONFLICT (dedupe_key) DO NOTHING`, keys, kinds, payloads, received, db.dbClock())
 	if err != nil {
 		return 0, wrap(err, "AddEvents")
 	}
@@ -79,6 +80,7 @@ func checkClaim(owner string, max int, lease time.Duration) error {
 
 // ClaimEvents implements waflow.InboxStore. FOR UPDATE SKIP LOCKED lets
 // replicas claim side by side: each skips the rows another is claiming.
+// The lease and the due times are read on the database's clock (dbClock).
 func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.InboxEvent, error) {
 	if db.closed.Load() {
 		return nil, waflow.ErrClosed
@@ -86,15 +88,16 @@ func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time
 	if err := checkClaim(owner, max, lease); err != nil {
 		return nil, err
 	}
-	now := db.now()
 	rows, err := db.pool.Query(ctx, `UPDATE inbox_events
-		SET state = 'processing', lease_owner = $1, lease_until = $2, attempts = attempts + 1
+		SET state = 'processing', lease_owner = $1, attempts = attempts + 1,
+			lease_until = coalesce($3::timestamptz, now()) + $2::bigint * interval '1 microsecond'
 		WHERE id IN (
 			SELECT id FROM inbox_events
-			WHERE (state = 'pending' AND next_attempt_at <= $3) OR (state = 'processing' AND lease_until <= $3)
+			WHERE (state = 'pending' AND next_attempt_at <= coalesce($3::timestamptz, now()))
+				OR (state = 'processing' AND lease_until <= coalesce($3::timestamptz, now()))
 			ORDER BY id LIMIT $4
 			FOR UPDATE SKIP LOCKED)
-		RETURNING `+eventCols, owner, now.Add(lease), now, max)
+		RETURNING `+eventCols, owner, lease.Microseconds(), db.dbClock(), max)
 	if err != nil {
 		return nil, wrap(err, "ClaimEvents")
 	}
@@ -123,14 +126,16 @@ func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waf
 		string(state), result, db.now())
 }
 
-// RetryEvent implements waflow.InboxStore.
+// RetryEvent implements waflow.InboxStore. next is stored as the same
+// distance from the database's clock as from this process's (fromNow).
 func (db *DB) RetryEvent(ctx context.Context, id int64, owner string, lastError string, next time.Time) error {
 	if db.closed.Load() {
 		return waflow.ErrClosed
 	}
 	return db.settle(ctx, "RetryEvent", "inbox_events", "processing", id, owner,
-		"state = 'pending', last_error = $4, next_attempt_at = $5, lease_owner = '', lease_until = NULL",
-		lastError, next)
+		"state = 'pending', last_error = $4, lease_owner = '', lease_until = NULL, "+
+			"next_attempt_at = coalesce($6::timestamptz, now()) + $5::bigint * interval '1 microsecond'",
+		lastError, db.fromNow(next), db.dbClock())
 }
 
 // settle updates row id of table if it is in state leased under owner, and

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/waflow/waflow"
 )
@@ -31,9 +32,6 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.Outbo
 	if db.closed.Load() {
 		return waflow.OutboxMessage{}, false, waflow.ErrClosed
 	}
-	if m.CreatedAt.IsZero() {
-		m.CreatedAt = db.now()
-	}
 	if m.TokenID != "" {
 		var one int
 		err := db.pool.QueryRow(ctx, "SELECT 1 FROM flow_tokens WHERE id = $1", m.TokenID).Scan(&one)
@@ -46,8 +44,12 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.Outbo
 	}
 	stored, err := scanOutbox(db.pool.QueryRow(ctx, `INSERT INTO outbox_messages
 		(idempotency_key, recipient, token_id, payload, next_attempt_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+outboxCols,
-		m.IdempotencyKey, m.To, nullIfEmpty(m.TokenID), m.Payload, m.CreatedAt))
+		VALUES ($1, $2, $3, $4, coalesce($5, $6::timestamptz, now()), coalesce($5, $6::timestamptz, now()))
+		ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+outboxCols,
+		m.IdempotencyKey, m.To, nullIfEmpty(m.TokenID), m.Payload,
+		// A zero CreatedAt is the database's clock: due at once whatever
+		// this replica's clock says.
+		pgtype.Timestamptz{Time: m.CreatedAt, Valid: !m.CreatedAt.IsZero()}, db.dbClock()))
 	if err == nil {
 		return stored, true, nil
 	}
@@ -59,7 +61,8 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.Outbo
 	return stored, false, err
 }
 
-// ClaimOutbox implements waflow.OutboxStore, as ClaimEvents does for events.
+// ClaimOutbox implements waflow.OutboxStore, as ClaimEvents does for events,
+// on the database's clock.
 func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.OutboxMessage, error) {
 	if db.closed.Load() {
 		return nil, waflow.ErrClosed
@@ -67,15 +70,16 @@ func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time
 	if err := checkClaim(owner, max, lease); err != nil {
 		return nil, err
 	}
-	now := db.now()
 	rows, err := db.pool.Query(ctx, `UPDATE outbox_messages
-		SET state = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1
+		SET state = 'sending', lease_owner = $1, attempts = attempts + 1,
+			lease_until = coalesce($3::timestamptz, now()) + $2::bigint * interval '1 microsecond'
 		WHERE id IN (
 			SELECT id FROM outbox_messages
-			WHERE (state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until <= $3)
+			WHERE (state = 'pending' AND next_attempt_at <= coalesce($3::timestamptz, now()))
+				OR (state = 'sending' AND lease_until <= coalesce($3::timestamptz, now()))
 			ORDER BY id LIMIT $4
 			FOR UPDATE SKIP LOCKED)
-		RETURNING `+outboxCols, owner, now.Add(lease), now, max)
+		RETURNING `+outboxCols, owner, lease.Microseconds(), db.dbClock(), max)
 	if err != nil {
 		return nil, wrap(err, "ClaimOutbox")
 	}
@@ -138,14 +142,16 @@ func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at ti
 	return wrap(tx.Commit(ctx), "MarkSent")
 }
 
-// RetryOutbox implements waflow.OutboxStore.
+// RetryOutbox implements waflow.OutboxStore; next is read as RetryEvent
+// reads it.
 func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string, next time.Time) error {
 	if db.closed.Load() {
 		return waflow.ErrClosed
 	}
 	return db.settle(ctx, "RetryOutbox", "outbox_messages", "sending", id, owner,
-		"state = 'pending', last_error = $4, next_attempt_at = $5, lease_owner = '', lease_until = NULL",
-		lastError, next)
+		"state = 'pending', last_error = $4, lease_owner = '', lease_until = NULL, "+
+			"next_attempt_at = coalesce($6::timestamptz, now()) + $5::bigint * interval '1 microsecond'",
+		lastError, db.fromNow(next), db.dbClock())
 }
 
 // FailOutbox implements waflow.OutboxStore.
@@ -155,6 +161,15 @@ func (db *DB) FailOutbox(ctx context.Context, id int64, owner, lastError string)
 	}
 	return db.settle(ctx, "FailOutbox", "outbox_messages", "sending", id, owner,
 		"state = 'dead', last_error = $4, lease_owner = '', lease_until = NULL", lastError)
+}
+
+// MarkUnknown implements waflow.OutboxStore.
+func (db *DB) MarkUnknown(ctx context.Context, id int64, owner, lastError string) error {
+	if db.closed.Load() {
+		return waflow.ErrClosed
+	}
+	return db.settle(ctx, "MarkUnknown", "outbox_messages", "sending", id, owner,
+		"state = 'unknown', last_error = $4, lease_owner = '', lease_until = NULL", lastError)
 }
 
 // OutboxMessage implements waflow.OutboxStore.

@@ -35,7 +35,10 @@ type Options struct {
 	// MaxConns bounds the connection pool; pgxpool's default (the larger of
 	// 4 and the number of CPUs) when zero.
 	MaxConns int32
-	// Now is the store's clock; time.Now when nil.
+	// Now is this process's clock, for the times the store records on a
+	// caller's behalf (IssuedAt, RecordedAt, ProcessedAt and the like);
+	// time.Now when nil. Leases and due times are never read from it but
+	// from the database's clock (see the package documentation).
 	Now func() time.Time
 	// Logger receives migration notes; slog.Default() when nil.
 	Logger *slog.Logger
@@ -44,10 +47,13 @@ type Options struct {
 // DB is a waflow.Store on a PostgreSQL database. It is safe for concurrent
 // use, and for use by several processes at once.
 type DB struct {
-	pool   *pgxpool.Pool
-	now    func() time.Time
-	log    *slog.Logger
-	closed atomic.Bool
+	pool *pgxpool.Pool
+	now  func() time.Time
+	// testClock, when set (only by tests, through export_test.go), stands
+	// in for the database's clock; see dbClock.
+	testClock func() time.Time
+	log       *slog.Logger
+	closed    atomic.Bool
 }
 
 var _ waflow.Store = (*DB)(nil)
@@ -233,6 +239,25 @@ func (c timeCol) ScanTimestamptz(v pgtype.Timestamptz) error {
 	*c.t = v.Time.UTC()
 	return nil
 }
+
+// dbClock is the argument of a query that reads the database's clock as
+// coalesce($N::timestamptz, now()): NULL, so now(), the start of the
+// statement's transaction on the database server, which every replica shares.
+// Leases and due times are compared with it only, so a replica whose own
+// clock is off can neither take a lease that still holds nor delay a due
+// event. Tests whose clock moves only when told set testClock instead.
+func (db *DB) dbClock() any {
+	if db.testClock == nil {
+		return nil
+	}
+	return db.testClock()
+}
+
+// fromNow is the distance from this process's clock to t, in microseconds
+// (the precision stored), for a query to add to the database's clock:
+// a retry scheduled "in ten seconds" by this replica is due ten seconds
+// after the database's now, whatever the replica's clock says.
+func (db *DB) fromNow(t time.Time) int64 { return t.Sub(db.now()).Microseconds() }
 
 func nullIfEmpty(s string) any {
 	if s == "" {

@@ -15,6 +15,10 @@
 // Several processes may open the same file (say "waflow serve" and "waflow
 // migrate"); every compare-and-set runs in one write transaction, so it is
 // correct across processes too, only slower.
+// Leases and due times are read on the process clock ([Options.Now]): every
+// process opening one file runs on one machine, so they share that clock (a
+// PostgreSQL store reads the database's instead, its replicas' clocks being
+// different machines').
 //
 // # Group commit
 //

@@ -178,6 +178,15 @@ func (db *DB) FailOutbox(ctx context.Context, id int64, owner, lastError string)
 		"state = 'dead', last_error = ?, lease_owner = '', lease_until = NULL", lastError)
 }
 
+// MarkUnknown implements waflow.OutboxStore.
+func (db *DB) MarkUnknown(ctx context.Context, id int64, owner, lastError string) error {
+	if db.isClosed() {
+		return waflow.ErrClosed
+	}
+	return db.settle(ctx, "MarkUnknown", "outbox_messages", "sending", id, owner,
+		"state = 'unknown', last_error = ?, lease_owner = '', lease_until = NULL", lastError)
+}
+
 // OutboxMessage implements waflow.OutboxStore.
 func (db *DB) OutboxMessage(ctx context.Context, id int64) (waflow.OutboxMessage, error) {
 	return db.outboxWhere(ctx, "OutboxMessage", "id = ?", id)

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"Outbox/Enqueue", testOutboxEnqueue},
 		{"Outbox/Lifecycle", testOutboxLifecycle},
 		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},
+		{"Outbox/Unknown", testOutboxUnknown},
 		{"Booking/RoundTrip", testBookingRoundTrip},
 		{"Booking/Seats", testBookingSeats},
 		{"Booking/Replay", testBookingReplay},

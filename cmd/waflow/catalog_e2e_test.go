@@ -110,9 +110,11 @@ func TestCatalogEndToEnd(t *testing.T) {
 			t.Fatalf("replay booked again: %v", again)
 		}
 		c := completeAndWait(t, s, tok, params)
-		// The confirmation waits in the outbox (no Graph API here), once.
-		m, err := env.store.OutboxMessageByKey(ctx, "confirm:"+c.MessageID)
-		if err != nil || m.To != e2eUser || !strings.Contains(string(m.Payload), ref) || !strings.Contains(string(m.Payload), "remind you") {
+		// The confirmation waits in the outbox (no Graph API here), once,
+		// quoting the completion.
+		m, err := env.store.OutboxMessageByKey(ctx, "booking:"+ref)
+		if err != nil || m.To != e2eUser || !strings.Contains(string(m.Payload), ref) || !strings.Contains(string(m.Payload), "remind you") ||
+			!strings.Contains(string(m.Payload), c.MessageID) {
 			t.Fatalf("confirmation = %+v (%s), %v", m, m.Payload, err)
 		}
 		bk, err := env.store.BookingByRef(ctx, ref)

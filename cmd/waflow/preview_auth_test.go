@@ -22,9 +22,10 @@ func serveProduction(t *testing.T, addr, secret string) (string, *syncBuffer) {
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
-	cfg := &appConfig{addr: addr, dataDir: t.TempDir(), requestTimeout: "3s", tokenTTL: "1h", requireJWT: "false",
-		logLevel: "warn", logFormat: "text", privateKey: dev.privateKey, appSecrets: "an-app-secret",
-		tokenSecret: strings.Repeat("t", 32), verifyToken: "a-verify-token", preview: "true", previewSecret: secret}
+	cfg := baseServeConfig(t.TempDir())
+	cfg.addr, cfg.logLevel = addr, "warn"
+	cfg.privateKey, cfg.appSecrets, cfg.tokenSecret, cfg.verifyToken = dev.privateKey, "an-app-secret", strings.Repeat("t", 32), "a-verify-token"
+	cfg.preview, cfg.previewSecret = "true", secret
 	logs := &syncBuffer{}
 	env := &Env{Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())

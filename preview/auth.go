@@ -96,9 +96,10 @@ func (g *gate) admit(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 	}
-	if a := r.Header.Get("Authorization"); a != "" {
-		scheme, tok, _ := strings.Cut(a, " ")
-		if !strings.EqualFold(scheme, "Bearer") || !g.secretOK(strings.TrimSpace(tok)) {
+	// Another scheme (a proxy's Basic sign-in passed through) is not ours:
+	// the cookie decides then.
+	if scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+		if !g.secretOK(strings.TrimSpace(tok)) {
 			deny(w, r, "the Authorization header does not carry the preview's secret (want: Bearer SECRET)")
 			return false
 		}

@@ -152,6 +152,11 @@ func TestSignInByURL(t *testing.T) {
 			t.Errorf("%s %s with the cookie: %d %q", rt.method, rt.path, resp.StatusCode, body)
 		}
 	}
+	// A proxy's own Basic sign-in passed through leaves the cookie in charge.
+	basic := http.Header{"Cookie": jar["Cookie"], "Authorization": {"Basic dXNlcjpwYXNz"}}
+	if resp, _ := send(t, http.DefaultClient, "GET", srv.URL+"/preview/", "", basic); resp.StatusCode != 200 {
+		t.Errorf("cookie with a Basic Authorization header: %d, want 200", resp.StatusCode)
+	}
 	// A tampered expiry breaks the signature.
 	exp, mac, _ := strings.Cut(c.Value, ".")
 	tampered := http.Header{"Cookie": {c.Name + "=" + exp + "9." + mac}}

@@ -100,6 +100,7 @@ func FuzzSignIn(f *testing.F) {
 	f.Add("", "Bearer "+secret, "")
 	f.Add("", "bearer  "+secret+" ", "")
 	f.Add("", "Basic "+secret, "")
+	f.Add("", "Basic dXNlcjpwYXNz", "waflow_preview="+valid)
 	f.Add("", "", "waflow_preview="+valid)
 	f.Add("", "", "waflow_preview="+valid+"0")
 	f.Add("", "", "a=b; waflow_preview=1.x; waflow_preview="+valid)
@@ -118,11 +119,12 @@ func FuzzSignIn(f *testing.F) {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		_, bearer, _ := strings.Cut(auth, " ")
+		scheme, bearer, _ := strings.Cut(auth, " ")
+		isBearer := strings.EqualFold(scheme, "Bearer")
 		switch {
 		case rec.Code == http.StatusUnauthorized:
 		case rec.Code == http.StatusSeeOther && key == secret:
-		case rec.Code == http.StatusOK && key == "" && (strings.TrimSpace(bearer) == secret || auth == "" && strings.Contains(cookie, valid)):
+		case rec.Code == http.StatusOK && key == "" && (isBearer && strings.TrimSpace(bearer) == secret || !isBearer && strings.Contains(cookie, valid)):
 		default:
 			t.Fatalf("key %q, Authorization %q, Cookie %q: %d", key, auth, cookie, rec.Code)
 		}

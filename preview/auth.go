@@ -154,11 +154,18 @@ func deny(w http.ResponseWriter, r *http.Request, msg string) {
 
 // sealer marks the flow tokens this preview issued: /act signs and sends
 // only a token that comes back with its seal, never one a caller made up or
-// took from elsewhere. The key is random per process, so a restart ends
-// the sessions of open pages (they start the flow again).
+// took from elsewhere. With a secret the key is derived from it, so every
+// replica behind a load balancer (and the server after a restart) accepts
+// the seals of the others; without one it is random per process, and a
+// restart ends the sessions of open pages (they start the flow again).
 type sealer struct{ key []byte }
 
-func newSealer() (*sealer, error) {
+func newSealer(secret string) (*sealer, error) {
+	if secret != "" {
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte("waflow preview token seal"))
+		return &sealer{key: m.Sum(nil)}, nil
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("preview: seal key: %w", err)

@@ -210,6 +210,25 @@ func TestActSignsOnlyItsTokens(t *testing.T) {
 	}
 }
 
+// TestSealAcrossReplicas: with a secret, a session started on one replica
+// goes on on another (a load balancer, a restart); a preview with another
+// secret refuses it.
+func TestSealAcrossReplicas(t *testing.T) {
+	one, _ := newPreviewWith(t, secret)
+	two, _ := newPreviewWith(t, secret)
+	other, _ := newPreviewWith(t, secret+"-other")
+	bearer := http.Header{"Authorization": {"Bearer " + secret}}
+	_, started := postWith(t, one.URL+"/preview/api/flows/feedback_survey/start", nil, bearer)
+	body := map[string]any{"state": started.State, "flow_token": started.Token, "token_seal": started.Seal, "op": "submit", "form": map[string]any{"rating": "5"}}
+	if code, a := postWith(t, two.URL+"/preview/api/flows/feedback_survey/act", body, bearer); code != 200 {
+		t.Errorf("the session on another replica: %d %q", code, a.Error)
+	}
+	otherBearer := http.Header{"Authorization": {"Bearer " + secret + "-other"}}
+	if code, _ := postWith(t, other.URL+"/preview/api/flows/feedback_survey/act", body, otherBearer); code != 403 {
+		t.Errorf("the session on a preview with another secret: %d, want 403", code)
+	}
+}
+
 // TestShortSecret: New refuses a secret too short to be one.
 func TestShortSecret(t *testing.T) {
 	src, _ := catalog.Source("feedback_survey")

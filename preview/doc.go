@@ -29,9 +29,10 @@
 // The session lives in the page: each act request carries the
 // flowtest.State the previous answer returned, the flow token with its
 // token_seal, the values of the shown inputs and the action. The seal is
-// an HMAC the preview computes when it issues the token (its key is random
-// per process): act refuses (403) a token without the seal of this
-// preview, so the preview signs and sends only the tokens it issued. Requests must be JSON (415
+// an HMAC the preview computes when it issues the token (keyed from the
+// secret, or random per process without one): act refuses (403) a token
+// without the seal of this preview, so the preview signs and sends only
+// the tokens it issued. Requests must be JSON (415
 // otherwise) and at most 1 MiB (413); a state that does not fit the flow
 // is a 400. Logs name the flow, action, screen, status and duration, never
 // values or tokens.

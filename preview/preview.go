@@ -86,7 +86,7 @@ func New(cfg Config) (http.Handler, error) {
 	if h.gate, err = newGate(cfg.Secret); err != nil {
 		return nil, err
 	}
-	if h.seals, err = newSealer(); err != nil {
+	if h.seals, err = newSealer(cfg.Secret); err != nil {
 		return nil, err
 	}
 	for i := range cfg.Flows {
@@ -282,7 +282,7 @@ func (h *handler) serveAct(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.seals.ok(f.Name, req.Token, req.Seal) {
 		h.log.Info("preview action refused: a flow token this preview did not issue", "flow", f.Name)
-		httpError(w, http.StatusForbidden, "flow_token was not issued by this preview for flow "+f.Name+" (or the preview restarted): start the flow again")
+		httpError(w, http.StatusForbidden, "flow_token was not issued by this preview for flow "+f.Name+" (or it restarted without a secret): start the flow again")
 		return
 	}
 	c, err := h.client(f, req.Token)

@@ -27,9 +27,23 @@
 //	GET  /preview/static/...                the page's script and style
 //
 // The session lives in the page: each act request carries the
-// flowtest.State the previous answer returned, the flow token, the values
-// of the shown inputs and the action. Requests must be JSON (415
+// flowtest.State the previous answer returned, the flow token with its
+// token_seal, the values of the shown inputs and the action. The seal is
+// an HMAC the preview computes when it issues the token (keyed from the
+// secret, or random per process without one): act refuses (403) a token
+// without the seal of this preview, so the preview signs and sends only
+// the tokens it issued. Requests must be JSON (415
 // otherwise) and at most 1 MiB (413); a state that does not fit the flow
 // is a 400. Logs name the flow, action, screen, status and duration, never
 // values or tokens.
+//
+// # Signing in
+//
+// The preview issues real flow tokens and drives the real handlers, so
+// outside development it takes a secret (Config.Secret). Every route then
+// answers 401 unless the request carries it: once in a page's URL
+// (?key=SECRET), which sets a sign-in cookie (Secure, HttpOnly,
+// SameSite=Strict, signed with a key derived from the secret, with its
+// expiry inside) and redirects to the URL without the key; or as
+// "Authorization: Bearer SECRET". Secrets are compared in constant time.
 package preview

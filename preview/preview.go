@@ -49,6 +49,14 @@ type Config struct {
 	// preview session of flow. Required when a flow has an endpoint;
 	// without it static flows get the token "preview".
 	IssueToken func(ctx context.Context, flow string) (string, error)
+	// Secret, when set, is required on every request (pages, scripts, the
+	// API): given once in a page's URL as ?key=SECRET, which signs the
+	// browser in with a cookie (Secure, HttpOnly, SameSite=Strict; 12
+	// hours) and redirects to the URL without the key, or with each
+	// request as "Authorization: Bearer SECRET". Anything else is a 401.
+	// At least MinSecret bytes. Without it the preview is open to whoever
+	// reaches it: only for development, on loopback.
+	Secret string
 	// Logger receives one line per action (flow, action, screen, status,
 	// duration), never values or tokens; slog.Default() when nil.
 	Logger *slog.Logger
@@ -64,6 +72,8 @@ type handler struct {
 	log   *slog.Logger
 	index *template.Template
 	page  *template.Template
+	gate  *gate
+	seals *sealer
 }
 
 // New returns the preview's handler, to mount at /preview/.
@@ -71,6 +81,13 @@ func New(cfg Config) (http.Handler, error) {
 	h := &handler{cfg: cfg, flows: map[string]*Flow{}, log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	var err error
+	if h.gate, err = newGate(cfg.Secret); err != nil {
+		return nil, err
+	}
+	if h.seals, err = newSealer(cfg.Secret); err != nil {
+		return nil, err
 	}
 	for i := range cfg.Flows {
 		f := &cfg.Flows[i]
@@ -89,7 +106,6 @@ func New(cfg Config) (http.Handler, error) {
 		}
 		h.flows[f.Name] = f
 	}
-	var err error
 	if h.index, err = template.ParseFS(static, "static/index.html"); err != nil {
 		return nil, err
 	}
@@ -111,6 +127,10 @@ func New(cfg Config) (http.Handler, error) {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if !h.gate.admit(w, r) {
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -179,7 +199,10 @@ func (h *handler) serveSource(w http.ResponseWriter, r *http.Request) {
 type actRequest struct {
 	State flowtest.State `json:"state"`
 	Token string         `json:"flow_token"`
-	Form  map[string]any `json:"form"`
+	// Seal is the token_seal the preview gave with Token: only a token
+	// the preview issued is sent to an endpoint.
+	Seal string         `json:"token_seal"`
+	Form map[string]any `json:"form"`
 	// Op is "render" (re-render after a change), "submit" (the Footer),
 	// "fire" (action Index), "select" (input Name's on-select-action),
 	// "back", or "ping".
@@ -192,6 +215,7 @@ type actRequest struct {
 type actResponse struct {
 	State flowtest.State `json:"state"`
 	Token string         `json:"flow_token"`
+	Seal  string         `json:"token_seal"`
 	View  *flowtest.View `json:"view"`
 	Step  *flowtest.Step `json:"step,omitempty"`
 	Flow  string         `json:"flow"`
@@ -256,6 +280,11 @@ func (h *handler) serveAct(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "the request is not JSON: "+err.Error())
 		return
 	}
+	if !h.seals.ok(f.Name, req.Token, req.Seal) {
+		h.log.Info("preview action refused: a flow token this preview did not issue", "flow", f.Name)
+		httpError(w, http.StatusForbidden, "flow_token was not issued by this preview for flow "+f.Name+" (or it restarted without a secret): start the flow again")
+		return
+	}
 	c, err := h.client(f, req.Token)
 	if err != nil {
 		httpError(w, http.StatusServiceUnavailable, err.Error())
@@ -311,7 +340,7 @@ func (h *handler) answer(w http.ResponseWriter, f *Flow, s *flowtest.Session, to
 	h.log.Info("preview action", attrs...)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(actResponse{State: s.State(), Token: token, View: s.View(), Step: st, Flow: f.Name,
+	json.NewEncoder(w).Encode(actResponse{State: s.State(), Token: token, Seal: h.seals.seal(f.Name, token), View: s.View(), Step: st, Flow: f.Name,
 		Static: f.Spec.DataAPIVersion == ""})
 }
 

@@ -26,6 +26,14 @@ import (
 // and the static feedback_survey.
 func newPreview(t *testing.T) *httptest.Server {
 	t.Helper()
+	srv, _ := newPreviewWith(t, "")
+	return srv
+}
+
+// newPreviewWith is newPreview with a secret; it also returns the token
+// store, which issues tokens the endpoint accepts.
+func newPreviewWith(t *testing.T, secret string) (*httptest.Server, endpoint.StoreTokens) {
+	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Logger: quiet})
 	if err != nil {
@@ -48,7 +56,7 @@ func newPreview(t *testing.T) *httptest.Server {
 			{Name: "expense_entry", Spec: expense.Spec, Source: expense.Source, URL: h.URL},
 			{Name: "feedback_survey", Spec: survey.Spec, Source: survey.Source},
 		},
-		PublicKey: h.PublicKey, AppSecret: h.AppSecret, Logger: quiet,
+		PublicKey: h.PublicKey, AppSecret: h.AppSecret, Logger: quiet, Secret: secret,
 		IssueToken: func(ctx context.Context, flow string) (string, error) {
 			tok, _, err := tokens.Issue(ctx, flow, "preview")
 			return tok, err
@@ -59,13 +67,14 @@ func newPreview(t *testing.T) *httptest.Server {
 	}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, tokens
 }
 
 // answer is the JSON of a start or act response.
 type answer struct {
 	State flowtest.State `json:"state"`
 	Token string         `json:"flow_token"`
+	Seal  string         `json:"token_seal"`
 	View  *flowtest.View `json:"view"`
 	Step  *flowtest.Step `json:"step"`
 	Error string         `json:"error"`
@@ -73,8 +82,23 @@ type answer struct {
 
 func post(t *testing.T, url string, body any) (int, answer) {
 	t.Helper()
+	return postWith(t, url, body, nil)
+}
+
+// postWith is post with the given headers.
+func postWith(t *testing.T, url string, body any, header http.Header) (int, answer) {
+	t.Helper()
 	b, _ := json.Marshal(body)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	req, err := http.NewRequest("POST", url, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +112,7 @@ func post(t *testing.T, url string, body any) (int, answer) {
 
 func act(t *testing.T, srv *httptest.Server, flow string, prev answer, op string, form map[string]any) answer {
 	t.Helper()
-	code, a := post(t, srv.URL+"/preview/api/flows/"+flow+"/act", map[string]any{"state": prev.State, "flow_token": prev.Token, "op": op, "form": form})
+	code, a := post(t, srv.URL+"/preview/api/flows/"+flow+"/act", map[string]any{"state": prev.State, "flow_token": prev.Token, "token_seal": prev.Seal, "op": op, "form": form})
 	if code != 200 {
 		t.Fatalf("%s: %d %s", op, code, a.Error)
 	}
@@ -166,6 +190,11 @@ func TestStaticFlow(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	srv := newPreview(t)
 	_, started := post(t, srv.URL+"/preview/api/flows/feedback_survey/start", nil)
+	// sealed is an act request of the started session.
+	sealed := func(m map[string]any) string {
+		m["flow_token"], m["token_seal"] = started.Token, started.Seal
+		return mustJSON(m)
+	}
 	tests := []struct {
 		name, path, ctype, body string
 		status                  int
@@ -174,10 +203,10 @@ func TestBadRequests(t *testing.T) {
 		{"unknown flow", "/preview/api/flows/nope/start", "application/json", "{}", 404, `no flow named "nope" in the preview (flows: expense_entry, feedback_survey)`},
 		{"not JSON", "/preview/api/flows/feedback_survey/act", "application/json", "{", 400, "the request is not JSON"},
 		{"form post", "/preview/api/flows/feedback_survey/act", "application/x-www-form-urlencoded", "op=submit", 415, "send Content-Type: application/json"},
-		{"unknown op", "/preview/api/flows/feedback_survey/act", "application/json", `{"op":"jump"}`, 400, `op "jump": want render, submit, fire, select, back or ping`},
-		{"unknown screen", "/preview/api/flows/feedback_survey/act", "application/json", `{"op":"submit","state":{"screen":"NOPE"}}`, 400, `state is on screen "NOPE", which is not in the flow`},
-		{"not started", "/preview/api/flows/feedback_survey/act", "application/json", `{"op":"submit"}`, 400, "the flow is not open"},
-		{"no such action", "/preview/api/flows/feedback_survey/act", "application/json", mustJSON(map[string]any{"op": "fire", "index": 9, "state": started.State}), 400, "screen RATING has no action 9"},
+		{"unknown op", "/preview/api/flows/feedback_survey/act", "application/json", sealed(map[string]any{"op": "jump"}), 400, `op "jump": want render, submit, fire, select, back or ping`},
+		{"unknown screen", "/preview/api/flows/feedback_survey/act", "application/json", sealed(map[string]any{"op": "submit", "state": map[string]any{"screen": "NOPE"}}), 400, `state is on screen "NOPE", which is not in the flow`},
+		{"not started", "/preview/api/flows/feedback_survey/act", "application/json", sealed(map[string]any{"op": "submit"}), 400, "the flow is not open"},
+		{"no such action", "/preview/api/flows/feedback_survey/act", "application/json", sealed(map[string]any{"op": "fire", "index": 9, "state": started.State}), 400, "screen RATING has no action 9"},
 		{"too big", "/preview/api/flows/feedback_survey/act", "application/json", `{"op":"` + strings.Repeat("x", 1<<20) + `"}`, 413, "over 1 MiB"},
 	}
 	for _, tt := range tests {

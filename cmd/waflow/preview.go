@@ -33,12 +33,19 @@ flow without a data endpoint needs nothing else; a flow with one is sent to
 -url (by default http://ADDR/flows/{flow}, {flow} being the file's name
 without .json), with the development keys and secrets of the data folder
 and flow tokens recorded in the server's database, as for "waflow simulate".
-The files are read once, at start.`,
+The files are read once, at start.
+
+With a configured app secret (not the development server's), the preview
+signs real requests, so it needs a secret (WAFLOW_PREVIEW_SECRET_FILE or
+-preview-secret-file): open http://LISTEN/preview/?key=SECRET once (a
+cookie keeps the browser signed in), or send "Authorization: Bearer
+SECRET". It warns when -listen reaches beyond loopback.`,
 		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
 			var o browserPreviewOptions
 			s := newSettings(fs, env)
 			o.target.declare(fs, s)
 			fs.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address the preview listens on")
+			s.Secret(&o.secret, "preview-secret", "WAFLOW_PREVIEW_SECRET", "the secret that signs in to the preview (/preview/?key=SECRET or Authorization: Bearer SECRET); required when a configured app secret signs")
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
 					return usagef("preview", "want at least one Flow JSON FILE")
@@ -55,6 +62,7 @@ The files are read once, at start.`,
 type browserPreviewOptions struct {
 	target targetConfig
 	listen string
+	secret string
 }
 
 // runBrowserPreview serves the preview of files until ctx is done. When ready is
@@ -84,6 +92,12 @@ func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browser
 		}
 	}
 	if needEndpoint {
+		// A configured app secret is a real one (the development server's
+		// is read from its data folder): fail closed, as serve does.
+		if o.target.appSecret != "" && o.secret == "" {
+			return errors.New("the preview signs with a configured app secret, and without a secret anyone who reaches it could send signed requests with real flow tokens: " +
+				"set WAFLOW_PREVIEW_SECRET_FILE (or -preview-secret-file; at least 16 random bytes, e.g. `openssl rand -hex 32`)")
+		}
 		var err error
 		if d.PublicKey, err = o.target.loadPublicKey(); err != nil {
 			return err
@@ -98,6 +112,7 @@ func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browser
 		defer closeStore()
 		d.IssueToken = issue
 	}
+	d.Secret = o.secret
 	h, err := newPreview(d)
 	if err != nil {
 		return err
@@ -109,6 +124,7 @@ func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browser
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 	fmt.Fprintf(env.Stdout, "waflow preview: http://%s/preview/ (%d flows; Ctrl-C stops)\n", ln.Addr(), len(d.Specs))
+	warnPreviewReach(d.Logger, ln.Addr(), o.secret != "")
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"crypto/rsa"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -32,7 +35,9 @@ type previewDeps struct {
 	// IssueToken, when set, is used instead.
 	Tokens     endpoint.StoreTokens
 	IssueToken func(ctx context.Context, flow string) (string, error)
-	Logger     *slog.Logger
+	// Secret signs in to the preview; "" leaves it open (development).
+	Secret string
+	Logger *slog.Logger
 }
 
 // previewWAID is the WhatsApp id that preview sessions' flow tokens are
@@ -44,7 +49,7 @@ func newPreview(d previewDeps) (http.Handler, error) {
 	if len(d.Specs) == 0 {
 		return nil, nil
 	}
-	cfg := preview.Config{PublicKey: d.PublicKey, AppSecret: d.AppSecret, Logger: d.Logger, IssueToken: d.IssueToken}
+	cfg := preview.Config{PublicKey: d.PublicKey, AppSecret: d.AppSecret, Logger: d.Logger, IssueToken: d.IssueToken, Secret: d.Secret}
 	if cfg.IssueToken == nil && d.Tokens.Issuer != nil && d.Tokens.Store != nil {
 		cfg.IssueToken = func(ctx context.Context, flow string) (string, error) {
 			tok, _, err := d.Tokens.Issue(ctx, flow, previewWAID)
@@ -77,4 +82,36 @@ func previewOrder(specs map[string]*flowjson.Flow) []string {
 	}
 	sort.Strings(rest)
 	return append(out, rest...)
+}
+
+// checkPreviewSecret refuses to serve a preview with real keys and no
+// secret: it issues real flow tokens and drives the real handlers (it
+// books real slots), so it must not be open to whoever reaches the port.
+// A development server's preview needs none.
+func checkPreviewSecret(setting, secret string, dev bool) error {
+	on, err := previewEnabled(setting, dev)
+	if err != nil || !on {
+		return err
+	}
+	if secret != "" && len(secret) < preview.MinSecret {
+		return fmt.Errorf("the preview secret is %d bytes; use at least %d random bytes (e.g. `openssl rand -hex 32`)", len(secret), preview.MinSecret)
+	}
+	if secret == "" && !dev {
+		return errors.New("the preview is on with real keys, and without a secret anyone who reaches the server could issue flow tokens and book real slots in it: " +
+			"set WAFLOW_PREVIEW_SECRET_FILE (or -preview-secret-file; at least 16 random bytes, e.g. `openssl rand -hex 32`), or WAFLOW_PREVIEW=false")
+	}
+	return nil
+}
+
+// warnPreviewReach logs one warning when the preview listens on more than
+// loopback: other machines can reach it.
+func warnPreviewReach(log *slog.Logger, addr net.Addr, secret bool) {
+	if a, ok := addr.(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		return
+	}
+	msg := "the preview at /preview/ is reachable beyond loopback: it issues real flow tokens; reach it over HTTPS only (the sign-in cookie is Secure)"
+	if !secret {
+		msg = "the preview at /preview/ is reachable beyond loopback and needs no secret: anyone who reaches this address can use it (set WAFLOW_PREVIEW_SECRET, or listen on 127.0.0.1)"
+	}
+	log.Warn(msg, "addr", addr.String())
 }

@@ -44,6 +44,7 @@ type appConfig struct {
 
 	catalogSettings string
 	preview         string
+	previewSecret   string
 
 	graph graphConfig // the Graph API side (graphconfig.go)
 }
@@ -66,6 +67,7 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.logFormat, "log-format", "WAFLOW_LOG_FORMAT", "text", "text or json")
 	s.String(&c.catalogSettings, "catalog-settings", "WAFLOW_CATALOG_SETTINGS", "", "the catalog settings file (JSON; keys it has replace the defaults: see waflow catalog settings)")
 	s.String(&c.preview, "preview", "WAFLOW_PREVIEW", "auto", "serve the browser preview at /preview/: true, false, or auto (only in development mode: the preview drives the real handlers, e.g. books slots)")
+	s.Secret(&c.previewSecret, "preview-secret", "WAFLOW_PREVIEW_SECRET", "the secret that signs in to the preview (/preview/?key=SECRET or Authorization: Bearer SECRET); required with real keys")
 	c.graph.declare(s)
 }
 
@@ -158,7 +160,10 @@ With no private key and no app secret configured, serve runs as a development
 server: it generates both (and a flow-token secret and a webhook verify token)
 into the data folder on first run and says where they are. In production set
 at least WAFLOW_PRIVATE_KEY_FILE, WAFLOW_PRIVATE_KEY_PASSPHRASE_FILE,
-WAFLOW_APP_SECRET_FILE and WAFLOW_TOKEN_SECRET_FILE.
+WAFLOW_APP_SECRET_FILE and WAFLOW_TOKEN_SECRET_FILE. The browser preview
+(/preview/) is then off; WAFLOW_PREVIEW=true turns it on and needs
+WAFLOW_PREVIEW_SECRET_FILE: open /preview/?key=SECRET once, or send
+"Authorization: Bearer SECRET".
 
 Every flag can also be set with the environment variable named in its help;
 a flag on the command line wins.
@@ -205,6 +210,9 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	}
 	sec, err := cfg.loadSecrets(env, log)
 	if err != nil {
+		return err
+	}
+	if err := checkPreviewSecret(cfg.preview, cfg.previewSecret, sec.dev); err != nil {
 		return err
 	}
 	unwrapper, err := envelope.NewPrivateKeys(sec.privateKeys...)
@@ -263,6 +271,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 			PublicKey: &sec.privateKeys[0].PublicKey,
 			AppSecret: sec.appSecrets[0],
 			Tokens:    b.tokens,
+			Secret:    cfg.previewSecret,
 			Logger:    log.With("component", "preview"),
 		})
 		if err != nil {
@@ -288,6 +297,9 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		names = append(names, "/flows/"+n)
 	}
 	log.Info("waflow serving", "addr", ln.Addr().String(), "flows", strings.Join(names, " "), "dev", sec.dev, "rsa", envelope.Backend, "rsa_concurrency", decryptions, "gomaxprocs", procs)
+	if preview != nil {
+		warnPreviewReach(log, ln.Addr(), cfg.previewSecret != "")
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

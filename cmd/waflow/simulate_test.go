@@ -82,7 +82,7 @@ func TestPreviewCommand(t *testing.T) {
 		return m
 	}
 	a := post("start", nil)
-	a = post("act", map[string]any{"state": a["state"], "flow_token": a["flow_token"], "op": "submit", "form": map[string]any{"name": "Ada"}})
+	a = post("act", map[string]any{"state": a["state"], "flow_token": a["flow_token"], "token_seal": a["token_seal"], "op": "submit", "form": map[string]any{"name": "Ada"}})
 	c, _ := a["state"].(map[string]any)["completion"].(map[string]any)
 	if c == nil || c["response_json"].(map[string]any)["name"] != "Ada" {
 		t.Errorf("completion = %v", a["state"])

@@ -14,7 +14,7 @@
   const problemsEl = document.getElementById("problems");
   const logEl = document.getElementById("log");
 
-  let cur = null;       // the last answer: {state, flow_token, view, step}
+  let cur = null;       // the last answer: {state, flow_token, token_seal, view, step}
   let getters = {};     // input name -> function returning its value
   let busy = false;
 
@@ -45,7 +45,7 @@
     if (busy || !cur) return;
     busy = true;
     app.classList.add("busy");
-    const body = Object.assign({ state: cur.state, flow_token: cur.flow_token, form: collect(), op: op }, extra || {});
+    const body = Object.assign({ state: cur.state, flow_token: cur.flow_token, token_seal: cur.token_seal, form: collect(), op: op }, extra || {});
     try { show(await call("act", body), op === "render"); } catch (e) { problems([e.message]); }
     busy = false;
     app.classList.remove("busy");

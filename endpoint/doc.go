@@ -15,8 +15,9 @@
 //  5. ping: {"data":{"status":"active"}}, before anything else;
 //  6. error notification (data.error, data.error_key or data.error_message):
 //     logged, {"data":{"acknowledged":true}};
-//  7. flow token (and the Data API 4.0 flow_token_signature): 427 with an
-//     encrypted {"error_msg": ...};
+//  7. flow token (and the Data API 4.0 flow_token_signature, checked with
+//     the app secrets of Config.Signatures): 427 with an encrypted
+//     {"error_msg": ...};
 //  8. dispatch by action and screen to the flow's [HandlerFunc], under a
 //     deadline (3 s by default) and with panics recovered (500);
 //  9. the answer, encrypted with the request's key and flipped IV, as

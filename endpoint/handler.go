@@ -36,13 +36,13 @@ const (
 type Config struct {
 	// Keys unwraps the AES key of each request. Required.
 	Keys envelope.KeyUnwrapper
-	// Signatures verifies X-Hub-Signature-256 with the app secret(s).
-	// Required: an endpoint without an app secret is refused at start-up.
+	// Signatures holds the app secret(s). They verify X-Hub-Signature-256
+	// and the Data API 4.0 flow_token_signature JWT, which Meta signs with
+	// the same app secret (protocol.md §1.2 and §7). Required: an endpoint
+	// without an app secret is refused at start-up.
 	Signatures *signature.Verifier
 	// Tokens validates flow tokens for flows without their own validator.
 	Tokens TokenValidator
-	// AppSecrets verify the Data API 4.0 flow_token_signature JWT.
-	AppSecrets [][]byte
 	// RequireTokenSignature rejects (427) Data API 4.0 requests that carry
 	// no flow_token_signature. A signature that is present is always
 	// verified.
@@ -97,9 +97,6 @@ func New(cfg Config, flow *Flow) (*Handler, error) {
 	}
 	if tokens == nil {
 		return nil, fmt.Errorf("endpoint: flow %q has no flow-token validator", flow.name)
-	}
-	if cfg.RequireTokenSignature && len(cfg.AppSecrets) == 0 {
-		return nil, errors.New("endpoint: RequireTokenSignature needs AppSecrets")
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -376,7 +373,8 @@ func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request,
 		return h.tokenRejected(resp, &TokenError{Msg: msgTokenMissing, Err: errors.New("request has no flow_token")}), false
 	}
 	if req.FlowTokenSignature != "" {
-		if err := flowtoken.VerifySignatureJWT(req.FlowTokenSignature, req.FlowToken, h.cfg.AppSecrets, h.cfg.Now()); err != nil {
+		// The app secrets that checked X-Hub-Signature-256 check the JWT.
+		if err := flowtoken.VerifySignatureJWTWith(req.FlowTokenSignature, req.FlowToken, h.cfg.Signatures, h.cfg.Now()); err != nil {
 			return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: err}), false
 		}
 	} else if h.cfg.RequireTokenSignature && majorVersion(req.Version) >= 4 {

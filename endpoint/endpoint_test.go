@@ -72,6 +72,13 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 
 func newFixture(t testing.TB, mutate ...func(*endpoint.Config)) *fixture {
 	t.Helper()
+	return newFixtureWithFlow(t, nil, mutate...)
+}
+
+// newFixtureWithFlow is newFixture with flowMutate, when not nil, called on
+// the test flow after its handlers and hook are registered.
+func newFixtureWithFlow(t testing.TB, flowMutate func(*endpoint.Flow), mutate ...func(*endpoint.Config)) *fixture {
+	t.Helper()
 	k, _ := testKeys(t)
 	pk, _ := envelope.NewPrivateKeys(k)
 	sig, _ := signature.New(appSecret)
@@ -117,8 +124,18 @@ func newFixture(t testing.TB, mutate ...func(*endpoint.Config)) *fixture {
 		}
 		return endpoint.Complete(r.FlowToken, map[string]any{"booking_ref": "BK-1"}), nil
 	})
-	flow.OnNotification = func(ctx context.Context, r *endpoint.Request, n endpoint.Notification) { f.notes <- n }
+	// The hook never waits: a test reads the notifications it expects, and
+	// the others (FuzzDecryptedRequest sends thousands) are dropped.
+	flow.OnNotification = func(ctx context.Context, r *endpoint.Request, n endpoint.Notification) {
+		select {
+		case f.notes <- n:
+		default:
+		}
+	}
 
+	if flowMutate != nil {
+		flowMutate(flow)
+	}
 	cfg := endpoint.Config{
 		Keys:       pk,
 		Signatures: sig,

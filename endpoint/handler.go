@@ -47,8 +47,11 @@ type Config struct {
 	// no flow_token_signature. A signature that is present is always
 	// verified.
 	RequireTokenSignature bool
-	// Timeout bounds a handler; past it the request is answered 504 so
-	// WhatsApp never waits for its own 10 s limit. Default 3 s.
+	// Timeout bounds everything that may wait on a request: the token
+	// validator, the notification hook and the flow handler, together.
+	// Past it the request is answered (504, or the acknowledgement of a
+	// notification) so WhatsApp never waits for its own 10 s limit, even
+	// when one of them ignores its context. Default 3 s.
 	Timeout time.Duration
 	// MaxBodyBytes bounds the request body; default 1 MiB.
 	MaxBodyBytes int64
@@ -240,8 +243,23 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "WhatsApp rejected an endpoint answer",
 			slog.String("action", req.Action), slog.String("screen", req.Screen),
 			slog.String("error_key", n.Key), slog.String("error_message", n.Message))
-		if h.flow.OnNotification != nil {
-			h.flow.OnNotification(ctx, hreq, n)
+		if hook := h.flow.OnNotification; hook != nil {
+			// The hook runs under the deadline like a handler. The
+			// acknowledgement says the notification was received, which
+			// it was, so a hook that overruns or panics is logged and the
+			// notification acknowledged all the same.
+			_, err := call(ctx, h.cfg.Timeout, func(ctx context.Context) (struct{}, error) {
+				hook(ctx, hreq, n)
+				return struct{}{}, nil
+			})
+			var pe *panicError
+			switch {
+			case errors.As(err, &pe):
+				h.log.Error("notification hook panicked", "action", req.Action, "screen", req.Screen, "panic", pe.value, "stack", string(pe.stack))
+			case err != nil:
+				h.log.LogAttrs(ctx, slog.LevelError, "notification hook did not return in time; acknowledged without it",
+					slog.String("action", req.Action), slog.String("screen", req.Screen), slog.Duration("timeout", h.cfg.Timeout))
+			}
 		}
 		return sealed(resp, answerAcknowledged)
 	}
@@ -254,7 +272,7 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 	if err != nil {
 		return plain(http.StatusBadRequest, "cannot route the request", err)
 	}
-	answer, err := h.run(ctx, handler, hreq)
+	answer, err := call(ctx, h.cfg.Timeout, func(ctx context.Context) (*Response, error) { return handler(ctx, hreq) })
 	if err != nil {
 		var te *TokenError
 		var to *timeoutError
@@ -380,10 +398,21 @@ func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request,
 	} else if h.cfg.RequireTokenSignature && majorVersion(req.Version) >= 4 {
 		return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: errors.New("a Data API 4.0 request without flow_token_signature")}), false
 	}
-	claims, err := h.tokens.ValidateToken(ctx, h.flow.name, req.FlowToken)
+	// The validator runs under the deadline: a store that ignores its
+	// context still gets WhatsApp its answer in time.
+	claims, err := call(ctx, h.cfg.Timeout, func(ctx context.Context) (flowtoken.Claims, error) {
+		return h.tokens.ValidateToken(ctx, h.flow.name, req.FlowToken)
+	})
 	if err != nil {
 		var te *TokenError
+		var to *timeoutError
+		var pe *panicError
 		switch {
+		case errors.As(err, &to):
+			return plain(http.StatusGatewayTimeout, "the flow token could not be checked in time", err), false
+		case errors.As(err, &pe):
+			h.log.Error("flow-token validator panicked", "action", req.Action, "screen", req.Screen, "panic", pe.value, "stack", string(pe.stack))
+			return plain(http.StatusInternalServerError, "cannot check the flow token", nil), false
 		case errors.As(err, &te):
 		case errors.Is(err, flowtoken.ErrExpired):
 			te = &TokenError{Msg: msgTokenExpired, Err: err}
@@ -436,30 +465,35 @@ type panicError struct {
 
 func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 
-// run calls handler under the deadline, recovering a panic. A handler that
-// overruns keeps running until it notices its context is done, but the
-// client gets its answer at the deadline.
-func (h *Handler) run(ctx context.Context, handler HandlerFunc, req *Request) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
-	defer cancel()
+// call runs fn under ctx's deadline, recovering a panic (*panicError). A
+// function that overruns keeps running until it notices its context is
+// done, or for ever if it never does, but the caller gets a *timeoutError
+// at the deadline: the request is answered in time whatever fn does.
+func call[T any](ctx context.Context, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
 	type result struct {
-		resp *Response
-		err  error
+		v   T
+		err error
 	}
-	done := make(chan result, 1)
+	done := make(chan result, 1) // buffered: an abandoned fn does not block on it
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
 				done <- result{err: &panicError{value: v, stack: debug.Stack()}}
 			}
 		}()
-		resp, err := handler(ctx, req)
-		done <- result{resp, err}
+		v, err := fn(ctx)
+		done <- result{v, err}
 	}()
 	select {
 	case res := <-done:
-		return res.resp, res.err
+		return res.v, res.err
 	case <-ctx.Done():
-		return nil, &timeoutError{after: h.cfg.Timeout}
+		select {
+		case res := <-done: // finished at the same moment: keep its answer
+			return res.v, res.err
+		default:
+		}
+		var zero T
+		return zero, &timeoutError{after: timeout}
 	}
 }

@@ -30,5 +30,8 @@
 // context cannot hold the answer (504; a notification is acknowledged).
 //
 // Handlers build answers with [Next], [ErrorOn] and [Complete], and return a
-// [TokenError] to close the flow with a message (427).
+// [TokenError] to close the flow with a message (427). An error a handler
+// returns is never logged by its text, which may quote what the user
+// submitted: the log gets the kinds given to [Fail] in its chain, the
+// well-known sentinels it wraps (waflow.ErrNotFound, ...) and its Go types.
 package endpoint

@@ -138,7 +138,12 @@ type outcome struct {
 	status int
 	body   []byte // sealed answer, or a plain-text reason for the caller
 	reason string // logged
-	err    error  // logged
+	// err is an error of the endpoint's own making (signature, envelope,
+	// routing), whose text holds no payload value: logged as it is.
+	err error
+	// foreign is an error from a handler, a token validator or the
+	// payload's JSON: only described (errorAttrs), never logged by its text.
+	foreign error
 }
 
 // ServeHTTP implements http.Handler.
@@ -183,6 +188,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if out.err != nil {
 			attrs = append(attrs, slog.String("error", out.err.Error()))
 		}
+		if out.foreign != nil {
+			attrs = append(attrs, errorAttrs(out.foreign)...)
+		}
 		h.log.LogAttrs(r.Context(), level, "flow endpoint request", attrs...)
 	}
 }
@@ -220,7 +228,11 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		return plain(http.StatusBadRequest, "malformed request envelope", err)
 	}
 	if err := json.Unmarshal(plainJSON, req); err != nil {
-		return plain(http.StatusBadRequest, "the decrypted request is not a JSON object", err)
+		// The sender gets the JSON error; the log only its type, as a
+		// syntax error quotes a character of the payload.
+		out := plain(http.StatusBadRequest, "the decrypted request is not a JSON object", err)
+		out.err, out.foreign = nil, err
+		return out
 	}
 	if bytes.Equal(bytes.TrimSpace(req.Data), []byte("{}")) || bytes.Equal(bytes.TrimSpace(req.Data), []byte("null")) {
 		req.Data = nil // INIT sends "data": {} (protocol.md 1.7)
@@ -255,7 +267,8 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 			var pe *panicError
 			switch {
 			case errors.As(err, &pe):
-				h.log.Error("notification hook panicked", "action", req.Action, "screen", req.Screen, "panic", pe.value, "stack", string(pe.stack))
+				attrs := append([]slog.Attr{slog.String("action", req.Action), slog.String("screen", req.Screen)}, panicAttrs(pe.value, pe.stack)...)
+				h.log.LogAttrs(ctx, slog.LevelError, "notification hook panicked", attrs...)
 			case err != nil:
 				h.log.LogAttrs(ctx, slog.LevelError, "notification hook did not return in time; acknowledged without it",
 					slog.String("action", req.Action), slog.String("screen", req.Screen), slog.Duration("timeout", h.cfg.Timeout))
@@ -278,15 +291,18 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		var to *timeoutError
 		var pe *panicError
 		switch {
-		case errors.As(err, &te):
-			return h.tokenRejected(resp, te)
 		case errors.As(err, &to):
 			return plain(http.StatusGatewayTimeout, "the flow handler did not answer in time", err)
 		case errors.As(err, &pe):
-			h.log.Error("flow handler panicked", "action", req.Action, "screen", req.Screen, "panic", pe.value, "stack", string(pe.stack))
+			attrs := append([]slog.Attr{slog.String("action", req.Action), slog.String("screen", req.Screen)}, panicAttrs(pe.value, pe.stack)...)
+			h.log.LogAttrs(ctx, slog.LevelError, "flow handler panicked", attrs...)
 			return plain(http.StatusInternalServerError, "the flow handler failed", nil)
+		case errors.As(err, &te):
+			return h.tokenRejected(resp, te, err)
 		default:
-			return outcome{status: http.StatusInternalServerError, body: []byte("the flow handler failed\n"), reason: "handler error", err: err}
+			// Logged by kind and type only: a handler's error may quote
+			// what the user submitted (see Fail).
+			return outcome{status: http.StatusInternalServerError, body: []byte("the flow handler failed\n"), reason: "handler error", foreign: err}
 		}
 	}
 	if answer == nil || answer.Screen == "" {
@@ -388,15 +404,15 @@ const (
 
 func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request, resp *envelope.Responder) (outcome, bool) {
 	if req.FlowToken == "" {
-		return h.tokenRejected(resp, &TokenError{Msg: msgTokenMissing, Err: errors.New("request has no flow_token")}), false
+		return h.tokenRejected(resp, &TokenError{Msg: msgTokenMissing, Err: errors.New("request has no flow_token")}, nil), false
 	}
 	if req.FlowTokenSignature != "" {
 		// The app secrets that checked X-Hub-Signature-256 check the JWT.
 		if err := flowtoken.VerifySignatureJWTWith(req.FlowTokenSignature, req.FlowToken, h.cfg.Signatures, h.cfg.Now()); err != nil {
-			return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: err}), false
+			return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: err}, nil), false
 		}
 	} else if h.cfg.RequireTokenSignature && majorVersion(req.Version) >= 4 {
-		return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: errors.New("a Data API 4.0 request without flow_token_signature")}), false
+		return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: errors.New("a Data API 4.0 request without flow_token_signature")}, nil), false
 	}
 	// The validator runs under the deadline: a store that ignores its
 	// context still gets WhatsApp its answer in time.
@@ -411,7 +427,8 @@ func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request,
 		case errors.As(err, &to):
 			return plain(http.StatusGatewayTimeout, "the flow token could not be checked in time", err), false
 		case errors.As(err, &pe):
-			h.log.Error("flow-token validator panicked", "action", req.Action, "screen", req.Screen, "panic", pe.value, "stack", string(pe.stack))
+			attrs := append([]slog.Attr{slog.String("action", req.Action), slog.String("screen", req.Screen)}, panicAttrs(pe.value, pe.stack)...)
+			h.log.LogAttrs(ctx, slog.LevelError, "flow-token validator panicked", attrs...)
 			return plain(http.StatusInternalServerError, "cannot check the flow token", nil), false
 		case errors.As(err, &te):
 		case errors.Is(err, flowtoken.ErrExpired):
@@ -419,28 +436,35 @@ func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request,
 		case errors.Is(err, flowtoken.ErrMalformed), errors.Is(err, flowtoken.ErrForged), errors.Is(err, flowtoken.ErrWrongFlow):
 			te = &TokenError{Msg: msgTokenInvalid, Err: err}
 		case ctx.Err() != nil:
-			return plain(http.StatusGatewayTimeout, "the flow token could not be checked in time", err), false
+			out := plain(http.StatusGatewayTimeout, "the flow token could not be checked in time", nil)
+			out.foreign = err
+			return out, false
 		default:
 			// The validator could not decide (its store is down): a 427
 			// would disable the user's button for good, a 500 lets them
 			// try again.
-			return outcome{status: http.StatusInternalServerError, body: []byte("cannot check the flow token\n"), reason: "token validator", err: err}, false
+			return outcome{status: http.StatusInternalServerError, body: []byte("cannot check the flow token\n"), reason: "token validator", foreign: err}, false
 		}
-		return h.tokenRejected(resp, te), false
+		return h.tokenRejected(resp, te, err), false
 	}
 	hreq.Token = claims
 	return outcome{}, true
 }
 
 // tokenRejected answers 427 with the encrypted error_msg the client shows
-// (protocol.md 2.6: the client decrypts the 427 body).
-func (h *Handler) tokenRejected(resp *envelope.Responder, te *TokenError) outcome {
+// (protocol.md 2.6: the client decrypts the 427 body). foreign is the error
+// a validator or handler returned, which holds te; nil when the endpoint
+// made te itself.
+func (h *Handler) tokenRejected(resp *envelope.Responder, te *TokenError, foreign error) outcome {
 	var body []byte
 	if te.Msg != "" {
 		b, _ := json.Marshal(struct {
 			ErrorMsg string `json:"error_msg"`
 		}{te.Msg})
 		body = resp.Seal(b)
+	}
+	if foreign != nil {
+		return outcome{status: StatusTokenInvalid, body: body, reason: "flow token", foreign: foreign}
 	}
 	return outcome{status: StatusTokenInvalid, body: body, reason: "flow token", err: te}
 }

@@ -72,6 +72,13 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 
 func newFixture(t testing.TB, mutate ...func(*endpoint.Config)) *fixture {
 	t.Helper()
+	return newFixtureWithFlow(t, nil, mutate...)
+}
+
+// newFixtureWithFlow is newFixture with flowMutate, when not nil, called on
+// the test flow after its handlers and hook are registered.
+func newFixtureWithFlow(t testing.TB, flowMutate func(*endpoint.Flow), mutate ...func(*endpoint.Config)) *fixture {
+	t.Helper()
 	k, _ := testKeys(t)
 	pk, _ := envelope.NewPrivateKeys(k)
 	sig, _ := signature.New(appSecret)
@@ -117,13 +124,22 @@ func newFixture(t testing.TB, mutate ...func(*endpoint.Config)) *fixture {
 		}
 		return endpoint.Complete(r.FlowToken, map[string]any{"booking_ref": "BK-1"}), nil
 	})
-	flow.OnNotification = func(ctx context.Context, r *endpoint.Request, n endpoint.Notification) { f.notes <- n }
+	// The hook never waits: a test reads the notifications it expects, and
+	// the others (FuzzDecryptedRequest sends thousands) are dropped.
+	flow.OnNotification = func(ctx context.Context, r *endpoint.Request, n endpoint.Notification) {
+		select {
+		case f.notes <- n:
+		default:
+		}
+	}
 
+	if flowMutate != nil {
+		flowMutate(flow)
+	}
 	cfg := endpoint.Config{
 		Keys:       pk,
 		Signatures: sig,
 		Tokens:     endpoint.IssuerTokens{Issuer: iss},
-		AppSecrets: [][]byte{appSecret},
 		Timeout:    200 * time.Millisecond,
 		Logger:     slog.New(slog.NewTextHandler(lockedWriter{f.logMu, f.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:        func() time.Time { return now },
@@ -463,6 +479,30 @@ func TestTokenSignatureRequired(t *testing.T) {
 	// Data API 3.0 never carries one (protocol.md 2).
 	if r := f.send(t, map[string]any{"version": "3.0", "action": "INIT", "flow_token": f.token}); r.status != 200 {
 		t.Fatalf("3.0 request: %d, want 200", r.status)
+	}
+}
+
+// Issue 12 item 8: with the app secrets given only as Signatures (as a
+// library user would: it is the one required field), every Data API 4.0
+// request carrying a flow_token_signature was answered 427. The JWT is
+// keyed with the same app secret (protocol.md §7), so Signatures verifies
+// it, during a rotation under the old secret as well as the new one.
+func TestTokenSignatureWithSignaturesOnly(t *testing.T) {
+	old := []byte("app-secret-being-rotated-out")
+	f := newFixture(t, func(c *endpoint.Config) {
+		c.Signatures, _ = signature.New(appSecret, old)
+	})
+	for name, secret := range map[string][]byte{"current secret": appSecret, "old secret": old} {
+		m := map[string]any{"version": "4.0", "action": "INIT", "flow_token": f.token,
+			"flow_token_signature": flowtoken.SignJWT(f.token, secret, now.Add(time.Minute))}
+		if r := f.send(t, m); r.status != 200 || r.body["screen"] != "DATE" {
+			t.Errorf("%s: %d %v, want 200 and the first screen", name, r.status, r.body)
+		}
+	}
+	m := map[string]any{"version": "4.0", "action": "INIT", "flow_token": f.token,
+		"flow_token_signature": flowtoken.SignJWT(f.token, []byte("not an app secret"), now.Add(time.Minute))}
+	if r := f.send(t, m); r.status != 427 {
+		t.Errorf("a JWT under another secret: %d, want 427", r.status)
 	}
 }
 

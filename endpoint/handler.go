@@ -36,19 +36,22 @@ const (
 type Config struct {
 	// Keys unwraps the AES key of each request. Required.
 	Keys envelope.KeyUnwrapper
-	// Signatures verifies X-Hub-Signature-256 with the app secret(s).
-	// Required: an endpoint without an app secret is refused at start-up.
+	// Signatures holds the app secret(s). They verify X-Hub-Signature-256
+	// and the Data API 4.0 flow_token_signature JWT, which Meta signs with
+	// the same app secret (protocol.md §1.2 and §7). Required: an endpoint
+	// without an app secret is refused at start-up.
 	Signatures *signature.Verifier
 	// Tokens validates flow tokens for flows without their own validator.
 	Tokens TokenValidator
-	// AppSecrets verify the Data API 4.0 flow_token_signature JWT.
-	AppSecrets [][]byte
 	// RequireTokenSignature rejects (427) Data API 4.0 requests that carry
 	// no flow_token_signature. A signature that is present is always
 	// verified.
 	RequireTokenSignature bool
-	// Timeout bounds a handler; past it the request is answered 504 so
-	// WhatsApp never waits for its own 10 s limit. Default 3 s.
+	// Timeout bounds everything that may wait on a request: the token
+	// validator, the notification hook and the flow handler, together.
+	// Past it the request is answered (504, or the acknowledgement of a
+	// notification) so WhatsApp never waits for its own 10 s limit, even
+	// when one of them ignores its context. Default 3 s.
 	Timeout time.Duration
 	// MaxBodyBytes bounds the request body; default 1 MiB.
 	MaxBodyBytes int64
@@ -98,9 +101,6 @@ func New(cfg Config, flow *Flow) (*Handler, error) {
 	if tokens == nil {
 		return nil, fmt.Errorf("endpoint: flow %q has no flow-token validator", flow.name)
 	}
-	if cfg.RequireTokenSignature && len(cfg.AppSecrets) == 0 {
-		return nil, errors.New("endpoint: RequireTokenSignature needs AppSecrets")
-	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -138,7 +138,12 @@ type outcome struct {
 	status int
 	body   []byte // sealed answer, or a plain-text reason for the caller
 	reason string // logged
-	err    error  // logged
+	// err is an error of the endpoint's own making (signature, envelope,
+	// routing), whose text holds no payload value: logged as it is.
+	err error
+	// foreign is an error from a handler, a token validator or the
+	// payload's JSON: only described (errorAttrs), never logged by its text.
+	foreign error
 }
 
 // ServeHTTP implements http.Handler.
@@ -183,6 +188,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if out.err != nil {
 			attrs = append(attrs, slog.String("error", out.err.Error()))
 		}
+		if out.foreign != nil {
+			attrs = append(attrs, errorAttrs(out.foreign)...)
+		}
 		h.log.LogAttrs(r.Context(), level, "flow endpoint request", attrs...)
 	}
 }
@@ -220,7 +228,11 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		return plain(http.StatusBadRequest, "malformed request envelope", err)
 	}
 	if err := json.Unmarshal(plainJSON, req); err != nil {
-		return plain(http.StatusBadRequest, "the decrypted request is not a JSON object", err)
+		// The sender gets the JSON error; the log only its type, as a
+		// syntax error quotes a character of the payload.
+		out := plain(http.StatusBadRequest, "the decrypted request is not a JSON object", err)
+		out.err, out.foreign = nil, err
+		return out
 	}
 	if bytes.Equal(bytes.TrimSpace(req.Data), []byte("{}")) || bytes.Equal(bytes.TrimSpace(req.Data), []byte("null")) {
 		req.Data = nil // INIT sends "data": {} (protocol.md 1.7)
@@ -243,8 +255,24 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "WhatsApp rejected an endpoint answer",
 			slog.String("action", req.Action), slog.String("screen", req.Screen),
 			slog.String("error_key", n.Key), slog.String("error_message", n.Message))
-		if h.flow.OnNotification != nil {
-			h.flow.OnNotification(ctx, hreq, n)
+		if hook := h.flow.OnNotification; hook != nil {
+			// The hook runs under the deadline like a handler. The
+			// acknowledgement says the notification was received, which
+			// it was, so a hook that overruns or panics is logged and the
+			// notification acknowledged all the same.
+			_, err := call(ctx, h.cfg.Timeout, func(ctx context.Context) (struct{}, error) {
+				hook(ctx, hreq, n)
+				return struct{}{}, nil
+			})
+			var pe *panicError
+			switch {
+			case errors.As(err, &pe):
+				attrs := append([]slog.Attr{slog.String("action", req.Action), slog.String("screen", req.Screen)}, panicAttrs(pe.value, pe.stack)...)
+				h.log.LogAttrs(ctx, slog.LevelError, "notification hook panicked", attrs...)
+			case err != nil:
+				h.log.LogAttrs(ctx, slog.LevelError, "notification hook did not return in time; acknowledged without it",
+					slog.String("action", req.Action), slog.String("screen", req.Screen), slog.Duration("timeout", h.cfg.Timeout))
+			}
 		}
 		return sealed(resp, answerAcknowledged)
 	}
@@ -257,21 +285,24 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 	if err != nil {
 		return plain(http.StatusBadRequest, "cannot route the request", err)
 	}
-	answer, err := h.run(ctx, handler, hreq)
+	answer, err := call(ctx, h.cfg.Timeout, func(ctx context.Context) (*Response, error) { return handler(ctx, hreq) })
 	if err != nil {
 		var te *TokenError
 		var to *timeoutError
 		var pe *panicError
 		switch {
-		case errors.As(err, &te):
-			return h.tokenRejected(resp, te)
 		case errors.As(err, &to):
 			return plain(http.StatusGatewayTimeout, "the flow handler did not answer in time", err)
 		case errors.As(err, &pe):
-			h.log.Error("flow handler panicked", "action", req.Action, "screen", req.Screen, "panic", pe.value, "stack", string(pe.stack))
+			attrs := append([]slog.Attr{slog.String("action", req.Action), slog.String("screen", req.Screen)}, panicAttrs(pe.value, pe.stack)...)
+			h.log.LogAttrs(ctx, slog.LevelError, "flow handler panicked", attrs...)
 			return plain(http.StatusInternalServerError, "the flow handler failed", nil)
+		case errors.As(err, &te):
+			return h.tokenRejected(resp, te, err)
 		default:
-			return outcome{status: http.StatusInternalServerError, body: []byte("the flow handler failed\n"), reason: "handler error", err: err}
+			// Logged by kind and type only: a handler's error may quote
+			// what the user submitted (see Fail).
+			return outcome{status: http.StatusInternalServerError, body: []byte("the flow handler failed\n"), reason: "handler error", foreign: err}
 		}
 	}
 	if answer == nil || answer.Screen == "" {
@@ -373,47 +404,67 @@ const (
 
 func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request, resp *envelope.Responder) (outcome, bool) {
 	if req.FlowToken == "" {
-		return h.tokenRejected(resp, &TokenError{Msg: msgTokenMissing, Err: errors.New("request has no flow_token")}), false
+		return h.tokenRejected(resp, &TokenError{Msg: msgTokenMissing, Err: errors.New("request has no flow_token")}, nil), false
 	}
 	if req.FlowTokenSignature != "" {
-		if err := flowtoken.VerifySignatureJWT(req.FlowTokenSignature, req.FlowToken, h.cfg.AppSecrets, h.cfg.Now()); err != nil {
-			return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: err}), false
+		// The app secrets that checked X-Hub-Signature-256 check the JWT.
+		if err := flowtoken.VerifySignatureJWTWith(req.FlowTokenSignature, req.FlowToken, h.cfg.Signatures, h.cfg.Now()); err != nil {
+			return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: err}, nil), false
 		}
 	} else if h.cfg.RequireTokenSignature && majorVersion(req.Version) >= 4 {
-		return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: errors.New("a Data API 4.0 request without flow_token_signature")}), false
+		return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: errors.New("a Data API 4.0 request without flow_token_signature")}, nil), false
 	}
-	claims, err := h.tokens.ValidateToken(ctx, h.flow.name, req.FlowToken)
+	// The validator runs under the deadline: a store that ignores its
+	// context still gets WhatsApp its answer in time.
+	claims, err := call(ctx, h.cfg.Timeout, func(ctx context.Context) (flowtoken.Claims, error) {
+		return h.tokens.ValidateToken(ctx, h.flow.name, req.FlowToken)
+	})
 	if err != nil {
 		var te *TokenError
+		var to *timeoutError
+		var pe *panicError
 		switch {
+		case errors.As(err, &to):
+			return plain(http.StatusGatewayTimeout, "the flow token could not be checked in time", err), false
+		case errors.As(err, &pe):
+			attrs := append([]slog.Attr{slog.String("action", req.Action), slog.String("screen", req.Screen)}, panicAttrs(pe.value, pe.stack)...)
+			h.log.LogAttrs(ctx, slog.LevelError, "flow-token validator panicked", attrs...)
+			return plain(http.StatusInternalServerError, "cannot check the flow token", nil), false
 		case errors.As(err, &te):
 		case errors.Is(err, flowtoken.ErrExpired):
 			te = &TokenError{Msg: msgTokenExpired, Err: err}
 		case errors.Is(err, flowtoken.ErrMalformed), errors.Is(err, flowtoken.ErrForged), errors.Is(err, flowtoken.ErrWrongFlow):
 			te = &TokenError{Msg: msgTokenInvalid, Err: err}
 		case ctx.Err() != nil:
-			return plain(http.StatusGatewayTimeout, "the flow token could not be checked in time", err), false
+			out := plain(http.StatusGatewayTimeout, "the flow token could not be checked in time", nil)
+			out.foreign = err
+			return out, false
 		default:
 			// The validator could not decide (its store is down): a 427
 			// would disable the user's button for good, a 500 lets them
 			// try again.
-			return outcome{status: http.StatusInternalServerError, body: []byte("cannot check the flow token\n"), reason: "token validator", err: err}, false
+			return outcome{status: http.StatusInternalServerError, body: []byte("cannot check the flow token\n"), reason: "token validator", foreign: err}, false
 		}
-		return h.tokenRejected(resp, te), false
+		return h.tokenRejected(resp, te, err), false
 	}
 	hreq.Token = claims
 	return outcome{}, true
 }
 
 // tokenRejected answers 427 with the encrypted error_msg the client shows
-// (protocol.md 2.6: the client decrypts the 427 body).
-func (h *Handler) tokenRejected(resp *envelope.Responder, te *TokenError) outcome {
+// (protocol.md 2.6: the client decrypts the 427 body). foreign is the error
+// a validator or handler returned, which holds te; nil when the endpoint
+// made te itself.
+func (h *Handler) tokenRejected(resp *envelope.Responder, te *TokenError, foreign error) outcome {
 	var body []byte
 	if te.Msg != "" {
 		b, _ := json.Marshal(struct {
 			ErrorMsg string `json:"error_msg"`
 		}{te.Msg})
 		body = resp.Seal(b)
+	}
+	if foreign != nil {
+		return outcome{status: StatusTokenInvalid, body: body, reason: "flow token", foreign: foreign}
 	}
 	return outcome{status: StatusTokenInvalid, body: body, reason: "flow token", err: te}
 }
@@ -438,30 +489,35 @@ type panicError struct {
 
 func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 
-// run calls handler under the deadline, recovering a panic. A handler that
-// overruns keeps running until it notices its context is done, but the
-// client gets its answer at the deadline.
-func (h *Handler) run(ctx context.Context, handler HandlerFunc, req *Request) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
-	defer cancel()
+// call runs fn under ctx's deadline, recovering a panic (*panicError). A
+// function that overruns keeps running until it notices its context is
+// done, or for ever if it never does, but the caller gets a *timeoutError
+// at the deadline: the request is answered in time whatever fn does.
+func call[T any](ctx context.Context, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
 	type result struct {
-		resp *Response
-		err  error
+		v   T
+		err error
 	}
-	done := make(chan result, 1)
+	done := make(chan result, 1) // buffered: an abandoned fn does not block on it
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
 				done <- result{err: &panicError{value: v, stack: debug.Stack()}}
 			}
 		}()
-		resp, err := handler(ctx, req)
-		done <- result{resp, err}
+		v, err := fn(ctx)
+		done <- result{v, err}
 	}()
 	select {
 	case res := <-done:
-		return res.resp, res.err
+		return res.v, res.err
 	case <-ctx.Done():
-		return nil, &timeoutError{after: h.cfg.Timeout}
+		select {
+		case res := <-done: // finished at the same moment: keep its answer
+			return res.v, res.err
+		default:
+		}
+		var zero T
+		return zero, &timeoutError{after: timeout}
 	}
 }

@@ -59,16 +59,19 @@ func (t StoreTokens) ValidateToken(ctx context.Context, flow, token string) (flo
 	rec, err := t.Store.Token(ctx, c.ID)
 	switch {
 	case errors.Is(err, waflow.ErrNotFound):
-		return c, &TokenError{Msg: msgTokenUnknown, Err: errors.New("flow token was never recorded")}
+		return c, &TokenError{Msg: msgTokenUnknown, Err: Fail("flow token was never recorded", nil)}
 	case err != nil:
-		return c, err // the store is down: a 500, not a 427 that disables the button
+		// The store is down: a 500, not a 427 that disables the button.
+		return c, Fail("cannot read the flow token's record", err)
 	}
 	switch rec.State {
 	case waflow.TokenIssued:
 		return c, nil
 	case waflow.TokenUsed:
-		return c, &TokenError{Msg: msgTokenUsed, Err: errors.New("flow token already used")}
+		return c, &TokenError{Msg: msgTokenUsed, Err: Fail("flow token already used", nil)}
 	default:
-		return c, &TokenError{Msg: msgTokenExpired, Err: fmt.Errorf("flow token is %s", rec.State)}
+		// The state comes from the store, never from the request, so it
+		// may be part of a kind (see Fail).
+		return c, &TokenError{Msg: msgTokenExpired, Err: &HandlerError{kind: "flow token is " + string(rec.State)}}
 	}
 }

@@ -83,8 +83,7 @@ func NewHarness(tb testing.TB, spec *flowjson.Flow, f *endpoint.Flow, opts Harne
 		tokens = opts.Tokens(h.Issuer)
 	}
 	ep, err := endpoint.New(endpoint.Config{
-		Keys: unwrap, Signatures: verifier, Tokens: tokens,
-		AppSecrets: [][]byte{h.AppSecret}, Logger: log,
+		Keys: unwrap, Signatures: verifier, Tokens: tokens, Logger: log,
 	}, f)
 	if err != nil {
 		tb.Fatal(err)

@@ -30,6 +30,19 @@ var (
 // The claim name is not documented by Meta beyond "contains the flow token";
 // "flow_token" is what waflow expects.
 func VerifySignatureJWT(jwt, flowToken string, appSecrets [][]byte, now time.Time) error {
+	return VerifySignatureJWTWith(jwt, flowToken, secretList(appSecrets), now)
+}
+
+// MACVerifier checks an HMAC-SHA256 under the app secret(s), in constant
+// time. *signature.Verifier implements it, so the secrets that check
+// X-Hub-Signature-256 check the flow_token_signature too.
+type MACVerifier interface {
+	VerifyMAC(message, mac []byte) bool
+}
+
+// VerifySignatureJWTWith is VerifySignatureJWT with the app secrets behind
+// macs. A nil macs verifies nothing: every signature is refused.
+func VerifySignatureJWTWith(jwt, flowToken string, macs MACVerifier, now time.Time) error {
 	if len(jwt) > 8*MaxLen {
 		return ErrJWTMalformed
 	}
@@ -54,18 +67,7 @@ func VerifySignatureJWT(jwt, flowToken string, appSecrets [][]byte, now time.Tim
 	if header.Alg != "HS256" {
 		return ErrJWTAlgorithm
 	}
-	ok := false
-	for _, s := range appSecrets {
-		if len(s) == 0 {
-			continue
-		}
-		m := hmac.New(sha256.New, s)
-		m.Write([]byte(jwt[:last]))
-		if hmac.Equal(m.Sum(nil), sig) {
-			ok = true
-		}
-	}
-	if !ok {
+	if macs == nil || !macs.VerifyMAC([]byte(jwt[:last]), sig) {
 		return ErrJWTSignature
 	}
 	var claims struct {
@@ -101,6 +103,25 @@ func VerifySignatureJWT(jwt, flowToken string, appSecrets [][]byte, now time.Tim
 		}
 	}
 	return nil
+}
+
+// secretList is a MACVerifier over a list of secrets; empty ones are
+// skipped, and every secret is tried whatever matched.
+type secretList [][]byte
+
+func (l secretList) VerifyMAC(message, mac []byte) bool {
+	ok := false
+	for _, s := range l {
+		if len(s) == 0 {
+			continue
+		}
+		m := hmac.New(sha256.New, s)
+		m.Write(message)
+		if hmac.Equal(m.Sum(nil), mac) {
+			ok = true
+		}
+	}
+	return ok
 }
 
 // SignJWT returns a flow_token_signature for flowToken as Meta makes it

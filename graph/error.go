@@ -134,59 +134,37 @@ func (e *Error) Hint() string {
 	return ""
 }
 
-// errorBody is the JSON shape of a Graph API error answer.
+// errorBody is the JSON shape of a Graph API error answer. error_data is
+// an object in current answers and a JSON-encoded string in older ones, so
+// it is decoded in a second step.
 type errorBody struct {
 	Error *struct {
-		Message        string `json:"message"`
-		Type           string `json:"type"`
-		Code           int    `json:"code"`
-		ErrorSubcode   int    `json:"error_subcode"`
-		ErrorUserTitle string `json:"error_user_title"`
-		ErrorUserMsg   string `json:"error_user_msg"`
-		IsTransient    bool   `json:"is_transient"`
-		FBTraceID      string `json:"fbtrace_id"`
-		ErrorData      *struct {
-			Details string `json:"details"`
-		} `json:"error_data"`
+		Message        string          `json:"message"`
+		Type           string          `json:"type"`
+		Code           int             `json:"code"`
+		ErrorSubcode   int             `json:"error_subcode"`
+		ErrorUserTitle string          `json:"error_user_title"`
+		ErrorUserMsg   string          `json:"error_user_msg"`
+		IsTransient    bool            `json:"is_transient"`
+		FBTraceID      string          `json:"fbtrace_id"`
+		ErrorData      json.RawMessage `json:"error_data"`
 	} `json:"error"`
 }
 
 // parseError turns a non-2xx answer into an *Error. It never fails: a body
 // that is not a Graph error is quoted (shortened) in Message.
+//
+// The body is decoded once, with encoding/json's rules for every key (names
+// matched case-insensitively, the last of duplicate keys wins). A field of
+// an unexpected type ("code": "190") is left zero without losing the others:
+// json.Unmarshal checks the whole body's syntax first, so an
+// *json.UnmarshalTypeError means the rest was decoded.
 func parseError(status int, hdr http.Header, body []byte) *Error {
 	e := &Error{HTTPStatus: status, RetryAfter: parseRetryAfter(hdr.Get("Retry-After"), time.Now())}
 	var eb errorBody
-	// error_data is sometimes a JSON-encoded string in older answers; a
-	// decoding error there must not lose the rest, so decode it loosely.
-	if err := json.Unmarshal(body, &eb); err != nil || eb.Error == nil {
-		var loose struct {
-			Error map[string]json.RawMessage `json:"error"`
-		}
-		if json.Unmarshal(body, &loose) == nil && loose.Error != nil {
-			fill := func(k string, dst any) { _ = json.Unmarshal(loose.Error[k], dst) }
-			fill("message", &e.Message)
-			fill("type", &e.Type)
-			fill("code", &e.Code)
-			fill("error_subcode", &e.Subcode)
-			fill("error_user_title", &e.UserTitle)
-			fill("error_user_msg", &e.UserMessage)
-			fill("is_transient", &e.IsTransient)
-			fill("fbtrace_id", &e.FBTraceID)
-			var data struct {
-				Details string `json:"details"`
-			}
-			if fill("error_data", &data); data.Details != "" {
-				e.Details = data.Details
-			} else {
-				fill("error_data", &e.Details) // the string form
-			}
-			if e.Message == "" && e.Code != 0 {
-				e.Message = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
-			}
-			if e.Message != "" {
-				return e
-			}
-		}
+	err := json.Unmarshal(body, &eb)
+	var typeErr *json.UnmarshalTypeError
+	if (err != nil && !errors.As(err, &typeErr)) || eb.Error == nil {
 		e.Message = fmt.Sprintf("HTTP %d %s with a body that is not a Graph API error: %q",
 			status, http.StatusText(status), shorten(body, 200))
 		return e
@@ -200,8 +178,15 @@ func parseError(status int, hdr http.Header, body []byte) *Error {
 	e.UserMessage = g.ErrorUserMsg
 	e.IsTransient = g.IsTransient
 	e.FBTraceID = g.FBTraceID
-	if g.ErrorData != nil {
-		e.Details = g.ErrorData.Details
+	if len(g.ErrorData) > 0 {
+		var data struct {
+			Details string `json:"details"`
+		}
+		if json.Unmarshal(g.ErrorData, &data) == nil && data.Details != "" {
+			e.Details = data.Details
+		} else {
+			_ = json.Unmarshal(g.ErrorData, &e.Details) // the string form
+		}
 	}
 	if e.Message == "" {
 		e.Message = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))

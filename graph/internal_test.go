@@ -70,6 +70,12 @@ func TestParseError(t *testing.T) {
 		{"error_data as a string", `{"error":{"message":"Invalid parameter","code":100,"error_data":"{\"blame_field_specs\":[[\"name\"]]}","fbtrace_id":"B2"}}`,
 			Error{HTTPStatus: 400, Code: 100, Message: "Invalid parameter", Details: `{"blame_field_specs":[["name"]]}`, FBTraceID: "B2"}},
 		{"no message", `{"error":{"code":2}}`, Error{HTTPStatus: 400, Code: 2, Message: "HTTP 400 Bad Request"}},
+		// encoding/json's rules for keys, whatever the shape of error_data
+		// (issue 12 item 7: the string form used to match keys by case).
+		{"keys in another case", `{"error":{"Message":"m","CODE":190,"Error_Data":"d"}}`,
+			Error{HTTPStatus: 400, Code: 190, Message: "m", Details: "d"}},
+		{"a field of the wrong type", `{"error":{"message":"m","code":"190","fbtrace_id":"C3","error_data":{"details":"x"}}}`,
+			Error{HTTPStatus: 400, Message: "m", Details: "x", FBTraceID: "C3"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parseError(400, h, []byte(tc.body))

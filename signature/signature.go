@@ -108,23 +108,39 @@ func (v *Verifier) Verify(body []byte, header string) error {
 	if err != nil {
 		return err
 	}
+	if !v.match(body, got) {
+		return ErrMismatch
+	}
+	return nil
+}
+
+// VerifyMAC reports whether mac is the HMAC-SHA256 of message under one of
+// the verifier's secrets. The Data API 4.0 flow_token_signature is such a
+// MAC, keyed with the same app secret as X-Hub-Signature-256 (protocol.md
+// §7), so one Verifier holds the app secrets for both checks. A nil or
+// zero Verifier reports false.
+func (v *Verifier) VerifyMAC(message, mac []byte) bool {
+	if v == nil || len(v.secrets) == 0 {
+		return false
+	}
+	return v.match(message, mac)
+}
+
+// match compares in constant time and tries every secret, whatever matched,
+// so the time taken does not tell which secret is current.
+func (v *Verifier) match(message, mac []byte) bool {
 	var sum [sha256.Size]byte
 	ok := false
-	// Every secret is tried, whatever matched, so the time taken does not
-	// tell which secret is current.
 	for i := range v.secrets {
 		m := v.macs[i].Get().(hash.Hash)
 		m.Reset()
-		m.Write(body)
-		if hmac.Equal(m.Sum(sum[:0]), got) {
+		m.Write(message)
+		if hmac.Equal(m.Sum(sum[:0]), mac) {
 			ok = true
 		}
 		v.macs[i].Put(m)
 	}
-	if !ok {
-		return ErrMismatch
-	}
-	return nil
+	return ok
 }
 
 // Verify is a shorthand for New(secrets...) followed by Verify.

@@ -154,3 +154,30 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// VerifyMAC checks a raw HMAC-SHA256 (the flow_token_signature JWT's) under
+// every configured secret, so one Verifier serves both app-secret checks.
+func TestVerifyMAC(t *testing.T) {
+	v, err := signature.New([]byte("new"), []byte("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("header.payload")
+	for _, secret := range []string{"new", "old"} {
+		mac, _ := signature.ParseHeader(signature.Sign([]byte(secret), msg))
+		if !v.VerifyMAC(msg, mac) {
+			t.Errorf("a MAC under %q does not verify", secret)
+		}
+		if v.VerifyMAC([]byte("header.other"), mac) {
+			t.Errorf("a MAC under %q verifies another message", secret)
+		}
+	}
+	other, _ := signature.ParseHeader(signature.Sign([]byte("other"), msg))
+	if v.VerifyMAC(msg, other) || v.VerifyMAC(msg, nil) {
+		t.Error("a MAC under another secret, or none, verifies")
+	}
+	var zero *signature.Verifier
+	if zero.VerifyMAC(msg, other) || (&signature.Verifier{}).VerifyMAC(msg, other) {
+		t.Error("a verifier without secrets verifies a MAC")
+	}
+}

@@ -18,15 +18,19 @@ func sameJSON(a, b []byte) bool {
 	return errA == nil && errB == nil && reflect.DeepEqual(va, vb)
 }
 
+// decodeJSON decodes b, which must be exactly one JSON value with nothing
+// but white space around it. json.Valid checks that first: the Decoder
+// alone stops after the first value, and its More reports no trailing data
+// for a stray "}" or "]" ("0}" would decode as 0).
 func decodeJSON(b []byte) (any, error) {
+	if !json.Valid(b) {
+		return nil, errors.New("not one JSON value")
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
 		return nil, err
-	}
-	if d.More() {
-		return nil, errors.New("trailing data")
 	}
 	return v, nil
 }

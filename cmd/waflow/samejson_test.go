@@ -26,6 +26,9 @@ func TestSameJSON(t *testing.T) {
 		{"array order", `[1,2]`, `[2,1]`, false},
 		{"trailing data", `{"a":1}`, `{"a":1} {}`, false},
 		{"not JSON", `{"a":1}`, `{"a":`, false},
+		{"stray closing brace", `0`, `0}`, false},
+		{"stray closing bracket", `{"a":1}`, `{"a":1}]`, false},
+		{"white space around", `{"a":1}`, " \n{\"a\":1}\t", true},
 	} {
 		if got := sameJSON([]byte(tc.a), []byte(tc.b)); got != tc.want {
 			t.Errorf("%s: sameJSON = %v, want %v", tc.name, got, tc.want)

@@ -240,7 +240,6 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		Keys:                  unwrapper,
 		Signatures:            verifier,
 		Tokens:                b.tokenValidator(),
-		AppSecrets:            sec.appSecrets,
 		RequireTokenSignature: requireJWT,
 		Timeout:               timeout,
 		Logger:                log.With("component", "endpoint"),

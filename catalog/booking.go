@@ -224,7 +224,7 @@ func (b *booking) pickDate(ctx context.Context, r *endpoint.Request) (*endpoint.
 	var in struct {
 		Date string `json:"date"`
 	}
-	if err := r.Decode(&in); err != nil {
+	if err := decodeData(r, &in); err != nil {
 		return nil, err
 	}
 	day, err := b.parseDay(in.Date)
@@ -246,7 +246,7 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 		Name     string `json:"name"`
 		Reason   string `json:"reason"`
 	}
-	if err := r.Decode(&in); err != nil {
+	if err := decodeData(r, &in); err != nil {
 		return nil, err
 	}
 	day, err := b.parseDay(in.Date)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/flowjson"
 )
 
 // Budget Setup (P3): BUDGET (categories, currency, period, total limit) →
@@ -78,28 +79,29 @@ func (b *budget) budgetData(totalError string) map[string]any {
 	}
 }
 
-// budgetInput is what the screens submit, cumulatively.
+// budgetInput is what the screens submit, cumulatively. The amounts are
+// number fields, kept as submitted (text or json.Number) for readAmount.
 type budgetInput struct {
 	Categories     []string `json:"categories"`
 	Currency       string   `json:"currency"`
 	Period         string   `json:"period"`
-	TotalLimit     string   `json:"total_limit"`
-	Limits         [budgetSlots]string
+	TotalLimit     any      `json:"total_limit"`
+	Limits         [budgetSlots]any
 	AlertThreshold string `json:"alert_threshold"`
 	Alerts         bool   `json:"alerts"`
 }
 
 func decodeBudget(r *endpoint.Request) (budgetInput, error) {
 	var in budgetInput
-	if err := r.Decode(&in); err != nil {
+	if err := decodeData(r, &in); err != nil {
 		return in, err
 	}
-	values, err := r.Values()
+	values, err := flowjson.DecodeValues(r.Data)
 	if err != nil {
 		return in, err
 	}
 	for i := range in.Limits {
-		in.Limits[i], _ = values["limit_"+strconv.Itoa(i+1)].(string)
+		in.Limits[i] = values["limit_"+strconv.Itoa(i+1)]
 	}
 	return in, nil
 }
@@ -119,14 +121,17 @@ func (b *budget) chosen(ids []string) []Option {
 	return out
 }
 
-// totalError checks the total limit; the message fits a TextInput's
+// totalError checks the total limit, or a category's limit (typed text or
+// a JSON number, read by readAmount); the message fits a TextInput's
 // error-message (30 characters).
-func (b *budget) totalError(s string) (int64, string) {
-	cents, err := parseAmount(s)
+func (b *budget) totalError(v any) (int64, string) {
+	cents, err := readAmount(v)
 	switch {
 	case errors.Is(err, errAmountDecimals):
 		return 0, "At most 2 decimals"
-	case err != nil || cents <= 0:
+	case errors.Is(err, errAmountTooLarge):
+		return 0, "At most " + formatAmountShort(b.max)
+	case err != nil || cents <= 0: // also -0: zero has no sign
 		return 0, "Enter a positive amount"
 	case cents > b.max:
 		return 0, "At most " + formatAmountShort(b.max)
@@ -147,7 +152,7 @@ func (b *budget) limitsData(in budgetInput, errs map[string]string) map[string]a
 		d["limit_"+n+"_visible"] = visible
 		d["limit_"+n+"_error"] = errs["limit_"+n]
 	}
-	total, _ := parseAmount(in.TotalLimit)
+	total, _ := readAmount(in.TotalLimit)
 	d["total_text"] = fmt.Sprintf("Total: %s %s %s", in.Currency, formatAmount(total), strings.ToLower(optionTitle(b.cfg.Periods, in.Period)))
 	return d
 }
@@ -191,15 +196,16 @@ func (b *budget) checkLimits(in budgetInput, total int64) (map[string]int64, map
 	var sum int64
 	for i := range budgetSlots {
 		field := "limit_" + strconv.Itoa(i+1)
-		v := strings.TrimSpace(in.Limits[i])
+		v := in.Limits[i]
+		empty := v == nil || v == "" // as the value checker sees an empty field
 		if i >= len(cats) {
-			if v != "" {
+			if !empty {
 				errs[field] = "Not a chosen category"
 			}
 			continue
 		}
 		cents, msg := b.totalError(v)
-		if v == "" {
+		if empty {
 			msg = "Enter a limit"
 		}
 		if msg != "" {

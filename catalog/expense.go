@@ -79,19 +79,22 @@ func formatAmountShort(cents int64) string {
 	return strings.TrimSuffix(formatAmount(cents), ".00")
 }
 
-// amountError says what is wrong with an amount, in at most 30 characters
-// (TextInput's error-message limit), or "" when it is acceptable.
-func (x *expense) amountError(s string) (int64, string) {
-	cents, err := parseAmount(s)
+// amountError says what is wrong with a submitted amount (typed text or a
+// JSON number, read by readAmount), in at most 30 characters (TextInput's
+// error-message limit), or "" when it is acceptable.
+func (x *expense) amountError(v any) (int64, string) {
+	cents, err := readAmount(v)
 	switch {
 	case errors.Is(err, errAmountDecimals):
 		return 0, "At most 2 decimals"
-	case err != nil && strings.HasPrefix(strings.TrimSpace(s), "-"):
+	case errors.Is(err, errAmountNegative):
 		return 0, "Must be more than 0"
+	case errors.Is(err, errAmountTooLarge):
+		return 0, "At most " + formatAmountShort(x.max)
 	case err != nil:
 		return 0, "Enter an amount like 12.50"
 	case cents <= 0:
-		return 0, "Must be more than 0"
+		return 0, "Must be more than 0" // also -0: zero has no sign
 	case cents > x.max:
 		return 0, "At most " + formatAmountShort(x.max)
 	}
@@ -100,16 +103,16 @@ func (x *expense) amountError(s string) (int64, string) {
 
 func (x *expense) save(ctx context.Context, r *endpoint.Request) (*endpoint.Response, error) {
 	var in struct {
-		Amount      string `json:"amount"`
+		Amount      any    `json:"amount"` // text or a JSON number: see readAmount
 		Category    string `json:"category"`
 		Description string `json:"description"`
 	}
-	if err := r.Decode(&in); err != nil {
+	if err := decodeData(r, &in); err != nil {
 		return nil, err
 	}
 	cents, msg := x.amountError(in.Amount)
 	if msg != "" {
-		return endpoint.ErrorOn("EXPENSE", x.form(in.Amount, in.Category, in.Description, map[string]string{"amount": msg}), "Amount: "+msg), nil
+		return endpoint.ErrorOn("EXPENSE", x.form(typedText(in.Amount), in.Category, in.Description, map[string]string{"amount": msg}), "Amount: "+msg), nil
 	}
 	ex, err := withRef("EX", func(id string) (waflow.Expense, error) {
 		ex, _, err := x.store.SaveExpense(ctx, waflow.Expense{

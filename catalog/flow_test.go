@@ -44,6 +44,12 @@ var harnessSecret = []byte("flow-harness-secret")
 
 func newFlowHarness(t *testing.T, name string, now time.Time) *flowHarness {
 	t.Helper()
+	return newFlowHarnessWith(t, name, now, nil)
+}
+
+// newFlowHarnessWith is newFlowHarness with settings (nil: the defaults).
+func newFlowHarnessWith(t *testing.T, name string, now time.Time, settings *Settings) *flowHarness {
+	t.Helper()
 	harnessKeyOnce.Do(func() { harnessKey, _ = keys.Generate() })
 	clock := now
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -52,7 +58,7 @@ func newFlowHarness(t *testing.T, name string, now time.Time) *flowHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c, err := Load(Deps{Store: db, Now: func() time.Time { return clock }, Logger: quiet})
+	c, err := Load(Deps{Store: db, Settings: settings, Now: func() time.Time { return clock }, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

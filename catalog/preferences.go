@@ -127,7 +127,7 @@ func (p *preferences) save(ctx context.Context, r *endpoint.Request) (*endpoint.
 		TimeZone      string   `json:"timezone"`
 		Digest        bool     `json:"digest"`
 	}
-	if err := r.Decode(&in); err != nil {
+	if err := decodeData(r, &in); err != nil {
 		return nil, err
 	}
 	lead, _ := strconv.Atoi(in.LeadTime) // an id of lead_times, checked by checkValues

@@ -58,7 +58,7 @@ func newSchedule(e *env) (*Flow, error) {
 		var in struct {
 			Range dateRange `json:"range"`
 		}
-		if err := r.Decode(&in); err != nil {
+		if err := decodeData(r, &in); err != nil {
 			return nil, err
 		}
 		first, last, msg := s.checkRange(in.Range, true)
@@ -286,7 +286,7 @@ func (s *schedule) review(ctx context.Context, r *endpoint.Request) (*endpoint.R
 		Title     string    `json:"title"`
 		Notes     string    `json:"notes"`
 	}
-	if err := r.Decode(&in); err != nil {
+	if err := decodeData(r, &in); err != nil {
 		return nil, err
 	}
 	p, err := s.check(true, in.Range, in.Weekdays, in.TimeOfDay, in.Duration, in.Title, in.Notes)

@@ -27,7 +27,9 @@ func TestParseAmount(t *testing.T) {
 		{in: "-5", bad: true},
 		{in: "+5", bad: true},
 		{in: "1,000", bad: true},
-		{in: "12.", bad: true},
+		{in: "12.", cents: 1200}, // what the phone's number field holds after "12." is typed
+		{in: "12.500", cents: 1250},
+		{in: "-0", cents: 0}, // zero has no sign; callers refuse 0
 		{in: "", bad: true},
 		{in: ".", bad: true},
 		{in: "1234567890123456", bad: true},

@@ -31,7 +31,9 @@ func checkValues(spec *flowjson.Flow, dataOf map[string]screenData, needs map[st
 			if r.Action != endpoint.ActionDataExchange {
 				return next(ctx, r)
 			}
-			values, err := r.Values()
+			// Numbers stay json.Number: a value no float64 holds (1e400) is
+			// a field error below, not a request whose values are all lost.
+			values, err := flowjson.DecodeValues(r.Data)
 			if err != nil {
 				values = nil // reported below as a bad submission
 			}
@@ -100,4 +102,26 @@ func errorField(c *flowjson.Component) string {
 		return ""
 	}
 	return r.Path[0]
+}
+
+// decodeData decodes the request's data into v as the value checker read
+// it (flowjson.DecodeData: numbers in fields of type any arrive as
+// json.Number, which flowjson.ReadNumber reads exactly).
+func decodeData(r *endpoint.Request, v any) error {
+	if len(r.Data) == 0 {
+		return nil
+	}
+	return flowjson.DecodeData(r.Data, v)
+}
+
+// typedText is a submitted number field's value as text, to show it again
+// in the field: what was typed, or a JSON number written out.
+func typedText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	if n, err := flowjson.ReadNumber(v); err == nil {
+		return n.Text
+	}
+	return ""
 }

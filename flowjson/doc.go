@@ -49,6 +49,12 @@
 // enough for the component's error-message, and a one-line summary for the
 // response's error_message.
 //
+// Decode the values with [DecodeValues] (numbers kept exact, as
+// json.Number), and read a number field's value with [ReadNumber], the
+// reader the check itself uses: typed text (what the phone sends) and a
+// JSON number read the same, so a handler behind the check never reads a
+// value differently from it.
+//
 // # Navigating
 //
 // [Flow.Screen], [Screen.Components], [Screen.Inputs], [Screen.Actions],

@@ -632,7 +632,6 @@ var (
 	emailPattern    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	phonePattern    = regexp.MustCompile(`^\+?[0-9][0-9 ()\-.]{3,}[0-9]$`)
 	passcodePattern = regexp.MustCompile(`^[0-9]+$`)
-	numberPattern   = regexp.MustCompile(`^[-+]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)$`)
 )
 
 func (vc *valueChecker) textInput(c *Component, s *Screen, value any, fail func(string)) {
@@ -641,14 +640,25 @@ func (vc *valueChecker) textInput(c *Component, s *Screen, value any, fail func(
 		fail(msgNeedData)
 		return
 	}
-	str, ok := value.(string)
-	if !ok {
-		n, isNum := numberString(value)
-		if !isNum || inputType != "number" {
-			fail("Must be text")
+	// A number field's value is read by ReadNumber, the reader the
+	// handlers use too: what passes here, they can read. Typed text is
+	// checked after max-chars, which counts what was typed; a JSON number
+	// is counted written out.
+	var badNumber error
+	str, isText := value.(string)
+	switch {
+	case inputType == "number" && !isText:
+		n, err := ReadNumber(value)
+		if err != nil {
+			fail(numberProblem(err))
 			return
 		}
-		str = n
+		str = n.Text
+	case inputType == "number":
+		_, badNumber = ReadNumber(str)
+	case !isText:
+		fail("Must be text")
+		return
 	}
 	lo, loSet, k1 := vc.intProp(s, c.MinChars)
 	hi, hiSet, k2 := vc.intProp(s, c.MaxChars)
@@ -670,8 +680,8 @@ func (vc *valueChecker) textInput(c *Component, s *Screen, value any, fail func(
 	}
 	switch inputType {
 	case "number":
-		if !numberPattern.MatchString(strings.TrimSpace(str)) {
-			fail("Enter a number")
+		if badNumber != nil {
+			fail(numberProblem(badNumber))
 			return
 		}
 	case "email":
@@ -700,16 +710,6 @@ func (vc *valueChecker) textInput(c *Component, s *Screen, value any, fail func(
 			fail("Invalid format")
 		}
 	}
-}
-
-func numberString(x any) (string, bool) {
-	switch x := x.(type) {
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64), true
-	case json.Number:
-		return x.String(), true
-	}
-	return "", false
 }
 
 func stringList(x any) ([]string, bool) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"sync/atomic"
@@ -78,10 +79,7 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	// After a burst of bodies, hand their memory back to the system at
-	// once: the runtime would keep it until a garbage collection that,
-	// on an idle server, comes only every two minutes.
-	s.bodies = admission.New(admission.Config{MaxBytes: cfg.BodyBytesInFlight, OnIdle: debug.FreeOSMemory})
+	s.bodies = admission.New(admission.Config{MaxBytes: cfg.BodyBytesInFlight, OnIdle: releaseMemory})
 	s.handler = recoverPanics(s.log, s.routes())
 	return s
 }
@@ -177,6 +175,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// releaseMemory hands the memory of a burst of bodies back to the system.
+// Left to itself the runtime keeps it until a garbage collection that, on an
+// idle server, comes only every two minutes (measured: 60 to 135 MB resident
+// stayed after the attack of issue 12). Two collections, because a
+// sync.Pool (admission.ReadAll's pieces) keeps its contents through one.
+func releaseMemory() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // recoverPanics answers 500 for a handler that panics, logs the stack, and

@@ -42,6 +42,8 @@ type Config struct {
 	RequestTimeout time.Duration
 	// ShutdownTimeout bounds the graceful shutdown. Default 15 s.
 	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+
 	// BodyBytesInFlight bounds the body bytes of /webhook and /flows/*
 	// requests read and not yet answered, over all of them: until its
 	// signature is checked a body is anyone's bytes. Past the bound a
@@ -52,7 +54,6 @@ type Config struct {
 	// is answered 503 with Retry-After and closed (admission.LimitListener).
 	// Default admission.DefaultMaxConns (1024).
 	MaxConns int
-	Logger   *slog.Logger
 }
 
 // Server is waflow's HTTP server.

@@ -273,3 +273,76 @@ func TestLimitListener(t *testing.T) {
 		return err == nil && resp.StatusCode == http.StatusOK
 	})
 }
+
+// At the limit, a connection idle between requests makes room for a new
+// one; connections in the middle of a request do not.
+func TestLimitListenerClosesIdleConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := LimitListener(ln, 2, time.Second)
+	srv := &http.Server{
+		Handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body); io.WriteString(w, "ok") }),
+		ConnState: limited.ConnState,
+	}
+	go srv.Serve(limited)
+	defer srv.Close()
+	addr := ln.Addr().String()
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, bufio.NewReader(c)
+	}
+	get := func(c net.Conn, br *bufio.Reader) (*http.Response, error) {
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+
+	// One connection is idle after its request, one is in the middle of one.
+	idle, idleR := dial()
+	if resp, err := get(idle, idleR); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first connection: %v, %v", resp, err)
+	}
+	busy, _ := dial()
+	fmt.Fprintf(busy, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
+	waitFor(t, "the idle connection known as idle", func() bool {
+		limited.mu.Lock()
+		defer limited.mu.Unlock()
+		return len(limited.idle) == 1
+	})
+
+	// A third connection gets the idle one's place.
+	c, br := dial()
+	if resp, err := get(c, br); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a third connection, one of two idle: %v, %v; want 200", resp, err)
+	}
+	if _, err := get(idle, idleR); err == nil {
+		t.Errorf("the idle connection still serves after it made room")
+	}
+	// The third connection is idle in its turn, the busy one still is
+	// not: a fourth connection takes the third's place.
+	waitFor(t, "the third connection known as idle", func() bool {
+		limited.mu.Lock()
+		defer limited.mu.Unlock()
+		return len(limited.idle) == 1
+	})
+	c4, br4 := dial()
+	if resp, err := get(c4, br4); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a fourth connection: %v, %v; want 200", resp, err)
+	}
+	// The busy connection was never closed: it finishes its request.
+	fmt.Fprintf(busy, "67890")
+	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the connection in the middle of a request: %v, %v", resp, err)
+	}
+}

@@ -21,12 +21,17 @@ const refusers = 64
 const refuseTimeout = 2 * time.Second
 
 // LimitListener returns a listener that hands out at most max connections
-// open at once (DefaultMaxConns when max <= 0). A connection past that is
-// not served: its request's header is read, it is answered 503 with
-// Retry-After (retryAfter, in whole seconds) and closed. Each open
-// connection costs the server a goroutine and its buffers whatever it sends,
-// so their number is what bounds that memory.
-func LimitListener(ln net.Listener, max int, retryAfter time.Duration) net.Listener {
+// open at once (DefaultMaxConns when max <= 0). Each open connection costs
+// the server a goroutine and its buffers whatever it sends, so their number
+// is what bounds that memory.
+//
+// At the limit, a connection idle between two requests is closed to make
+// room (given the listener's ConnState as http.Server.ConnState; without it
+// none is known to be idle): clients that keep connections open cannot
+// hold every place. When none is idle, the new connection is not served:
+// its request's header is read, it is answered 503 with Retry-After
+// (retryAfter, in whole seconds) and closed.
+func LimitListener(ln net.Listener, max int, retryAfter time.Duration) *Listener {
 	if max <= 0 {
 		max = DefaultMaxConns
 	}
@@ -39,33 +44,49 @@ func LimitListener(ln net.Listener, max int, retryAfter time.Duration) net.Liste
 		"Content-Type: text/plain; charset=utf-8\r\n" +
 		"Content-Length: " + strconv.Itoa(len(msg)) + "\r\n" +
 		"Connection: close\r\n\r\n" + msg
-	return &limitListener{
+	return &Listener{
 		Listener: ln,
 		slots:    make(chan struct{}, max),
 		refusing: make(chan struct{}, refusers),
 		refusal:  []byte(refusal),
+		idle:     map[net.Conn]struct{}{},
 	}
 }
 
-type limitListener struct {
+// Listener is the listener LimitListener returns.
+type Listener struct {
 	net.Listener
 	slots    chan struct{} // one per open connection
 	refusing chan struct{} // one per connection being refused
 	refusal  []byte
+
+	mu   sync.Mutex
+	idle map[net.Conn]struct{} // served connections waiting for a request
 }
 
-// Accept returns the next connection within the limit; connections over it
-// are refused meanwhile.
-func (l *limitListener) Accept() (net.Conn, error) {
+// ConnState records which connections are idle; set it as the
+// http.Server's ConnState.
+func (l *Listener) ConnState(c net.Conn, st http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st == http.StateIdle {
+		l.idle[c] = struct{}{}
+	} else {
+		delete(l.idle, c)
+	}
+}
+
+// Accept returns the next connection within the limit, closing an idle one
+// to make room when it must; connections it cannot make room for are
+// refused meanwhile.
+func (l *Listener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		select {
-		case l.slots <- struct{}{}:
+		if l.take() {
 			return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
-		default:
 		}
 		select {
 		case l.refusing <- struct{}{}:
@@ -79,9 +100,36 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
+// take takes a place, closing an idle connection for it if there is none.
+func (l *Listener) take() bool {
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+	}
+	l.mu.Lock()
+	var victim net.Conn
+	for c := range l.idle {
+		victim = c
+		delete(l.idle, c)
+		break
+	}
+	l.mu.Unlock()
+	if victim == nil {
+		return false
+	}
+	victim.Close() // a limitConn: gives its place back
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
 // refuse answers c 503 once its request's header has arrived (a client
 // that is still writing would otherwise miss the answer) and closes it.
-func (l *limitListener) refuse(c net.Conn) {
+func (l *Listener) refuse(c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(refuseTimeout))
 	br := bufio.NewReaderSize(c, 4<<10)

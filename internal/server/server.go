@@ -50,9 +50,10 @@ type Config struct {
 	// request is answered 503 with Retry-After (admission.Budget).
 	// Default admission.DefaultMaxBytes (16 MiB).
 	BodyBytesInFlight int64
-	// MaxConns bounds the connections open at once; a connection past it
-	// is answered 503 with Retry-After and closed (admission.LimitListener).
-	// Default admission.DefaultMaxConns (1024).
+	// MaxConns bounds the connections open at once; past it an idle
+	// connection is closed to make room, or the new one is answered 503
+	// with Retry-After and closed (admission.LimitListener). Default
+	// admission.DefaultMaxConns (1024).
 	MaxConns int
 }
 
@@ -158,8 +159,9 @@ func (s *Server) HTTPServer() *http.Server {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := s.HTTPServer()
 	errc := make(chan error, 1)
-	ln = admission.LimitListener(ln, s.cfg.MaxConns, admission.DefaultRetryAfter)
-	go func() { errc <- hs.Serve(ln) }()
+	limited := admission.LimitListener(ln, s.cfg.MaxConns, admission.DefaultRetryAfter)
+	hs.ConnState = limited.ConnState
+	go func() { errc <- hs.Serve(limited) }()
 	select {
 	case err := <-errc:
 		return err

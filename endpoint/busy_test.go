@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,13 +22,15 @@ import (
 // answered 503 with Retry-After, and a small signed request still gets
 // through while large unsigned bodies hold the rest.
 func TestBusyBudget(t *testing.T) {
+	var logs bytes.Buffer
+	var logMu sync.Mutex
 	k, _ := testKeys(t)
 	pk, _ := envelope.NewPrivateKeys(k)
 	sig, _ := signature.New(appSecret)
 	iss, _ := flowtoken.NewIssuer(tokenSecret)
 	h, err := endpoint.New(endpoint.Config{
 		Keys: pk, Signatures: sig, Tokens: endpoint.IssuerTokens{Issuer: iss},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil)),
 	}, endpoint.NewFlow("booking"))
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +61,14 @@ func TestBusyBudget(t *testing.T) {
 	srv.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/flows/booking", bytes.NewReader(make([]byte, 20<<10))))
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), "server busy") {
 		t.Fatalf("over the budget: %d, Retry-After %q, %q; want 503, 1, a message saying the server is busy", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+
+	// A refusal for load is logged as a warning, not as an error.
+	logMu.Lock()
+	l := logs.String()
+	logMu.Unlock()
+	if !strings.Contains(l, "level=WARN") || !strings.Contains(l, "status=503") || strings.Contains(l, "level=ERROR") {
+		t.Errorf("the refusal's log line: %q, want a warning with status=503", l)
 	}
 
 	// A signed ping gets its answer.

@@ -175,7 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	level := slog.LevelDebug
 	switch {
-	case out.status >= 500:
+	case out.status >= 500 && out.busy == nil: // a refusal for load is no failure
 		level = slog.LevelError
 	case out.status != http.StatusOK:
 		level = slog.LevelWarn

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waflow/waflow/admission"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/signature"
@@ -144,6 +145,9 @@ type outcome struct {
 	// foreign is an error from a handler, a token validator or the
 	// payload's JSON: only described (errorAttrs), never logged by its text.
 	foreign error
+	// busy is set when the body budget was exhausted: a 503 with its
+	// headers (Retry-After).
+	busy *admission.BusyError
 }
 
 // ServeHTTP implements http.Handler.
@@ -158,6 +162,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 	}
+	if out.busy != nil {
+		out.busy.SetHeaders(w.Header())
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(out.body)))
 	w.WriteHeader(out.status)
 	w.Write(out.body)
@@ -168,7 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	level := slog.LevelDebug
 	switch {
-	case out.status >= 500:
+	case out.status >= 500 && out.busy == nil: // a refusal for load is no failure
 		level = slog.LevelError
 	case out.status != http.StatusOK:
 		level = slog.LevelWarn
@@ -209,6 +216,11 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 	}
 	// 1. Body limit.
 	body, err := readBody(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
+	if busy := (*admission.BusyError)(nil); errors.As(err, &busy) {
+		out := plain(http.StatusServiceUnavailable, busy.Error(), nil)
+		out.busy = busy
+		return out
+	}
 	if err != nil {
 		return plain(http.StatusBadRequest, "cannot read the request body", err)
 	}
@@ -321,20 +333,20 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 const initialBodyBuffer = 64 << 10
 
 // readBody reads at most limit+1 bytes of body: one more than allowed tells
-// "exactly at the limit" from "over it". When the client announced a length
-// within the limit, the buffer is allocated once at that size rather than
-// grown from 512 bytes as io.ReadAll does.
+// "exactly at the limit" from "over it". When the client announced a small
+// length, the buffer is allocated once at that size rather than grown from
+// 512 bytes as io.ReadAll does.
 func readBody(body io.Reader, announced, limit int64) ([]byte, error) {
 	lr := io.LimitReader(body, limit+1)
-	if announced < 0 || announced > limit {
-		return io.ReadAll(lr)
-	}
-	// One spare byte, so the read that finds EOF needs no new buffer. The
-	// length is only announced, and the signature not yet checked: a
+	// The length is only announced, and the signature not yet checked: a
 	// sender that announces a megabyte and sends nothing must not pin a
-	// megabyte per connection, so the first buffer is capped and grows
-	// with what actually arrives.
-	buf := make([]byte, 0, min(announced+1, initialBodyBuffer))
+	// megabyte per connection. A large or unknown length is read in pieces
+	// as it arrives (admission.ReadAll).
+	if announced < 0 || announced > initialBodyBuffer {
+		return admission.ReadAll(lr)
+	}
+	// One spare byte, so the read that finds EOF needs no new buffer.
+	buf := make([]byte, 0, announced+1)
 	for {
 		n, err := lr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]

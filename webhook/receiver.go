@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/admission"
 	"github.com/waflow/waflow/signature"
 )
 
@@ -151,10 +152,16 @@ func (rc *Receiver) ingest(w http.ResponseWriter, r *http.Request) int {
 		rc.log.Warn("webhook refused: body too large", "bytes", r.ContentLength, "limit", rc.maxBody)
 		return reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook: body larger than %d bytes", rc.maxBody))
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rc.maxBody))
+	body, err := admission.ReadAll(http.MaxBytesReader(w, r.Body, rc.maxBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		var busy *admission.BusyError
+		switch {
+		case errors.As(err, &busy):
+			rc.log.Warn("webhook refused: server busy (request bodies in flight at their limit)")
+			busy.SetHeaders(w.Header())
+			return reply(w, http.StatusServiceUnavailable, "webhook: "+busy.Error())
+		case errors.As(err, &tooLarge):
 			rc.log.Warn("webhook refused: body too large", "limit", rc.maxBody)
 			return reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook: body larger than %d bytes", rc.maxBody))
 		}

@@ -75,6 +75,7 @@ type e2eEnv struct {
 	store       waflow.Store
 	tokens      endpoint.StoreTokens
 	extraEnv    []string
+	binary      string // the waflow binary to run; built from this tree when ""
 }
 
 // newE2EEnv makes an installation on dbURL ("" for SQLite in a temp folder).
@@ -128,7 +129,11 @@ type e2eServer struct {
 func (e *e2eEnv) start() *e2eServer {
 	t := e.t
 	t.Helper()
-	cmd := exec.Command(waflowBinary(t), "serve", "-addr", "127.0.0.1:0", "-log-level", "info")
+	bin := e.binary
+	if bin == "" {
+		bin = waflowBinary(t)
+	}
+	cmd := exec.Command(bin, "serve", "-addr", "127.0.0.1:0", "-log-level", "info")
 	cmd.Env = append(os.Environ(),
 		"WAFLOW_DATA_DIR="+e.dir,
 		"WAFLOW_DATABASE_URL="+e.dbURL,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"errors"
@@ -41,6 +42,8 @@ type appConfig struct {
 	requireJWT         string
 	logLevel           string
 	logFormat          string
+	bodyMemoryMiB      string
+	maxConnections     string
 
 	catalogSettings string
 	preview         string
@@ -65,6 +68,8 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.requireJWT, "require-token-signature", "WAFLOW_REQUIRE_TOKEN_SIGNATURE", "false", "reject Data API 4.0 requests without flow_token_signature")
 	s.String(&c.logLevel, "log-level", "WAFLOW_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "WAFLOW_LOG_FORMAT", "text", "text or json")
+	s.String(&c.bodyMemoryMiB, "body-memory-mib", "WAFLOW_BODY_MEMORY_MIB", defaultBodyMemoryMiB, "MiB of webhook and data-endpoint request bodies in memory at once (read, not yet answered; the signature can only be checked once a body is whole); past it a request is answered 503 with Retry-After")
+	s.String(&c.maxConnections, "max-connections", "WAFLOW_MAX_CONNECTIONS", defaultMaxConnections, "connections open at once; past it an idle one is closed to make room, or the new one is answered 503 with Retry-After")
 	s.String(&c.catalogSettings, "catalog-settings", "WAFLOW_CATALOG_SETTINGS", "", "the catalog settings file (JSON; keys it has replace the defaults: see waflow catalog settings)")
 	s.String(&c.preview, "preview", "WAFLOW_PREVIEW", "auto", "serve the browser preview at /preview/: true, false, or auto (only in development mode: the preview drives the real handlers, e.g. books slots)")
 	s.Secret(&c.previewSecret, "preview-secret", "WAFLOW_PREVIEW_SECRET", "the secret that signs in to the preview (/preview/?key=SECRET or Authorization: Bearer SECRET); required with real keys")
@@ -208,6 +213,10 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if err != nil {
 		return fmt.Errorf("require-token-signature %q: want true or false", cfg.requireJWT)
 	}
+	bodyMiB, maxConns, err := cfg.admissionBounds()
+	if err != nil {
+		return err
+	}
 	sec, err := cfg.loadSecrets(env, log)
 	if err != nil {
 		return err
@@ -286,6 +295,9 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		Ready:          b.ready,
 		RequestTimeout: timeout,
 		Logger:         log,
+
+		BodyBytesInFlight: bodyMiB << 20,
+		MaxConns:          maxConns,
 	})
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -303,6 +315,26 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		ready <- ln.Addr().String()
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// Defaults of the admission bounds (internal/server, package admission).
+const (
+	defaultBodyMemoryMiB  = "16"
+	defaultMaxConnections = "1024"
+)
+
+// admissionBounds reads the MiB of request bodies held at once and the
+// connections open at once; an empty setting is its default.
+func (c *appConfig) admissionBounds() (bodyMiB int64, maxConns int, err error) {
+	bodyMiB, err = strconv.ParseInt(cmp.Or(c.bodyMemoryMiB, defaultBodyMemoryMiB), 10, 64)
+	if err != nil || bodyMiB < 4 || bodyMiB > 1<<20 {
+		return 0, 0, fmt.Errorf("body memory %q: want a number of MiB, at least 4 (a webhook body of 3 MiB must fit), such as %s", c.bodyMemoryMiB, defaultBodyMemoryMiB)
+	}
+	maxConns, err = strconv.Atoi(cmp.Or(c.maxConnections, defaultMaxConnections))
+	if err != nil || maxConns <= 0 {
+		return 0, 0, fmt.Errorf("max connections %q: want a positive number such as %s", c.maxConnections, defaultMaxConnections)
+	}
+	return bodyMiB, maxConns, nil
 }
 
 // previewEnabled reads the preview setting: "auto" serves it only on a

@@ -602,13 +602,16 @@ func TestLeaseCoversEveryClaimedEvent(t *testing.T) {
 	var workers []*webhook.Worker
 	for i := range 2 {
 		w, err := webhook.NewWorker(webhook.WorkerConfig{Store: store, Tokens: newIssuer(t, time.Now), Owner: fmt.Sprint("w", i),
-			Batch: 4, Concurrency: 1, Lease: 300 * time.Millisecond, HandlerTimeout: 200 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+			// A batch of 4 claimed whole would need 4 x 400 ms, twice the
+			// lease; one event needs half of it, which leaves a loaded
+			// machine (go test -race, CI) 400 ms of slack.
+			Batch: 4, Concurrency: 1, Lease: 800 * time.Millisecond, HandlerTimeout: 600 * time.Millisecond, PollInterval: 10 * time.Millisecond,
 			Logger: slog.New(slog.DiscardHandler),
 			OnFlowsEvent: func(_ context.Context, e *webhook.FlowsEvent) error {
 				mu.Lock()
 				calls[e.FlowID]++
 				mu.Unlock()
-				time.Sleep(150 * time.Millisecond)
+				time.Sleep(400 * time.Millisecond)
 				return nil
 			}})
 		if err != nil {

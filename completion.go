@@ -59,6 +59,15 @@ type CompletionStore interface {
 	// CompletedAt is zero.
 	RecordCompletion(ctx context.Context, c Completion) (Completion, error)
 
+	// DiscardCompletion undoes RecordCompletion for a completion that its
+	// handler rejected (ErrRejected): in one transaction it deletes
+	// completion messageID and returns the token it used to TokenIssued,
+	// with a zero UsedAt, so that nothing of the rejected completion stays
+	// but the inbox event that says why. It returns ErrNotFound for an
+	// unknown completion and ErrConflict when the completion's HandledAt is
+	// set: a completion that was acted on is never undone.
+	DiscardCompletion(ctx context.Context, messageID string) error
+
 	// MarkCompletionHandled sets the HandledAt of completion messageID to
 	// at, unless it is already set (then it does nothing). It returns
 	// ErrNotFound for an unknown completion.

@@ -28,9 +28,23 @@ var (
 	ErrInvalid = errors.New("waflow: invalid argument")
 	// ErrClosed means the store was closed.
 	ErrClosed = errors.New("waflow: store closed")
+	// ErrRejected means the input can never be acted on, however often it
+	// is retried: a completion handler returns it (see Rejectf) for a
+	// completion that names another session's booking or a record that does
+	// not exist. The webhook worker then settles the event as InboxRejected
+	// at once, undoes the recorded completion (DiscardCompletion) and does
+	// not retry.
+	ErrRejected = errors.New("waflow: rejected")
 )
 
 // Invalidf returns an error that matches ErrInvalid and says what was wrong.
 func Invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Rejectf returns an error that matches ErrRejected and says why. The text is
+// logged and stored as the inbox event's result: name the field, never the
+// submitted value.
+func Rejectf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))
 }

@@ -40,8 +40,9 @@ const (
 	// InboxDone events were acted on; Result says what was done.
 	InboxDone InboxState = "done"
 	// InboxRejected events can never be acted on (an unknown or forged flow
-	// token, a replayed completion, a response_json that is not JSON);
-	// Result says why. They are not retried.
+	// token, a replayed completion, a response_json that is not JSON, values
+	// that fail their checks, a completion its handler rejected with
+	// ErrRejected); Result says why. They are not retried.
 	InboxRejected InboxState = "rejected"
 	// InboxDead events failed on every attempt; Result and LastError say
 	// why. They wait for an operator.

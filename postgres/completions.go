@@ -84,6 +84,35 @@ func sameCompletion(ctx context.Context, q querier, c waflow.Completion) (stored
 	}
 }
 
+// DiscardCompletion implements waflow.CompletionStore.
+func (db *DB) DiscardCompletion(ctx context.Context, messageID string) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return wrap(err, "DiscardCompletion")
+	}
+	defer tx.Rollback(ctx)
+	var tokenID string
+	var handled *time.Time
+	// FOR UPDATE: a concurrent MarkCompletionHandled waits, then finds no
+	// row; it never marks a completion this call is deleting.
+	err = tx.QueryRow(ctx, "SELECT token_id, handled_at FROM completions WHERE message_id = $1 FOR UPDATE", messageID).Scan(&tokenID, &handled)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return wrap(waflow.ErrNotFound, "DiscardCompletion")
+	case err != nil:
+		return wrap(err, "DiscardCompletion")
+	case handled != nil:
+		return wrap(waflow.ErrConflict, "DiscardCompletion: the completion was handled")
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM completions WHERE message_id = $1", messageID); err != nil {
+		return wrap(err, "DiscardCompletion")
+	}
+	if _, err := tx.Exec(ctx, "UPDATE flow_tokens SET state = 'issued', used_at = NULL WHERE id = $1 AND state = 'used'", tokenID); err != nil {
+		return wrap(err, "DiscardCompletion")
+	}
+	return wrap(tx.Commit(ctx), "DiscardCompletion")
+}
+
 // MarkCompletionHandled implements waflow.CompletionStore.
 func (db *DB) MarkCompletionHandled(ctx context.Context, messageID string, at time.Time) error {
 	if db.closed.Load() {

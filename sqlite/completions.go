@@ -75,6 +75,33 @@ func nullIfZero(n int64) any {
 	return n
 }
 
+// DiscardCompletion implements waflow.CompletionStore.
+func (db *DB) DiscardCompletion(ctx context.Context, messageID string) (err error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return wrap(err, "DiscardCompletion")
+	}
+	defer tx.end(&err)
+	var tokenID string
+	var handled sql.NullInt64
+	err = tx.QueryRowContext(ctx, "SELECT token_id, handled_at FROM completions WHERE message_id = ?", messageID).Scan(&tokenID, &handled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return wrap(waflow.ErrNotFound, "DiscardCompletion")
+	case err != nil:
+		return wrap(err, "DiscardCompletion")
+	case handled.Valid:
+		return wrap(waflow.ErrConflict, "DiscardCompletion: the completion was handled")
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM completions WHERE message_id = ?", messageID); err != nil {
+		return wrap(err, "DiscardCompletion")
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE flow_tokens SET state = 'issued', used_at = NULL WHERE id = ? AND state = 'used'", tokenID); err != nil {
+		return wrap(err, "DiscardCompletion")
+	}
+	return wrap(tx.Commit(), "DiscardCompletion")
+}
+
 // MarkCompletionHandled implements waflow.CompletionStore.
 func (db *DB) MarkCompletionHandled(ctx context.Context, messageID string, at time.Time) error {
 	if db.isClosed() {

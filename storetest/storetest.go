@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"Completion/Idempotent", testCompletionIdempotent},
 		{"Completion/Refused", testCompletionRefused},
 		{"Completion/Concurrent", testCompletionConcurrent},
+		{"Completion/Discard", testCompletionDiscard},
 		{"Completion/List", testCompletionList},
 		{"Outbox/Enqueue", testOutboxEnqueue},
 		{"Outbox/Lifecycle", testOutboxLifecycle},
@@ -647,6 +648,47 @@ func testCompletionRefused(t *testing.T, s waflow.Store, clock *Clock) {
 	if c, err := s.CompletionByToken(ctx, "t"); err != nil || c.MessageID != "wamid.1" {
 		t.Fatalf("CompletionByToken(t) = %+v, %v; want the first completion", c, err)
 	}
+}
+
+// A completion its handler rejected is undone: the completion is gone and
+// its token is issued again, as if it had never been recorded.
+func testCompletionDiscard(t *testing.T, s waflow.Store, clock *Clock) {
+	mustCreateToken(t, s, "t", Epoch.Add(time.Hour))
+	mustCreateToken(t, s, "h", Epoch.Add(time.Hour))
+	_, err := s.RecordCompletion(ctx, completion("wamid.bad", "t"))
+	wantErr(t, "RecordCompletion", err, nil)
+	wantErr(t, "DiscardCompletion", s.DiscardCompletion(ctx, "wamid.bad"), nil)
+	_, err = s.Completion(ctx, "wamid.bad")
+	wantErr(t, "Completion after DiscardCompletion", err, waflow.ErrNotFound)
+	_, err = s.CompletionByToken(ctx, "t")
+	wantErr(t, "CompletionByToken after DiscardCompletion", err, waflow.ErrNotFound)
+	if tok := mustToken(t, s, "t"); tok.State != waflow.TokenIssued || !tok.UsedAt.IsZero() {
+		t.Fatalf("token after DiscardCompletion = %+v, want issued and unused", tok)
+	}
+	if list, err := s.Completions(ctx, waflow.CompletionFilter{}); err != nil || len(list) != 0 {
+		t.Fatalf("Completions after DiscardCompletion = %d, %v; want none", len(list), err)
+	}
+	wantErr(t, "DiscardCompletion(again)", s.DiscardCompletion(ctx, "wamid.bad"), waflow.ErrNotFound)
+
+	// The token can be used again, by another message or the same one.
+	again, err := s.RecordCompletion(ctx, completion("wamid.good", "t"))
+	wantErr(t, "RecordCompletion after DiscardCompletion", err, nil)
+	if tok := mustToken(t, s, "t"); tok.State != waflow.TokenUsed || !tok.UsedAt.Equal(again.CompletedAt) {
+		t.Fatalf("token after a new completion = %+v, want used", tok)
+	}
+
+	// A handled completion was acted on: it stays.
+	_, err = s.RecordCompletion(ctx, completion("wamid.handled", "h"))
+	wantErr(t, "RecordCompletion", err, nil)
+	wantErr(t, "MarkCompletionHandled", s.MarkCompletionHandled(ctx, "wamid.handled", clock.Now()), nil)
+	wantErr(t, "DiscardCompletion(handled)", s.DiscardCompletion(ctx, "wamid.handled"), waflow.ErrConflict)
+	if _, err := s.Completion(ctx, "wamid.handled"); err != nil {
+		t.Fatalf("a handled completion was discarded: %v", err)
+	}
+	if tok := mustToken(t, s, "h"); tok.State != waflow.TokenUsed {
+		t.Fatalf("the token of a handled completion is %q after DiscardCompletion, want used", tok.State)
+	}
+	wantErr(t, "DiscardCompletion(unknown)", s.DiscardCompletion(ctx, "nope"), waflow.ErrNotFound)
 }
 
 func testCompletionConcurrent(t *testing.T, s waflow.Store, clock *Clock) {

@@ -37,6 +37,15 @@ type Completed struct {
 // c.MessageID: enqueue messages with OutboxStore.Enqueue and an idempotency
 // key such as "confirm:"+c.MessageID, or write rows keyed by it; then a
 // completion is acted on exactly once even across crashes.
+//
+// A completion that can never succeed (it names another session's booking,
+// or a record that does not exist) is rejected with an error matching
+// waflow.ErrRejected (waflow.Rejectf), before the handler has any effect.
+// The worker then undoes the completion's record (DiscardCompletion: the
+// completion is deleted, its token issued again) and settles the event as
+// rejected at once, without retrying. The error's text is logged and stored
+// as the event's result: it must name fields, never submitted values. Any
+// other error is taken as transient and retried.
 type CompletionHandler func(ctx context.Context, c Completed) error
 
 // CompletionValidator checks the values of a completion against the flow's
@@ -416,6 +425,14 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 	hctx, cancel := context.WithTimeout(ctx, w.cfg.HandlerTimeout)
 	err = h(hctx, Completed{Completion: rec, Values: resp.Values, Token: tok})
 	cancel()
+	if errors.Is(err, waflow.ErrRejected) {
+		// Nothing of a completion that can never succeed is kept but the
+		// rejection: its record is undone, and its token is unused again.
+		if derr := w.cfg.Store.DiscardCompletion(ctx, rec.MessageID); derr != nil && !errors.Is(derr, waflow.ErrNotFound) {
+			return failed(fmt.Errorf("undoing the record of a completion of flow %s that its handler rejected: %w", tok.Flow, derr))
+		}
+		return rejected("completion handler of flow %s rejected it: %v", tok.Flow, err)
+	}
 	if err != nil {
 		return failed(fmt.Errorf("completion handler of flow %s: %w", tok.Flow, err))
 	}

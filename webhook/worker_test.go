@@ -679,3 +679,92 @@ func TestRetryOfARecordedCompletionSkipsValidation(t *testing.T) {
 		t.Fatalf("handler calls = %d, want 1 (the retry)", n)
 	}
 }
+
+// A handler's rejection (waflow.ErrRejected) is final at the first attempt,
+// and nothing of the completion stays but the rejected event: no completion,
+// the token unused.
+func TestHandlerRejects(t *testing.T) {
+	obs := &countingObserver{}
+	b := newBench(t, webhook.WorkerConfig{Observer: obs})
+	var calls atomic.Int32
+	b.worker.Handle("book_table", func(ctx context.Context, c webhook.Completed) error {
+		calls.Add(1)
+		return fmt.Errorf("checking the booking: %w", waflow.Rejectf("booking_ref names a booking of another session"))
+	})
+	tok, claims := issue(t, b.iss, b.store, "book_table", "")
+	b.complete("wamid.tampered", "", responseJSON(tok, map[string]any{"booking_ref": "BK-SECRET"}))
+	if n, err := b.worker.ProcessBatch(ctx); n != 1 || err != nil {
+		t.Fatalf("ProcessBatch = %d, %v", n, err)
+	}
+	ev := b.wantEvent("msg:wamid.tampered", waflow.InboxRejected, "booking_ref names a booking of another session")
+	if ev.Attempts != 1 || ev.LastError != "" {
+		t.Fatalf("rejected event: attempts %d, last error %q; want one attempt, no failure", ev.Attempts, ev.LastError)
+	}
+	if _, err := b.store.Completion(ctx, "wamid.tampered"); !errors.Is(err, waflow.ErrNotFound) {
+		t.Fatalf("the rejected completion is stored: %v", err)
+	}
+	if st := b.tokenState(claims.ID); st != waflow.TokenIssued {
+		t.Fatalf("the rejected completion spent its token: %q", st)
+	}
+	b.clock.Advance(time.Hour)
+	b.drain()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("handler called %d times, want 1", n)
+	}
+	if st, _ := b.store.InboxStats(ctx); st.Dead != 0 || st.Pending != 0 {
+		t.Fatalf("stats after a rejection: %+v", st)
+	}
+	if strings.Contains(b.logs.String(), "BK-SECRET") {
+		t.Fatal("the logs show a submitted value")
+	}
+	// Counted as a rejection, not as a failed attempt.
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.counts["processed completion rejected"] != 1 || obs.counts["failure completion"] != 0 {
+		t.Fatalf("observed %v", obs.counts)
+	}
+}
+
+// failDiscard fails DiscardCompletion once, as if the database went away
+// between the handler's rejection and undoing the record.
+type failDiscard struct {
+	waflow.Store
+	failed atomic.Bool
+}
+
+func (f *failDiscard) DiscardCompletion(ctx context.Context, id string) error {
+	if f.failed.CompareAndSwap(false, true) {
+		return errors.New("database unavailable")
+	}
+	return f.Store.DiscardCompletion(ctx, id)
+}
+
+// When undoing the record fails, the event is retried, and the retry, which
+// finds the completion recorded, rejects it again and undoes it.
+func TestHandlerRejectsAfterAFailedDiscard(t *testing.T) {
+	b := newBench(t, webhook.WorkerConfig{})
+	store := &failDiscard{Store: b.store}
+	w, err := webhook.NewWorker(webhook.WorkerConfig{Store: store, Tokens: b.iss, Now: b.clock.Now, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Handle("book_table", func(ctx context.Context, c webhook.Completed) error {
+		return waflow.Rejectf("expense_id names no expense of this user")
+	})
+	tok, claims := issue(t, b.iss, b.store, "book_table", "")
+	b.complete("wamid.r", "", responseJSON(tok, map[string]any{"expense_id": "EX-NONE"}))
+	w.ProcessBatch(ctx)
+	ev := b.wantEvent("msg:wamid.r", waflow.InboxPending, "")
+	if !strings.Contains(ev.LastError, "database unavailable") {
+		t.Fatalf("after the failed undo: state %s, last error %q", ev.State, ev.LastError)
+	}
+	b.clock.Advance(time.Hour)
+	w.ProcessBatch(ctx)
+	b.wantEvent("msg:wamid.r", waflow.InboxRejected, "expense_id names no expense")
+	if _, err := b.store.Completion(ctx, "wamid.r"); !errors.Is(err, waflow.ErrNotFound) {
+		t.Fatalf("the rejected completion is stored: %v", err)
+	}
+	if st := b.tokenState(claims.ID); st != waflow.TokenIssued {
+		t.Fatalf("token %q, want issued", st)
+	}
+}

@@ -367,16 +367,20 @@ func (b *booking) confirmText(bk waflow.Booking) string {
 func (b *booking) complete(ctx context.Context, c Completion) error {
 	ref, _ := c.Values["booking_ref"].(string)
 	if ref == "" {
-		return fmt.Errorf("appointment_booking completion without booking_ref")
+		return waflow.Rejectf("appointment_booking completion without booking_ref")
 	}
 	bk, err := b.store.BookingByRef(ctx, ref)
+	if errors.Is(err, waflow.ErrNotFound) {
+		return waflow.Rejectf("appointment_booking completion: booking_ref names no booking")
+	}
 	if err != nil {
-		return fmt.Errorf("appointment_booking completion: booking not found: %w", err)
+		return fmt.Errorf("appointment_booking completion: reading the booking: %w", err)
 	}
 	// response_json comes from the phone: a changed client could name
-	// another user's reference. Only the session's own booking is confirmed.
+	// another user's reference. Only the session's own booking is
+	// confirmed; retrying would never change that.
 	if bk.TokenID != c.Token.ID {
-		return fmt.Errorf("appointment_booking completion names a booking of another session: %w", waflow.ErrConflict)
+		return waflow.Rejectf("appointment_booking completion: booking_ref names a booking of another session")
 	}
 	// Keyed by the booking, not the completion: a confirmation already sent
 	// after a late commit is not sent again.

@@ -150,5 +150,5 @@ func (x *expense) complete(ctx context.Context, c Completion) error {
 			return nil
 		}
 	}
-	return errors.New("expense_entry completion names an expense this user does not have")
+	return waflow.Rejectf("expense_entry completion: expense_id names no expense of this user")
 }

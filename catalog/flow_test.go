@@ -199,8 +199,8 @@ func TestBookingCompletionOfAnotherSession(t *testing.T) {
 	c := Completion{Completion: waflow.Completion{MessageID: "wamid.other", TokenID: other.ID, Flow: "appointment_booking", WAID: "2"},
 		Values: map[string]any{"booking_ref": ref}, Token: other}
 	err = f.cat.Flow("appointment_booking").Complete(context.Background(), c)
-	if !errors.Is(err, waflow.ErrConflict) {
-		t.Fatalf("Complete with another session's booking_ref = %v, want ErrConflict", err)
+	if !errors.Is(err, waflow.ErrRejected) {
+		t.Fatalf("Complete with another session's booking_ref = %v, want ErrRejected", err)
 	}
 	if _, err := f.store.OutboxMessageByKey(context.Background(), "booking:"+ref); !errors.Is(err, waflow.ErrNotFound) {
 		t.Fatalf("a confirmation was queued for another session's booking: %v", err)

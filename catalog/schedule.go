@@ -354,7 +354,7 @@ func (s *schedule) fromCompletion(v map[string]any) (plan, bool, error) {
 func (s *schedule) complete(ctx context.Context, c Completion) error {
 	p, _, err := s.fromCompletion(c.Values)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: multi_day_schedule completion: %w", waflow.ErrRejected, err)
 	}
 	occ := s.occurrences(p)
 	_, err = withRef("SC", func(id string) (waflow.Schedule, error) {

@@ -73,7 +73,7 @@ func surveyResponse(v map[string]any) (waflow.SurveyResponse, error) {
 func (s *survey) complete(ctx context.Context, c Completion) error {
 	r, err := surveyResponse(c.Values)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: feedback_survey completion: %w", waflow.ErrRejected, err)
 	}
 	r.MessageID = c.MessageID
 	r.TokenID = c.Token.ID

@@ -18,6 +18,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -180,6 +181,11 @@ func (iss *Issuer) Parse(token string) (Claims, error) {
 	if !ok {
 		return Claims{}, ErrForged
 	}
+	return parseHead(head)
+}
+
+// parseHead decodes the claims of a token whose signature was checked.
+func parseHead(head string) (Claims, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(head[len(prefix):])
 	if err != nil {
 		return Claims{}, ErrMalformed
@@ -189,4 +195,88 @@ func (iss *Issuer) Parse(token string) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	return Claims{ID: p.ID, Flow: p.Flow, WAID: p.WAID, IssuedAt: time.Unix(p.Iat, 0), ExpiresAt: time.Unix(p.Exp, 0)}, nil
+}
+
+// A flow token comes back in every completion webhook, and the webhook is
+// stored for processing. What is stored is Redact's form, never the token:
+//
+//	wf1.<base64url(payload)>.~<the first 22 characters of the signature>
+//
+// The payload (the id, the flow, the user, the times) is what processing
+// needs and is no secret; the token store keeps the id already. The
+// signature is cut to 22 characters (132 of its 256 bits), which is no
+// credential (the endpoint and Parse want all of it, and the rest cannot
+// be derived from the part) but still proves, to the holder of the secret,
+// that the token was issued here: ParseRedacted recomputes the signature and
+// compares its first 22 characters. The "~" is not a base64url character,
+// so a redacted token is never taken for one in clear, and redacting a
+// redacted token again gives one that never verifies.
+//
+// The migrations 005 of packages sqlite and postgres compute the same form
+// in SQL for the rows stored before; change the three together.
+const (
+	redactMark = "~"
+	redactLen  = 22
+	// Redacted is the stored form of a flow_token that is not a waflow
+	// token (WhatsApp's "unused", or another scheme's token): processing
+	// only needs to know there was one.
+	Redacted = "~"
+)
+
+// Redact returns the form of token that may be stored (see above): a string
+// shaped as a waflow token (the prefix, a payload, a 43-character
+// signature) with its signature cut, Redacted for any other non-empty
+// string, and "" for "". It needs no secret, so the webhook receiver redacts a
+// completion before it stores it.
+func Redact(token string) string {
+	if token == "" {
+		return ""
+	}
+	dot := strings.LastIndexByte(token, '.')
+	if len(token) > MaxLen || !strings.HasPrefix(token, prefix) || dot <= len(prefix) || len(token)-dot-1 != sigLen {
+		return Redacted
+	}
+	return token[:dot+1] + redactMark + token[dot+1:dot+1+redactLen]
+}
+
+// sigLen is the length of a signature in base64url: 32 bytes.
+const sigLen = 43
+
+// IsRedacted reports whether s has the form Redact gives a waflow token.
+func IsRedacted(s string) bool {
+	dot := strings.LastIndexByte(s, '.')
+	return dot > len(prefix) && strings.HasPrefix(s, prefix) && strings.HasPrefix(s[dot+1:], redactMark)
+}
+
+// ParseRedacted is Parse for a token Redact redacted: it checks that the
+// signature's first characters are those of a token signed by this issuer
+// and returns its claims, whatever the flow and the expiry. A token in clear
+// is passed to Parse, so that events stored before tokens were redacted are
+// still processed. It returns ErrMalformed or ErrForged.
+func (iss *Issuer) ParseRedacted(r string) (Claims, error) {
+	if iss == nil || len(iss.secrets) == 0 {
+		return Claims{}, ErrNoSecret
+	}
+	if !IsRedacted(r) {
+		return iss.Parse(r)
+	}
+	if len(r) > MaxLen {
+		return Claims{}, ErrMalformed
+	}
+	dot := strings.LastIndexByte(r, '.')
+	head, part := r[:dot], r[dot+1+len(redactMark):]
+	if len(part) != redactLen {
+		return Claims{}, ErrMalformed
+	}
+	ok := false
+	for _, s := range iss.secrets {
+		want := base64.RawURLEncoding.EncodeToString(mac(s, head))[:redactLen]
+		if subtle.ConstantTimeCompare([]byte(want), []byte(part)) == 1 {
+			ok = true
+		}
+	}
+	if !ok {
+		return Claims{}, ErrForged
+	}
+	return parseHead(head)
 }

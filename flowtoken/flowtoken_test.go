@@ -161,3 +161,103 @@ func TestParseIgnoresFlowAndExpiry(t *testing.T) {
 		t.Fatalf("Parse with another secret = %v, want ErrForged", err)
 	}
 }
+
+// A redacted token is no credential, yet its issuer can still tell it was
+// issued here and read its claims.
+func TestRedact(t *testing.T) {
+	now := t0
+	iss := newIssuer(t, &now, "new-secret", "old-secret")
+	tok, c, _ := iss.Issue("appointment_booking", "15551234567")
+	r := flowtoken.Redact(tok)
+	sig := tok[strings.LastIndexByte(tok, '.')+1:]
+	if r == tok || strings.Contains(r, sig) || len(r) >= len(tok) || !flowtoken.IsRedacted(r) || flowtoken.IsRedacted(tok) {
+		t.Fatalf("Redact(%q) = %q", tok, r)
+	}
+	if _, err := iss.Verify(r, "appointment_booking"); err == nil {
+		t.Fatal("the redacted token verifies as a token")
+	}
+	if _, err := iss.Parse(r); err == nil {
+		t.Fatal("the redacted token parses as a token")
+	}
+	got, err := iss.ParseRedacted(r)
+	if err != nil || !same(got, c) {
+		t.Fatalf("ParseRedacted = %+v, %v; want %+v", got, err, c)
+	}
+	// A token in clear, stored before tokens were redacted, still parses.
+	if got, err := iss.ParseRedacted(tok); err != nil || !same(got, c) {
+		t.Fatalf("ParseRedacted(clear) = %+v, %v", got, err)
+	}
+	// Rotation: a token of the old secret, redacted, still parses.
+	oldIss := newIssuer(t, &now, "old-secret")
+	oldTok, oc, _ := oldIss.Issue("expense_entry", "1")
+	if got, err := iss.ParseRedacted(flowtoken.Redact(oldTok)); err != nil || !same(got, oc) {
+		t.Fatalf("ParseRedacted(old secret) = %+v, %v", got, err)
+	}
+
+	other := newIssuer(t, &now, "another-secret")
+	forged, _, _ := other.Issue("appointment_booking", "15551234567")
+	dot := strings.LastIndexByte(r, '.')
+	tampered := strings.Replace(r[:dot], "wf1.e", "wf1.f", 1) + r[dot:]
+	for name, bad := range map[string]string{
+		"another secret":   flowtoken.Redact(forged),
+		"tampered payload": tampered,
+		"redacted twice":   flowtoken.Redact(flowtoken.Redact(tok) + strings.Repeat("A", 20)),
+		"cut short":        r[:len(r)-1],
+		"one more":         r + "A",
+	} {
+		if _, err := iss.ParseRedacted(bad); err == nil {
+			t.Errorf("ParseRedacted accepted %s: %q", name, bad)
+		}
+	}
+	for in, want := range map[string]string{
+		"":                    "",
+		"unused":              flowtoken.Redacted,
+		"my-own-scheme-token": flowtoken.Redacted,
+		"wf1.x":               flowtoken.Redacted,
+		"wf1.e30.short":       flowtoken.Redacted,
+		tok + "A":             flowtoken.Redacted,
+		"wf1." + strings.Repeat("A", 1100) + "." + sig: flowtoken.Redacted,
+	} {
+		if got := flowtoken.Redact(in); got != want {
+			t.Errorf("Redact(%.40q) = %q, want %q", in, got, want)
+		}
+	}
+	if _, err := iss.ParseRedacted(flowtoken.Redacted); !errors.Is(err, flowtoken.ErrMalformed) {
+		t.Errorf("ParseRedacted(Redacted) = %v, want ErrMalformed", err)
+	}
+}
+
+// Whatever Parse accepts, ParseRedacted accepts redacted, with the same
+// claims; the redacted form never holds the signature; redacting twice never
+// verifies.
+func FuzzRedact(f *testing.F) {
+	iss, _ := flowtoken.NewIssuer([]byte("fuzz-secret"))
+	tok, _, _ := iss.Issue("flow", "1")
+	f.Add(tok)
+	f.Add("unused")
+	f.Add("wf1.e30." + strings.Repeat("A", 43))
+	f.Add("wf1.e30.~" + strings.Repeat("A", 22))
+	f.Fuzz(func(t *testing.T, s string) {
+		r := flowtoken.Redact(s)
+		if len(r) > len(s) && r != flowtoken.Redacted {
+			t.Fatalf("Redact(%q) = %q is longer", s, r)
+		}
+		c, err := iss.Parse(s)
+		if err == nil {
+			got, rerr := iss.ParseRedacted(r)
+			if rerr != nil || !same(got, c) {
+				t.Fatalf("Parse(%q) = %+v but ParseRedacted(%q) = %+v, %v", s, c, r, got, rerr)
+			}
+			if sig := s[strings.LastIndexByte(s, '.')+1:]; strings.Contains(r, sig) {
+				t.Fatalf("Redact(%q) = %q holds the signature", s, r)
+			}
+			if _, err := iss.ParseRedacted(flowtoken.Redact(r)); err == nil {
+				t.Fatalf("a token redacted twice verifies: %q", flowtoken.Redact(r))
+			}
+		}
+	})
+}
+
+func same(a, b flowtoken.Claims) bool {
+	return a.ID == b.ID && a.Flow == b.Flow && a.WAID == b.WAID && a.IssuedAt.Equal(b.IssuedAt) && a.ExpiresAt.Equal(b.ExpiresAt)
+}

@@ -18,7 +18,9 @@ type Completion struct {
 	// WhatsApp sent it.
 	ContextID string
 	// Response is response_json, the JSON object of submitted values
-	// (including flow_token). It holds the user's data: never log it.
+	// (including flow_token, which the webhook receiver redacted: a stored
+	// completion never holds a live token). It holds the user's data: never
+	// log it.
 	Response []byte
 	// CompletedAt is when the user completed the flow (the message
 	// timestamp), not when the webhook arrived.

@@ -32,7 +32,8 @@ type NFMReply struct {
 	Name string // "flow"
 	Body string // "Sent"
 	// ResponseJSON is a string holding a JSON object: flow_token and the
-	// values the flow returned. It holds the user's data: never log it.
+	// values the flow returned. It holds the user's data: never log it. In
+	// a stored event, flow_token is redacted (flowtoken.Redact).
 	ResponseJSON string
 }
 

@@ -2,10 +2,13 @@ package webhook_test
 
 import (
 	"errors"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/webhook"
 )
 
@@ -96,6 +99,53 @@ func FuzzParseResponse(f *testing.F) {
 		}
 		if _, ok := r.Values["flow_token"]; ok && r.FlowToken != "" {
 			t.Fatal("flow_token left in Values")
+		}
+	})
+}
+
+// FuzzParseRedacts: whatever the body, no event Parse gives stores a flow
+// token this server signed in clear, and the flow_token the worker reads
+// from a stored completion is empty or redacted.
+func FuzzParseRedacts(f *testing.F) {
+	iss, _ := flowtoken.NewIssuer(tokenSecret)
+	tok, _, _ := iss.Issue("book_table", userWAID)
+	at := time.Unix(1730231903, 0)
+	for _, rj := range []string{
+		`{"flow_token":"` + tok + `","a":"` + tok + `"}`,
+		strings.Replace(`{"flow_token":"`+tok+`"}`, "wf1", `\u0077f1`, 1),
+		`{"flow_token":"` + flowtoken.Redact(tok) + `"}`,
+		`{"flow_token":"unused","flow_token":"` + tok + `"}`,
+	} {
+		f.Add(notification(messagesChange(nfmReply("wamid.1", "", rj, at))))
+	}
+	f.Add([]byte(`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"x","Interactive":{"nfm_reply":{"response_json":{"flow_token":"` + tok + `"}}}}]}}]}]}`))
+	tokenLike := regexp.MustCompile(`wf1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := webhook.Parse(body)
+		if err != nil {
+			return
+		}
+		for _, ev := range evs {
+			for _, m := range tokenLike.FindAll(ev.Payload, -1) {
+				if _, err := iss.Parse(string(m)); err == nil {
+					t.Fatalf("a stored payload holds a token in clear:\n%s", ev.Payload)
+				}
+			}
+			e, err := webhook.DecodeEvent(ev.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := e.DecodeMessage()
+			if err != nil || m.Interactive == nil || m.Interactive.NFMReply == nil {
+				continue
+			}
+			r, err := webhook.ParseResponse(m.Interactive.NFMReply.ResponseJSON)
+			if err != nil {
+				continue
+			}
+			if ft := r.FlowToken; ft != "" && ft != flowtoken.Redacted && !flowtoken.IsRedacted(ft) {
+				t.Fatalf("a stored completion's flow_token is not redacted: %q", ft)
+			}
 		}
 	})
 }

@@ -49,7 +49,9 @@ func shapeErr(path, format string, args ...any) error {
 
 // Event is the payload of one inbox event, as package webhook stores it: the
 // item WhatsApp sent, byte for byte, with the context of the notification it
-// came in. Exactly one of Message, Status and Value is set.
+// came in. Exactly one of Message, Status and Value is set. The one change is
+// that a message's flow tokens are stored in flowtoken.Redact's form, never
+// in clear (see redactMessage).
 type Event struct {
 	Object    string `json:"object,omitempty"`     // "whatsapp_business_account"
 	EntryID   string `json:"entry_id,omitempty"`   // the WABA id
@@ -260,7 +262,7 @@ func parseMessagesValue(base Event, raw json.RawMessage, path string) ([]waflow.
 			return nil, shapeErr(mpath+".id", "missing: a message needs its wamid")
 		}
 		e := base
-		e.Message = m
+		e.Message = redactMessage(m, msg)
 		kind := waflow.EventMessage
 		if msg.IsCompletion() {
 			kind = waflow.EventCompletion
@@ -327,6 +329,10 @@ func otherEvent(e Event) waflow.InboxEvent {
 }
 
 func inboxEvent(key string, kind waflow.EventKind, e Event) waflow.InboxEvent {
+	// Messages are redacted by parseMessagesValue; a token anywhere else
+	// (it has no reason to be there) is not stored in clear either.
+	e.Metadata, e.Contacts = redactTokens(e.Metadata, nil), redactTokens(e.Contacts, nil)
+	e.Status, e.Value = redactTokens(e.Status, nil), redactTokens(e.Value, nil)
 	return waflow.InboxEvent{DedupeKey: key, Kind: kind, Payload: e.appendJSON(nil)}
 }
 

@@ -61,8 +61,9 @@ type FlowsHandler func(ctx context.Context, e *FlowsEvent) error
 type WorkerConfig struct {
 	// Store holds the inbox, the flow tokens and the completions.
 	Store waflow.Store
-	// Tokens parses the flow_token of a completion (its MAC proves it was
-	// issued here, its id is the storage key).
+	// Tokens parses the flow_token of a completion, stored redacted (what
+	// is left of its MAC proves it was issued here, its id is the storage
+	// key).
 	Tokens *flowtoken.Issuer
 	// Validator checks submitted values; none when nil.
 	Validator CompletionValidator
@@ -448,7 +449,8 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 func (w *Worker) correlate(ctx context.Context, msg *Message, resp *CompletionResponse) (tok waflow.FlowToken, out outcome, ok bool) {
 	var err error
 	if resp.FlowToken != "" {
-		claims, perr := w.cfg.Tokens.Parse(resp.FlowToken)
+		// The receiver stored the token redacted (flowtoken.Redact).
+		claims, perr := w.cfg.Tokens.ParseRedacted(resp.FlowToken)
 		switch {
 		case errors.Is(perr, flowtoken.ErrForged):
 			return tok, rejected("forged flow token: its signature does not match"), false

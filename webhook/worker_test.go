@@ -37,8 +37,14 @@ type bench struct {
 
 func newBench(t *testing.T, cfg webhook.WorkerConfig) *bench {
 	t.Helper()
+	return newBenchOn(t, cfg, func(now func() time.Time) waflow.Store { return openStore(t, now) })
+}
+
+// newBenchOn is newBench on the store open returns.
+func newBenchOn(t *testing.T, cfg webhook.WorkerConfig, open func(now func() time.Time) waflow.Store) *bench {
+	t.Helper()
 	b := &bench{t: t, clock: storetest.NewClock(storetest.Epoch), handled: map[string]int{}, values: map[string]map[string]any{}, logs: &bytes.Buffer{}}
-	b.store = openStore(t, b.clock.Now)
+	b.store = open(b.clock.Now)
 	b.iss = newIssuer(t, b.clock.Now)
 	b.recv = newReceiver(t, b.store)
 	cfg.Store, cfg.Tokens, cfg.Now = b.store, b.iss, b.clock.Now

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,4 +209,119 @@ func completeAndCheckNoToken(t *testing.T, open func(now func() time.Time) waflo
 		t.Fatalf("the completion does not hold the redacted token: %s", c.Response)
 	}
 	return tok
+}
+
+// The redacted forms storetest's legacy rows expect after migration 005 are
+// flowtoken.Redact's.
+func TestLegacyFixturesAreRedactsForm(t *testing.T) {
+	iss, _ := flowtoken.NewIssuer([]byte(storetest.LegacyTokenSecret))
+	for tok, red := range map[string]string{
+		storetest.LegacyToken:        storetest.LegacyTokenRedacted,
+		storetest.LegacyPendingToken: storetest.LegacyPendingTokenRedacted,
+		storetest.LegacyObjectToken:  storetest.LegacyObjectTokenRedacted,
+	} {
+		if got := flowtoken.Redact(tok); got != red {
+			t.Errorf("Redact(%s) = %s, storetest expects %s", tok, got, red)
+		}
+		if _, err := iss.Parse(tok); err != nil {
+			t.Errorf("legacy token %s: %v", tok, err)
+		}
+	}
+}
+
+// A completion stored in clear by an older waflow and still pending is
+// processed after migration 005 redacted it: nothing stored is lost.
+func TestMigratedCompletionProcessedSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "waflow.db")
+	open := func() waflow.Store {
+		db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	migratedCompletionProcessed(t, open, func(s waflow.Store) {
+		s.Close()
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if _, err := raw.Exec("DELETE FROM schema_migrations WHERE version = 5"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestMigratedCompletionProcessedPostgres(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "waflow_redact_" + hex.EncodeToString(b[:])
+	open := func() waflow.Store {
+		store, err := storage.Open(ctx, url, storage.Options{PostgresSchema: schema, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		return store
+	}
+	t.Cleanup(func() {
+		s, err := storage.Open(ctx, url, storage.Options{PostgresSchema: schema, Logger: quiet})
+		if err != nil {
+			t.Errorf("dropping the test schema: %v", err)
+			return
+		}
+		defer s.Close()
+		if _, err := s.(*postgres.DB).Pool().Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping the test schema: %v", err)
+		}
+	})
+	migratedCompletionProcessed(t, open, func(s waflow.Store) {
+		if _, err := s.(*postgres.DB).Pool().Exec(ctx, "DELETE FROM schema_migrations WHERE version = 5"); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	})
+}
+
+// migratedCompletionProcessed writes storetest's legacy rows through a
+// store open returns, lets forget mark migration 005 unapplied and close
+// it, opens it again (which applies 005) and runs the worker.
+func migratedCompletionProcessed(t *testing.T, open func() waflow.Store, forget func(waflow.Store)) {
+	s := open()
+	storetest.WriteLegacyTokenRows(t, s)
+	forget(s)
+	s = open()
+	iss, _ := flowtoken.NewIssuer([]byte(storetest.LegacyTokenSecret))
+	w, err := webhook.NewWorker(webhook.WorkerConfig{Store: s, Tokens: iss, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values map[string]any
+	w.Handle("book_table", func(_ context.Context, c webhook.Completed) error {
+		values = c.Values
+		return nil
+	})
+	for {
+		n, err := w.ProcessBatch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	ev, err := s.InboxEventByKey(ctx, storetest.LegacyPendingEvent)
+	if err != nil || ev.State != waflow.InboxDone {
+		t.Fatalf("the migrated pending completion: %s %q, %v", ev.State, ev.Result, err)
+	}
+	if fmt.Sprint(values["guests"]) != "4" || values["note"] != "my token: "+storetest.LegacyPendingTokenRedacted+" <ok>" {
+		t.Fatalf("handler values: %v", values)
+	}
+	c, err := s.CompletionByToken(ctx, storetest.LegacyPendingTokenID)
+	if err != nil || c.HandledAt.IsZero() || bytes.Contains(c.Response, []byte(sig(storetest.LegacyPendingToken))) {
+		t.Fatalf("completion: %+v, %v", c, err)
+	}
 }

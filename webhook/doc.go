@@ -11,7 +11,13 @@
 // A completion is acted on once because recording it is a compare-and-set
 // on its flow token ([waflow.CompletionStore.RecordCompletion]): of any
 // number of duplicates and replays, exactly one is recorded and handed to the
-// flow's [CompletionHandler].
+// flow's [CompletionHandler]. A handler rejects a completion that can never
+// succeed with [waflow.ErrRejected] ([waflow.Rejectf]): it is settled as
+// rejected at once, its record undone and its token left unused.
+//
+// Flow tokens are never stored in clear: the receiver stores a completion
+// with its flow_token in [flowtoken.Redact]'s form, which the worker checks
+// with [flowtoken.Issuer.ParseRedacted].
 //
 // # Wiring
 //

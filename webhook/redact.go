@@ -35,10 +35,15 @@ func redactMessage(raw json.RawMessage, msg *Message) json.RawMessage {
 	if msg.Interactive == nil {
 		return out
 	}
-	// Then the flow_token of response_json, if it still holds anything
-	// else. Keys are matched as decodeMessage matches them (encoding/json
-	// folds case), so whatever variant the worker reads is redacted.
+	// Then the flow_token of response_json, if what the worker will read
+	// from it is anything else (WhatsApp's "unused", another scheme's
+	// token, a token written with JSON escapes). Keys are matched as
+	// decodeMessage matches them (encoding/json folds case), so every
+	// variant is redacted.
 	keep := func(tok string) bool { return tok == "" || redacted[tok] }
+	if keep(storedFlowToken(out)) {
+		return out
+	}
 	if rewritten, ok := rewriteKey(out, "interactive", func(v json.RawMessage) (json.RawMessage, bool) {
 		return rewriteKey(v, "nfm_reply", func(v json.RawMessage) (json.RawMessage, bool) {
 			return rewriteKey(v, "response_json", func(v json.RawMessage) (json.RawMessage, bool) {
@@ -49,6 +54,20 @@ func redactMessage(raw json.RawMessage, msg *Message) json.RawMessage {
 		out = rewritten
 	}
 	return out
+}
+
+// storedFlowToken returns the flow_token the worker will read from the
+// message raw, or "" when it reads none.
+func storedFlowToken(raw json.RawMessage) string {
+	msg, err := decodeMessage(raw)
+	if err != nil || msg.Interactive == nil || msg.Interactive.NFMReply == nil {
+		return ""
+	}
+	r, err := ParseResponse(msg.Interactive.NFMReply.ResponseJSON)
+	if err != nil {
+		return ""
+	}
+	return r.FlowToken
 }
 
 // redactTokens returns raw with every string shaped as a waflow flow token

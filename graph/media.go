@@ -17,6 +17,10 @@ import (
 // altered or truncated and must not be used.
 var ErrMediaHash = errors.New("graph: media SHA-256 mismatch")
 
+// ErrMediaTooLarge means a media file is larger than MediaDownload.MaxBytes,
+// as announced by Meta or found while reading it.
+var ErrMediaTooLarge = errors.New("graph: media file too large")
+
 // MediaHosts lists the hosts, besides the Graph API's own, to which
 // DownloadMedia sends the access token: Meta's media URLs
 // (https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=...) need
@@ -68,7 +72,7 @@ func (c *Client) GetMedia(ctx context.Context, mediaID string) (*MediaInfo, erro
 // URL with the access token (only over https to the Graph API's host or one
 // of MediaHosts) and checks its SHA-256 against Meta's metadata and against
 // opts.SHA256; a mismatch is ErrMediaHash. The file is refused when larger
-// than opts.MaxBytes. Used for the media of flow completions (protocol.md
+// than opts.MaxBytes (ErrMediaTooLarge). Used for the media of flow completions (protocol.md
 // §2.9: PhotoPicker and DocumentPicker values in response_json).
 func (c *Client) DownloadMedia(ctx context.Context, mediaID string, opts MediaDownload) (*Media, error) {
 	limit := opts.MaxBytes
@@ -99,7 +103,7 @@ func (c *Client) DownloadMedia(ctx context.Context, mediaID string, opts MediaDo
 		return nil, fmt.Errorf("graph: %s: %w: no sha256 to check the file against", op, ErrUnexpectedResponse)
 	}
 	if info.FileSize > limit {
-		return nil, fmt.Errorf("graph: %s: %w: the file has %d bytes, more than the %d allowed", op, ErrInvalidRequest, info.FileSize, limit)
+		return nil, fmt.Errorf("graph: %s: %w: the file has %d bytes, more than the %d allowed", op, ErrMediaTooLarge, info.FileSize, limit)
 	}
 	u, err := url.Parse(info.URL)
 	if err != nil || u.Host == "" || !c.mediaHost(u) {
@@ -109,6 +113,9 @@ func (c *Client) DownloadMedia(ctx context.Context, mediaID string, opts MediaDo
 	var data []byte
 	cl := &call{op: op, method: "GET", download: u, auth: true, limit: limit}
 	if err := c.do(ctx, cl, &data); err != nil {
+		if errors.Is(err, errBodyTooLarge) {
+			return nil, fmt.Errorf("%w: %w", ErrMediaTooLarge, err)
+		}
 		return nil, err
 	}
 	sum := sha256.Sum256(data)

@@ -81,7 +81,7 @@ func TestDownloadMediaRefusals(t *testing.T) {
 		{"file altered on the way", func(s *setup) reply { return mediaInfo(s, b64sum(file), len(file)) }, string(file) + "x", graph.MediaDownload{}, graph.ErrMediaHash, 2},
 		{"no hash at all", func(s *setup) reply { return mediaInfo(s, "", len(file)) }, "", graph.MediaDownload{}, graph.ErrUnexpectedResponse, 1},
 		{"bad caller hash", nil, "", graph.MediaDownload{SHA256: "not-a-hash"}, graph.ErrInvalidRequest, 0},
-		{"announced size over the limit", func(s *setup) reply { return mediaInfo(s, b64sum(file), 1<<20) }, "", graph.MediaDownload{MaxBytes: 1000}, graph.ErrInvalidRequest, 1},
+		{"announced size over the limit", func(s *setup) reply { return mediaInfo(s, b64sum(file), 1<<20) }, "", graph.MediaDownload{MaxBytes: 1000}, graph.ErrMediaTooLarge, 1},
 		{"foreign host", func(s *setup) reply {
 			return ok(`{"url":"https://evil.example/x?hash=SIGNED","sha256":"` + b64sum(file) + `","id":"4490"}`)
 		}, "", graph.MediaDownload{}, graph.ErrUnexpectedResponse, 1},
@@ -117,7 +117,7 @@ func TestDownloadMediaBodyOverLimit(t *testing.T) {
 	s := newSetup(t)
 	s.fake.replies = []reply{mediaInfo(s, b64sum([]byte(big)), 10), ok(big)}
 	_, err := s.client.DownloadMedia(t.Context(), "4490", graph.MediaDownload{MaxBytes: 1000})
-	if err == nil || !strings.Contains(err.Error(), "more than 1000 bytes") {
+	if !errors.Is(err, graph.ErrMediaTooLarge) || !strings.Contains(err.Error(), "more than 1000 bytes") {
 		t.Errorf("err = %v; want the answer refused as larger than 1000 bytes", err)
 	}
 	if n := len(s.fake.requests()); n != 2 {

@@ -202,7 +202,11 @@ func TestFetchRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newCDN(t)
-			f, log := c.fetcher(t, 300*time.Millisecond)
+			timeout := 30 * time.Second // never reached but by the slow CDNs
+			if tc.want == media.ErrTimeout {
+				timeout = 200 * time.Millisecond
+			}
+			f, log := c.fetcher(t, timeout)
 			dir := t.TempDir()
 			store, err := media.NewDirStore(dir)
 			if err != nil {

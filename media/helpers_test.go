@@ -33,7 +33,7 @@ func sum(b []byte) string {
 
 // realVector returns WhatsApp's CDN file, its metadata and its plaintext
 // (protocol.md §8.4).
-func realVector(t *testing.T) (cdn []byte, meta media.EncryptionMetadata, plain []byte) {
+func realVector(t testing.TB) (cdn []byte, meta media.EncryptionMetadata, plain []byte) {
 	t.Helper()
 	if err := json.Unmarshal(vectors.Read(t, "media_encryption_metadata.json"), &meta); err != nil {
 		t.Fatal(err)

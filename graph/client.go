@@ -210,7 +210,7 @@ type call struct {
 	// auth sends the access token with a download whose host the caller
 	// has checked (a media URL on one of MediaHosts).
 	auth bool
-	// limit bounds the answer's body instead of MaxResponseBytes.
+	// limit bounds a 2xx answer's body instead of MaxResponseBytes.
 	limit int64
 	// unsafe marks a request whose repetition has a visible effect (a
 	// second message, a second flow) or fails where the first succeeded.
@@ -370,7 +370,7 @@ func (c *Client) backoff(n int) time.Duration {
 }
 
 // errBodyTooLarge marks an answer larger than the call accepts.
-var errBodyTooLarge = errors.New("answer too large")
+var errBodyTooLarge = errors.New("too large")
 
 // writtenError marks a transport error that happened after the whole
 // request had been written to the connection.
@@ -431,7 +431,7 @@ func (c *Client) attempt(ctx context.Context, cl *call) (body []byte, status int
 	}
 	defer resp.Body.Close()
 	limit := int64(MaxResponseBytes)
-	if cl.limit > 0 {
+	if cl.limit > 0 && resp.StatusCode/100 == 2 { // an error answer is read as usual
 		limit = cl.limit
 	}
 	body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))

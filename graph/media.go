@@ -71,9 +71,11 @@ func (c *Client) GetMedia(ctx context.Context, mediaID string) (*MediaInfo, erro
 // DownloadMedia fetches the metadata of mediaID, downloads the file from its
 // URL with the access token (only over https to the Graph API's host or one
 // of MediaHosts) and checks its SHA-256 against Meta's metadata and against
-// opts.SHA256; a mismatch is ErrMediaHash. The file is refused when larger
-// than opts.MaxBytes (ErrMediaTooLarge). Used for the media of flow completions (protocol.md
-// §2.9: PhotoPicker and DocumentPicker values in response_json).
+// opts.SHA256; a mismatch is ErrMediaHash. A file larger than opts.MaxBytes
+// is refused (ErrMediaTooLarge), before the download when Meta announces
+// its size and while reading otherwise; it is not retried. Used for the
+// media of flow completions (protocol.md §2.9: PhotoPicker and
+// DocumentPicker values in response_json).
 func (c *Client) DownloadMedia(ctx context.Context, mediaID string, opts MediaDownload) (*Media, error) {
 	limit := opts.MaxBytes
 	if limit <= 0 {

@@ -156,3 +156,17 @@ func TestDownloadMediaLookasideHost(t *testing.T) {
 		t.Errorf("the media host got Authorization %q, want the access token", a)
 	}
 }
+
+// TestDownloadMediaErrorAnswer: Meta's error answer on the download is
+// read whole and reported as an *Error, even when longer than MaxBytes.
+func TestDownloadMediaErrorAnswer(t *testing.T) {
+	t.Parallel()
+	file := []byte("x")
+	s := newSetup(t)
+	s.fake.replies = []reply{mediaInfo(s, b64sum(file), 1), graphError(404, 100, "Unsupported get request. "+strings.Repeat("detail ", 40))}
+	_, err := s.client.DownloadMedia(t.Context(), "4490", graph.MediaDownload{MaxBytes: 10})
+	var e *graph.Error
+	if !errors.As(err, &e) || e.Code != 100 || errors.Is(err, graph.ErrMediaTooLarge) {
+		t.Errorf("err = %v; want Meta's error 100, not a size refusal", err)
+	}
+}

@@ -23,6 +23,9 @@
 //   - the type sniffed from the content ([Sniff]), never from the file
 //     name, is one of the component's allowed-mime-types ([Rules]).
 //
+// The data endpoint must answer within 10 s (protocol.md §3.2): a caller
+// with several files fetches them concurrently under one deadline.
+//
 // [Decrypt] is the cryptographic part alone. A refused file is a
 // [*FileError] whose Reason (ErrHMAC, ErrTooLarge, ...) says what was wrong
 // and whose MediaID is the key of the component's per-file error-message;

@@ -53,6 +53,7 @@ type FileError struct {
 	Err     error  // the underlying error, if any (a transport error)
 }
 
+// Error says which file was refused, why, and what was wrong.
 func (e *FileError) Error() string {
 	s := "media"
 	if e.MediaID != "" {

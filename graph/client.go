@@ -207,6 +207,11 @@ type call struct {
 	// only when it is on the Graph API's own scheme and host, never to a
 	// CDN and never over plain HTTP when the API is HTTPS.
 	download *url.URL
+	// auth sends the access token with a download whose host the caller
+	// has checked (a media URL on one of MediaHosts).
+	auth bool
+	// limit bounds a 2xx answer's body instead of MaxResponseBytes.
+	limit int64
 	// unsafe marks a request whose repetition has a visible effect (a
 	// second message, a second flow) or fails where the first succeeded.
 	// It is retried only when Meta cannot have acted on it: a 429, or a
@@ -266,6 +271,9 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 				return fmt.Errorf("graph: %s: %w; %w", cl.op, ctx.Err(), ErrOutcomeUnknown)
 			}
 			return fmt.Errorf("graph: %s: %w", cl.op, ctx.Err())
+		case errors.Is(err, errBodyTooLarge):
+			// The same answer would come again: never retried.
+			return fmt.Errorf("graph: %s: %w", cl.op, err)
 		case err != nil:
 			var wroteErr *writtenError
 			written := errors.As(err, &wroteErr)
@@ -282,6 +290,10 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			retry = true
 		case status >= 200 && status < 300:
 			if out == nil {
+				return nil
+			}
+			if raw, ok := out.(*[]byte); ok { // a download: the body as it is
+				*raw = body
 				return nil
 			}
 			if err := json.Unmarshal(body, out); err != nil {
@@ -357,6 +369,9 @@ func (c *Client) backoff(n int) time.Duration {
 	return d
 }
 
+// errBodyTooLarge marks an answer larger than the call accepts.
+var errBodyTooLarge = errors.New("too large")
+
 // writtenError marks a transport error that happened after the whole
 // request had been written to the connection.
 type writtenError struct{ err error }
@@ -388,10 +403,14 @@ func (c *Client) attempt(ctx context.Context, cl *call) (body []byte, status int
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	if cl.download == nil || (cl.download.Host == c.base.Host && cl.download.Scheme == c.base.Scheme) {
+	if cl.download == nil || cl.auth || (cl.download.Host == c.base.Host && cl.download.Scheme == c.base.Scheme) {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	req.Header.Set("Accept", "application/json")
+	if cl.auth {
+		req.Header.Set("Accept", "*/*")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
 	req.Header.Set("User-Agent", "waflow-graph/1")
 	if cl.contentType != "" {
 		req.Header.Set("Content-Type", cl.contentType)
@@ -411,12 +430,16 @@ func (c *Client) attempt(ctx context.Context, cl *call) (body []byte, status int
 		return nil, 0, nil, err
 	}
 	defer resp.Body.Close()
-	body, err = io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	limit := int64(MaxResponseBytes)
+	if cl.limit > 0 && resp.StatusCode/100 == 2 { // an error answer is read as usual
+		limit = cl.limit
+	}
+	body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, 0, nil, &writtenError{fmt.Errorf("reading the HTTP %d answer: %w", resp.StatusCode, err)}
 	}
-	if len(body) > MaxResponseBytes {
-		return nil, 0, nil, &writtenError{fmt.Errorf("HTTP %d answer is larger than %d bytes", resp.StatusCode, MaxResponseBytes)}
+	if int64(len(body)) > limit {
+		return nil, 0, nil, &writtenError{fmt.Errorf("HTTP %d answer: %w: more than %d bytes", resp.StatusCode, errBodyTooLarge, limit)}
 	}
 	return body, resp.StatusCode, resp.Header, nil
 }

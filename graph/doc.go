@@ -10,6 +10,8 @@
 //     [Client.UpdateFlow] (endpoint_uri among others), [Client.UploadFlowJSON],
 //     [Client.FlowAssets] and [Client.DownloadFlowJSON], [Client.PublishFlow], [Client.DeprecateFlow], [Client.DeleteFlow],
 //     [Client.FlowPreview] and [Client.FlowMetrics];
+//   - media: [Client.GetMedia] and [Client.DownloadMedia], which checks the
+//     file's SHA-256 (the media of flow completions, protocol.md §2.9);
 //   - the business public key of a phone number: [Client.SetBusinessPublicKey]
 //     and [Client.BusinessPublicKey] with its signature status.
 //

@@ -168,7 +168,7 @@ func (iss *Issuer) Parse(token string) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	head, sig64 := token[:dot], token[dot+1:]
-	sig, err := base64.RawURLEncoding.DecodeString(sig64)
+	sig, err := decode64(sig64)
 	if err != nil || len(sig) != sha256.Size {
 		return Claims{}, ErrMalformed
 	}
@@ -184,9 +184,23 @@ func (iss *Issuer) Parse(token string) (Claims, error) {
 	return parseHead(head)
 }
 
+// decode64 decodes unpadded base64url with one spelling per value: Go's
+// decoder skips CR and LF and ignores the unused bits of the last
+// character, so without these checks "ab\rc" and a last character off by
+// one would verify as the same token, which a single-use check keyed on
+// the token's text would count as another token.
+func decode64(s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return nil, ErrMalformed
+		}
+	}
+	return base64.RawURLEncoding.Strict().DecodeString(s)
+}
+
 // parseHead decodes the claims of a token whose signature was checked.
 func parseHead(head string) (Claims, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(head[len(prefix):])
+	raw, err := decode64(head[len(prefix):])
 	if err != nil {
 		return Claims{}, ErrMalformed
 	}

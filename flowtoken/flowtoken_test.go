@@ -261,3 +261,29 @@ func FuzzRedact(f *testing.F) {
 func same(a, b flowtoken.Claims) bool {
 	return a.ID == b.ID && a.Flow == b.Flow && a.WAID == b.WAID && a.IssuedAt.Equal(b.IssuedAt) && a.ExpiresAt.Equal(b.ExpiresAt)
 }
+
+// A token has one spelling: Go's base64 decoder would skip CR and LF and
+// ignore the unused bits of the last character, so a copy spelled another
+// way would verify as the same token.
+func TestOneSpellingPerToken(t *testing.T) {
+	now := t0
+	iss := newIssuer(t, &now, "server-secret")
+	tok, _, err := iss.Issue("flow", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dot := strings.LastIndexByte(tok, '.')
+	last := tok[len(tok)-1]
+	// The signature's 43rd character carries 2 unused bits: flipping the
+	// lowest one decodes to the same bytes with a lax decoder.
+	flipped := tok[:len(tok)-1] + string(last^1)
+	for name, variant := range map[string]string{
+		"CR in the signature": tok[:dot+5] + "\r" + tok[dot+5:],
+		"LF in the head":      tok[:8] + "\n" + tok[8:],
+		"unused bits set":     flipped,
+	} {
+		if _, err := iss.Parse(variant); err == nil {
+			t.Errorf("%s: Parse accepted %q", name, variant)
+		}
+	}
+}

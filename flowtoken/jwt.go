@@ -52,9 +52,9 @@ func VerifySignatureJWTWith(jwt, flowToken string, macs MACVerifier, now time.Ti
 		return ErrJWTMalformed
 	}
 	h64, p64, s64 := jwt[:first], jwt[first+1:last], jwt[last+1:]
-	hb, err1 := base64.RawURLEncoding.DecodeString(h64)
-	pb, err2 := base64.RawURLEncoding.DecodeString(p64)
-	sig, err3 := base64.RawURLEncoding.DecodeString(s64)
+	hb, err1 := decode64(h64)
+	pb, err2 := decode64(p64)
+	sig, err3 := decode64(s64)
 	if err1 != nil || err2 != nil || err3 != nil {
 		return ErrJWTMalformed
 	}

@@ -17,6 +17,33 @@ type settings struct {
 	fs     *flag.FlagSet
 	env    *Env
 	values []*setting
+	// shared marks the settings declared from now on as shared by several
+	// commands: "waflow CMD -h" leaves them out and points to
+	// "waflow help settings" instead, so a command's help shows its own
+	// flags rather than every Graph and server setting.
+	shared bool
+}
+
+// sharedFlag is the flag.Value of a shared setting; newFlagSet's usage
+// recognises shared settings by this type.
+type sharedFlag struct{ p *string }
+
+func (f *sharedFlag) String() string {
+	if f == nil || f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+func (f *sharedFlag) Set(v string) error { *f.p = v; return nil }
+
+// stringVar declares a string flag, marked shared when s.shared is set.
+func (s *settings) stringVar(p *string, name, usage string) {
+	if s.shared {
+		s.fs.Var(&sharedFlag{p}, name, usage)
+		return
+	}
+	s.fs.StringVar(p, name, "", usage)
 }
 
 type setting struct {
@@ -36,7 +63,7 @@ func newSettings(fs *flag.FlagSet, env *Env) *settings {
 func (s *settings) String(dst *string, flagName, envName, def, usage string) {
 	st := &setting{flagName: flagName, envName: envName, dst: dst}
 	*dst = def
-	s.fs.StringVar(&st.flagVal, flagName, "", fmt.Sprintf("%s (env %s; default %q)", usage, envName, def))
+	s.stringVar(&st.flagVal, flagName, fmt.Sprintf("%s (env %s; default %q)", usage, envName, def))
 	if def == "" {
 		s.fs.Lookup(flagName).Usage = fmt.Sprintf("%s (env %s)", usage, envName)
 	}
@@ -48,8 +75,8 @@ func (s *settings) String(dst *string, flagName, envName, def, usage string) {
 // newline, so files written by editors and by "echo" work.
 func (s *settings) Secret(dst *string, flagName, envName, usage string) {
 	st := &setting{flagName: flagName, envName: envName, dst: dst, secret: true}
-	s.fs.StringVar(&st.flagVal, flagName, "", fmt.Sprintf("%s (env %s); prefer -%s-file, command lines are visible to other users", usage, envName, flagName))
-	s.fs.StringVar(&st.fileVal, flagName+"-file", "", fmt.Sprintf("file holding the %s (env %s_FILE)", flagName, envName))
+	s.stringVar(&st.flagVal, flagName, fmt.Sprintf("%s (env %s); prefer -%s-file, command lines are visible to other users", usage, envName, flagName))
+	s.stringVar(&st.fileVal, flagName+"-file", fmt.Sprintf("file holding the %s (env %s_FILE)", flagName, envName))
 	s.values = append(s.values, st)
 }
 

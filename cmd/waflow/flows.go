@@ -125,9 +125,6 @@ type deployStats struct {
 }
 
 func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, publish bool, categoryList string) error {
-	if err := cfg.graph.needWABA(); err != nil {
-		return err
-	}
 	var cats []graph.Category
 	for _, c := range splitList(categoryList) {
 		cats = append(cats, graph.Category(strings.ToUpper(c)))
@@ -142,6 +139,13 @@ func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, pub
 			return err
 		}
 		flows = append(flows, f)
+	}
+	needs := []graphNeed{needToken, needWABAID}
+	if slices.ContainsFunc(flows, func(f *flowSource) bool { return usesEndpoint(f.Src) }) {
+		needs = append(needs, needPublicURL)
+	}
+	if err := cfg.graph.require(needs...); err != nil {
+		return err
 	}
 	sess, err := openGraphSession(ctx, env, cfg)
 	if err != nil {
@@ -361,7 +365,7 @@ func (d *deployer) create(ctx context.Context, f *flowSource) (string, error) {
 
 // runFlowStatus prints every flow of the WABA and every catalog flow.
 func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
-	if err := cfg.graph.needWABA(); err != nil {
+	if err := cfg.graph.require(needToken, needWABAID); err != nil {
 		return err
 	}
 	sess, err := openGraphSession(ctx, env, cfg)
@@ -458,9 +462,14 @@ func runPreview(ctx context.Context, env *Env, cfg *appConfig, arg string, o pre
 		if o.screen != "" || o.data != "" {
 			return usagef("flows", "%s uses the data endpoint, which answers INIT with the first screen: -screen and -data are for flows without one", name)
 		}
-		if cfg.graph.phoneNumber == "" {
-			return errors.New("no business phone number: set WAFLOW_PHONE_NUMBER (or -phone-number) to the number itself, such as +15550001111; the preview encrypts its endpoint requests to that number's public key")
-		}
+	}
+	needs := []graphNeed{needToken}
+	if endpointFlow {
+		// The preview encrypts its endpoint requests to that number's key.
+		needs = append(needs, needPhoneNumber)
+	}
+	if err := cfg.graph.require(needs...); err != nil {
+		return err
 	}
 	sess, err := openGraphSession(ctx, env, cfg)
 	if err != nil {
@@ -531,6 +540,9 @@ func runMetrics(ctx context.Context, env *Env, cfg *appConfig, name, metric, gra
 	}
 	if src, err := loadFlowSource(name); err == nil {
 		name = src.Name
+	}
+	if err := cfg.graph.require(needToken); err != nil {
+		return err
 	}
 	sess, err := openGraphSession(ctx, env, cfg)
 	if err != nil {

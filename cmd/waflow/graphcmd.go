@@ -61,9 +61,13 @@ func (s *graphSession) Close() {
 }
 
 // declareCLI declares appConfig on s for a command-line tool: the same
-// settings as serve, logging warnings only by default.
+// settings as serve, logging warnings only by default. They are shared
+// settings: the command's -h lists its own flags and points to
+// "waflow help settings" for these.
 func declareCLI(cfg *appConfig, s *settings) {
+	s.shared = true
 	cfg.declare(s)
+	s.shared = false
 	cfg.logLevel = "warn"
 }
 

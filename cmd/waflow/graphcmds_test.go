@@ -199,10 +199,10 @@ func TestSendFailures(t *testing.T) {
 		}, nil, 1, []string{"code 190", "access token is invalid or has expired"}, 1},
 		{"no access token", func(c *cli) {
 			delete(c.env, "WAFLOW_GRAPH_ACCESS_TOKEN_FILE")
-		}, nil, 1, []string{"no Graph API access token: set WAFLOW_GRAPH_ACCESS_TOKEN_FILE"}, 0},
+		}, nil, 1, []string{"missing setting: WAFLOW_GRAPH_ACCESS_TOKEN_FILE"}, 0},
 		{"no phone number id", func(c *cli) {
 			delete(c.env, "WAFLOW_PHONE_NUMBER_ID")
-		}, nil, 1, []string{"no phone number id: set WAFLOW_PHONE_NUMBER_ID"}, 0},
+		}, nil, 1, []string{"missing setting: WAFLOW_PHONE_NUMBER_ID"}, 0},
 		{"no recipient", nil, []string{"send", "appointment_booking"}, 2, []string{"-to is required"}, 0},
 		{"CTA too long", nil, []string{"send", "appointment_booking", "-to", "1555", "-cta", strings.Repeat("x", 31)}, 1, []string{"flow CTA is 31 characters, at most 30"}, 0},
 	} {
@@ -380,9 +380,9 @@ func TestDeployFailures(t *testing.T) {
 		setup      func(c *cli)
 	}{
 		{"expired token", "access token is invalid or has expired", func(c *cli) { c.g.setToken("EAAG-other") }},
-		{"no public URL", "set WAFLOW_PUBLIC_URL", func(c *cli) { delete(c.env, "WAFLOW_PUBLIC_URL") }},
+		{"no public URL", "missing setting: WAFLOW_PUBLIC_URL", func(c *cli) { delete(c.env, "WAFLOW_PUBLIC_URL") }},
 		{"http public URL", "want an absolute https URL", func(c *cli) { c.env["WAFLOW_PUBLIC_URL"] = "http://flows.example.com" }},
-		{"no WABA", "set WAFLOW_WABA_ID", func(c *cli) { delete(c.env, "WAFLOW_WABA_ID") }},
+		{"no WABA", "missing setting: WAFLOW_WABA_ID", func(c *cli) { delete(c.env, "WAFLOW_WABA_ID") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCLI(t)

@@ -66,17 +66,50 @@ func (g *graphConfig) requestTimeout() (time.Duration, error) {
 	return timeout, nil
 }
 
-// needWABA and needPhone check the ids a command needs before it calls Meta.
+// graphNeed is a setting a Graph command cannot run without.
+type graphNeed int
+
+const (
+	needToken graphNeed = iota
+	needWABAID
+	needPhoneID
+	needPhoneNumber
+	needPublicURL
+)
+
+// require checks every setting in needs and reports all the missing ones in
+// one error, so a new user fixes the configuration in one go rather than one
+// run per setting.
+func (g *graphConfig) require(needs ...graphNeed) error {
+	var missing []string
+	for _, n := range needs {
+		switch {
+		case n == needToken && strings.TrimSpace(g.accessToken) == "":
+			missing = append(missing, "WAFLOW_GRAPH_ACCESS_TOKEN_FILE (or -graph-access-token-file): a file holding a system-user access token with whatsapp_business_management and whatsapp_business_messaging")
+		case n == needWABAID && g.wabaID == "":
+			missing = append(missing, "WAFLOW_WABA_ID (or -waba-id): the WhatsApp Business Account id, in WhatsApp Manager, Account tools, or the app dashboard's API Setup")
+		case n == needPhoneID && g.phoneNumberID == "":
+			missing = append(missing, "WAFLOW_PHONE_NUMBER_ID (or -phone-number-id): the app dashboard's API Setup shows it next to the number")
+		case n == needPhoneNumber && g.phoneNumber == "":
+			missing = append(missing, "WAFLOW_PHONE_NUMBER (or -phone-number): the business number itself, such as +15550001111")
+		case n == needPublicURL && g.publicURL == "":
+			missing = append(missing, "WAFLOW_PUBLIC_URL (or -public-url): the https address Meta reaches this server at, such as https://flows.example.com")
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("missing setting: %s", missing[0])
+	}
+	return fmt.Errorf("missing %d settings:\n  %s", len(missing), strings.Join(missing, "\n  "))
+}
+
+// needWABA checks the account id flowIDOf needs before it looks a flow up
+// by name on Meta.
 func (g *graphConfig) needWABA() error {
 	if g.wabaID == "" {
 		return errors.New("no WhatsApp Business Account id: set WAFLOW_WABA_ID (or -waba-id); it is in WhatsApp Manager, Account tools, or the app dashboard's API Setup")
-	}
-	return nil
-}
-
-func (g *graphConfig) needPhone() error {
-	if g.phoneNumberID == "" {
-		return errors.New("no phone number id: set WAFLOW_PHONE_NUMBER_ID (or -phone-number-id); the app dashboard's API Setup shows it next to the number")
 	}
 	return nil
 }

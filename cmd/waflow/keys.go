@@ -49,7 +49,7 @@ WhatsApp encrypts to our current key, 1 otherwise.`,
 				if err := s.resolve(); err != nil {
 					return err
 				}
-				if err := cfg.graph.needPhone(); err != nil {
+				if err := cfg.graph.require(needToken, needPhoneID); err != nil {
 					return err
 				}
 				ours, err := ourPublicKeys(env, &cfg)

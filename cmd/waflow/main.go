@@ -87,7 +87,14 @@ func Main(ctx context.Context, args []string, env *Env) int {
 	}
 	name := args[0]
 	switch name {
+	case "-version", "--version":
+		name = "version"
+		args = append([]string{"version"}, args[1:]...)
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[1] == "settings" {
+			printSettingsHelp(env)
+			return 0
+		}
 		if len(args) > 1 {
 			if c := findCommand(args[1]); c != nil {
 				fs := newFlagSet(c, env)
@@ -166,14 +173,40 @@ func newFlagSet(c *Command, env *Env) *flag.FlagSet {
 		if c.Help != "" {
 			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.Help))
 		}
+		// Shared settings (declareCLI) are listed once, by "waflow help
+		// settings", not in every command's help.
+		own := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+		own.SetOutput(w)
+		shared := false
+		fs.VisitAll(func(f *flag.Flag) {
+			if _, ok := f.Value.(*sharedFlag); ok {
+				shared = true
+				return
+			}
+			own.Var(f.Value, f.Name, f.Usage)
+		})
 		hasFlags := false
-		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		own.VisitAll(func(*flag.Flag) { hasFlags = true })
 		if hasFlags {
 			fmt.Fprintf(w, "\nFlags:\n")
-			fs.PrintDefaults()
+			own.PrintDefaults()
+		}
+		if shared {
+			fmt.Fprintf(w, "\nThe Graph API, database and key settings (access token, WABA and phone number ids,\npublic URL, data folder...) are shared by several commands: waflow help settings\n")
 		}
 	}
 	return fs
+}
+
+// printSettingsHelp prints the settings the Graph commands share with
+// serve: their flags and WAFLOW_* variables.
+func printSettingsHelp(env *Env) {
+	fs := flag.NewFlagSet("waflow", flag.ContinueOnError)
+	fs.SetOutput(env.Stdout)
+	var cfg appConfig
+	cfg.declare(newSettings(fs, env))
+	fmt.Fprintf(env.Stdout, "Settings shared by serve, flows, send and keys. Each is a flag and an\nenvironment variable; secrets also have a -NAME-file flag and a *_FILE variable.\nA flag on the command line wins over the environment.\n\n")
+	fs.PrintDefaults()
 }
 
 func printHelp(w io.Writer) {
@@ -186,7 +219,7 @@ func printHelp(w io.Writer) {
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Name, c.Summary)
 	}
-	fmt.Fprintf(w, "\nRun \"waflow COMMAND -h\" for the flags of a command.\n")
+	fmt.Fprintf(w, "\nRun \"waflow COMMAND -h\" for the flags of a command, \"waflow help settings\" for the\nsettings the commands share (WAFLOW_* variables), \"waflow --version\" for the version.\n")
 }
 
 // parseInterleaved parses args with fs, letting flags follow positional

@@ -98,7 +98,7 @@ func runSend(ctx context.Context, env *Env, cfg *appConfig, name string, m *grap
 			}
 		}
 	}
-	if err := cfg.graph.needPhone(); err != nil {
+	if err := cfg.graph.require(needToken, needPhoneID); err != nil {
 		return err
 	}
 	// Refuse a malformed message before a token is issued for it.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -51,6 +53,12 @@ var (
 	// ErrUnexpectedResponse means a 2xx answer could not be understood
 	// (not JSON, a missing id, or "success": false).
 	ErrUnexpectedResponse = errors.New("graph: unexpected response")
+	// ErrUnreachable means the Graph API host could not be reached in a way
+	// that a few seconds of retries would not heal: its name does not
+	// resolve, no route leads to it, or a host other than this machine
+	// refused the connection. The request is not retried; IsTemporary still
+	// reports it, for a worker that tries again minutes later.
+	ErrUnreachable = errors.New("the Graph API host cannot be reached (not retried: check the network and the Graph API URL)")
 )
 
 // RetryPolicy says how often and how patiently a failed request is repeated.
@@ -286,6 +294,9 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			if cl.unsafe && written {
 				return fmt.Errorf("graph: %s: %w; %w", cl.op, err, ErrOutcomeUnknown)
 			}
+			if !written && unreachable(err) {
+				return fmt.Errorf("graph: %s: %w: %w", cl.op, err, ErrUnreachable)
+			}
 			last = fmt.Errorf("graph: %s: %w", cl.op, err)
 			retry = true
 		case status >= 200 && status < 300:
@@ -371,6 +382,30 @@ func (c *Client) backoff(n int) time.Duration {
 
 // errBodyTooLarge marks an answer larger than the call accepts.
 var errBodyTooLarge = errors.New("too large")
+
+// unreachable reports whether a connection error will not heal within the
+// retry policy's seconds: a name that does not resolve, no route to the
+// network or host, or a refusal from another machine. A refusal from this
+// machine is retried: a local proxy or test server may be restarting.
+func unreachable(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr.IsNotFound
+	}
+	if errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+		return true
+	}
+	var opErr *net.OpError
+	if errors.Is(err, syscall.ECONNREFUSED) && errors.As(err, &opErr) && opErr.Addr != nil {
+		host, _, splitErr := net.SplitHostPort(opErr.Addr.String())
+		if splitErr != nil {
+			host = opErr.Addr.String()
+		}
+		ip := net.ParseIP(host)
+		return ip != nil && !ip.IsLoopback()
+	}
+	return false
+}
 
 // writtenError marks a transport error that happened after the whole
 // request had been written to the connection.

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // IANA names are checked with the zone database even where the system has none
@@ -121,6 +123,9 @@ func decodeSettings(override []byte) (*Settings, error) {
 		if b == nil {
 			continue
 		}
+		if err := checkKeys("", reflect.TypeFor[Settings](), b); err != nil {
+			return nil, err
+		}
 		d := json.NewDecoder(bytes.NewReader(b))
 		d.DisallowUnknownFields()
 		if err := d.Decode(&s); err != nil {
@@ -131,6 +136,118 @@ func decodeSettings(override []byte) (*Settings, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// checkKeys reports every key of raw that t has no field for, naming its
+// section and the nearest known key, so "slot_minute" says where it is and
+// that "slot_minutes" was meant. JSON that is not the expected shape is left
+// to the decoder, which says so.
+func checkKeys(section string, t reflect.Type, raw json.RawMessage) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var errs []error
+	switch t.Kind() {
+	case reflect.Struct:
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return nil
+		}
+		fields := map[string]reflect.Type{}
+		var names []string
+		for f := range t.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "" || name == "-" {
+				continue
+			}
+			fields[name] = f.Type
+			names = append(names, name)
+		}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			ft, ok := fields[k]
+			if !ok {
+				// encoding/json matches keys without regard to case.
+				for _, n := range names {
+					if strings.EqualFold(n, k) {
+						ft, ok = fields[n], true
+						break
+					}
+				}
+			}
+			if !ok {
+				errs = append(errs, unknownKey(section, k, names))
+				continue
+			}
+			sub := k
+			if section != "" {
+				sub = section + "." + k
+			}
+			errs = append(errs, checkKeys(sub, ft, obj[k]))
+		}
+	case reflect.Slice, reflect.Array:
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return nil
+		}
+		for i, item := range items {
+			errs = append(errs, checkKeys(fmt.Sprintf("%s[%d]", section, i), t.Elem(), item))
+		}
+	case reflect.Map:
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return nil
+		}
+		for k, v := range obj {
+			errs = append(errs, checkKeys(section+"."+k, t.Elem(), v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// unknownKey says which key of which section is unknown, and suggests the
+// nearest known one, or lists them when none is near.
+func unknownKey(section, key string, known []string) error {
+	where := "the top level"
+	if section != "" {
+		where = section
+	}
+	best, bestDist := "", -1
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), k); bestDist < 0 || d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if bestDist >= 0 && (bestDist <= 2 || bestDist*3 <= len(best)) {
+		return fmt.Errorf("%s: unknown key %q; did you mean %q?", where, key, best)
+	}
+	return fmt.Errorf("%s: unknown key %q; the keys are %s", where, key, strings.Join(known, ", "))
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes (keys
+// are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // Location returns the business time zone.

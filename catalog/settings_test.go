@@ -54,6 +54,23 @@ func TestParseAmount(t *testing.T) {
 	}
 }
 
+// FuzzDecodeSettings: any settings file is accepted or refused with an
+// error, never a panic, and an accepted one passes Validate.
+func FuzzDecodeSettings(f *testing.F) {
+	f.Add([]byte(`{"appointment_booking": {"slot_minute": 15}}`))
+	f.Add([]byte(`{"budget_setup": {"periods": [{"id": "m", "titel": "x"}]}, "time_zone": "UTC"}`))
+	f.Add([]byte(`{"appointment_booking": {"opening_hours": {"mon": [1]}}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := decodeSettings(b)
+		if err == nil {
+			if err := s.Validate(); err != nil {
+				t.Fatalf("accepted settings fail Validate: %v", err)
+			}
+		}
+	})
+}
+
 func FuzzParseAmount(f *testing.F) {
 	for _, s := range []string{"12.50", "1e9", "-5", "12.345", "abc", "0.01", "999999999999999.99"} {
 		f.Add(s)
@@ -107,7 +124,11 @@ func TestLoadSettings(t *testing.T) {
 		t.Fatalf("merged settings = %+v", s)
 	}
 	for _, tt := range []struct{ json, want string }{
-		{`{"expense_entry": {"curency": "USD"}}`, `unknown field "curency"`},
+		{`{"expense_entry": {"curency": "USD"}}`, `expense_entry: unknown key "curency"; did you mean "currency"?`},
+		{`{"appointment_booking": {"slot_minute": 15}}`, `appointment_booking: unknown key "slot_minute"; did you mean "slot_minutes"?`},
+		{`{"time_zon": "UTC"}`, `the top level: unknown key "time_zon"; did you mean "time_zone"?`},
+		{`{"budget_setup": {"periods": [{"id": "m", "titel": "Monthly"}]}}`, `budget_setup.periods[0]: unknown key "titel"; did you mean "title"?`},
+		{`{"budget_setup": {"colour": "red"}}`, `budget_setup: unknown key "colour"; the keys are categories, currencies, periods, thresholds, max_total`},
 		{`{"time_zone": "Mars/Olympus"}`, "time_zone"},
 		{`{"appointment_booking": {"opening_hours": {"mon": ["17:00-09:00"]}}}`, "opening_hours.mon"},
 		{`{"appointment_booking": {"opening_hours": {"funday": ["09:00-10:00"]}}}`, "not a weekday"},
@@ -127,6 +148,11 @@ func TestLoadSettings(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("LoadSettings(%s) = %v, want an error saying %q", tt.json, err, tt.want)
 		}
+	}
+	// Every unknown key is reported at once.
+	_, err = LoadSettings(write(`{"expense_entry": {"curency": "USD"}, "appointment_booking": {"slot_minute": 15}}`))
+	if err == nil || !strings.Contains(err.Error(), "curency") || !strings.Contains(err.Error(), "slot_minute") {
+		t.Errorf("two unknown keys: %v, want both named", err)
 	}
 	if _, err := LoadSettings(filepath.Join(dir, "missing.json")); err == nil {
 		t.Error("a missing settings file is not an error")

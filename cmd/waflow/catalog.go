@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/waflow/waflow/catalog"
 )
@@ -68,20 +67,55 @@ func listCatalog(env *Env, settingsPath string) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "FLOW\tTYPE\tSCREENS\tFIELDS\tENDPOINT")
+	// An 80-column terminal holds the table only with counts: the screens
+	// and fields follow it, wrapped, one block per flow.
+	nameWidth := len("FLOW")
+	for _, f := range c.Flows() {
+		nameWidth = max(nameWidth, len(f.Name))
+	}
+	fmt.Fprintf(env.Stdout, "%-*s  %-8s  %7s  %6s  %s\n", nameWidth, "FLOW", "TYPE", "SCREENS", "FIELDS", "ENDPOINT (POST)")
 	for _, f := range c.Flows() {
 		kind, path := "static", "-"
 		if f.UsesEndpoint() {
-			kind, path = "endpoint", "POST /flows/"+f.Name
+			kind, path = "endpoint", "/flows/"+f.Name
 		}
+		fmt.Fprintf(env.Stdout, "%-*s  %-8s  %7d  %6d  %s\n", nameWidth, f.Name, kind, len(f.Spec.Screens), len(f.Fields()), path)
+	}
+	for _, f := range c.Flows() {
 		var fields []string
 		for _, fd := range f.Fields() {
 			fields = append(fields, fd.Name)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d (%s)\t%d (%s)\t%s\n", f.Name, kind, len(f.Spec.Screens), strings.Join(f.ScreenIDs(), " "), len(fields), strings.Join(fields, " "), path)
+		fmt.Fprintf(env.Stdout, "\n%s\n", f.Name)
+		fmt.Fprint(env.Stdout, wrapWords("  screens  ", f.ScreenIDs(), catalogWidth))
+		fmt.Fprint(env.Stdout, wrapWords("  fields   ", fields, catalogWidth))
 	}
-	return w.Flush()
+	return nil
+}
+
+// catalogWidth is the terminal width the catalog listing fits.
+const catalogWidth = 80
+
+// wrapWords writes prefix and words, wrapped at width columns, the
+// continuation lines indented as far as prefix.
+func wrapWords(prefix string, words []string, width int) string {
+	var b strings.Builder
+	indent := strings.Repeat(" ", len(prefix))
+	line := prefix
+	n := 0
+	for _, wd := range words {
+		if n > 0 && len(line)+1+len(wd) > width {
+			b.WriteString(line + "\n")
+			line, n = indent, 0
+		}
+		if n > 0 {
+			line += " "
+		}
+		line += wd
+		n++
+	}
+	b.WriteString(line + "\n")
+	return b.String()
 }
 
 func exportCatalog(env *Env, dir string) error {

@@ -86,15 +86,20 @@ func runValidate(env *Env, files []string, asJSON, strict bool) error {
 		}
 	}
 	failed := report.Errors > 0 || unreadable > 0 || strict && report.Warnings > 0
-	if !failed {
+	if asJSON {
+		if failed {
+			return &exitError{code: 1}
+		}
 		return nil
 	}
-	msg := ""
-	if !asJSON {
-		msg = fmt.Sprintf("%s, %s in %s", count(report.Errors, "error"), count(report.Warnings, "warning"), count(len(files), "file"))
-		if unreadable > 0 {
-			msg += fmt.Sprintf(" (%s unreadable)", count(unreadable, "file"))
-		}
+	msg := fmt.Sprintf("%s, %s in %s", count(report.Errors, "error"), count(report.Warnings, "warning"), count(len(files), "file"))
+	if !failed {
+		// The same summary on success, so that a clean run says what it checked.
+		fmt.Fprintf(env.Stderr, "waflow validate: %s\n", msg)
+		return nil
+	}
+	if unreadable > 0 {
+		msg += fmt.Sprintf(" (%s unreadable)", count(unreadable, "file"))
 	}
 	return &exitError{code: 1, msg: msg}
 }

@@ -15,12 +15,16 @@ import (
 // devSecrets are the key and secrets of a development server, generated
 // into DATA_DIR/dev on first run and reused after.
 type devSecrets struct {
-	dir           string
-	privateKey    string
-	publicKeyPath string
-	appSecret     string
-	tokenSecret   string
-	verifyToken   string
+	dir             string
+	privateKey      string
+	publicKeyPath   string
+	verifyTokenPath string
+	appSecret       string
+	tokenSecret     string
+	verifyToken     string
+	// generated is set when the key pair was made by this run rather than
+	// reused from an earlier one: the public key is new to Meta.
+	generated bool
 }
 
 func loadDevSecrets(dataDir string) (*devSecrets, error) {
@@ -28,7 +32,7 @@ func loadDevSecrets(dataDir string) (*devSecrets, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("development secrets: %w", err)
 	}
-	d := &devSecrets{dir: dir, publicKeyPath: filepath.Join(dir, "public.pem")}
+	d := &devSecrets{dir: dir, publicKeyPath: filepath.Join(dir, "public.pem"), verifyTokenPath: filepath.Join(dir, "verify-token")}
 	privPath := filepath.Join(dir, "private.pem")
 	priv, err := os.ReadFile(privPath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -51,6 +55,7 @@ func loadDevSecrets(dataDir string) (*devSecrets, error) {
 		if err := writeNew(privPath, priv, 0o600); err != nil {
 			return nil, err
 		}
+		d.generated = true
 	} else if err != nil {
 		return nil, fmt.Errorf("development secrets: %w", err)
 	}

@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,6 +101,10 @@ type secrets struct {
 	tokenSecret []byte
 	verifyToken string
 	dev         bool // generated development secrets
+	// devFiles says where the development secrets are, for the banner;
+	// devVerifyToken is set when the verify token in use is the one there.
+	devFiles       *devSecrets
+	devVerifyToken bool
 }
 
 // loadSecrets loads the configured key and secrets or, when neither a key
@@ -119,12 +125,10 @@ func (c *appConfig) loadSecrets(env *Env, log *slog.Logger) (*secrets, error) {
 		}
 		if c.verifyToken == "" {
 			c.verifyToken = dev.verifyToken
+			s.devVerifyToken = true
 		}
-		fmt.Fprintf(env.Stderr, "waflow: DEVELOPMENT MODE: no private key and no app secret configured, so waflow uses\n"+
-			"  development ones from %s (generated on first run).\n"+
-			"  Public key to register with Meta: %s\n"+
-			"  Do not use this setup in production: set WAFLOW_PRIVATE_KEY_FILE, WAFLOW_APP_SECRET_FILE,\n"+
-			"  WAFLOW_TOKEN_SECRET_FILE and WAFLOW_VERIFY_TOKEN_FILE.\n", dev.dir, dev.publicKeyPath)
+		// The banner (banner.go) says where they are once serve listens.
+		s.devFiles = dev
 	case c.privateKey == "":
 		return nil, errors.New("an app secret is configured but no private key: set WAFLOW_PRIVATE_KEY_FILE (or -private-key-file), or set neither for a development server")
 	case c.appSecrets == "":
@@ -304,7 +308,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		return err
 	}
 	names := make([]string, 0, len(flowHandlers))
-	for n := range flowHandlers {
+	for _, n := range slices.Sorted(maps.Keys(flowHandlers)) {
 		names = append(names, "/flows/"+n)
 	}
 	log.Info("waflow serving", "addr", ln.Addr().String(), "flows", strings.Join(names, " "), "dev", sec.dev, "rsa", envelope.Backend, "rsa_concurrency", decryptions, "gomaxprocs", procs)
@@ -314,7 +318,10 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	return srv.Serve(ctx, ln)
+	writeBanner(env.Stderr, bannerInfo{addr: ln.Addr(), flows: names, webhook: b.webhook != nil, preview: preview != nil, sec: sec})
+	err = srv.Serve(ctx, ln)
+	writeStopped(env.Stderr, err)
+	return err
 }
 
 // Defaults of the admission bounds (internal/server, package admission).

@@ -253,6 +253,10 @@ type outcome struct {
 	state  waflow.InboxState // InboxDone or InboxRejected; "" with err set: retry
 	result string
 	err    error
+	// notOurs marks a rejected completion of a flow message this server did
+	// not send (another tool on the same number, or a load test): logged at
+	// Info, not Warn, so that a stream of them does not bury the warnings.
+	notOurs bool
 }
 
 func done(format string, args ...any) outcome {
@@ -292,7 +296,11 @@ func (w *Worker) processEvent(ctx context.Context, ev waflow.InboxEvent) {
 	case waflow.InboxDead:
 		log.Error("webhook event dead-lettered", "result", out.result)
 	case waflow.InboxRejected:
-		log.Warn("webhook event rejected", "result", out.result)
+		level := slog.LevelWarn
+		if out.notOurs {
+			level = slog.LevelInfo
+		}
+		log.Log(ctx, level, "webhook event rejected", "result", out.result)
 	default:
 		log.Debug("webhook event processed", "result", out.result)
 	}
@@ -478,7 +486,9 @@ func (w *Worker) correlate(ctx context.Context, msg *Message, resp *CompletionRe
 	tok, err = w.cfg.Store.TokenByMessage(ctx, msg.ContextID)
 	switch {
 	case errors.Is(err, waflow.ErrNotFound):
-		return tok, rejected("no usable flow_token, and context.id names no flow message we sent"), false
+		out := rejected("no usable flow_token, and context.id names no flow message we sent")
+		out.notOurs = true
+		return tok, out, false
 	case err != nil:
 		return tok, failed(err), false
 	}

@@ -17,17 +17,22 @@ import (
 func benchCommand() *Command {
 	return &Command{
 		Name:    "bench",
-		Args:    "URL",
+		Args:    "[URL]",
 		Summary: "load-test a data endpoint or webhook receiver as many WhatsApp clients",
 		Help: `
 Sends requests to URL as WhatsApp does, checks every answer, and reports
 requests per second, latency percentiles (p50, p90, p99, max) and failures by
 kind. Examples:
 
+  waflow bench -d 10s
   waflow bench -c 8 -d 10s http://127.0.0.1:8080/flows/NAME
   waflow bench -rate 500 -d 30s http://127.0.0.1:8080/flows/NAME
   waflow bench -mode init -c 8 -n 5000 http://127.0.0.1:8080/flows/NAME
   waflow bench -mode webhook -c 16 -d 10s -dup 0.1 http://127.0.0.1:8080/webhook
+
+Without URL, bench targets the local server, as simulate does: -addr
+(WAFLOW_ADDR, default 127.0.0.1:8080) with /flows/FLOW (-flow, default
+appointment_booking), or /webhook in webhook mode.
 
 Modes: ping (health checks, the default), init (the first request of a flow,
 with flow tokens from -flow-token or minted with the token secret for -flow,
@@ -35,7 +40,9 @@ by default the last element of URL, and recorded in the server's database so
 that its token check accepts them), step (one request of a simulator
 scenario, -scenario FILE -step N: the scenario is played once, then its N-th
 request is repeated), webhook (signed flow-completion webhooks, unique
-message ids, -dup of them repeated).
+message ids, -dup of them repeated). Webhook mode writes every delivery into
+the server's database (its inbox); point it at a development server whose
+data folder you can throw away.
 
   waflow bench -mode step -scenario flowtest/testdata/scenarios/appointment_booking.json \
     -step 4 -c 8 -d 10s http://127.0.0.1:8080/flows/appointment_booking
@@ -61,7 +68,6 @@ folder, so a bare "waflow bench -d 5s URL" tests a development server.
 			fs.IntVar(&o.pool, "pool", loadgen.DefaultPool, "distinct encrypted requests prepared up front")
 			fs.StringVar(&o.version, "version", "3.0", "Data API version in the requests")
 			fs.StringVar(&o.publicKey, "public-key", "", "the endpoint's public key, PEM (default: DATA_DIR/dev/public.pem)")
-			fs.StringVar(&o.dataDir, "data-dir", "./waflow-data", "data folder of a development server, for the default keys and secrets")
 			fs.StringVar(&o.flow, "flow", "", "flow name for minted flow tokens (default: the last element of URL)")
 			fs.StringVar(&o.flowToken, "flow-token", "", "one flow token for every INIT request, instead of minted ones")
 			fs.StringVar(&o.databaseURL, "database-url", "", "the server's database, where minted flow tokens are recorded (default: DATA_DIR/waflow.db)")
@@ -72,16 +78,23 @@ folder, so a bare "waflow bench -d 5s URL" tests a development server.
 			fs.BoolVar(&o.json, "json", false, "print the result as JSON")
 			fs.BoolVar(&o.quiet, "q", false, "no progress line")
 			s := newSettings(fs, env)
+			s.String(&o.addr, "addr", "WAFLOW_ADDR", "127.0.0.1:8080", "address of the local waflow server, for the default URL")
+			s.String(&o.dataDir, "data-dir", "WAFLOW_DATA_DIR", "./waflow-data", "data folder of a development server, for the default keys and secrets")
 			s.Secret(&o.appSecret, "app-secret", "WAFLOW_APP_SECRET", "the app secret that signs requests; the first of a list (default: DATA_DIR/dev/app-secret)")
 			s.Secret(&o.tokenSecret, "token-secret", "WAFLOW_TOKEN_SECRET", "the secret that signs flow tokens (default: DATA_DIR/dev/token-secret)")
 			return func(ctx context.Context, args []string) error {
-				if len(args) != 1 {
-					return usagef("bench", "want one URL, got %d arguments", len(args))
+				if len(args) > 1 {
+					return usagef("bench", "want one URL or none (the local server), got %d arguments", len(args))
 				}
 				if err := s.resolve(); err != nil {
 					return err
 				}
-				o.url = args[0]
+				if len(args) == 1 {
+					o.url = args[0]
+				} else {
+					o.url = o.localURL()
+					fmt.Fprintf(env.Stderr, "waflow bench: no URL given: targeting the local server, %s (-addr, -flow or a URL choose another)\n", o.url)
+				}
 				return runBench(ctx, env, &o)
 			}
 		},
@@ -89,7 +102,7 @@ folder, so a bare "waflow bench -d 5s URL" tests a development server.
 }
 
 type benchOptions struct {
-	url, mode                   string
+	url, mode, addr             string
 	concurrency, pool, pid      int
 	rate, dup                   float64
 	requests                    int64
@@ -102,6 +115,23 @@ type benchOptions struct {
 	json, quiet                 bool
 	closers                     []func() // run after the load run
 }
+
+// localURL is the URL of the local server: its webhook receiver in webhook
+// mode, else the data endpoint of -flow (appointment_booking by default).
+func (o *benchOptions) localURL() string {
+	if o.mode == "webhook" {
+		return "http://" + o.addr + "/webhook"
+	}
+	flow := o.flow
+	if flow == "" {
+		flow = benchDefaultFlow
+	}
+	return "http://" + o.addr + "/flows/" + url.PathEscape(flow)
+}
+
+// benchDefaultFlow is the flow bench targets without URL nor -flow: a
+// catalog flow with a data endpoint.
+const benchDefaultFlow = "appointment_booking"
 
 func runBench(ctx context.Context, env *Env, o *benchOptions) error {
 	u, err := url.Parse(o.url)
@@ -179,6 +209,12 @@ func (o *benchOptions) source(ctx context.Context, env *Env, u *url.URL) (loadge
 	case "step":
 		return o.stepSource(ctx, env, u, appSecret)
 	case "webhook":
+		if o.appSecret == "" {
+			// The development server's own secret: its database takes
+			// every delivery.
+			fmt.Fprintf(env.Stderr, "waflow bench: webhook mode writes every delivery into the development server's database (%s): its inbox%s. Use a data folder you can throw away.\n",
+				o.databaseOrDefault(), map[bool]string{true: ", and the completions of " + o.flow, false: ""}[o.flow != ""])
+		}
 		w := loadgen.WebhookOptions{AppSecret: []byte(appSecret), DuplicateRatio: o.dup}
 		if o.flow != "" {
 			// Recorded tokens, so the server's worker acts on the

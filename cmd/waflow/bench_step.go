@@ -127,3 +127,13 @@ func (p *preparedSource) Request(i int64) (*loadgen.Request, error) {
 	}
 	return p.reqs[i%int64(len(p.reqs))], nil
 }
+
+// databaseOrDefault names the server database bench writes into, for
+// people: -database-url (described without its password) or the development
+// server's DATA_DIR/waflow.db.
+func (o *benchOptions) databaseOrDefault() string {
+	if o.databaseURL != "" {
+		return storage.Describe(o.databaseURL)
+	}
+	return filepath.Join(o.dataDir, "waflow.db")
+}

@@ -11,10 +11,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/waflow/waflow/catalog"
@@ -175,6 +177,18 @@ func loadFlow(env *Env, arg string) (name string, spec *flowjson.Flow, src []byt
 }
 
 func runSimulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions) error {
+	err := simulate(ctx, env, flowArg, o)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		where := o.target.url
+		if where == "" {
+			where = o.target.addr
+		}
+		return fmt.Errorf("%w\nis `waflow serve` running at %s? Start it in another terminal, or set -addr or -url", err, where)
+	}
+	return err
+}
+
+func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions) error {
 	name, spec, _, err := loadFlow(env, flowArg)
 	if err != nil {
 		return err
@@ -425,11 +439,18 @@ func interact(ctx context.Context, env *Env, s *flowtest.Session, out *stepPrint
 	}
 	out.step(st)
 	var failures []string
+	titles := map[string]map[string]string{} // input name -> option id -> title
 	for !s.Done() && s.Screen() != nil {
 		out.view(s)
 		v := s.View()
 		back := false
 		for _, it := range v.Items {
+			if len(it.Options) > 0 {
+				titles[it.Name] = map[string]string{}
+				for _, o := range it.Options {
+					titles[it.Name][o.ID] = o.Title
+				}
+			}
 			if !flowjson.IsInput(it.Type) || !it.Enabled || it.Type == "PhotoPicker" || it.Type == "DocumentPicker" {
 				continue
 			}
@@ -445,12 +466,14 @@ func interact(ctx context.Context, env *Env, s *flowtest.Session, out *stepPrint
 				if ans == "" {
 					break
 				}
+				// Checked as it is typed, as the phone checks it at the
+				// Footer: a wrong answer is asked again at once.
 				val, err := parseAnswer(s, it, ans)
 				if err == nil {
-					err = s.Set(it.Name, val)
+					err = s.Try(it.Name, val)
 				}
 				if err != nil {
-					fmt.Fprintf(env.Stdout, "   %v\n", err)
+					fmt.Fprintf(env.Stdout, "   refused: %v%s\n", err, optionList(it))
 					continue
 				}
 				break
@@ -477,7 +500,79 @@ func interact(ctx context.Context, env *Env, s *flowtest.Session, out *stepPrint
 			return failures, nil // the client shows an error and stops here
 		}
 	}
+	if c := s.Completion(); c != nil {
+		writeAnswers(env.Stdout, c.ResponseJSON, titles)
+	}
 	return failures, nil
+}
+
+// optionList lists the valid answers of a choice input, for a refusal.
+func optionList(it *flowtest.Item) string {
+	var ids []string
+	for _, o := range it.Options {
+		if o.Enabled {
+			ids = append(ids, fmt.Sprintf("%s (%s)", o.ID, o.Title))
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	return "; the options are: " + strings.Join(ids, ", ")
+}
+
+// writeAnswers prints what the completion sends as readable lines, one
+// field each, with the titles of chosen options; the flow token stays
+// hidden.
+func writeAnswers(w io.Writer, resp map[string]any, titles map[string]map[string]string) {
+	keys := slices.Sorted(maps.Keys(resp))
+	width := 0
+	for _, k := range keys {
+		width = max(width, len(k))
+	}
+	fmt.Fprintln(w, "\nanswers:")
+	for _, k := range keys {
+		v := resp[k]
+		if k == "flow_token" || k == "flow_token_signature" {
+			v = "(hidden)"
+		}
+		fmt.Fprintf(w, "  %-*s  %s\n", width, k, readable(v, titles[k]))
+	}
+}
+
+// readable formats a submitted value for people: text as is, yes/no,
+// lists joined with commas, an option id with its title.
+func readable(v any, titles map[string]string) string {
+	switch v := v.(type) {
+	case nil:
+		return "(empty)"
+	case string:
+		if t, ok := titles[v]; ok && t != v {
+			return fmt.Sprintf("%s (%s)", v, t)
+		}
+		if v == "" {
+			return "(empty)"
+		}
+		return v
+	case bool:
+		if v {
+			return "yes"
+		}
+		return "no"
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = readable(x, titles)
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			parts = append(parts, k+": "+readable(v[k], titles))
+		}
+		return strings.Join(parts, ", ")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // hint describes what an answer may be.

@@ -116,8 +116,9 @@ func TestBrowserComponents(t *testing.T) {
 			return err
 		})
 	}
-	var texts, emailValue, emailError, blocked, calendarChosen, completion string
+	var texts, emailValue, emailError, calendarChosen, completion, restartLabel, radioColour, dateField string
 	var images, rows int
+	var footerOffWhileEmpty, footerOnWhenFilled, calendarShutBeforeOpen bool
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(srv+"/preview/flow/components"),
 		chromedp.WaitVisible(css("h2.heading")),
@@ -130,16 +131,22 @@ func TestBrowserComponents(t *testing.T) {
 		chromedp.WaitVisible(css("#in-email")),
 		keep(&emailValue, chromedp.Value(css("#in-email"))),
 		keep(&emailError, chromedp.Text(css("#error-email"))),
-		tap("#footer-button"),
-		chromedp.WaitVisible(css("#error-size")),
-		keep(&blocked, chromedp.Text(css("#error-terms"))),
+		// The Footer stays disabled while a required input is empty.
+		keep(&footerOffWhileEmpty, chromedp.Evaluate[bool](`document.getElementById("footer-button").disabled`)),
+		keep(&restartLabel, chromedp.Evaluate[string](`document.getElementById("restart").getAttribute("aria-label") || ""`)),
+		keep(&radioColour, chromedp.Evaluate[string](`getComputedStyle(document.getElementById("opt-size-m")).accentColor`)),
 		snap(t, "components-2-inputs-refused"),
 		tap("#opt-size-m"),
 		tap("#in-terms"),
 		tap("#opt-tags-t2"),
+		keep(&footerOnWhenFilled, chromedp.Evaluate[bool](`!document.getElementById("footer-button").disabled`)),
 		tap("#footer-button"),
-		chromedp.WaitVisible(css("#in-day")),
+		// A DatePicker is a field that opens its calendar.
+		chromedp.WaitVisible(css("#open-day")),
+		keep(&calendarShutBeforeOpen, chromedp.Evaluate[bool](`document.getElementById("in-day").hidden`)),
+		tap("#open-day"),
 		tap("#day-day-2026-12-24"),
+		keep(&dateField, chromedp.Text(css("#open-day"))),
 		tap("#day-stay-2026-12-01"),
 		tap("#day-stay-2026-12-03"),
 		keep(&calendarChosen, chromedp.Text(css("#in-stay .chosen"))),
@@ -172,8 +179,17 @@ func TestBrowserComponents(t *testing.T) {
 	if emailValue != "ada@example.com" || emailError != "Check this address" {
 		t.Errorf("Form init-values and error-messages: %q %q", emailValue, emailError)
 	}
-	if blocked != "Required" {
-		t.Errorf("the OptIn shows %q after a refused submit, want Required", blocked)
+	if !footerOffWhileEmpty || !footerOnWhenFilled {
+		t.Errorf("Footer disabled while required inputs are empty: %v; enabled once filled: %v; want both", footerOffWhileEmpty, footerOnWhenFilled)
+	}
+	if restartLabel == "" {
+		t.Error("the refresh icon has no aria-label")
+	}
+	if radioColour != "rgb(0, 128, 105)" {
+		t.Errorf("radio buttons are %q, want WhatsApp's green rgb(0, 128, 105)", radioColour)
+	}
+	if !calendarShutBeforeOpen || dateField != "2026-12-24" {
+		t.Errorf("DatePicker: calendar hidden before the field is opened: %v; field shows %q, want the picked 2026-12-24", calendarShutBeforeOpen, dateField)
 	}
 	if calendarChosen != "2026-12-01 – 2026-12-03" {
 		t.Errorf("range calendar chose %q", calendarChosen)
@@ -181,10 +197,13 @@ func TestBrowserComponents(t *testing.T) {
 	if rows != 2 {
 		t.Errorf("%d navigation rows", rows)
 	}
-	for _, want := range []string{`"size": "m"`, `"terms": true`, `"flow_token": "preview"`} {
+	for _, want := range []string{`"size": "m"`, `"terms": true`, `"flow_token": "(hidden)"`} {
 		if !strings.Contains(completion, want) {
 			t.Errorf("completion lacks %s:\n%s", want, completion)
 		}
+	}
+	if strings.Contains(completion, `"preview"`) {
+		t.Errorf("the completion view shows the flow token:\n%s", completion)
 	}
 }
 

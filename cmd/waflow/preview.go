@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/waflow/waflow/flowjson"
 )
 
 func previewCommand() *Command {
@@ -69,27 +67,18 @@ type browserPreviewOptions struct {
 // not nil, it receives the listen address once the server accepts
 // connections (tests).
 func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browserPreviewOptions, ready chan<- string) error {
-	d := previewDeps{Specs: map[string]*flowjson.Flow{}, Sources: map[string][]byte{}, URLs: map[string]string{},
-		Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	d := previewDeps{Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	o.target.waID = previewWAID
-	needEndpoint := false
-	for _, f := range files {
-		name, spec, src, err := loadFlow(env, f)
-		if err != nil {
-			return err
+	urlOf := func(name string) string {
+		u := o.target.url
+		if u == "" {
+			u = "http://" + o.target.addr + "/flows/{flow}"
 		}
-		if d.Specs[name] != nil {
-			return usagef("preview", "two flows named %s: rename one of the files", name)
-		}
-		d.Specs[name], d.Sources[name] = spec, src
-		if spec.DataAPIVersion != "" {
-			needEndpoint = true
-			u := o.target.url
-			if u == "" {
-				u = "http://" + o.target.addr + "/flows/{flow}"
-			}
-			d.URLs[name] = strings.ReplaceAll(u, "{flow}", name)
-		}
+		return strings.ReplaceAll(u, "{flow}", name)
+	}
+	needEndpoint, err := loadPreviewFlows(env, files, &d, urlOf)
+	if err != nil {
+		return err
 	}
 	if needEndpoint {
 		// A configured app secret is a real one (the development server's
@@ -113,7 +102,7 @@ func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browser
 		d.IssueToken = issue
 	}
 	d.Secret = o.secret
-	h, err := newPreview(d)
+	h, err := newReloadingPreview(env, files, d, urlOf)
 	if err != nil {
 		return err
 	}

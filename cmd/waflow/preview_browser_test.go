@@ -142,6 +142,8 @@ func TestBrowserPreview(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#in-reason"), "Annual check up"),
 		shot(t, "02-booking-details"),
 		chromedp.Click(chromedp.CSS("#footer-button")),
+		chromedp.WaitVisible(chromedp.CSS("#open-date")),
+		chromedp.Click(chromedp.CSS("#open-date")),
 		chromedp.WaitVisible(chromedp.CSS("#in-date button.day")),
 		into(&day, chromedp.Evaluate[string](clickFirstFreeDay+`("date")`)),
 		settled,

@@ -35,6 +35,29 @@
     return j;
   }
 
+  // watchSource restarts the flow when its Flow JSON changes: "waflow
+  // preview FILE" reloads the file it was given when it is saved.
+  let source = null;
+  async function watchSource() {
+    if (document.visibilityState === "visible") {
+      try {
+        const r = await fetch("/preview/api/flows/" + encodeURIComponent(flow) + "/source", { cache: "no-store" });
+        if (r.ok) {
+          const text = await r.text();
+          if (source !== null && text !== source) {
+            const li = el("li", "", "Flow JSON changed: started again");
+            li.id = "reloaded";
+            source = text;
+            await start();
+            logEl.appendChild(li);
+          }
+          source = text;
+        }
+      } catch (e) { /* the server is restarting: try again later */ }
+    }
+    setTimeout(watchSource, 1000);
+  }
+
   async function start() {
     logEl.textContent = "";
     try { show(await call("start"), false); } catch (e) { problems([e.message]); }
@@ -109,7 +132,10 @@
       box.appendChild(el("p", "", st.completion.via === "SUCCESS"
         ? "The endpoint answered SUCCESS. The completion webhook carries this response_json:"
         : "The complete action ran on the phone. The completion webhook carries this response_json:"));
-      const pre = el("pre", "", JSON.stringify(st.completion.response_json, null, 2));
+      // The flow token is a credential: shown hidden, as simulate does.
+      const shown = Object.assign({}, st.completion.response_json);
+      for (const k of ["flow_token", "flow_token_signature"]) if (k in shown) shown[k] = "(hidden)";
+      const pre = el("pre", "", JSON.stringify(shown, null, 2));
       pre.id = "completion";
       box.appendChild(pre);
     } else {
@@ -124,8 +150,29 @@
     screenEl.appendChild(box);
   }
 
+  let footerItem = null; // the Footer of the screen shown, for updateFooter
+  let required = [];     // names of the shown, enabled, required inputs
+
+  // updateFooter disables the Footer while a required input is empty, as
+  // the WhatsApp client does (the button turns active once every required
+  // field has a value); the Footer's own enabled property still applies.
+  function updateFooter() {
+    const b = document.getElementById("footer-button");
+    if (!b || !footerItem) return;
+    const missing = required.filter(name => {
+      const g = getters[name];
+      if (!g) return false;
+      const val = g();
+      return val === null || val === undefined || val === "" || val === false || (Array.isArray(val) && val.length === 0);
+    });
+    b.disabled = !footerItem.enabled || missing.length > 0;
+    b.title = missing.length ? "Fill in the required fields first" : "";
+  }
+
   function render(v, step) {
     getters = {};
+    footerItem = null;
+    required = v.items.filter(it => it.name && it.required && it.enabled !== false).map(it => it.name);
     titleEl.textContent = v.title || v.screen;
     backEl.hidden = !v.can_go_back;
     screenEl.textContent = "";
@@ -138,6 +185,7 @@
       const node = item(it, v, blocked[it.name]);
       if (node) screenEl.appendChild(node);
     }
+    updateFooter();
     snackbar(v.error_message);
   }
 
@@ -394,6 +442,24 @@
     const box = el("div", "calendar");
     box.id = "in-" + it.name;
     const chosen = el("div", "chosen");
+    // A DatePicker is a field that opens the calendar, as on the phone; a
+    // CalendarPicker shows its calendar on the screen.
+    let opener = null;
+    if (it.type === "DatePicker") {
+      opener = el("button", "datefield");
+      opener.type = "button";
+      opener.id = "open-" + it.name;
+      opener.disabled = !it.enabled;
+      opener.setAttribute("aria-haspopup", "dialog");
+      opener.setAttribute("aria-expanded", "false");
+      opener.addEventListener("click", () => {
+        box.hidden = !box.hidden;
+        opener.setAttribute("aria-expanded", String(!box.hidden));
+      });
+      f.appendChild(opener);
+      box.hidden = true;
+      box.classList.add("popup");
+    }
     f.appendChild(box);
     function allowed(d) {
       if (min && d < min) return false;
@@ -434,6 +500,7 @@
           else if (!start || end || day < start) { start = day; end = null; }
           else end = day;
           draw();
+          if (opener) { box.hidden = true; opener.setAttribute("aria-expanded", "false"); }
           changed(it, v);
         });
         grid.appendChild(b);
@@ -441,6 +508,10 @@
       box.appendChild(grid);
       chosen.textContent = range ? (start ? start + " \u2013 " + (end || "?") : "No dates chosen") : (start || "No date chosen");
       box.appendChild(chosen);
+      if (opener) {
+        opener.textContent = start || "Select date";
+        opener.classList.toggle("empty", !start);
+      }
     }
     draw();
     getters[it.name] = () => {
@@ -460,6 +531,7 @@
   }
 
   function footer(it) {
+    footerItem = it;
     footerEl.hidden = false;
     const b = el("button", "", it.label);
     b.type = "button";
@@ -551,5 +623,8 @@
 
   backEl.addEventListener("click", () => act("back"));
   document.getElementById("restart").addEventListener("click", start);
+  // Typing, choosing and picking update the Footer as they happen.
+  for (const ev of ["input", "change", "click"]) screenEl.addEventListener(ev, updateFooter);
   start();
+  watchSource();
 })();

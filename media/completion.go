@@ -1,9 +1,7 @@
 package media
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -29,19 +27,9 @@ const MaxCompletedFiles = 10
 // key in response_json: a JSON array of {file_name, mime_type, sha256, id}
 // with an id and a sha256 each, at most MaxCompletedFiles.
 func ParseCompletedValues(raw []byte) ([]CompletedValue, error) {
-	var vs []CompletedValue
-	d := json.NewDecoder(bytes.NewReader(raw))
-	if err := d.Decode(&vs); err != nil {
-		return nil, fmt.Errorf("%w: want a JSON array of media objects: %v", ErrMetadata, err)
-	}
-	if d.More() {
-		return nil, fmt.Errorf("%w: data after the array", ErrMetadata)
-	}
-	if vs == nil {
-		return nil, fmt.Errorf("%w: want a JSON array of media objects, got null", ErrMetadata)
-	}
-	if len(vs) > MaxCompletedFiles {
-		return nil, fmt.Errorf("%w: %d files, more than the %d of a response message", ErrMetadata, len(vs), MaxCompletedFiles)
+	vs, err := decodeArray[CompletedValue](raw, MaxCompletedFiles, ", the most a response message carries")
+	if err != nil {
+		return nil, err
 	}
 	for i, v := range vs {
 		switch {

@@ -47,19 +47,9 @@ const maxIDLen = 128
 // present, at most MaxFiles, media ids unique), not their keys' lengths,
 // which Decrypt checks.
 func ParseValues(raw []byte) ([]Value, error) {
-	var vs []Value
-	d := json.NewDecoder(bytes.NewReader(raw))
-	if err := d.Decode(&vs); err != nil {
-		return nil, fmt.Errorf("%w: want a JSON array of media objects: %v", ErrMetadata, err)
-	}
-	if d.More() {
-		return nil, fmt.Errorf("%w: data after the array", ErrMetadata)
-	}
-	if vs == nil {
-		return nil, fmt.Errorf("%w: want a JSON array of media objects, got null", ErrMetadata)
-	}
-	if len(vs) > MaxFiles {
-		return nil, fmt.Errorf("%w: %d files, more than %d", ErrMetadata, len(vs), MaxFiles)
+	vs, err := decodeArray[Value](raw, MaxFiles, "")
+	if err != nil {
+		return nil, err
 	}
 	seen := make(map[string]bool, len(vs))
 	for i, v := range vs {
@@ -181,4 +171,24 @@ func (r Rules) allows(t string) bool {
 		}
 	}
 	return false
+}
+
+// decodeArray decodes raw as one JSON array of at most max media objects;
+// where says which limit max is, for the error.
+func decodeArray[T any](raw []byte, max int, where string) ([]T, error) {
+	var vs []T
+	d := json.NewDecoder(bytes.NewReader(raw))
+	if err := d.Decode(&vs); err != nil {
+		return nil, fmt.Errorf("%w: want a JSON array of media objects: %v", ErrMetadata, err)
+	}
+	if d.More() {
+		return nil, fmt.Errorf("%w: data after the array", ErrMetadata)
+	}
+	if vs == nil {
+		return nil, fmt.Errorf("%w: want a JSON array of media objects, got null", ErrMetadata)
+	}
+	if len(vs) > max {
+		return nil, fmt.Errorf("%w: %d files, more than %d%s", ErrMetadata, len(vs), max, where)
+	}
+	return vs, nil
 }

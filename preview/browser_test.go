@@ -19,9 +19,13 @@ import (
 )
 
 // chromium starts headless Chromium, or skips the test when it is not
-// installed (except under .ci/run, which sets WAFLOW_TEST_BROWSER).
+// installed (except under .ci/run, which sets WAFLOW_TEST_BROWSER), and in
+// -short mode, the fast path.
 func chromium(t *testing.T) context.Context {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: skipped in -short mode")
+	}
 	path, err := exec.LookPath("chromium")
 	if err != nil {
 		if os.Getenv("WAFLOW_TEST_BROWSER") != "" {

@@ -160,7 +160,11 @@ func TestBatchAfterSQLiteRollback(t *testing.T) {
 // Writes racing Close end with ErrClosed or succeed; none waits forever for
 // a turn the stopped committer will never give.
 func TestWritesRacingClose(t *testing.T) {
-	for round := range 100 {
+	rounds := 100
+	if testing.Short() {
+		rounds = 10 // the fast path; go test without -short (and CI) runs them all
+	}
+	for round := range rounds {
 		db, err := Open(context.Background(), filepath.Join(t.TempDir(), "waflow.db"), Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -19,9 +19,12 @@ const screenshotDir = "../../artifacts/screenshots"
 
 // browser starts headless Chromium for the test. Without Chromium the test
 // skips, except in CI (WAFLOW_TEST_BROWSER=1, set by .ci/run), where it
-// fails.
+// fails. It skips in -short mode, the fast path.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: skipped in -short mode")
+	}
 	path, err := exec.LookPath("chromium")
 	if err != nil {
 		if os.Getenv("WAFLOW_TEST_BROWSER") != "" {

@@ -305,19 +305,7 @@ func TestInvalidCorpus(t *testing.T) {
 			}
 			got := formatGolden(name+".json", ps)
 			golden := strings.TrimSuffix(file, ".json") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./flowjson -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("problems differ from %s (-want +got):\n%s", golden, diff)
-			}
+			checkGolden(t, golden, got, "")
 		})
 	}
 	for name := range invalidExpect {
@@ -363,19 +351,7 @@ func TestWarnCorpus(t *testing.T) {
 				t.Errorf("no %s warning among:\n%s", code, got)
 			}
 			golden := strings.TrimSuffix(file, ".json") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./flowjson -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("problems differ from %s (-want +got):\n%s", golden, diff)
-			}
+			checkGolden(t, golden, got, "")
 		})
 	}
 	for name := range warnExpect {
@@ -541,5 +517,24 @@ func TestSeedFlows(t *testing.T) {
 				t.Errorf("problems (-want +got):\n%s\nall:\n%s", diff, formatGolden(tt.file, ps))
 			}
 		})
+	}
+}
+
+// checkGolden compares got with the golden file, or writes it with -update.
+// run is the -run filter the message suggests for regenerating it.
+func checkGolden(t *testing.T, golden, got, run string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./flowjson%s -update to create it)", err, run)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("problems differ from %s (-want +got):\n%s", golden, diff)
 	}
 }

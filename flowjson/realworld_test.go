@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // realworldDir holds Flow JSON that others published (Meta's repositories,
@@ -136,19 +134,7 @@ func TestRealworldCorpus(t *testing.T) {
 				t.Errorf("no error reported, but expectations.tsv says: %s", st.note)
 			}
 			got := formatRealworldGolden(base, ps)
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./flowjson -run Realworld -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("errors differ from %s (-want +got):\n%s", golden, diff)
-			}
+			checkGolden(t, golden, got, " -run Realworld")
 		})
 	}
 	for name := range exp {

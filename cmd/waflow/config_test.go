@@ -66,12 +66,12 @@ func TestLoadSecrets(t *testing.T) {
 	t.Run("development secrets are generated once and reused", func(t *testing.T) {
 		dir := t.TempDir()
 		a := &appConfig{dataDir: dir}
-		s1, err := a.loadSecrets(env, log)
+		s1, err := a.loadSecrets(log)
 		if err != nil || !s1.dev {
 			t.Fatalf("dev secrets: %v", err)
 		}
 		b := &appConfig{dataDir: dir}
-		s2, err := b.loadSecrets(env, log)
+		s2, err := b.loadSecrets(log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func TestLoadSecrets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
 			cfg.dataDir = t.TempDir()
-			_, err := cfg.loadSecrets(env, log)
+			_, err := cfg.loadSecrets(log)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
@@ -113,7 +113,7 @@ func TestLoadSecrets(t *testing.T) {
 	}
 	t.Run("production: key from an environment variable with literal \\n, two app secrets", func(t *testing.T) {
 		cfg := appConfig{privateKey: strings.ReplaceAll(key, "\n", `\n`), appSecrets: "new, old", tokenSecret: strings.Repeat("t", 32), dataDir: t.TempDir()}
-		s, err := cfg.loadSecrets(env, log)
+		s, err := cfg.loadSecrets(log)
 		if err != nil || s.dev || len(s.appSecrets) != 2 || string(s.appSecrets[1]) != "old" {
 			t.Fatalf("secrets = %+v, %v", s, err)
 		}

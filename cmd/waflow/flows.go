@@ -511,7 +511,7 @@ func issueRecordedToken(ctx context.Context, env *Env, cfg *appConfig, sess *gra
 	if err != nil || ttl <= 0 {
 		return "", waflow.FlowToken{}, fmt.Errorf("token TTL %q: want a positive duration such as 24h", cfg.tokenTTL)
 	}
-	sec, err := cfg.loadSecrets(env, sess.log)
+	sec, err := cfg.loadSecrets(sess.log)
 	if err != nil {
 		return "", waflow.FlowToken{}, err
 	}

@@ -110,7 +110,7 @@ type secrets struct {
 // loadSecrets loads the configured key and secrets or, when neither a key
 // nor an app secret is configured, the development ones from the data folder
 // (generated on first run).
-func (c *appConfig) loadSecrets(env *Env, log *slog.Logger) (*secrets, error) {
+func (c *appConfig) loadSecrets(log *slog.Logger) (*secrets, error) {
 	s := &secrets{}
 	switch {
 	case c.privateKey == "" && c.appSecrets == "":
@@ -221,7 +221,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if err != nil {
 		return err
 	}
-	sec, err := cfg.loadSecrets(env, log)
+	sec, err := cfg.loadSecrets(log)
 	if err != nil {
 		return err
 	}

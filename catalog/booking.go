@@ -10,6 +10,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/registry"
 )
 
 // Appointment Booking (P0): DETAILS (name, reason) → DATE (free days from
@@ -37,7 +38,7 @@ type booking struct {
 
 const msgSlotTaken = "That time was just taken. Please pick another one."
 
-func newBooking(e *env) (*Flow, error) {
+func newBooking(e *env) (*registry.Flow, error) {
 	src, spec, err := loadSpec("appointment_booking")
 	if err != nil {
 		return nil, err
@@ -71,7 +72,7 @@ func newBooking(e *env) (*Flow, error) {
 		return endpoint.Next("DATE", d), nil
 	})
 	f.HandleDataExchange("TIME", b.book)
-	return &Flow{
+	return &registry.Flow{
 		Name:     "appointment_booking",
 		Title:    "Appointment Booking",
 		Summary:  "book a free slot: the endpoint offers free days and times and commits the booking atomically",
@@ -364,7 +365,7 @@ func (b *booking) confirmText(bk waflow.Booking) string {
 // confirmation message through the outbox (Meta recommends the business
 // send its own summary after a flow). The outbox's idempotency key makes a
 // retried completion enqueue it once.
-func (b *booking) complete(ctx context.Context, c Completion) error {
+func (b *booking) complete(ctx context.Context, c registry.Completion) error {
 	ref, _ := c.Values["booking_ref"].(string)
 	if ref == "" {
 		return waflow.Rejectf("appointment_booking completion without booking_ref")

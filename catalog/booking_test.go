@@ -20,6 +20,7 @@ import (
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/sqlite"
 )
@@ -62,7 +63,7 @@ type lateHarness struct {
 	t        *testing.T
 	h        *endpoint.Handler
 	store    *slowStore
-	cat      *Catalog
+	cat      *registry.Registry
 	issuer   *flowtoken.Issuer
 	returned chan struct{} // one value per handler that returned
 	enqueued atomic.Int32  // messages the catalog put in the outbox
@@ -211,7 +212,7 @@ func TestBookingCommittedAfterTheDeadline(t *testing.T) {
 			}
 
 			// The completion of the retry confirms the booking once in all.
-			c := Completion{Completion: waflow.Completion{MessageID: "wamid.c", TokenID: claims.ID, Flow: "appointment_booking", WAID: "15550001111"},
+			c := registry.Completion{Completion: waflow.Completion{MessageID: "wamid.c", TokenID: claims.ID, Flow: "appointment_booking", WAID: "15550001111"},
 				Values: map[string]any{"booking_ref": heldRef}, Token: claims}
 			if err := lh.cat.Flow("appointment_booking").Complete(ctx, c); err != nil {
 				t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/registry"
 )
 
 // Budget Setup (P3): BUDGET (categories, currency, period, total limit) →
@@ -27,7 +28,7 @@ type budget struct {
 	max int64
 }
 
-func newBudget(e *env) (*Flow, error) {
+func newBudget(e *env) (*registry.Flow, error) {
 	src, spec, err := loadSpec("budget_setup")
 	if err != nil {
 		return nil, err
@@ -53,14 +54,14 @@ func newBudget(e *env) (*Flow, error) {
 	f.HandleDataExchange("BUDGET", b.submitBudget)
 	f.HandleDataExchange("LIMITS", b.submitLimits)
 	f.HandleDataExchange("ALERTS", b.save)
-	return &Flow{
+	return &registry.Flow{
 		Name:     "budget_setup",
 		Title:    "Budget Setup",
 		Summary:  "categories, currency, period, total and per-category limits, alerts; limits checked against the total",
 		Source:   src,
 		Spec:     spec,
 		Endpoint: f,
-		Complete: func(context.Context, Completion) error { return nil }, // saved by the endpoint
+		Complete: func(context.Context, registry.Completion) error { return nil }, // saved by the endpoint
 		CheckCompletion: func(values map[string]any) error {
 			if id, _ := values["budget_id"].(string); !strings.HasPrefix(id, "BU-") {
 				return errors.New("budget_id is not a budget reference")

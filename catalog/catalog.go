@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -11,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/waflow/waflow"
-	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/graph"
+	"github.com/waflow/waflow/registry"
 )
 
 //go:embed flows/*.json
@@ -38,67 +37,6 @@ func Source(name string) ([]byte, error) {
 	return b, nil
 }
 
-// Flow is one ready-made flow.
-type Flow struct {
-	Name    string // the {flow} of POST /flows/{flow}
-	Title   string // for people
-	Summary string // one line on what it does
-	// Source is the Flow JSON, as uploaded to Meta.
-	Source []byte
-	// Spec is Source parsed and validated.
-	Spec *flowjson.Flow
-	// Endpoint holds the data-endpoint handlers; nil for a flow that does
-	// not use the endpoint.
-	Endpoint *endpoint.Flow
-	// Complete acts on the flow's completion webhook, idempotently on the
-	// completion's message id.
-	Complete func(ctx context.Context, c Completion) error
-	// CheckCompletion, when set, checks a completion's values beyond what
-	// the Flow JSON says (business rules, values the endpoint produced); an
-	// error rejects the completion before it is recorded.
-	CheckCompletion func(values map[string]any) error
-}
-
-// Completion is a recorded flow completion as a flow's Complete sees it.
-type Completion struct {
-	waflow.Completion
-	// Values is response_json without flow_token. Personal data: never log it.
-	Values map[string]any
-	Token  waflow.FlowToken
-}
-
-// UsesEndpoint reports whether the flow talks to the data endpoint.
-func (f *Flow) UsesEndpoint() bool { return f.Endpoint != nil }
-
-// Field is one input of a flow, for listings.
-type Field struct {
-	Screen    string
-	Name      string
-	Component string // TextInput, DatePicker, ...
-}
-
-// Fields lists the flow's inputs, screen by screen.
-func (f *Flow) Fields() []Field {
-	var out []Field
-	for _, s := range f.Spec.Screens {
-		for _, c := range s.Components() {
-			if c.Name != "" && flowjson.IsInput(c.Type) {
-				out = append(out, Field{Screen: s.ID, Name: c.Name, Component: c.Type})
-			}
-		}
-	}
-	return out
-}
-
-// ScreenIDs lists the flow's screens in order.
-func (f *Flow) ScreenIDs() []string {
-	ids := make([]string, len(f.Spec.Screens))
-	for i, s := range f.Spec.Screens {
-		ids[i] = s.ID
-	}
-	return ids
-}
-
 // Deps is what the catalog's flows run with.
 type Deps struct {
 	// Store keeps tokens, completions and each flow's own tables.
@@ -114,14 +52,8 @@ type Deps struct {
 	OnEnqueue func()
 }
 
-// Catalog is the loaded set of flows.
-type Catalog struct {
-	flows  []*Flow
-	byName map[string]*Flow
-}
-
 // builders make each flow's handlers; one per name in Names.
-var builders = map[string]func(*env) (*Flow, error){}
+var builders = map[string]func(*env) (*registry.Flow, error){}
 
 // env is what a flow builder gets: the dependencies with defaults filled.
 type env struct {
@@ -132,33 +64,57 @@ type env struct {
 	onEnqueue func()
 }
 
-// Load parses and validates every flow's Flow JSON and builds its handlers.
-// A Flow JSON with an error, or settings that do not fit it, fail the load:
-// a broken catalog never starts.
-func Load(deps Deps) (*Catalog, error) {
+// Categories are the Meta categories each catalog flow is created with.
+var Categories = map[string][]graph.Category{
+	"appointment_booking":  {graph.CategoryAppointmentBooking},
+	"feedback_survey":      {graph.CategorySurvey},
+	"expense_entry":        {graph.CategoryOther},
+	"calendar_preferences": {graph.CategoryOther},
+	"budget_setup":         {graph.CategoryOther},
+	"multi_day_schedule":   {graph.CategoryAppointmentBooking},
+}
+
+// Register parses and validates every catalog flow's Flow JSON, builds its
+// handlers and adds it to r, in priority order (Names). A Flow JSON with an
+// error, settings that do not fit it, or a name r already holds fail the
+// registration: a broken catalog never starts.
+func Register(r *registry.Registry, deps Deps) error {
 	if deps.Store == nil {
-		return nil, errors.New("catalog: a store is required")
+		return errors.New("catalog: a store is required")
 	}
-	return load(deps)
+	return register(r, deps)
 }
 
-// Describe loads the catalog without a store, for listings and exports:
-// its flows' handlers must not be called.
-func Describe(settings *Settings) (*Catalog, error) {
-	return load(Deps{Settings: settings})
+// Load returns a registry holding the catalog's flows and nothing else.
+func Load(deps Deps) (*registry.Registry, error) {
+	r := registry.New()
+	if err := Register(r, deps); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
-func load(deps Deps) (*Catalog, error) {
+// Describe returns a registry of the catalog's flows built without a store,
+// for listings and exports: their handlers must not be called.
+func Describe(settings *Settings) (*registry.Registry, error) {
+	r := registry.New()
+	if err := register(r, Deps{Settings: settings}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func register(r *registry.Registry, deps Deps) error {
 	e := &env{store: deps.Store, settings: deps.Settings, now: deps.Now, log: deps.Logger, onEnqueue: deps.OnEnqueue}
 	if e.settings == nil {
 		s, err := DefaultSettings()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		e.settings = s
 	}
 	if err := e.settings.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -166,27 +122,23 @@ func load(deps Deps) (*Catalog, error) {
 	if e.log == nil {
 		e.log = slog.Default()
 	}
-	c := &Catalog{byName: map[string]*Flow{}}
 	for _, name := range Names {
 		build, ok := builders[name]
 		if !ok {
-			return nil, fmt.Errorf("catalog: flow %q has no handlers", name)
+			return fmt.Errorf("catalog: flow %q has no handlers", name)
 		}
 		f, err := build(e)
 		if err != nil {
-			return nil, fmt.Errorf("catalog: flow %s: %w", name, err)
+			return fmt.Errorf("catalog: flow %s: %w", name, err)
 		}
-		c.flows = append(c.flows, f)
-		c.byName[name] = f
+		f.Origin = registry.OriginCatalog
+		f.Categories = Categories[name]
+		if err := r.Add(f); err != nil {
+			return fmt.Errorf("catalog: %w", err)
+		}
 	}
-	return c, nil
+	return nil
 }
-
-// Flows returns the flows in priority order.
-func (c *Catalog) Flows() []*Flow { return c.flows }
-
-// Flow returns the named flow, or nil.
-func (c *Catalog) Flow(name string) *Flow { return c.byName[name] }
 
 // loadSpec reads and validates the named flow's Flow JSON: any error
 // (warnings are allowed) fails.
@@ -199,44 +151,7 @@ func loadSpec(name string) ([]byte, *flowjson.Flow, error) {
 	if problems.HasErrors() {
 		var b strings.Builder
 		problems.WriteText(&b, "flows/"+name+".json")
-		return nil, nil, fmt.Errorf("Flow JSON does not validate:\n%s", b.String())
+		return nil, nil, fmt.Errorf("the Flow JSON does not validate:\n%s", b.String())
 	}
 	return src, spec, nil
-}
-
-// ValidateCompletion checks a completion's values (response_json without
-// flow_token) for the named flow: against the flow's complete actions, when
-// the flow has any (static flows, and screens that end with complete), and
-// against the flow's own rules. An error rejects the completion before it
-// is recorded; it never includes the values.
-func (c *Catalog) ValidateCompletion(flow string, values map[string]any) error {
-	f := c.byName[flow]
-	if f == nil {
-		return fmt.Errorf("catalog: no flow named %q", flow)
-	}
-	if hasComplete(f.Spec) {
-		if err := f.Spec.CheckCompletion(flowjson.Submission{Values: values}).Err(); err != nil {
-			return err
-		}
-	}
-	if f.CheckCompletion != nil {
-		return f.CheckCompletion(values)
-	}
-	return nil
-}
-
-// hasComplete reports whether any terminal screen ends with complete;
-// otherwise the completion carries the endpoint's SUCCESS params.
-func hasComplete(spec *flowjson.Flow) bool {
-	for _, s := range spec.Screens {
-		if !s.IsTerminal() {
-			continue
-		}
-		for _, a := range s.Actions() {
-			if a.Action.Name == flowjson.ActionComplete {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/webhook"
 )
 
@@ -48,7 +49,7 @@ func (f *flowHarness) completeThroughWorker(wamid, waID, tok string, values map[
 	}
 	for _, fl := range f.cat.Flows() {
 		w.Handle(fl.Name, func(ctx context.Context, c webhook.Completed) error {
-			return fl.Complete(ctx, Completion{Completion: c.Completion, Values: c.Values, Token: c.Token})
+			return fl.Complete(ctx, registry.Completion{Completion: c.Completion, Values: c.Values, Token: c.Token})
 		})
 	}
 	if n, err := w.ProcessBatch(context.Background()); n != 1 || err != nil {

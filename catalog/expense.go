@@ -7,6 +7,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/registry"
 )
 
 // Expense Entry (P1): EXPENSE (amount, category, description) → SAVED. The
@@ -22,7 +23,7 @@ type expense struct {
 	max int64
 }
 
-func newExpense(e *env) (*Flow, error) {
+func newExpense(e *env) (*registry.Flow, error) {
 	src, spec, err := loadSpec("expense_entry")
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func newExpense(e *env) (*Flow, error) {
 	f.HandleDataExchange("EXPENSE", func(ctx context.Context, r *endpoint.Request) (*endpoint.Response, error) {
 		return x.save(ctx, r)
 	})
-	return &Flow{
+	return &registry.Flow{
 		Name:     "expense_entry",
 		Title:    "Expense Entry",
 		Summary:  "log an expense: the endpoint checks the amount, saves it and shows the saved entry",
@@ -139,7 +140,7 @@ func (x *expense) save(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 
 // complete acts on the completion webhook: the expense was saved by the
 // endpoint; the completion names it.
-func (x *expense) complete(ctx context.Context, c Completion) error {
+func (x *expense) complete(ctx context.Context, c registry.Completion) error {
 	id, _ := c.Values["expense_id"].(string)
 	list, err := x.store.ExpensesByUser(ctx, c.WAID)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/sqlite"
 )
@@ -32,7 +33,7 @@ type flowHarness struct {
 	issuer *flowtoken.Issuer
 	store  *sqlite.DB
 	now    *time.Time
-	cat    *Catalog
+	cat    *registry.Registry
 }
 
 var (
@@ -196,7 +197,7 @@ func TestBookingCompletionOfAnotherSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := Completion{Completion: waflow.Completion{MessageID: "wamid.other", TokenID: other.ID, Flow: "appointment_booking", WAID: "2"},
+	c := registry.Completion{Completion: waflow.Completion{MessageID: "wamid.other", TokenID: other.ID, Flow: "appointment_booking", WAID: "2"},
 		Values: map[string]any{"booking_ref": ref}, Token: other}
 	err = f.cat.Flow("appointment_booking").Complete(context.Background(), c)
 	if !errors.Is(err, waflow.ErrRejected) {

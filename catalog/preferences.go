@@ -10,6 +10,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/registry"
 )
 
 // Calendar Preferences (P2): PREFERENCES (notifications, reminder lead time,
@@ -24,7 +25,7 @@ type preferences struct {
 	cfg PreferencesSettings
 }
 
-func newPreferences(e *env) (*Flow, error) {
+func newPreferences(e *env) (*registry.Flow, error) {
 	src, spec, err := loadSpec("calendar_preferences")
 	if err != nil {
 		return nil, err
@@ -50,14 +51,14 @@ func newPreferences(e *env) (*Flow, error) {
 		return endpoint.Next("PREFERENCES", p.form(saved, "")), nil
 	})
 	f.HandleDataExchange("PREFERENCES", p.save)
-	return &Flow{
+	return &registry.Flow{
 		Name:     "calendar_preferences",
 		Title:    "Calendar Preferences",
 		Summary:  "notification settings, reminder lead time, time zone and digest, saved per user",
 		Source:   src,
 		Spec:     spec,
 		Endpoint: f,
-		Complete: func(context.Context, Completion) error { return nil }, // saved by the endpoint
+		Complete: func(context.Context, registry.Completion) error { return nil }, // saved by the endpoint
 	}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/registry"
 )
 
 // Multi-day Schedule (P3): RANGE (a date range, CalendarPicker range mode)
@@ -31,7 +32,7 @@ var weekdayOrder = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 
 var weekdayNames = map[string]string{"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
 
-func newSchedule(e *env) (*Flow, error) {
+func newSchedule(e *env) (*registry.Flow, error) {
 	src, spec, err := loadSpec("multi_day_schedule")
 	if err != nil {
 		return nil, err
@@ -71,7 +72,7 @@ func newSchedule(e *env) (*Flow, error) {
 		return endpoint.Next("TIME", s.timeData()), nil
 	})
 	f.HandleDataExchange("DETAILS", s.review)
-	return &Flow{
+	return &registry.Flow{
 		Name:     "multi_day_schedule",
 		Title:    "Multi-day Schedule",
 		Summary:  "a date range, weekdays, time and duration; stored and expanded into occurrences on completion",
@@ -351,7 +352,7 @@ func (s *schedule) fromCompletion(v map[string]any) (plan, bool, error) {
 }
 
 // complete stores the schedule with its occurrences, once per completion.
-func (s *schedule) complete(ctx context.Context, c Completion) error {
+func (s *schedule) complete(ctx context.Context, c registry.Completion) error {
 	p, _, err := s.fromCompletion(c.Values)
 	if err != nil {
 		return fmt.Errorf("%w: multi_day_schedule completion: %w", waflow.ErrRejected, err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/registry"
 )
 
 // Feedback Survey (P2): RATING → COMMENTS → FOLLOW_UP → SEND, a static flow:
@@ -19,13 +20,13 @@ func init() { builders["feedback_survey"] = newSurvey }
 
 type survey struct{ *env }
 
-func newSurvey(e *env) (*Flow, error) {
+func newSurvey(e *env) (*registry.Flow, error) {
 	src, spec, err := loadSpec("feedback_survey")
 	if err != nil {
 		return nil, err
 	}
 	s := &survey{env: e}
-	return &Flow{
+	return &registry.Flow{
 		Name:     "feedback_survey",
 		Title:    "Feedback Survey",
 		Summary:  "rating, comments and an optional follow-up contact, stored from the completion webhook",
@@ -70,7 +71,7 @@ func surveyResponse(v map[string]any) (waflow.SurveyResponse, error) {
 }
 
 // complete stores the response, once per completion message.
-func (s *survey) complete(ctx context.Context, c Completion) error {
+func (s *survey) complete(ctx context.Context, c registry.Completion) error {
 	r, err := surveyResponse(c.Values)
 	if err != nil {
 		return fmt.Errorf("%w: feedback_survey completion: %w", waflow.ErrRejected, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/waflow/waflow/internal/metrics"
 	"github.com/waflow/waflow/internal/storage"
 	"github.com/waflow/waflow/outbox"
+	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/webhook"
 )
@@ -28,8 +29,7 @@ type backend struct {
 	store   waflow.Store
 	metrics *metrics.Metrics
 	tokens  endpoint.StoreTokens
-	catalog *catalog.Catalog
-	flows   []*endpoint.Flow
+	flows   *registry.Registry // every flow the server runs
 	worker  *webhook.Worker
 	webhook http.Handler
 
@@ -82,7 +82,7 @@ func newBackend(ctx context.Context, cfg *appConfig, sec *secrets, verifier *sig
 	b.metrics = metrics.New(log)
 	b.metrics.WatchInbox(store.InboxStats)
 
-	if err := b.loadCatalog(cfg, log); err != nil {
+	if err := b.loadFlows(cfg, log); err != nil {
 		return nil, err
 	}
 	lease, err := positiveDuration("webhook lease", cfg.webhookLease)
@@ -98,17 +98,14 @@ func newBackend(ctx context.Context, cfg *appConfig, sec *secrets, verifier *sig
 		HandlerTimeout: handlerTimeout,
 		Store:          store,
 		Tokens:         issuer,
-		Validator:      b.catalog.ValidateCompletion,
+		Validator:      b.flows.ValidateCompletion,
 		Observer:       b.metrics,
 		Logger:         log.With("component", "webhook-worker"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range b.catalog.Flows() {
-		if f.Endpoint != nil {
-			b.flows = append(b.flows, f.Endpoint)
-		}
+	for _, f := range b.flows.Flows() {
 		b.worker.Handle(f.Name, completionHandler(f))
 	}
 	b.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
@@ -162,14 +159,16 @@ func (b *backend) Close() error {
 	return nil
 }
 
-// loadCatalog loads the ready-made flows with the configured settings; a
-// flow whose Flow JSON or settings do not validate stops the start.
-func (b *backend) loadCatalog(cfg *appConfig, log *slog.Logger) error {
+// loadFlows fills the registry: the catalog's ready-made flows with the
+// configured settings. A flow whose Flow JSON or settings do not validate
+// stops the start.
+func (b *backend) loadFlows(cfg *appConfig, log *slog.Logger) error {
 	settings, err := loadCatalogSettings(cfg.catalogSettings)
 	if err != nil {
 		return err
 	}
-	b.catalog, err = catalog.Load(catalog.Deps{
+	b.flows = registry.New()
+	return catalog.Register(b.flows, catalog.Deps{
 		Store:    b.store,
 		Settings: settings,
 		Logger:   log.With("component", "catalog"),
@@ -180,14 +179,16 @@ func (b *backend) loadCatalog(cfg *appConfig, log *slog.Logger) error {
 			}
 		},
 	})
-	return err
 }
 
-// completionHandler adapts a catalog flow's completion handler to the
-// webhook worker.
-func completionHandler(f *catalog.Flow) webhook.CompletionHandler {
+// completionHandler adapts a flow's completion handler to the webhook
+// worker; a flow without one has its completions recorded only.
+func completionHandler(f *registry.Flow) webhook.CompletionHandler {
 	return func(ctx context.Context, c webhook.Completed) error {
-		return f.Complete(ctx, catalog.Completion{Completion: c.Completion, Values: c.Values, Token: c.Token})
+		if f.Complete == nil {
+			return nil
+		}
+		return f.Complete(ctx, registry.Completion{Completion: c.Completion, Values: c.Values, Token: c.Token})
 	}
 }
 

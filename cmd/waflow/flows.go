@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
-	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtoken"
@@ -105,17 +104,6 @@ WAFLOW_PUBLIC_URL for flows that use the data endpoint.`,
 	}
 }
 
-// catalogCategories are the Meta categories the catalog's flows are created
-// with.
-var catalogCategories = map[string][]graph.Category{
-	"appointment_booking":  {graph.CategoryAppointmentBooking},
-	"feedback_survey":      {graph.CategorySurvey},
-	"expense_entry":        {graph.CategoryOther},
-	"calendar_preferences": {graph.CategoryOther},
-	"budget_setup":         {graph.CategoryOther},
-	"multi_day_schedule":   {graph.CategoryAppointmentBooking},
-}
-
 // deployFields are the fields deploy reads of a flow.
 var deployFields = []string{"id", "name", "status", "validation_errors", "endpoint_uri", "json_version"}
 
@@ -130,7 +118,11 @@ func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, pub
 		cats = append(cats, graph.Category(strings.ToUpper(c)))
 	}
 	if len(args) == 0 {
-		args = catalog.Names
+		known, err := describeFlows()
+		if err != nil {
+			return err
+		}
+		args = known.Names()
 	}
 	var flows []*flowSource
 	for _, a := range args {
@@ -344,7 +336,7 @@ func (d *deployer) create(ctx context.Context, f *flowSource) (string, error) {
 	g := &d.sess.cfg.graph
 	cats := d.categories
 	if len(cats) == 0 {
-		cats = catalogCategories[f.Name]
+		cats = f.Categories
 	}
 	if len(cats) == 0 {
 		cats = []graph.Category{graph.CategoryOther}
@@ -382,22 +374,26 @@ func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 	if err != nil {
 		return err
 	}
+	known, err := describeFlows()
+	if err != nil {
+		return err
+	}
 	byName := map[string]waflow.FlowDeployment{}
 	for _, r := range recs {
 		byName[r.Flow] = r
 	}
 	// local says how the deployed Flow JSON compares with the local one.
 	local := func(name string) string {
-		src, err := catalog.Source(name)
+		f := known.Flow(name)
 		rec, deployed := byName[name]
 		switch {
-		case err != nil && deployed:
+		case f == nil && deployed:
 			return "deployed " + shortHash(rec.ContentHash)
-		case err != nil:
+		case f == nil:
 			return "-"
 		case !deployed:
 			return "not deployed"
-		case rec.ContentHash == contentHash(src):
+		case rec.ContentHash == contentHash(f.Source):
 			return "up to date"
 		}
 		return "changed since deploy"
@@ -425,7 +421,7 @@ func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 			notes = append(notes, metaProblem(v).Format(f.Name+".json"))
 		}
 	}
-	for _, name := range catalog.Names {
+	for _, name := range known.Names() {
 		if !seen[name] {
 			fmt.Fprintf(w, "%s\t-\tnot on Meta\t-\t-\t%s\n", name, local(name))
 		}

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/waflow/waflow"
-	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/graph"
 )
@@ -71,13 +70,14 @@ func declareCLI(cfg *appConfig, s *settings) {
 	cfg.logLevel = "warn"
 }
 
-// flowSource is a flow to deploy, send or preview: a catalog flow by name,
-// or a Flow JSON file whose name (without .json) is the flow's name.
+// flowSource is a flow to deploy, send or preview: a registered flow by
+// name, or a Flow JSON file whose name (without .json) is the flow's name.
 type flowSource struct {
-	Name    string // the flow's name on Meta
-	File    string // what messages call it: NAME.json for the catalog, else the path
-	Src     []byte
-	Catalog bool
+	Name       string // the flow's name on Meta
+	File       string // what messages call it: NAME.json for a registered flow, else the path
+	Src        []byte
+	Categories []graph.Category // a registered flow's; none for a file
+	Catalog    bool             // a registered flow, not a file
 }
 
 // loadFlowSource reads arg: a path to a .json file, or a catalog flow name.
@@ -89,11 +89,15 @@ func loadFlowSource(arg string) (*flowSource, error) {
 		}
 		return &flowSource{Name: strings.TrimSuffix(filepath.Base(arg), ".json"), File: arg, Src: b}, nil
 	}
-	b, err := catalog.Source(arg)
+	flows, err := describeFlows()
 	if err != nil {
-		return nil, fmt.Errorf("%w; or give a Flow JSON file (NAME.json)", err)
+		return nil, err
 	}
-	return &flowSource{Name: arg, File: arg + ".json", Src: b, Catalog: true}, nil
+	f := flows.Flow(arg)
+	if f == nil {
+		return nil, fmt.Errorf("no flow named %q (flows: %s); or give a Flow JSON file (NAME.json)", arg, strings.Join(flows.Names(), ", "))
+	}
+	return &flowSource{Name: arg, File: arg + ".json", Src: f.Source, Categories: f.Categories, Catalog: true}, nil
 }
 
 // hash is the content hash a deployment records.

@@ -259,7 +259,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		Observe:               b.observeEndpoint,
 	}
 	flowHandlers := map[string]http.Handler{}
-	for _, f := range b.flows {
+	for _, f := range b.flows.Endpoints() {
 		h, err := endpoint.New(epCfg, f)
 		if err != nil {
 			return fmt.Errorf("flow %s: %w", f.Name(), err)
@@ -273,7 +273,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		return err
 	} else if withPreview {
 		specs, sources := map[string]*flowjson.Flow{}, map[string][]byte{}
-		for _, f := range b.catalog.Flows() {
+		for _, f := range b.flows.Flows() {
 			specs[f.Name], sources[f.Name] = f.Spec, f.Source
 		}
 		preview, err = newPreview(previewDeps{

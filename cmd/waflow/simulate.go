@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtest"
@@ -154,14 +153,17 @@ func (t *targetConfig) tokenIssuer(ctx context.Context) (func(ctx context.Contex
 // loadFlow reads FLOW: a catalog flow's name or a Flow JSON file. A flow
 // with errors is refused with the validator's report.
 func loadFlow(env *Env, arg string) (name string, spec *flowjson.Flow, src []byte, err error) {
-	if slices.Contains(catalog.Names, arg) {
-		name = arg
-		src, err = catalog.Source(arg)
+	known, err := describeFlows()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if f := known.Flow(arg); f != nil {
+		name, src = arg, f.Source
 	} else {
 		name = strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg))
 		src, err = readFlowFile(env, arg)
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", nil, nil, fmt.Errorf("%s is neither a file nor a catalog flow (%s)", arg, strings.Join(catalog.Names, ", "))
+			return "", nil, nil, fmt.Errorf("%s is neither a file nor a known flow (%s)", arg, strings.Join(known.Names(), ", "))
 		}
 	}
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/signature"
+	"github.com/waflow/waflow/simulator"
 )
 
 var (
@@ -106,16 +107,16 @@ func (h *Harness) Token(tb testing.TB, waID string) string {
 
 // Config returns a client configuration for the harness's endpoint with
 // flowToken.
-func (h *Harness) Config(flowToken string) Config {
-	return Config{Flow: h.Spec, Name: h.Name, URL: h.URL, PublicKey: h.PublicKey, AppSecret: h.AppSecret, FlowToken: flowToken}
+func (h *Harness) Config(flowToken string) simulator.Config {
+	return simulator.Config{Flow: h.Spec, Name: h.Name, URL: h.URL, PublicKey: h.PublicKey, AppSecret: h.AppSecret, FlowToken: flowToken}
 }
 
 // Session returns a new session with a fresh flow token.
-func (h *Harness) Session(tb testing.TB) *Session {
+func (h *Harness) Session(tb testing.TB) *simulator.Session {
 	tb.Helper()
-	c, err := NewClient(h.Config(h.Token(tb, "15550000001")))
+	c, err := simulator.NewClient(h.Config(h.Token(tb, "15550000001")))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return NewSession(c)
+	return simulator.NewSession(c)
 }

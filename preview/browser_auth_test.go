@@ -18,7 +18,7 @@ import (
 // then an action with the session's sealed token) go through.
 func TestBrowserSignIn(t *testing.T) {
 	ctx := chromium(t)
-	src, err := os.ReadFile("../flowtest/testdata/components.json")
+	src, err := os.ReadFile("../simulator/testdata/components.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,14 +73,14 @@ func snap(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 }
 
 // TestBrowserComponents renders every component of protocol.md 6.7 in
-// headless Chromium (flowtest/testdata/components.json, a static flow that
+// headless Chromium (simulator/testdata/components.json, a static flow that
 // opens with its __example__ data) and goes through every screen: If and
 // Switch, Form init values and error messages, the phone's checks shown on
 // the fields, the calendar, the pickers, the navigation list and the
 // completion payload.
 func TestBrowserComponents(t *testing.T) {
 	ctx := chromium(t)
-	src, err := os.ReadFile("../flowtest/testdata/components.json")
+	src, err := os.ReadFile("../simulator/testdata/components.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,12 @@
 // registered key.
 //
 // The page (plain HTML, CSS and one small script, embedded in the binary;
-// no build step) renders the screen views of package flowtest: every
+// no build step) renders the screen views of package simulator: every
 // component of protocol.md 6.7 with its properties (visible, enabled,
 // required, helper text, data sources, init values, error messages), If and
 // Switch resolved and dynamic references filled in. What the user enters
 // and does goes to the preview's JSON API, which runs it through a
-// flowtest.Session: the phone's own checks (required fields, character
+// simulator.Session: the phone's own checks (required fields, character
 // limits, patterns, options, dates) block a submission with the messages
 // shown on the fields; navigate, complete and update_data run on the
 // simulated phone; data_exchange and BACK go encrypted and signed to the
@@ -27,7 +27,7 @@
 //	GET  /preview/static/...                the page's script and style
 //
 // The session lives in the page: each act request carries the
-// flowtest.State the previous answer returned, the flow token with its
+// simulator.State the previous answer returned, the flow token with its
 // token_seal, the values of the shown inputs and the action. The seal is
 // an HMAC the preview computes when it issues the token (keyed from the
 // secret, or random per process without one): act refuses (403) a token

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow/flowjson"
-	"github.com/waflow/waflow/flowtest"
+	"github.com/waflow/waflow/simulator"
 )
 
 //go:embed static
@@ -197,8 +197,8 @@ func (h *handler) serveSource(w http.ResponseWriter, r *http.Request) {
 // actRequest is what the page sends for an action: the session as it
 // keeps it, the values of the shown inputs, and what the user did.
 type actRequest struct {
-	State flowtest.State `json:"state"`
-	Token string         `json:"flow_token"`
+	State simulator.State `json:"state"`
+	Token string          `json:"flow_token"`
 	// Seal is the token_seal the preview gave with Token: only a token
 	// the preview issued is sent to an endpoint.
 	Seal string         `json:"token_seal"`
@@ -213,18 +213,18 @@ type actRequest struct {
 
 // actResponse is the session after the action.
 type actResponse struct {
-	State flowtest.State `json:"state"`
-	Token string         `json:"flow_token"`
-	Seal  string         `json:"token_seal"`
-	View  *flowtest.View `json:"view"`
-	Step  *flowtest.Step `json:"step,omitempty"`
-	Flow  string         `json:"flow"`
+	State simulator.State `json:"state"`
+	Token string          `json:"flow_token"`
+	Seal  string          `json:"token_seal"`
+	View  *simulator.View `json:"view"`
+	Step  *simulator.Step `json:"step,omitempty"`
+	Flow  string          `json:"flow"`
 	// Static reports a flow without a data endpoint.
 	Static bool `json:"static"`
 }
 
-func (h *handler) client(f *Flow, token string) (*flowtest.Client, error) {
-	return flowtest.NewClient(flowtest.Config{
+func (h *handler) client(f *Flow, token string) (*simulator.Client, error) {
+	return simulator.NewClient(simulator.Config{
 		Flow: f.Spec, Name: f.Name, URL: f.URL, Handler: f.Endpoint,
 		PublicKey: h.cfg.PublicKey, AppSecret: h.cfg.AppSecret, FlowToken: token,
 	})
@@ -250,13 +250,13 @@ func (h *handler) serveStart(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	s := flowtest.NewSession(c)
-	var st *flowtest.Step
+	s := simulator.NewSession(c)
+	var st *simulator.Step
 	if entries := f.Spec.EntryScreens(); f.Spec.DataAPIVersion == "" && len(entries) > 0 {
 		// A message opening a static flow carries the first screen's data
 		// (flow_action_payload); the preview uses the __example__ values,
 		// as Meta's Flow Builder does.
-		st, err = s.StartAt(entries[0], flowtest.ExampleData(f.Spec.Screen(entries[0])))
+		st, err = s.StartAt(entries[0], simulator.ExampleData(f.Spec.Screen(entries[0])))
 	} else {
 		st, err = s.Start(r.Context())
 	}
@@ -290,7 +290,7 @@ func (h *handler) serveAct(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	s, err := flowtest.Resume(c, req.State)
+	s, err := simulator.Resume(c, req.State)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
@@ -300,7 +300,7 @@ func (h *handler) serveAct(w http.ResponseWriter, r *http.Request) {
 	if !s.Done() && s.Screen() != nil {
 		_ = s.Fill(req.Form)
 	}
-	var st *flowtest.Step
+	var st *simulator.Step
 	ctx := r.Context()
 	switch req.Op {
 	case "render":
@@ -322,13 +322,13 @@ func (h *handler) serveAct(w http.ResponseWriter, r *http.Request) {
 }
 
 // answer writes the session after an action, or the error that stopped it.
-func (h *handler) answer(w http.ResponseWriter, f *Flow, s *flowtest.Session, token string, st *flowtest.Step, err error, op string, start time.Time) {
+func (h *handler) answer(w http.ResponseWriter, f *Flow, s *simulator.Session, token string, st *simulator.Step, err error, op string, start time.Time) {
 	attrs := []any{"flow", f.Name, "op", op, "screen", s.State().Screen, "duration", time.Since(start)}
 	if st != nil {
 		attrs = append(attrs, "kind", st.Kind, "status", st.Status, "violations", len(st.Violations), "blocked", len(st.Blocked))
 	}
 	if err != nil {
-		var te *flowtest.TransportError
+		var te *simulator.TransportError
 		status := http.StatusBadRequest
 		if errors.As(err, &te) {
 			status = http.StatusBadGateway

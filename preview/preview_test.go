@@ -18,6 +18,7 @@ import (
 	"github.com/waflow/waflow/flowtest"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/preview"
+	"github.com/waflow/waflow/simulator"
 	"github.com/waflow/waflow/sqlite"
 )
 
@@ -72,12 +73,12 @@ func newPreviewWith(t *testing.T, secret string) (*httptest.Server, endpoint.Sto
 
 // answer is the JSON of a start or act response.
 type answer struct {
-	State flowtest.State `json:"state"`
-	Token string         `json:"flow_token"`
-	Seal  string         `json:"token_seal"`
-	View  *flowtest.View `json:"view"`
-	Step  *flowtest.Step `json:"step"`
-	Error string         `json:"error"`
+	State simulator.State `json:"state"`
+	Token string          `json:"flow_token"`
+	Seal  string          `json:"token_seal"`
+	View  *simulator.View `json:"view"`
+	Step  *simulator.Step `json:"step"`
+	Error string          `json:"error"`
 }
 
 func post(t *testing.T, url string, body any) (int, answer) {
@@ -119,7 +120,7 @@ func act(t *testing.T, srv *httptest.Server, flow string, prev answer, op string
 	return a
 }
 
-func item(v *flowtest.View, name string) *flowtest.Item {
+func item(v *simulator.View, name string) *simulator.Item {
 	for _, it := range v.Items {
 		if it.Name == name {
 			return it

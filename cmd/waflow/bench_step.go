@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 
 	"github.com/waflow/waflow/endpoint"
-	"github.com/waflow/waflow/flowtest"
 	"github.com/waflow/waflow/internal/loadgen"
 	"github.com/waflow/waflow/internal/storage"
+	"github.com/waflow/waflow/simulator"
 )
 
 // recorder issues flow tokens as the server would and records them in its
@@ -49,7 +49,7 @@ func (o *benchOptions) stepSource(ctx context.Context, env *Env, u *url.URL, app
 	if err != nil {
 		return nil, err
 	}
-	sc, err := flowtest.ParseScenario(b)
+	sc, err := simulator.ParseScenario(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.scenario, err)
 	}
@@ -77,18 +77,18 @@ func (o *benchOptions) stepSource(ctx context.Context, env *Env, u *url.URL, app
 			return nil, fmt.Errorf("issuing a flow token: %w", err)
 		}
 	}
-	c, err := flowtest.NewClient(flowtest.Config{Flow: spec, Name: name, URL: o.url, PublicKey: pub, AppSecret: []byte(appSecret), FlowToken: token})
+	c, err := simulator.NewClient(simulator.Config{Flow: spec, Name: name, URL: o.url, PublicKey: pub, AppSecret: []byte(appSecret), FlowToken: token})
 	if err != nil {
 		return nil, err
 	}
-	rep, err := flowtest.Play(ctx, flowtest.NewSession(c), sc, nil)
+	rep, err := simulator.Play(ctx, simulator.NewSession(c), sc, nil)
 	if err != nil {
 		return nil, fmt.Errorf("playing %s: %w", o.scenario, err)
 	}
 	if len(rep.Failures) > 0 {
 		return nil, fmt.Errorf("the scenario fails against %s: %s", o.url, rep.Failures[0])
 	}
-	var reqs []flowtest.Request
+	var reqs []simulator.Request
 	for _, st := range rep.Steps {
 		if r, ok := st.Request(); ok {
 			reqs = append(reqs, r)

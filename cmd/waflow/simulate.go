@@ -21,9 +21,9 @@ import (
 
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowjson"
-	"github.com/waflow/waflow/flowtest"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/storage"
+	"github.com/waflow/waflow/simulator"
 )
 
 func simulateCommand() *Command {
@@ -41,7 +41,7 @@ data model, SUCCESS carries the flow token, error_message is a string).
 navigate and complete run locally, as on the phone.
 
 With -scenario FILE the steps come from a JSON scenario (see package
-flowtest: the values to enter on each screen, the actions, what each step
+simulator: the values to enter on each screen, the actions, what each step
 must bring); without it, simulate asks for each input of each screen on the
 terminal (an empty answer keeps the shown value, "<" goes back, "." stops).
 Each screen, what was sent, what came back, its latency and the verdict are
@@ -195,17 +195,17 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 	if err != nil {
 		return err
 	}
-	var sc *flowtest.Scenario
+	var sc *simulator.Scenario
 	if o.scenario != "" {
 		b, err := os.ReadFile(o.scenario)
 		if err != nil {
 			return err
 		}
-		if sc, err = flowtest.ParseScenario(b); err != nil {
+		if sc, err = simulator.ParseScenario(b); err != nil {
 			return fmt.Errorf("%s: %w", o.scenario, err)
 		}
 	}
-	cfg := flowtest.Config{Flow: spec, Name: name}
+	cfg := simulator.Config{Flow: spec, Name: name}
 	needSecret := spec.DataAPIVersion != "" || o.webhook != ""
 	var appSecret []byte
 	load := func() error {
@@ -246,7 +246,7 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 	if spec.DataAPIVersion != "" && o.wait > 0 {
 		// Wait before issuing the token: a server that just started may
 		// not have created its database yet.
-		probe, err := flowtest.NewClient(cfg)
+		probe, err := simulator.NewClient(cfg)
 		if err != nil {
 			return err
 		}
@@ -269,12 +269,12 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 			return fmt.Errorf("issuing a flow token: %w", err)
 		}
 	}
-	c, err := flowtest.NewClient(cfg)
+	c, err := simulator.NewClient(cfg)
 	if err != nil {
 		return err
 	}
 	out := &stepPrinter{w: env.Stdout, json: o.json}
-	s := flowtest.NewSession(c)
+	s := simulator.NewSession(c)
 	fmt.Fprintf(env.Stdout, "simulating %s (Flow JSON %s", name, spec.Version)
 	if spec.DataAPIVersion != "" {
 		fmt.Fprintf(env.Stdout, ", Data API %s) against %s\n", spec.DataAPIVersion, cfg.URL)
@@ -283,9 +283,9 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 	}
 	var failures []string
 	if sc != nil {
-		rep, err := flowtest.Play(ctx, s, sc, func(_ int, st *flowtest.Step) {
+		rep, err := simulator.Play(ctx, s, sc, func(_ int, st *simulator.Step) {
 			out.step(st)
-			if st.Kind != flowtest.ActionPing && st.Kind != "error" {
+			if st.Kind != simulator.ActionPing && st.Kind != "error" {
 				out.view(s)
 			}
 		})
@@ -299,7 +299,7 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 		}
 	}
 	if o.webhook != "" && s.Completion() != nil {
-		st, err := s.DeliverCompletion(ctx, flowtest.WebhookOptions{URL: o.webhook, AppSecret: appSecret, WAID: o.target.waID})
+		st, err := s.DeliverCompletion(ctx, simulator.WebhookOptions{URL: o.webhook, AppSecret: appSecret, WAID: o.target.waID})
 		if err != nil {
 			return err
 		}
@@ -312,11 +312,11 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 }
 
 // waitForEndpoint pings until the endpoint answers or d passes.
-func waitForEndpoint(ctx context.Context, c *flowtest.Client, d time.Duration) error {
+func waitForEndpoint(ctx context.Context, c *simulator.Client, d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for {
-		_, err := c.Send(ctx, flowtest.Request{Action: flowtest.ActionPing})
-		var te *flowtest.TransportError
+		_, err := c.Send(ctx, simulator.Request{Action: simulator.ActionPing})
+		var te *simulator.TransportError
 		if err == nil || !errors.As(err, &te) {
 			return err
 		}
@@ -332,7 +332,7 @@ func waitForEndpoint(ctx context.Context, c *flowtest.Client, d time.Duration) e
 }
 
 // verdict prints the summary and turns failures into the exit status.
-func verdict(env *Env, s *flowtest.Session, failures []string) error {
+func verdict(env *Env, s *simulator.Session, failures []string) error {
 	var n int
 	var total, worst time.Duration
 	for _, st := range s.Steps() {
@@ -372,7 +372,7 @@ type stepPrinter struct {
 	json bool
 }
 
-func (p *stepPrinter) step(st *flowtest.Step) {
+func (p *stepPrinter) step(st *simulator.Step) {
 	if p.json {
 		b, _ := json.Marshal(map[string]any{"step": st})
 		fmt.Fprintf(p.w, "%s\n", redactTokens(b))
@@ -381,7 +381,7 @@ func (p *stepPrinter) step(st *flowtest.Step) {
 	st.WriteText(p.w)
 }
 
-func (p *stepPrinter) view(s *flowtest.Session) {
+func (p *stepPrinter) view(s *simulator.Session) {
 	v := s.View()
 	if v == nil || s.Done() {
 		return
@@ -425,7 +425,7 @@ func redactTokens(b []byte) []byte {
 
 // interact asks for each shown input of each screen on the terminal and
 // presses the Footer, until the flow ends or the input does.
-func interact(ctx context.Context, env *Env, s *flowtest.Session, out *stepPrinter) ([]string, error) {
+func interact(ctx context.Context, env *Env, s *simulator.Session, out *stepPrinter) ([]string, error) {
 	in := bufio.NewScanner(env.Stdin)
 	ask := func(prompt string) (string, bool) {
 		fmt.Fprint(env.Stdout, prompt)
@@ -491,7 +491,7 @@ func interact(ctx context.Context, env *Env, s *flowtest.Session, out *stepPrint
 		}
 		if err != nil {
 			fmt.Fprintf(env.Stdout, "   %v\n", err)
-			if back || errors.Is(err, flowtest.ErrClosed) {
+			if back || errors.Is(err, simulator.ErrClosed) {
 				continue
 			}
 			return failures, err
@@ -509,7 +509,7 @@ func interact(ctx context.Context, env *Env, s *flowtest.Session, out *stepPrint
 }
 
 // optionList lists the valid answers of a choice input, for a refusal.
-func optionList(it *flowtest.Item) string {
+func optionList(it *simulator.Item) string {
 	var ids []string
 	for _, o := range it.Options {
 		if o.Enabled {
@@ -578,7 +578,7 @@ func readable(v any, titles map[string]string) string {
 }
 
 // hint describes what an answer may be.
-func hint(it *flowtest.Item) string {
+func hint(it *simulator.Item) string {
 	var parts []string
 	switch it.Type {
 	case "CheckboxGroup", "ChipsSelector":
@@ -607,7 +607,7 @@ func hint(it *flowtest.Item) string {
 }
 
 // parseAnswer turns a typed answer into the input's value.
-func parseAnswer(s *flowtest.Session, it *flowtest.Item, ans string) (any, error) {
+func parseAnswer(s *simulator.Session, it *simulator.Item, ans string) (any, error) {
 	if ans == "$first" || ans == "$last" {
 		return s.Pick(it.Name, ans == "$last")
 	}

@@ -1,4 +1,4 @@
-// waflow preview: renders the screen views the server computes (flowtest's
+// waflow preview: renders the screen views the server computes (the simulator's
 // View: If/Switch resolved, dynamic properties filled in) the way WhatsApp
 // shows them, collects what the user enters, and sends each action to the
 // preview API, which runs it through the simulator.

@@ -1,4 +1,4 @@
-package flowtest_test
+package simulator_test
 
 import (
 	"io"
@@ -13,6 +13,7 @@ import (
 	"github.com/waflow/waflow/flowtest"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/signature"
+	"github.com/waflow/waflow/simulator"
 	"github.com/waflow/waflow/sqlite"
 	"github.com/waflow/waflow/webhook"
 )
@@ -41,7 +42,7 @@ func TestCatalogFlows(t *testing.T) {
 			if err != nil {
 				t.Fatalf("every catalog flow needs a scenario: %v", err)
 			}
-			sc, err := flowtest.ParseScenario(src)
+			sc, err := simulator.ParseScenario(src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,12 +63,12 @@ func TestCatalogFlows(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := h.Config(tok)
-			c, err := flowtest.NewClient(cfg)
+			c, err := simulator.NewClient(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := flowtest.NewSession(c)
-			rep, err := flowtest.Play(ctx, s, sc, func(_ int, st *flowtest.Step) {
+			s := simulator.NewSession(c)
+			rep, err := simulator.Play(ctx, s, sc, func(_ int, st *simulator.Step) {
 				if testing.Verbose() {
 					var b strings.Builder
 					st.WriteText(&b)
@@ -102,7 +103,7 @@ func TestCatalogFlows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, err := s.DeliverCompletion(ctx, flowtest.WebhookOptions{Handler: recv, AppSecret: []byte("flowtest-app-secret")})
+			st, err := s.DeliverCompletion(ctx, simulator.WebhookOptions{Handler: recv, AppSecret: []byte("flowtest-app-secret")})
 			if err != nil {
 				t.Fatal(err)
 			}

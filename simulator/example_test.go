@@ -1,4 +1,4 @@
-package flowtest_test
+package simulator_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/waflow/waflow/flowjson"
-	"github.com/waflow/waflow/flowtest"
+	"github.com/waflow/waflow/simulator"
 )
 
 const signupFlow = `{
@@ -39,13 +39,13 @@ func ExampleSession() {
 		fmt.Println(problems.Err())
 		return
 	}
-	c, err := flowtest.NewClient(flowtest.Config{Flow: spec, FlowToken: "token-1"})
+	c, err := simulator.NewClient(simulator.Config{Flow: spec, FlowToken: "token-1"})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	ctx := context.Background()
-	s := flowtest.NewSession(c)
+	s := simulator.NewSession(c)
 	s.Start(ctx)
 	s.Fill(map[string]any{"first_name": "Ada", "news": true})
 	st, _ := s.Submit(ctx)
@@ -68,8 +68,8 @@ func ExampleSession() {
 // A scenario is JSON: values per screen, actions, expectations.
 func ExamplePlay() {
 	spec, _ := flowjson.ValidateSource([]byte(signupFlow))
-	c, _ := flowtest.NewClient(flowtest.Config{Flow: spec, FlowToken: "token-1"})
-	sc, err := flowtest.ParseScenario([]byte(`{"steps": [
+	c, _ := simulator.NewClient(simulator.Config{Flow: spec, FlowToken: "token-1"})
+	sc, err := simulator.ParseScenario([]byte(`{"steps": [
 		{"screen": "NAME", "fill": {"first_name": "Ada", "news": true, "email": "ada@example.com"}, "expect": {"screen": "DONE", "data": {"greeting": "Hello Ada"}}},
 		{"screen": "DONE", "expect": {"complete": {"flow_token": "token-1"}}}
 	]}`))
@@ -77,7 +77,7 @@ func ExamplePlay() {
 		fmt.Println(err)
 		return
 	}
-	rep, err := flowtest.Play(context.Background(), flowtest.NewSession(c), sc, nil)
+	rep, err := simulator.Play(context.Background(), simulator.NewSession(c), sc, nil)
 	if err != nil {
 		fmt.Println(err)
 		return

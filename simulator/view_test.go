@@ -1,4 +1,4 @@
-package flowtest_test
+package simulator_test
 
 import (
 	"os"
@@ -6,12 +6,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/waflow/waflow/flowjson"
-	"github.com/waflow/waflow/flowtest"
+	"github.com/waflow/waflow/simulator"
 )
 
 // componentsSession opens testdata/components.json, a flow with every
 // component of protocol.md 6.7, on its first screen.
-func componentsSession(t *testing.T, data map[string]any) *flowtest.Session {
+func componentsSession(t *testing.T, data map[string]any) *simulator.Session {
 	t.Helper()
 	src, err := os.ReadFile("testdata/components.json")
 	if err != nil {
@@ -21,11 +21,11 @@ func componentsSession(t *testing.T, data map[string]any) *flowtest.Session {
 	if problems.HasErrors() {
 		t.Fatal(problems.Err())
 	}
-	c, err := flowtest.NewClient(flowtest.Config{Flow: spec, FlowToken: "tok"})
+	c, err := simulator.NewClient(simulator.Config{Flow: spec, FlowToken: "tok"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := flowtest.NewSession(c)
+	s := simulator.NewSession(c)
 	st, err := s.StartAt("TEXTS", data)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func componentsSession(t *testing.T, data map[string]any) *flowtest.Session {
 	return s
 }
 
-func types(v *flowtest.View) []string {
+func types(v *simulator.View) []string {
 	var out []string
 	for _, it := range v.Items {
 		out = append(out, it.Type)
@@ -44,7 +44,7 @@ func types(v *flowtest.View) []string {
 	return out
 }
 
-func byName(v *flowtest.View, name string) *flowtest.Item {
+func byName(v *simulator.View, name string) *simulator.Item {
 	for _, it := range v.Items {
 		if it.Name == name {
 			return it
@@ -189,7 +189,7 @@ func TestReactiveView(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, s *flowtest.Session, what string) *flowtest.Step {
+func must(t *testing.T, s *simulator.Session, what string) *simulator.Step {
 	t.Helper()
 	st, err := s.Submit(t.Context())
 	if err != nil {

@@ -1,10 +1,10 @@
-package flowtest_test
+package simulator_test
 
 import (
 	"testing"
 
 	"github.com/waflow/waflow/flowjson"
-	"github.com/waflow/waflow/flowtest"
+	"github.com/waflow/waflow/simulator"
 )
 
 // TestTry: an answer the phone would refuse at the Footer is refused when
@@ -19,11 +19,11 @@ func TestTry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := flowtest.NewClient(flowtest.Config{Flow: spec, Name: "try", FlowToken: "flowtest"})
+	c, err := simulator.NewClient(simulator.Config{Flow: spec, Name: "try", FlowToken: "flowtest"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := flowtest.NewSession(c)
+	s := simulator.NewSession(c)
 	if _, err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}

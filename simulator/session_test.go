@@ -1,4 +1,4 @@
-package flowtest_test
+package simulator_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtest"
+	"github.com/waflow/waflow/simulator"
 )
 
 // catalogSpec parses one of the catalog's Flow JSON files: real flows to
@@ -110,12 +111,12 @@ const bookingScenario = `{"steps": [
 func TestPlayScenario(t *testing.T) {
 	rec := &bookingRequests{}
 	h := flowtest.NewHarness(t, catalogSpec(t, "appointment_booking"), bookingEndpoint(rec), flowtest.HarnessOptions{})
-	sc, err := flowtest.ParseScenario([]byte(bookingScenario))
+	sc, err := simulator.ParseScenario([]byte(bookingScenario))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := h.Session(t)
-	rep, err := flowtest.Play(t.Context(), s, sc, nil)
+	rep, err := simulator.Play(t.Context(), s, sc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,13 +207,13 @@ func TestPhoneChecks(t *testing.T) {
 // OptIn is ticked, back keeps what was typed, and the completion is the
 // complete action's payload with the flow token.
 func TestStaticFlow(t *testing.T) {
-	c, err := flowtest.NewClient(flowtest.Config{Flow: catalogSpec(t, "feedback_survey"), Name: "feedback_survey", FlowToken: "tok-1"})
+	c, err := simulator.NewClient(simulator.Config{Flow: catalogSpec(t, "feedback_survey"), Name: "feedback_survey", FlowToken: "tok-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := flowtest.NewSession(c)
+	s := simulator.NewSession(c)
 	ctx := t.Context()
-	must := func(st *flowtest.Step, err error) *flowtest.Step {
+	must := func(st *simulator.Step, err error) *simulator.Step {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
@@ -282,11 +283,11 @@ func TestStaticFlow(t *testing.T) {
 // TestStateRoundTrip: a session resumed from its JSON state goes on as the
 // original would (the browser preview keeps the state in the page).
 func TestStateRoundTrip(t *testing.T) {
-	c, err := flowtest.NewClient(flowtest.Config{Flow: catalogSpec(t, "feedback_survey"), FlowToken: "t"})
+	c, err := simulator.NewClient(simulator.Config{Flow: catalogSpec(t, "feedback_survey"), FlowToken: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := flowtest.NewSession(c)
+	s := simulator.NewSession(c)
 	s.Start(t.Context())
 	s.Set("rating", "5")
 	s.Submit(t.Context())
@@ -294,11 +295,11 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st flowtest.State
+	var st simulator.State
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
-	r, err := flowtest.Resume(c, st)
+	r, err := simulator.Resume(c, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +309,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if r.State().Screen != "RATING" || r.Form()["rating"] != "5" {
 		t.Errorf("resumed session after back: screen %s, rating %v", r.State().Screen, r.Form()["rating"])
 	}
-	if _, err := flowtest.Resume(c, flowtest.State{Screen: "NOPE"}); err == nil {
+	if _, err := simulator.Resume(c, simulator.State{Screen: "NOPE"}); err == nil {
 		t.Error("Resume accepted a state on an unknown screen")
 	}
 }
@@ -318,13 +319,13 @@ func TestStateRoundTrip(t *testing.T) {
 func TestReplaySteps(t *testing.T) {
 	rec := &bookingRequests{}
 	h := flowtest.NewHarness(t, catalogSpec(t, "appointment_booking"), bookingEndpoint(rec), flowtest.HarnessOptions{})
-	sc, _ := flowtest.ParseScenario([]byte(bookingScenario))
+	sc, _ := simulator.ParseScenario([]byte(bookingScenario))
 	s := h.Session(t)
-	rep, err := flowtest.Play(t.Context(), s, sc, nil)
+	rep, err := simulator.Play(t.Context(), s, sc, nil)
 	if err != nil || !rep.OK() {
 		t.Fatal(err, rep.Err())
 	}
-	c, _ := flowtest.NewClient(h.Config(h.Token(t, "15550000002")))
+	c, _ := simulator.NewClient(h.Config(h.Token(t, "15550000002")))
 	n := 0
 	for _, st := range rep.Steps {
 		req, ok := st.Request()

@@ -1,4 +1,4 @@
-package flowtest_test
+package simulator_test
 
 import (
 	"context"
@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/waflow/waflow/envelope"
-	"github.com/waflow/waflow/flowtest"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/signature"
+	"github.com/waflow/waflow/simulator"
 )
 
 var (
@@ -127,35 +127,35 @@ func TestBrokenEndpoint(t *testing.T) {
 		message string
 	}{
 		{"unknown screen", reply{200, obj{"screen": "CONFIRM", "data": obj{}}, nil, nil},
-			flowtest.RuleUnknownScreen, "/screen", `screen "CONFIRM" is not in the flow (screens: DETAILS, DATE, TIME)`},
+			simulator.RuleUnknownScreen, "/screen", `screen "CONFIRM" is not in the flow (screens: DETAILS, DATE, TIME)`},
 		{"forbidden transition", reply{200, obj{"screen": "TIME", "data": timeData}, nil, nil},
-			flowtest.RuleTransition, "/screen", `the routing model does not allow "DETAILS" → "TIME" ("DETAILS" may go to: DATE)`},
+			simulator.RuleTransition, "/screen", `the routing model does not allow "DETAILS" → "TIME" ("DETAILS" may go to: DATE)`},
 		{"missing field", reply{200, obj{"screen": "DATE", "data": with(dateData, "max_date", nil)}, nil, nil},
-			flowtest.RuleMissingField, "/data/max_date", `screen "DATE" declares "max_date" in its data model, but the data does not have it`},
+			simulator.RuleMissingField, "/data/max_date", `screen "DATE" declares "max_date" in its data model, but the data does not have it`},
 		{"undeclared field", reply{200, obj{"screen": "DATE", "data": with(dateData, "colour", "red")}, nil, nil},
-			flowtest.RuleUndeclaredField, "/data/colour", `"colour" is not in the data model of screen "DATE"`},
+			simulator.RuleUndeclaredField, "/data/colour", `"colour" is not in the data model of screen "DATE"`},
 		{"wrong type", reply{200, obj{"screen": "DATE", "data": with(dateData, "min_date", 20261201)}, nil, nil},
-			flowtest.RuleWrongType, "/data/min_date", `min_date is number, want string`},
+			simulator.RuleWrongType, "/data/min_date", `min_date is number, want string`},
 		{"wrong item type", reply{200, obj{"screen": "DATE", "data": with(dateData, "unavailable_dates", []any{"2026-12-24", true})}, nil, nil},
-			flowtest.RuleWrongType, "/data/unavailable_dates", `unavailable_dates[1] is boolean, want string`},
+			simulator.RuleWrongType, "/data/unavailable_dates", `unavailable_dates[1] is boolean, want string`},
 		{"SUCCESS without flow token", reply{200, obj{"screen": "SUCCESS", "data": obj{"extension_message_response": obj{"params": obj{"booking_ref": "BK-1"}}}}, nil, nil},
-			flowtest.RuleFlowToken, "/data/extension_message_response/params/flow_token", "params has no flow_token"},
+			simulator.RuleFlowToken, "/data/extension_message_response/params/flow_token", "params has no flow_token"},
 		{"SUCCESS without params", reply{200, obj{"screen": "SUCCESS", "data": obj{}}, nil, nil},
-			flowtest.RuleFlowToken, "/data/extension_message_response", "needs data.extension_message_response.params"},
+			simulator.RuleFlowToken, "/data/extension_message_response", "needs data.extension_message_response.params"},
 		{"SUCCESS with another token", reply{200, obj{"screen": "SUCCESS", "data": obj{"extension_message_response": obj{"params": obj{"flow_token": "someone-else"}}}}, nil, nil},
-			flowtest.RuleFlowToken, "/data/extension_message_response/params/flow_token", "not the session's flow token"},
+			simulator.RuleFlowToken, "/data/extension_message_response/params/flow_token", "not the session's flow token"},
 		{"error_message not a string", reply{200, obj{"screen": "DATE", "data": with(dateData, "error_message", 42)}, nil, nil},
-			flowtest.RuleErrorMessage, "/data/error_message", "error_message must be a string, not a number"},
+			simulator.RuleErrorMessage, "/data/error_message", "error_message must be a string, not a number"},
 		{"no screen", reply{200, obj{"data": dateData}, nil, nil},
-			flowtest.RuleSchema, "/screen", `the answer has no "screen" string (it has keys "data")`},
+			simulator.RuleSchema, "/screen", `the answer has no "screen" string (it has keys "data")`},
 		{"data not an object", reply{200, obj{"screen": "DATE", "data": "x"}, nil, nil},
-			flowtest.RuleSchema, "/data", `"data" must be an object, not a string`},
+			simulator.RuleSchema, "/data", `"data" must be an object, not a string`},
 		{"not sealed", reply{200, nil, []byte(`{"screen":"DATE"}`), nil},
-			flowtest.RuleDecrypt, "", "response body is not base64"},
+			simulator.RuleDecrypt, "", "response body is not base64"},
 		{"sealed text that is not JSON", reply{200, nil, nil, []byte("OK")},
-			flowtest.RuleNotJSON, "", `not a JSON object: "OK"`},
+			simulator.RuleNotJSON, "", `not a JSON object: "OK"`},
 		{"HTTP 500", reply{500, nil, []byte("boom"), nil},
-			flowtest.RuleStatus, "", `answered HTTP 500; the client shows a generic error: "boom"`},
+			simulator.RuleStatus, "", `answered HTTP 500; the client shows a generic error: "boom"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,11 +169,11 @@ func TestBrokenEndpoint(t *testing.T) {
 				}
 				return tt.answer
 			})
-			c, err := flowtest.NewClient(flowtest.Config{Flow: spec, URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok"})
+			c, err := simulator.NewClient(simulator.Config{Flow: spec, URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := flowtest.NewSession(c)
+			s := simulator.NewSession(c)
 			if st, err := s.Start(t.Context()); err != nil || !st.OK() {
 				t.Fatalf("Start: %v %v", err, st.Err())
 			}
@@ -213,12 +213,12 @@ func TestBrokenMoves(t *testing.T) {
 	spec := catalogSpec(t, "appointment_booking")
 	t.Run("INIT to a later screen", func(t *testing.T) {
 		url, _ := rawEndpoint(t, k, func(obj) reply { return reply{200, obj{"screen": "DATE", "data": dateData}, nil, nil} })
-		c, _ := flowtest.NewClient(flowtest.Config{Flow: spec, URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok"})
-		st, err := flowtest.NewSession(c).Start(t.Context())
+		c, _ := simulator.NewClient(simulator.Config{Flow: spec, URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok"})
+		st, err := simulator.NewSession(c).Start(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(st.Violations) != 1 || st.Violations[0].Rule != flowtest.RuleTransition ||
+		if len(st.Violations) != 1 || st.Violations[0].Rule != simulator.RuleTransition ||
 			!strings.Contains(st.Violations[0].Message, `INIT was answered with "DATE", which is not an entry screen of the routing model (entry: DETAILS)`) {
 			t.Errorf("violations = %v", st.Violations)
 		}
@@ -235,9 +235,9 @@ func TestBrokenMoves(t *testing.T) {
 			}
 			return reply{200, obj{"screen": "TIME", "data": timeData}, nil, nil}
 		})
-		c, _ := flowtest.NewClient(flowtest.Config{Flow: spec, URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok"})
-		s := flowtest.NewSession(c)
-		sc, err := flowtest.ParseScenario([]byte(`{"steps": [
+		c, _ := simulator.NewClient(simulator.Config{Flow: spec, URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok"})
+		s := simulator.NewSession(c)
+		sc, err := simulator.ParseScenario([]byte(`{"steps": [
 			{"fill": {"name": "Ada", "reason": "Check up"}},
 			{"fill": {"date": "$first"}, "expect": {"screen": "TIME"}},
 			{"do": "back", "expect": {"violations": ["invalid-screen-transition"]}}
@@ -245,7 +245,7 @@ func TestBrokenMoves(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := flowtest.Play(t.Context(), s, sc, nil)
+		rep, err := simulator.Play(t.Context(), s, sc, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,23 +264,23 @@ func TestBrokenMoves(t *testing.T) {
 func TestStatusAnswers(t *testing.T) {
 	k, k2 := rawKeys(t)
 	spec := catalogSpec(t, "appointment_booking")
-	client := func(t *testing.T, url string, cfg func(*flowtest.Config)) *flowtest.Session {
-		c := flowtest.Config{Flow: spec, URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok", RetryDelay: time.Millisecond}
+	client := func(t *testing.T, url string, cfg func(*simulator.Config)) *simulator.Session {
+		c := simulator.Config{Flow: spec, URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok", RetryDelay: time.Millisecond}
 		if cfg != nil {
 			cfg(&c)
 		}
-		cl, err := flowtest.NewClient(c)
+		cl, err := simulator.NewClient(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return flowtest.NewSession(cl)
+		return simulator.NewSession(cl)
 	}
 	details := func(obj) reply { return reply{200, obj{"screen": "DETAILS"}, nil, nil} }
 
 	t.Run("421 then the refreshed key works", func(t *testing.T) {
 		url, reqs := rawEndpoint(t, k2, details) // the endpoint rotated to k2
 		refreshed := 0
-		s := client(t, url, func(c *flowtest.Config) {
+		s := client(t, url, func(c *simulator.Config) {
 			c.RefreshKey = func(context.Context) (*rsa.PublicKey, error) { refreshed++; return &k2.PublicKey, nil }
 		})
 		st, err := s.Start(t.Context())
@@ -297,7 +297,7 @@ func TestStatusAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Attempts != 2 || len(st.Violations) != 1 || st.Violations[0].Rule != flowtest.RuleDecryptionRefused {
+		if st.Attempts != 2 || len(st.Violations) != 1 || st.Violations[0].Rule != simulator.RuleDecryptionRefused {
 			t.Errorf("step %+v", st)
 		}
 	})
@@ -332,7 +332,7 @@ func TestStatusAnswers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.OK() != tt.ok || !tt.ok && st.Violations[0].Rule != flowtest.RulePing {
+			if st.OK() != tt.ok || !tt.ok && st.Violations[0].Rule != simulator.RulePing {
 				t.Errorf("ping answered %v: violations %v", tt.answer, st.Violations)
 			}
 			// A ping carries no screen, data or flow token.
@@ -347,7 +347,7 @@ func TestStatusAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(st.Violations) != 1 || st.Violations[0].Rule != flowtest.RuleAck {
+		if len(st.Violations) != 1 || st.Violations[0].Rule != simulator.RuleAck {
 			t.Errorf("violations %v", st.Violations)
 		}
 	})
@@ -355,7 +355,7 @@ func TestStatusAnswers(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		srv.Close()
 		_, err := client(t, srv.URL, nil).Start(t.Context())
-		var te *flowtest.TransportError
+		var te *simulator.TransportError
 		if err == nil || !errors.As(err, &te) {
 			t.Errorf("Start against a closed server = %v, want a *TransportError", err)
 		}
@@ -368,8 +368,8 @@ func TestStatusAnswers(t *testing.T) {
 func TestRequestShape(t *testing.T) {
 	k, _ := rawKeys(t)
 	url, reqs := rawEndpoint(t, k, func(obj) reply { return reply{200, obj{"screen": "DETAILS"}, nil, nil} })
-	c, _ := flowtest.NewClient(flowtest.Config{Flow: catalogSpec(t, "appointment_booking"), URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok-9"})
-	if _, err := flowtest.NewSession(c).Start(t.Context()); err != nil {
+	c, _ := simulator.NewClient(simulator.Config{Flow: catalogSpec(t, "appointment_booking"), URL: url, PublicKey: &k.PublicKey, AppSecret: rawSecret, FlowToken: "tok-9"})
+	if _, err := simulator.NewSession(c).Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	req := (*reqs)[0]

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"time"
 
 	"github.com/waflow/waflow/envelope"
@@ -126,6 +125,32 @@ func (c *Client) Flow() *flowjson.Flow { return c.cfg.Flow }
 
 // Name returns the flow's name from the Config.
 func (c *Client) Name() string { return c.cfg.Name }
+
+// URL returns the data endpoint's URL from the Config: empty for an
+// in-process Handler or a flow without an endpoint.
+func (c *Client) URL() string { return c.cfg.URL }
+
+// WaitReady pings the endpoint until it answers or within passes: for a
+// script that has just started the server. Only a failed connection is
+// waited out; any other error, or an answer, ends the wait.
+func (c *Client) WaitReady(ctx context.Context, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		_, err := c.Send(ctx, Request{Action: ActionPing})
+		var te *TransportError
+		if err == nil || !errors.As(err, &te) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the endpoint did not answer within %s: %w", within, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 // Request is the plaintext of one data-endpoint request (protocol.md 2.2,
 // 2.3, 2.5).
@@ -292,9 +317,7 @@ func (c *Client) sendOnce(ctx context.Context, pub *rsa.PublicKey, plain []byte)
 	var status int
 	var raw []byte
 	if c.cfg.Handler != nil {
-		rec := httptest.NewRecorder()
-		c.cfg.Handler.ServeHTTP(rec, req)
-		status, raw = rec.Code, rec.Body.Bytes()
+		status, raw = serve(c.cfg.Handler, req)
 	} else {
 		resp, err := c.http.Do(req)
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"time"
 
@@ -128,9 +127,7 @@ func (s *Session) DeliverCompletion(ctx context.Context, o WebhookOptions) (*Ste
 	start := time.Now()
 	var text []byte
 	if o.Handler != nil {
-		rec := httptest.NewRecorder()
-		o.Handler.ServeHTTP(rec, req)
-		st.Status, text = rec.Code, rec.Body.Bytes()
+		st.Status, text = serve(o.Handler, req)
 	} else {
 		hc := o.HTTPClient
 		if hc == nil {

@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +19,7 @@ import (
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/storage"
 	"github.com/waflow/waflow/simulator"
+	"github.com/waflow/waflow/simulator/term"
 )
 
 func simulateCommand() *Command {
@@ -250,7 +246,7 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 		if err != nil {
 			return err
 		}
-		if err := waitForEndpoint(ctx, probe, o.wait); err != nil {
+		if err := probe.WaitReady(ctx, o.wait); err != nil {
 			return err
 		}
 	}
@@ -273,365 +269,16 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 	if err != nil {
 		return err
 	}
-	out := &stepPrinter{w: env.Stdout, json: o.json}
-	s := simulator.NewSession(c)
-	fmt.Fprintf(env.Stdout, "simulating %s (Flow JSON %s", name, spec.Version)
-	if spec.DataAPIVersion != "" {
-		fmt.Fprintf(env.Stdout, ", Data API %s) against %s\n", spec.DataAPIVersion, cfg.URL)
-	} else {
-		fmt.Fprintln(env.Stdout, ", no data endpoint: navigate and complete run locally)")
+	to := term.Options{Scenario: sc, In: env.Stdin, Out: env.Stdout, JSON: o.json}
+	if o.webhook != "" {
+		to.Webhook = simulator.WebhookOptions{URL: o.webhook, AppSecret: appSecret, WAID: o.target.waID}
 	}
-	var failures []string
-	if sc != nil {
-		rep, err := simulator.Play(ctx, s, sc, func(_ int, st *simulator.Step) {
-			out.step(st)
-			if st.Kind != simulator.ActionPing && st.Kind != "error" {
-				out.view(s)
-			}
-		})
-		if err != nil {
-			return err
-		}
-		failures = rep.Failures
-	} else {
-		if failures, err = interact(ctx, env, s, out); err != nil {
-			return err
-		}
+	failures, err := term.Run(ctx, c, to)
+	if err != nil {
+		return err
 	}
-	if o.webhook != "" && s.Completion() != nil {
-		st, err := s.DeliverCompletion(ctx, simulator.WebhookOptions{URL: o.webhook, AppSecret: appSecret, WAID: o.target.waID})
-		if err != nil {
-			return err
-		}
-		out.step(st)
-		if !st.OK() {
-			failures = append(failures, "webhook: "+st.Err().Error())
-		}
-	}
-	return verdict(env, s, failures)
-}
-
-// waitForEndpoint pings until the endpoint answers or d passes.
-func waitForEndpoint(ctx context.Context, c *simulator.Client, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		_, err := c.Send(ctx, simulator.Request{Action: simulator.ActionPing})
-		var te *simulator.TransportError
-		if err == nil || !errors.As(err, &te) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the endpoint did not answer within %s: %w", d, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// verdict prints the summary and turns failures into the exit status.
-func verdict(env *Env, s *simulator.Session, failures []string) error {
-	var n int
-	var total, worst time.Duration
-	for _, st := range s.Steps() {
-		if st.Endpoint {
-			n++
-			total += st.Latency
-			worst = max(worst, st.Latency)
-		}
-	}
-	st := s.State()
-	end := "the flow did not complete"
-	switch {
-	case st.Completion != nil:
-		end = "the flow completed (" + st.Completion.Via + ")"
-	case st.Closed:
-		end = fmt.Sprintf("the endpoint closed the flow (427: %q)", st.CloseMessage)
-	}
-	fmt.Fprintf(env.Stdout, "\n%s; %s, %s", end, count(len(s.Steps()), "step"), count(n, "request"))
-	if n > 0 {
-		fmt.Fprintf(env.Stdout, ", latency mean %s max %s", (total / time.Duration(n)).Round(10*time.Microsecond), worst.Round(10*time.Microsecond))
-	}
-	fmt.Fprintln(env.Stdout)
 	if len(failures) > 0 {
-		fmt.Fprintln(env.Stdout, "FAIL")
-		for _, f := range failures {
-			fmt.Fprintln(env.Stdout, "  "+f)
-		}
 		return &exitError{code: 1, msg: fmt.Sprintf("%d problem(s)", len(failures))}
 	}
-	fmt.Fprintln(env.Stdout, "PASS")
 	return nil
-}
-
-// stepPrinter prints steps and screens as text or JSON lines.
-type stepPrinter struct {
-	w    io.Writer
-	json bool
-}
-
-func (p *stepPrinter) step(st *simulator.Step) {
-	if p.json {
-		b, _ := json.Marshal(map[string]any{"step": st})
-		fmt.Fprintf(p.w, "%s\n", redactTokens(b))
-		return
-	}
-	st.WriteText(p.w)
-}
-
-func (p *stepPrinter) view(s *simulator.Session) {
-	v := s.View()
-	if v == nil || s.Done() {
-		return
-	}
-	if p.json {
-		b, _ := json.Marshal(map[string]any{"view": v})
-		fmt.Fprintf(p.w, "%s\n", b)
-		return
-	}
-	fmt.Fprintln(p.w)
-	v.WriteText(p.w)
-}
-
-// redactTokens hides flow tokens in printed JSON.
-func redactTokens(b []byte) []byte {
-	var x any
-	if json.Unmarshal(b, &x) != nil {
-		return b
-	}
-	var walk func(any) any
-	walk = func(x any) any {
-		switch x := x.(type) {
-		case map[string]any:
-			for k, v := range x {
-				if k == "flow_token" || k == "flow_token_signature" {
-					x[k] = "(hidden)"
-				} else {
-					x[k] = walk(v)
-				}
-			}
-		case []any:
-			for i, v := range x {
-				x[i] = walk(v)
-			}
-		}
-		return x
-	}
-	out, _ := json.Marshal(walk(x))
-	return out
-}
-
-// interact asks for each shown input of each screen on the terminal and
-// presses the Footer, until the flow ends or the input does.
-func interact(ctx context.Context, env *Env, s *simulator.Session, out *stepPrinter) ([]string, error) {
-	in := bufio.NewScanner(env.Stdin)
-	ask := func(prompt string) (string, bool) {
-		fmt.Fprint(env.Stdout, prompt)
-		if !in.Scan() {
-			fmt.Fprintln(env.Stdout)
-			return "", false
-		}
-		return strings.TrimSpace(in.Text()), true
-	}
-	st, err := s.Start(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out.step(st)
-	var failures []string
-	titles := map[string]map[string]string{} // input name -> option id -> title
-	for !s.Done() && s.Screen() != nil {
-		out.view(s)
-		v := s.View()
-		back := false
-		for _, it := range v.Items {
-			if len(it.Options) > 0 {
-				titles[it.Name] = map[string]string{}
-				for _, o := range it.Options {
-					titles[it.Name][o.ID] = o.Title
-				}
-			}
-			if !flowjson.IsInput(it.Type) || !it.Enabled || it.Type == "PhotoPicker" || it.Type == "DocumentPicker" {
-				continue
-			}
-			for {
-				ans, ok := ask(fmt.Sprintf("%s %s%s: ", it.Type, it.Name, hint(it)))
-				if !ok || ans == "." {
-					return append(failures, "stopped before the flow ended"), nil
-				}
-				if ans == "<" {
-					back = true
-					break
-				}
-				if ans == "" {
-					break
-				}
-				// Checked as it is typed, as the phone checks it at the
-				// Footer: a wrong answer is asked again at once.
-				val, err := parseAnswer(s, it, ans)
-				if err == nil {
-					err = s.Try(it.Name, val)
-				}
-				if err != nil {
-					fmt.Fprintf(env.Stdout, "   refused: %v%s\n", err, optionList(it))
-					continue
-				}
-				break
-			}
-			if back {
-				break
-			}
-		}
-		if back {
-			st, err = s.Back(ctx)
-		} else {
-			st, err = s.Submit(ctx)
-		}
-		if err != nil {
-			fmt.Fprintf(env.Stdout, "   %v\n", err)
-			if back || errors.Is(err, simulator.ErrClosed) {
-				continue
-			}
-			return failures, err
-		}
-		out.step(st)
-		if len(st.Violations) > 0 {
-			failures = append(failures, st.Err().Error())
-			return failures, nil // the client shows an error and stops here
-		}
-	}
-	if c := s.Completion(); c != nil {
-		writeAnswers(env.Stdout, c.ResponseJSON, titles)
-	}
-	return failures, nil
-}
-
-// optionList lists the valid answers of a choice input, for a refusal.
-func optionList(it *simulator.Item) string {
-	var ids []string
-	for _, o := range it.Options {
-		if o.Enabled {
-			ids = append(ids, fmt.Sprintf("%s (%s)", o.ID, o.Title))
-		}
-	}
-	if len(ids) == 0 {
-		return ""
-	}
-	return "; the options are: " + strings.Join(ids, ", ")
-}
-
-// writeAnswers prints what the completion sends as readable lines, one
-// field each, with the titles of chosen options; the flow token stays
-// hidden.
-func writeAnswers(w io.Writer, resp map[string]any, titles map[string]map[string]string) {
-	keys := slices.Sorted(maps.Keys(resp))
-	width := 0
-	for _, k := range keys {
-		width = max(width, len(k))
-	}
-	fmt.Fprintln(w, "\nanswers:")
-	for _, k := range keys {
-		v := resp[k]
-		if k == "flow_token" || k == "flow_token_signature" {
-			v = "(hidden)"
-		}
-		fmt.Fprintf(w, "  %-*s  %s\n", width, k, readable(v, titles[k]))
-	}
-}
-
-// readable formats a submitted value for people: text as is, yes/no,
-// lists joined with commas, an option id with its title.
-func readable(v any, titles map[string]string) string {
-	switch v := v.(type) {
-	case nil:
-		return "(empty)"
-	case string:
-		if t, ok := titles[v]; ok && t != v {
-			return fmt.Sprintf("%s (%s)", v, t)
-		}
-		if v == "" {
-			return "(empty)"
-		}
-		return v
-	case bool:
-		if v {
-			return "yes"
-		}
-		return "no"
-	case []any:
-		parts := make([]string, len(v))
-		for i, x := range v {
-			parts[i] = readable(x, titles)
-		}
-		return strings.Join(parts, ", ")
-	case map[string]any:
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(v)) {
-			parts = append(parts, k+": "+readable(v[k], titles))
-		}
-		return strings.Join(parts, ", ")
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// hint describes what an answer may be.
-func hint(it *simulator.Item) string {
-	var parts []string
-	switch it.Type {
-	case "CheckboxGroup", "ChipsSelector":
-		parts = append(parts, "ids separated by commas")
-	case "OptIn":
-		parts = append(parts, "yes/no")
-	case "DatePicker", "CalendarPicker":
-		if it.Mode == "range" {
-			parts = append(parts, "YYYY-MM-DD..YYYY-MM-DD")
-		} else {
-			parts = append(parts, "YYYY-MM-DD")
-		}
-	}
-	switch it.Type {
-	case "RadioButtonsGroup", "Dropdown", "CheckboxGroup", "ChipsSelector", "DatePicker", "CalendarPicker":
-		parts = append(parts, "$first picks")
-	}
-	if it.Value != nil {
-		b, _ := json.Marshal(it.Value)
-		parts = append(parts, "now "+string(b))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(parts, "; ") + ")"
-}
-
-// parseAnswer turns a typed answer into the input's value.
-func parseAnswer(s *simulator.Session, it *simulator.Item, ans string) (any, error) {
-	if ans == "$first" || ans == "$last" {
-		return s.Pick(it.Name, ans == "$last")
-	}
-	switch it.Type {
-	case "CheckboxGroup", "ChipsSelector":
-		var ids []any
-		for _, id := range strings.Split(ans, ",") {
-			if id = strings.TrimSpace(id); id != "" {
-				ids = append(ids, id)
-			}
-		}
-		return ids, nil
-	case "OptIn":
-		switch strings.ToLower(ans) {
-		case "y", "yes", "true", "1":
-			return true, nil
-		case "n", "no", "false", "0":
-			return false, nil
-		}
-		return nil, errors.New("answer yes or no")
-	case "CalendarPicker":
-		if a, b, ok := strings.Cut(ans, ".."); ok && it.Mode == "range" {
-			return map[string]any{"start-date": strings.TrimSpace(a), "end-date": strings.TrimSpace(b)}, nil
-		}
-	}
-	return ans, nil
 }

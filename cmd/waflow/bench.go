@@ -44,7 +44,7 @@ message ids, -dup of them repeated). Webhook mode writes every delivery into
 the server's database (its inbox); point it at a development server whose
 data folder you can throw away.
 
-  waflow bench -mode step -scenario flowtest/testdata/scenarios/appointment_booking.json \
+  waflow bench -mode step -scenario simulator/testdata/scenarios/appointment_booking.json \
     -step 4 -c 8 -d 10s http://127.0.0.1:8080/flows/appointment_booking
 
 -c N runs a closed loop of N clients (peak throughput); -rate R an open loop

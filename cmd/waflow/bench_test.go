@@ -156,11 +156,11 @@ func TestBenchAgainstServe(t *testing.T) {
 
 	// The fourth request of the booking scenario (the DATE screen's submit),
 	// repeated.
-	code, out, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-scenario", "../../flowtest/testdata/scenarios/appointment_booking.json", "-step", "4", "-c", "2", "-n", "8", "-q", flowURL)
+	code, out, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-scenario", "../../simulator/testdata/scenarios/appointment_booking.json", "-step", "4", "-c", "2", "-n", "8", "-q", flowURL)
 	if code != 0 || !strings.Contains(out, "step data_exchange DATE") || !strings.Contains(out, "8 ok, 0 failed") {
 		t.Fatalf("step: exit %d\n%s%s", code, out, errs)
 	}
-	code, _, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-scenario", "../../flowtest/testdata/scenarios/appointment_booking.json", "-step", "99", "-n", "1", flowURL)
+	code, _, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-scenario", "../../simulator/testdata/scenarios/appointment_booking.json", "-step", "99", "-n", "1", flowURL)
 	if code != 2 || !strings.Contains(errs, "-step 99: the scenario sends") {
 		t.Fatalf("step out of range: exit %d %s", code, errs)
 	}

@@ -81,16 +81,16 @@ type Client struct {
 // NewClient checks cfg and returns a client.
 func NewClient(cfg Config) (*Client, error) {
 	if cfg.Flow == nil {
-		return nil, errors.New("flowtest: a Flow is required")
+		return nil, errors.New("simulator: a Flow is required")
 	}
 	if cfg.Flow.DataAPIVersion != "" {
 		switch {
 		case cfg.URL == "" && cfg.Handler == nil:
-			return nil, errors.New("flowtest: the flow has a data endpoint: set URL or Handler")
+			return nil, errors.New("simulator: the flow has a data endpoint: set URL or Handler")
 		case cfg.PublicKey == nil:
-			return nil, errors.New("flowtest: the flow has a data endpoint: set the endpoint's PublicKey")
+			return nil, errors.New("simulator: the flow has a data endpoint: set the endpoint's PublicKey")
 		case len(cfg.AppSecret) == 0:
-			return nil, fmt.Errorf("flowtest: the flow has a data endpoint: set the AppSecret that signs requests: %w", signature.ErrNoSecret)
+			return nil, fmt.Errorf("simulator: the flow has a data endpoint: set the AppSecret that signs requests: %w", signature.ErrNoSecret)
 		}
 	}
 	if cfg.RetryDelay <= 0 {
@@ -111,7 +111,7 @@ func NewClient(cfg Config) (*Client, error) {
 
 // ErrNoEndpoint is returned for a request from a client configured
 // without a data endpoint (a flow without data_api_version).
-var ErrNoEndpoint = errors.New("flowtest: no data endpoint configured (URL or Handler, PublicKey and AppSecret)")
+var ErrNoEndpoint = errors.New("simulator: no data endpoint configured (URL or Handler, PublicKey and AppSecret)")
 
 func (c *Client) canSend() error {
 	if (c.cfg.URL == "" && c.cfg.Handler == nil) || c.cfg.PublicKey == nil || len(c.cfg.AppSecret) == 0 {
@@ -237,7 +237,7 @@ func (c *Client) Send(ctx context.Context, r Request) (*Answer, error) {
 		// about 500 ms (protocol.md 2.7).
 		if c.cfg.RefreshKey != nil {
 			if pub, err = c.cfg.RefreshKey(ctx); err != nil {
-				return nil, fmt.Errorf("flowtest: refreshing the public key after a 421: %w", err)
+				return nil, fmt.Errorf("simulator: refreshing the public key after a 421: %w", err)
 			}
 		}
 		select {
@@ -257,7 +257,7 @@ type TransportError struct {
 	Err error
 }
 
-func (e *TransportError) Error() string { return "flowtest: POST " + e.URL + ": " + e.Err.Error() }
+func (e *TransportError) Error() string { return "simulator: POST " + e.URL + ": " + e.Err.Error() }
 
 func (e *TransportError) Unwrap() error { return e.Err }
 
@@ -301,7 +301,7 @@ func (c *Client) Prepare(r Request) (*Prepared, error) {
 func (c *Client) sendOnce(ctx context.Context, pub *rsa.PublicKey, plain []byte) (*Answer, error) {
 	body, sess, err := envelope.EncryptRequest(pub, plain, c.cfg.Rand)
 	if err != nil {
-		return nil, fmt.Errorf("flowtest: encrypting the request: %w", err)
+		return nil, fmt.Errorf("simulator: encrypting the request: %w", err)
 	}
 	url := c.cfg.URL
 	if url == "" {

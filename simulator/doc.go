@@ -69,9 +69,4 @@
 // ("$first" and "$last" pick an option, a free date or a range), what to do
 // (submit, back, ping, error, select:NAME, fire:N) and what each step must
 // bring. [Play] runs it and returns a [Report].
-//
-// # Errors
-//
-// Errors start with "flowtest:", the name this package had before it left
-// the test harness: scripts and people match that text.
 package simulator

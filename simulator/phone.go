@@ -79,7 +79,7 @@ func (s *Session) Pick(name string, last bool) (any, error) {
 		}
 	}
 	if item == nil {
-		return nil, fmt.Errorf("flowtest: screen %s shows no input %q", s.st.Screen, name)
+		return nil, fmt.Errorf("simulator: screen %s shows no input %q", s.st.Screen, name)
 	}
 	switch item.Type {
 	case "RadioButtonsGroup", "Dropdown", "CheckboxGroup", "ChipsSelector":
@@ -90,7 +90,7 @@ func (s *Session) Pick(name string, last bool) (any, error) {
 			}
 		}
 		if len(ids) == 0 {
-			return nil, fmt.Errorf("flowtest: %s %q on screen %s offers no enabled option", item.Type, name, s.st.Screen)
+			return nil, fmt.Errorf("simulator: %s %q on screen %s offers no enabled option", item.Type, name, s.st.Screen)
 		}
 		if last {
 			for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
@@ -107,7 +107,7 @@ func (s *Session) Pick(name string, last bool) (any, error) {
 	case "DatePicker", "CalendarPicker":
 		days := s.freeDays(item)
 		if len(days) == 0 {
-			return nil, fmt.Errorf("flowtest: %s %q on screen %s offers no free date", item.Type, name, s.st.Screen)
+			return nil, fmt.Errorf("simulator: %s %q on screen %s offers no free date", item.Type, name, s.st.Screen)
 		}
 		if item.Mode != "range" {
 			if last {
@@ -128,9 +128,9 @@ func (s *Session) Pick(name string, last bool) (any, error) {
 				return map[string]any{"start-date": days[j], "end-date": end}, nil
 			}
 		}
-		return nil, fmt.Errorf("flowtest: CalendarPicker %q on screen %s offers no range of %d days", name, s.st.Screen, want)
+		return nil, fmt.Errorf("simulator: CalendarPicker %q on screen %s offers no range of %d days", name, s.st.Screen, want)
 	}
-	return nil, fmt.Errorf("flowtest: %s %q needs a typed value; there is nothing to pick", item.Type, name)
+	return nil, fmt.Errorf("simulator: %s %q needs a typed value; there is nothing to pick", item.Type, name)
 }
 
 // freeDays lists the selectable days of a date picker, at most a year

@@ -99,17 +99,17 @@ func ParseScenario(b []byte) (*Scenario, error) {
 	dec.DisallowUnknownFields()
 	var sc Scenario
 	if err := dec.Decode(&sc); err != nil {
-		return nil, fmt.Errorf("flowtest: scenario: %w", err)
+		return nil, fmt.Errorf("simulator: scenario: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("flowtest: scenario: unexpected data after the JSON object")
+		return nil, errors.New("simulator: scenario: unexpected data after the JSON object")
 	}
 	if sc.Start != nil && sc.Start.Screen == "" {
-		return nil, errors.New("flowtest: scenario: start needs a screen")
+		return nil, errors.New("simulator: scenario: start needs a screen")
 	}
 	for i, st := range sc.Steps {
 		if err := st.check(); err != nil {
-			return nil, fmt.Errorf("flowtest: scenario step %d: %w", i+1, err)
+			return nil, fmt.Errorf("simulator: scenario step %d: %w", i+1, err)
 		}
 	}
 	return &sc, nil
@@ -164,7 +164,7 @@ func (r *Report) Err() error {
 	if r.OK() {
 		return nil
 	}
-	return errors.New("flowtest: scenario failed:\n  " + strings.Join(r.Failures, "\n  "))
+	return errors.New("simulator: scenario failed:\n  " + strings.Join(r.Failures, "\n  "))
 }
 
 // Play runs a scenario on a new session s. Each step is played even when an

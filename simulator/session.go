@@ -16,7 +16,7 @@ import (
 
 // ErrClosed is returned for an action on a session whose flow has ended:
 // completed, or closed by a flow-token error (427).
-var ErrClosed = errors.New("flowtest: the flow has ended")
+var ErrClosed = errors.New("simulator: the flow has ended")
 
 // Step is what happened for one user action or one request of a session.
 type Step struct {
@@ -71,7 +71,7 @@ func (st *Step) Err() error {
 	for _, b := range st.Blocked {
 		parts = append(parts, "blocked: "+fieldName(b)+": "+b.Message)
 	}
-	return fmt.Errorf("flowtest: %s on %s: %s", st.Kind, orNone(st.From), strings.Join(parts, "; "))
+	return fmt.Errorf("simulator: %s on %s: %s", st.Kind, orNone(st.From), strings.Join(parts, "; "))
 }
 
 // Request returns the data-endpoint request the step sent, to send it
@@ -160,7 +160,7 @@ func NewSession(c *Client) *Session {
 // browser preview).
 func Resume(c *Client, st State) (*Session, error) {
 	if st.Screen != "" && st.Screen != "SUCCESS" && c.cfg.Flow.Screen(st.Screen) == nil {
-		return nil, fmt.Errorf("flowtest: state is on screen %q, which is not in the flow", st.Screen)
+		return nil, fmt.Errorf("simulator: state is on screen %q, which is not in the flow", st.Screen)
 	}
 	if st.Data == nil {
 		st.Data = map[string]map[string]any{}
@@ -173,12 +173,12 @@ func Resume(c *Client, st State) (*Session, error) {
 	}
 	for _, id := range st.History {
 		if c.cfg.Flow.Screen(id) == nil {
-			return nil, fmt.Errorf("flowtest: state history names screen %q, which is not in the flow", id)
+			return nil, fmt.Errorf("simulator: state history names screen %q, which is not in the flow", id)
 		}
 	}
 	if st.Screen != "" && st.Screen != "SUCCESS" {
 		if len(st.History) == 0 || st.History[len(st.History)-1] != st.Screen {
-			return nil, fmt.Errorf("flowtest: state history does not end with the current screen %q", st.Screen)
+			return nil, fmt.Errorf("simulator: state history does not end with the current screen %q", st.Screen)
 		}
 		for _, id := range st.History {
 			if st.Data[id] == nil {
@@ -245,7 +245,7 @@ func (s *Session) ready() error {
 	case s.st.Closed:
 		return ErrClosed
 	case s.Screen() == nil:
-		return errors.New("flowtest: the flow is not open: call Start first")
+		return errors.New("simulator: the flow is not open: call Start first")
 	}
 	return nil
 }
@@ -256,12 +256,12 @@ func (s *Session) ready() error {
 // data (use StartAt to give it some).
 func (s *Session) Start(ctx context.Context) (*Step, error) {
 	if s.st.Screen != "" || s.st.Closed {
-		return nil, errors.New("flowtest: the session has already started")
+		return nil, errors.New("simulator: the session has already started")
 	}
 	if s.c.cfg.Flow.DataAPIVersion == "" {
 		entries := s.c.cfg.Flow.EntryScreens()
 		if len(entries) == 0 {
-			return nil, errors.New("flowtest: the flow has no screens")
+			return nil, errors.New("simulator: the flow has no screens")
 		}
 		return s.StartAt(entries[0], map[string]any{})
 	}
@@ -279,11 +279,11 @@ func (s *Session) Start(ctx context.Context) (*Step, error) {
 // model.
 func (s *Session) StartAt(screen string, data map[string]any) (*Step, error) {
 	if s.st.Screen != "" || s.st.Closed {
-		return nil, errors.New("flowtest: the session has already started")
+		return nil, errors.New("simulator: the session has already started")
 	}
 	scr := s.c.cfg.Flow.Screen(screen)
 	if scr == nil {
-		return nil, fmt.Errorf("flowtest: no screen %q in the flow (screens: %s)", screen, strings.Join(screenIDs(s.c.cfg.Flow), ", "))
+		return nil, fmt.Errorf("simulator: no screen %q in the flow (screens: %s)", screen, strings.Join(screenIDs(s.c.cfg.Flow), ", "))
 	}
 	data = normalize(data)
 	st := &Step{Kind: "open", To: screen, Sent: data, Violations: checkData(scr, data)}
@@ -302,10 +302,10 @@ func (s *Session) Set(name string, value any) error {
 	scr := s.Screen()
 	c := scr.Inputs()[name]
 	if c == nil {
-		return fmt.Errorf("flowtest: screen %s has no input %q (inputs: %s)", scr.ID, name, strings.Join(sortedKeys(scr.Inputs()), ", "))
+		return fmt.Errorf("simulator: screen %s has no input %q (inputs: %s)", scr.ID, name, strings.Join(sortedKeys(scr.Inputs()), ", "))
 	}
 	if !s.isShown(c) {
-		return fmt.Errorf("flowtest: input %q of screen %s is not shown now (a visible property or an If/Switch hides it)", name, scr.ID)
+		return fmt.Errorf("simulator: input %q of screen %s is not shown now (a visible property or an If/Switch hides it)", name, scr.ID)
 	}
 	form := s.st.Form[scr.ID]
 	if value == nil {
@@ -386,10 +386,10 @@ func (s *Session) Submit(ctx context.Context) (*Step, error) {
 		}
 	})
 	if footer == nil || footer.OnClickAction == nil {
-		return nil, fmt.Errorf("flowtest: screen %s shows no Footer to press", s.st.Screen)
+		return nil, fmt.Errorf("simulator: screen %s shows no Footer to press", s.st.Screen)
 	}
 	if !s.scope().boolProp(footer.Enabled, true) {
-		return nil, fmt.Errorf("flowtest: the Footer of screen %s is disabled", s.st.Screen)
+		return nil, fmt.Errorf("simulator: the Footer of screen %s is disabled", s.st.Screen)
 	}
 	return s.fire(ctx, footer, footer.OnClickAction, true)
 }
@@ -424,11 +424,11 @@ func (s *Session) Fire(ctx context.Context, i int) (*Step, error) {
 	}
 	acts := s.Screen().Actions()
 	if i < 0 || i >= len(acts) {
-		return nil, fmt.Errorf("flowtest: screen %s has no action %d", s.st.Screen, i)
+		return nil, fmt.Errorf("simulator: screen %s has no action %d", s.st.Screen, i)
 	}
 	ref := acts[i]
 	if !s.isShown(ref.Component) {
-		return nil, fmt.Errorf("flowtest: the %s of screen %s is not shown now", ref.Component.Type, s.st.Screen)
+		return nil, fmt.Errorf("simulator: the %s of screen %s is not shown now", ref.Component.Type, s.st.Screen)
 	}
 	return s.fire(ctx, ref.Component, ref.Action, ref.Component.Type == "Footer" && ref.Event == "on-click-action")
 }
@@ -449,7 +449,7 @@ func (s *Session) fire(ctx context.Context, c *flowjson.Component, a *flowjson.A
 	switch a.Name {
 	case flowjson.ActionNavigate:
 		if a.Next == nil || s.c.cfg.Flow.Screen(a.Next.Name) == nil {
-			return nil, fmt.Errorf("flowtest: the navigate action of %s has no known next screen", from)
+			return nil, fmt.Errorf("simulator: the navigate action of %s has no known next screen", from)
 		}
 		next := s.c.cfg.Flow.Screen(a.Next.Name)
 		if payload == nil {
@@ -473,7 +473,7 @@ func (s *Session) fire(ctx context.Context, c *flowjson.Component, a *flowjson.A
 		st.Sent = map[string]any{"url": a.URL}
 	case flowjson.ActionDataExchange:
 		if s.c.cfg.Flow.DataAPIVersion == "" {
-			return nil, errors.New("flowtest: data_exchange in a flow without data_api_version")
+			return nil, errors.New("simulator: data_exchange in a flow without data_api_version")
 		}
 		if payload == nil {
 			payload = map[string]any{}
@@ -486,7 +486,7 @@ func (s *Session) fire(ctx context.Context, c *flowjson.Component, a *flowjson.A
 		}
 		s.screenAnswer(st, ans, move{action: ActionDataExchange, from: from})
 	default:
-		return nil, fmt.Errorf("flowtest: unknown action %q", a.Name)
+		return nil, fmt.Errorf("simulator: unknown action %q", a.Name)
 	}
 	return s.record(st), nil
 }
@@ -500,7 +500,7 @@ func (s *Session) Back(ctx context.Context) (*Step, error) {
 		return nil, err
 	}
 	if len(s.st.History) < 2 {
-		return nil, fmt.Errorf("flowtest: screen %s is the first screen: back would close the flow", s.st.Screen)
+		return nil, fmt.Errorf("simulator: screen %s is the first screen: back would close the flow", s.st.Screen)
 	}
 	scr := s.Screen()
 	prev := s.st.History[:len(s.st.History)-1]

@@ -62,7 +62,7 @@ func (c *Completion) WebhookBody(o WebhookOptions) ([]byte, error) {
 	}
 	resp, err := json.Marshal(c.ResponseJSON)
 	if err != nil {
-		return nil, fmt.Errorf("flowtest: response_json: %w", err)
+		return nil, fmt.Errorf("simulator: response_json: %w", err)
 	}
 	type obj = map[string]any
 	msg := obj{
@@ -101,13 +101,13 @@ func (c *Completion) WebhookBody(o WebhookOptions) ([]byte, error) {
 func (s *Session) DeliverCompletion(ctx context.Context, o WebhookOptions) (*Step, error) {
 	c := s.Completion()
 	if c == nil {
-		return nil, errors.New("flowtest: the flow has not completed: no webhook to deliver")
+		return nil, errors.New("simulator: the flow has not completed: no webhook to deliver")
 	}
 	if len(o.AppSecret) == 0 {
-		return nil, fmt.Errorf("flowtest: a webhook needs the app secret that signs it: %w", signature.ErrNoSecret)
+		return nil, fmt.Errorf("simulator: a webhook needs the app secret that signs it: %w", signature.ErrNoSecret)
 	}
 	if o.URL == "" && o.Handler == nil {
-		return nil, errors.New("flowtest: set the webhook URL or Handler")
+		return nil, errors.New("simulator: set the webhook URL or Handler")
 	}
 	body, err := c.WebhookBody(o)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog"
+	"github.com/waflow/waflow/deploy"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/graph/graphtest"
 	"github.com/waflow/waflow/keys"
@@ -247,7 +248,9 @@ func (c *cli) deployedRecords() map[string]waflow.FlowDeployment {
 	return out
 }
 
-func TestDeployTwiceChangesNothing(t *testing.T) {
+// The whole catalog: each flow's categories and endpoint come from the
+// registry, and the summary line counts what each run did.
+func TestDeployCatalogTwice(t *testing.T) {
 	c := newCLI(t)
 	out := c.mustRun("flows", "deploy", "-publish")
 	c.checkShapes()
@@ -268,7 +271,7 @@ func TestDeployTwiceChangesNothing(t *testing.T) {
 		if fl.EndpointURI != wantURI {
 			t.Errorf("%s endpoint_uri %q, want %q", name, fl.EndpointURI, wantURI)
 		}
-		if r := recs[name]; r.FlowID != fl.ID || r.ContentHash != contentHash(src) {
+		if r := recs[name]; r.FlowID != fl.ID || r.ContentHash != deploy.ContentHash(src) {
 			t.Errorf("%s recorded as %+v, want flow %s with the source's hash", name, r, fl.ID)
 		}
 	}
@@ -282,35 +285,6 @@ func TestDeployTwiceChangesNothing(t *testing.T) {
 		if !strings.HasPrefix(r, "GET ") {
 			t.Errorf("second deploy changed something on Meta: %s", r)
 		}
-	}
-}
-
-// A fresh data folder (another machine) uploads only what differs from
-// Meta's copy: an upload would put a published flow back to DRAFT.
-func TestDeployFromAnotherMachineComparesWithMeta(t *testing.T) {
-	c := newCLI(t)
-	same, _ := catalog.Source("appointment_booking")
-	c.g.AddFlow("appointment_booking", "PUBLISHED", same, "https://flows.example.com/flows/appointment_booking")
-	old, _ := catalog.Source("expense_entry")
-	old = bytes.Replace(old, []byte(`"version": "7.3"`), []byte(`"version": "7.2"`), 1)
-	c.g.AddFlow("expense_entry", "PUBLISHED", old, "https://flows.example.com/flows/expense_entry")
-
-	out := c.mustRun("flows", "deploy", "appointment_booking", "expense_entry")
-	c.checkShapes()
-	if !strings.Contains(out, "appointment_booking: Flow JSON on Meta is the local one; recorded") || !strings.Contains(out, "expense_entry: uploaded Flow JSON sha256:") {
-		t.Fatalf("deploy:\n%s", out)
-	}
-	if n := c.requestsMatching(`POST /[0-9]+/assets`); n != 1 {
-		t.Fatalf("%d uploads, want 1 (expense_entry only)", n)
-	}
-	if fl := c.g.Flow("appointment_booking"); fl.Status != "PUBLISHED" || fl.Uploads != 0 {
-		t.Fatalf("appointment_booking: %s after %d uploads, want PUBLISHED untouched", fl.Status, fl.Uploads)
-	}
-	if fl := c.g.Flow("expense_entry"); fl.Status != "DRAFT" {
-		t.Fatalf("expense_entry is %s after a changed upload without -publish, want DRAFT", fl.Status)
-	}
-	if len(c.deployedRecords()) != 2 {
-		t.Fatalf("records %v, want both flows", c.deployedRecords())
 	}
 }
 
@@ -329,50 +303,12 @@ func TestDeployLocalErrorsUploadNothing(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, out)
 	}
-	if !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(bad)+`:5:\d+: INVALID_NAVIGATE_ACTION_NEXT_SCREEN_NAME: `).MatchString(out) || !strings.Contains(out, "broken_form: not uploaded") {
+	if !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(bad)+`:5:\d+: INVALID_NAVIGATE_ACTION_NEXT_SCREEN_NAME: `).MatchString(out) || !regexp.MustCompile(`(?m)^broken_form: not uploaded: 1 error in `+regexp.QuoteMeta(bad)+` \(waflow validate shows the same\)$`).MatchString(out) {
 		t.Fatalf("output does not show the local error as FILE:LINE:COL:\n%s", out)
 	}
 	if reqs := c.g.Requests(); len(reqs) != 0 {
 		t.Fatalf("requests %v, want none: a flow with errors is not created nor uploaded", reqs)
 	}
-}
-
-func TestDeployShowsMetaValidationErrors(t *testing.T) {
-	c := newCLI(t)
-	c.g.AddMetaError("feedback_survey", map[string]any{"error": "INVALID_PROPERTY_VALUE", "error_type": "FLOW_JSON_ERROR",
-		"message": "Invalid value found for property 'type'.", "line_start": 12, "line_end": 12, "column_start": 21, "column_end": 29,
-		"pointers": []any{map[string]any{"line_start": 12, "line_end": 12, "column_start": 21, "column_end": 29, "path": "screens[0].layout.children[0].type"}}})
-	code, out, _ := c.run("flows", "deploy", "-publish", "feedback_survey")
-	c.checkShapes()
-	if code != 1 || !strings.Contains(out, "\nfeedback_survey.json:12:21: INVALID_PROPERTY_VALUE: Invalid value found for property 'type'.\n") {
-		t.Fatalf("exit %d, output:\n%s\nwant exit 1 and Meta's error as FILE:LINE:COL: CODE: message", code, out)
-	}
-	if n := c.requestsMatching(`POST /[0-9]+/publish`); n != 0 {
-		t.Fatalf("%d publish requests, want none for a flow Meta found errors in", n)
-	}
-}
-
-func TestDeployPublishRefusedShowsReason(t *testing.T) {
-	c := newCLI(t)
-	c.g.Inject(graphtest.Reply{Method: "POST", Path: "/[0-9]+/publish", Status: 400, Code: 139002, UserMsg: "Missing Flows Signed Public Key"})
-	code, out, _ := c.run("flows", "deploy", "-publish", "appointment_booking")
-	if code != 1 || !strings.Contains(out, "appointment_booking: publishing refused: Missing Flows Signed Public Key [code 139002, fbtrace_id AFakeTrace42]") {
-		t.Fatalf("exit %d, output:\n%s", code, out)
-	}
-	if n := c.requestsMatching(`POST /[0-9]+/publish`); n != 1 {
-		t.Fatalf("%d publish requests, want 1: a refusal is not retried", n)
-	}
-}
-
-// A 500 on a request that is safe to repeat (the upload) is retried.
-func TestDeployRetriesA500(t *testing.T) {
-	c := newCLI(t)
-	c.g.Inject(graphtest.Reply{Method: "POST", Path: "/[0-9]+/assets", Status: 500, Code: 1})
-	out := c.mustRun("flows", "deploy", "feedback_survey")
-	if n := c.requestsMatching(`POST /[0-9]+/assets`); n != 2 || !strings.Contains(out, "1 uploaded") {
-		t.Fatalf("%d uploads (want 2: the 500, then the success):\n%s", n, out)
-	}
-	c.checkShapes()
 }
 
 func TestDeployFailures(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/deploy"
 	"github.com/waflow/waflow/endpoint"
-	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/graph"
 )
@@ -104,14 +104,6 @@ WAFLOW_PUBLIC_URL for flows that use the data endpoint.`,
 	}
 }
 
-// deployFields are the fields deploy reads of a flow.
-var deployFields = []string{"id", "name", "status", "validation_errors", "endpoint_uri", "json_version"}
-
-// deployStats counts what a deploy did.
-type deployStats struct {
-	created, uploaded, endpoints, published, unchanged, failed int
-}
-
 func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, publish bool, categoryList string) error {
 	var cats []graph.Category
 	for _, c := range splitList(categoryList) {
@@ -124,16 +116,19 @@ func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, pub
 		}
 		args = known.Names()
 	}
-	var flows []*flowSource
+	var flows []deploy.Flow
 	for _, a := range args {
 		f, err := loadFlowSource(a)
 		if err != nil {
 			return err
 		}
-		flows = append(flows, f)
+		flows = append(flows, f.deployFlow())
+		if len(cats) > 0 {
+			flows[len(flows)-1].Categories = cats
+		}
 	}
 	needs := []graphNeed{needToken, needWABAID}
-	if slices.ContainsFunc(flows, func(f *flowSource) bool { return usesEndpoint(f.Src) }) {
+	if slices.ContainsFunc(flows, func(f deploy.Flow) bool { return f.UsesEndpoint }) {
 		needs = append(needs, needPublicURL)
 	}
 	if err := cfg.graph.require(needs...); err != nil {
@@ -145,217 +140,31 @@ func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, pub
 	}
 	defer sess.Close()
 
-	d := &deployer{sess: sess, env: env, publish: publish, categories: cats}
-	for _, f := range flows {
-		if err := d.deploy(ctx, f); err != nil {
-			d.stats.failed++
-			fmt.Fprintf(env.Stdout, "%s: %v\n", f.Name, err)
-			if graph.IsAccessTokenError(err) || errors.Is(err, waflow.ErrClosed) {
-				break // every other flow would fail the same way
+	d := sess.deployer()
+	d.Publish = publish
+	d.Progress = func(e deploy.Event) {
+		switch e.Step {
+		case deploy.StepLocalProblems, deploy.StepMetaProblems:
+			fmt.Fprintln(env.Stdout, e)
+			return
+		case deploy.StepFailed:
+			if _, ok := errors.AsType[*deploy.InvalidError](e.Err); ok {
+				fmt.Fprintf(env.Stdout, "%s: %v (waflow validate shows the same)\n", e.Flow, e.Err)
+				return
 			}
 		}
+		fmt.Fprintf(env.Stdout, "%s: %s\n", e.Flow, e)
 	}
-	st := d.stats
+	st := deploy.Count(d.Deploy(ctx, flows))
 	fmt.Fprintf(env.Stdout, "%s: %d created, %d uploaded, %d endpoint_uri set, %d published, %d unchanged, %d failed\n",
-		count(len(flows), "flow"), st.created, st.uploaded, st.endpoints, st.published, st.unchanged, st.failed)
-	if st.failed > 0 {
+		count(len(flows), "flow"), st.Created, st.Uploaded, st.EndpointsSet, st.Published, st.Unchanged, st.Failed)
+	if st.Failed > 0 {
 		return &exitError{code: 1}
 	}
 	return nil
 }
 
-type deployer struct {
-	sess       *graphSession
-	env        *Env
-	publish    bool
-	categories []graph.Category
-	stats      deployStats
-}
-
-func (d *deployer) say(f *flowSource, format string, args ...any) {
-	fmt.Fprintf(d.env.Stdout, "%s: %s\n", f.Name, fmt.Sprintf(format, args...))
-}
-
-// deploy brings one flow on Meta to the local Flow JSON; the steps that
-// change nothing are skipped, so that a second run makes no change.
-func (d *deployer) deploy(ctx context.Context, f *flowSource) error {
-	g := &d.sess.cfg.graph
-	c := d.sess.client
-	records := d.sess.store
-
-	// 1. Local validation: a flow with errors is not uploaded.
-	_, problems := flowjson.ValidateSource(f.Src)
-	if err := problems.WriteText(d.env.Stdout, f.File); err != nil {
-		return err
-	}
-	if problems.HasErrors() {
-		return fmt.Errorf("not uploaded: %s in %s (waflow validate shows the same)", count(problems.Errors(), "error"), f.File)
-	}
-	var wantURI string
-	if usesEndpoint(f.Src) {
-		uri, err := g.endpointURI(f.Name)
-		if err != nil {
-			return err
-		}
-		wantURI = uri
-	}
-	hash := f.hash()
-
-	// 2. The flow on Meta: by our record, else by name, else created.
-	var flow *graph.Flow
-	rec, err := records.FlowDeployment(ctx, g.wabaID, f.Name)
-	switch {
-	case err == nil:
-		flow, err = c.GetFlow(ctx, rec.FlowID, &graph.GetFlowOptions{Fields: deployFields})
-		if graph.CodeOf(err) == graph.CodeInvalidParameter {
-			d.say(f, "recorded flow %s is gone from Meta; looking it up by name", rec.FlowID)
-			flow, err, rec = nil, nil, waflow.FlowDeployment{}
-		}
-		if err != nil {
-			return err
-		}
-	case errors.Is(err, waflow.ErrNotFound):
-		err = nil
-	default:
-		return err
-	}
-	if flow == nil {
-		found, err := c.FindFlowByName(ctx, g.wabaID, f.Name)
-		switch {
-		case err == nil:
-			if flow, err = c.GetFlow(ctx, found.ID, &graph.GetFlowOptions{Fields: deployFields}); err != nil {
-				return err
-			}
-		case errors.Is(err, graph.ErrFlowNotFound):
-		default:
-			return err
-		}
-	}
-	created := false
-	if flow == nil {
-		id, err := d.create(ctx, f)
-		if err != nil {
-			return err
-		}
-		created = true
-		flow = &graph.Flow{ID: id, Name: f.Name, Status: graph.StatusDraft}
-		d.stats.created++
-		d.say(f, "created flow %s", id)
-	}
-	if flow.Status == graph.StatusDeprecated {
-		return fmt.Errorf("flow %s is DEPRECATED on Meta and can no longer change; delete it there or deploy under another name", flow.ID)
-	}
-
-	// 3. The Flow JSON: uploaded only when it differs from what Meta has.
-	upToDate := rec.FlowID == flow.ID && rec.ContentHash == hash
-	if !upToDate && !created && rec.FlowID == "" {
-		// No record (another machine deployed it): compare with Meta's copy.
-		remote, err := c.DownloadFlowJSON(ctx, flow.ID)
-		switch {
-		case err != nil:
-			d.sess.log.Warn("could not compare with Meta's Flow JSON; uploading", "flow", f.Name, "error", err)
-		case sameJSON(remote, f.Src):
-			upToDate = true
-			if err := records.SaveFlowDeployment(ctx, waflow.FlowDeployment{WABAID: g.wabaID, Flow: f.Name, FlowID: flow.ID, ContentHash: hash}); err != nil {
-				return err
-			}
-			d.say(f, "Flow JSON on Meta is the local one; recorded")
-		}
-	}
-	changed := created
-	if !upToDate {
-		if _, err := c.UploadFlowJSON(ctx, flow.ID, f.Src); err != nil {
-			return err
-		}
-		if err := records.SaveFlowDeployment(ctx, waflow.FlowDeployment{WABAID: g.wabaID, Flow: f.Name, FlowID: flow.ID, ContentHash: hash}); err != nil {
-			return err
-		}
-		d.stats.uploaded++
-		changed = true
-		d.say(f, "uploaded Flow JSON %s", shortHash(hash))
-		// The upload may have moved the flow back to DRAFT, and Meta
-		// validated it: read the flow again.
-		if flow, err = c.GetFlow(ctx, flow.ID, &graph.GetFlowOptions{Fields: deployFields}); err != nil {
-			return err
-		}
-	}
-
-	// 4. endpoint_uri, when it is not already ours.
-	if wantURI != "" && flow.EndpointURI != wantURI {
-		if err := c.UpdateFlow(ctx, flow.ID, graph.FlowUpdate{EndpointURI: wantURI}); err != nil {
-			return err
-		}
-		d.stats.endpoints++
-		changed = true
-		d.say(f, "endpoint_uri set to %s", wantURI)
-	}
-
-	// 5. Meta's own validation, in the form waflow validate prints.
-	for _, v := range flow.ValidationErrors {
-		fmt.Fprintln(d.env.Stdout, metaProblem(v).Format(f.File))
-	}
-	if n := len(flow.ValidationErrors); n > 0 {
-		//lint:ignore ST1005 Meta is a name
-		return fmt.Errorf("Meta found %s in the Flow JSON of flow %s; it cannot be published", count(n, "validation error"), flow.ID)
-	}
-
-	// 6. Publishing, on request, of a valid draft.
-	if d.publish && flow.Status == graph.StatusDraft {
-		if err := c.PublishFlow(ctx, flow.ID); err != nil {
-			var ge *graph.Error
-			if graph.IsPublishRefused(err) && errors.As(err, &ge) {
-				return fmt.Errorf("publishing refused: %s [code %d, fbtrace_id %s]", publishReason(ge), ge.Code, ge.FBTraceID)
-			}
-			return err
-		}
-		d.stats.published++
-		changed = true
-		d.say(f, "published")
-		flow.Status = graph.StatusPublished
-	}
-	if !changed {
-		d.stats.unchanged++
-		d.say(f, "unchanged (flow %s, %s)", flow.ID, flow.Status)
-	}
-	return nil
-}
-
-// publishReason is Meta's reason for refusing to publish (error_user_msg).
-func publishReason(e *graph.Error) string {
-	for _, s := range []string{e.UserMessage, e.Details, e.UserTitle, e.Message} {
-		if s != "" {
-			return s
-		}
-	}
-	return "no reason given"
-}
-
-// create creates the flow on Meta. Creating is not safe to repeat: when
-// Meta's answer was lost, the flow is looked up by name instead.
-func (d *deployer) create(ctx context.Context, f *flowSource) (string, error) {
-	g := &d.sess.cfg.graph
-	cats := d.categories
-	if len(cats) == 0 {
-		cats = f.Categories
-	}
-	if len(cats) == 0 {
-		cats = []graph.Category{graph.CategoryOther}
-	}
-	cf, err := d.sess.client.CreateFlow(ctx, g.wabaID, graph.FlowCreate{Name: f.Name, Categories: cats})
-	if errors.Is(err, graph.ErrOutcomeUnknown) {
-		found, ferr := d.sess.client.FindFlowByName(ctx, g.wabaID, f.Name)
-		if ferr == nil {
-			return found.ID, nil
-		}
-		return "", fmt.Errorf("%w; and it is not on Meta yet: %w", err, ferr)
-	}
-	if err != nil {
-		return "", err
-	}
-	return cf.ID, nil
-}
-
-// runFlowStatus prints every flow of the WABA and every catalog flow.
+// runFlowStatus prints every flow of the WABA and every registered flow.
 func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 	if err := cfg.graph.require(needToken, needWABAID); err != nil {
 		return err
@@ -365,45 +174,27 @@ func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 		return err
 	}
 	defer sess.Close()
-	waba := cfg.graph.wabaID
-	remote, err := sess.client.ListFlows(ctx, waba)
-	if err != nil {
-		return err
-	}
-	recs, err := sess.store.FlowDeployments(ctx, waba)
-	if err != nil {
-		return err
-	}
 	known, err := describeFlows()
 	if err != nil {
 		return err
 	}
-	byName := map[string]waflow.FlowDeployment{}
-	for _, r := range recs {
-		byName[r.Flow] = r
+	var local []deploy.Flow
+	for _, f := range known.Flows() {
+		local = append(local, deploy.Flow{Name: f.Name, Source: f.Source})
 	}
-	// local says how the deployed Flow JSON compares with the local one.
-	local := func(name string) string {
-		f := known.Flow(name)
-		rec, deployed := byName[name]
-		switch {
-		case f == nil && deployed:
-			return "deployed " + shortHash(rec.ContentHash)
-		case f == nil:
-			return "-"
-		case !deployed:
-			return "not deployed"
-		case rec.ContentHash == contentHash(f.Source):
-			return "up to date"
-		}
-		return "changed since deploy"
+	states, err := sess.deployer().Status(ctx, local)
+	if err != nil {
+		return err
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "FLOW\tID\tSTATUS\tCAN SEND\tMETA ERRORS\tLOCAL")
 	var notes []string
-	seen := map[string]bool{}
-	for _, f := range remote {
-		seen[f.Name] = true
+	for _, s := range states {
+		f := s.Remote
+		if f == nil {
+			fmt.Fprintf(w, "%s\t-\tnot on Meta\t-\t-\t%s\n", s.Name, s.LocalText())
+			continue
+		}
 		canSend := "-"
 		opts := &graph.GetFlowOptions{Fields: []string{"id", "health_status"}, PhoneNumberID: cfg.graph.phoneNumberID}
 		if full, err := sess.client.GetFlow(ctx, f.ID, opts); err != nil {
@@ -416,14 +207,9 @@ func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 				}
 			}
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", f.Name, f.ID, f.Status, canSend, len(f.ValidationErrors), local(f.Name))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", f.Name, f.ID, f.Status, canSend, len(f.ValidationErrors), s.LocalText())
 		for _, v := range f.ValidationErrors {
-			notes = append(notes, metaProblem(v).Format(f.Name+".json"))
-		}
-	}
-	for _, name := range known.Names() {
-		if !seen[name] {
-			fmt.Fprintf(w, "%s\t-\tnot on Meta\t-\t-\t%s\n", name, local(name))
+			notes = append(notes, deploy.MetaProblem(v).Format(f.Name+".json"))
 		}
 	}
 	if err := w.Flush(); err != nil {

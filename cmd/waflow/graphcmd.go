@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/deploy"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/graph"
 )
@@ -51,6 +50,12 @@ func openGraphSession(ctx context.Context, env *Env, cfg *appConfig) (*graphSess
 		return nil, err
 	}
 	return s, nil
+}
+
+// deployer returns a deployer of the configured WABA, with the session's
+// client, store and logger.
+func (s *graphSession) deployer() *deploy.Deployer {
+	return &deploy.Deployer{Client: s.client, Store: s.store, WABAID: s.cfg.graph.wabaID, PublicURL: s.cfg.graph.publicURL, Logger: s.log}
 }
 
 func (s *graphSession) Close() {
@@ -100,20 +105,9 @@ func loadFlowSource(arg string) (*flowSource, error) {
 	return &flowSource{Name: arg, File: arg + ".json", Src: f.Source, Categories: f.Categories, Catalog: true}, nil
 }
 
-// hash is the content hash a deployment records.
-func (f *flowSource) hash() string { return contentHash(f.Src) }
-
-func contentHash(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// shortHash shortens a content hash for people.
-func shortHash(h string) string {
-	if len(h) > len("sha256:")+12 {
-		return h[:len("sha256:")+12]
-	}
-	return h
+// deployFlow is f as package deploy takes it.
+func (f *flowSource) deployFlow() deploy.Flow {
+	return deploy.Flow{Name: f.Name, File: f.File, Source: f.Src, Categories: f.Categories, UsesEndpoint: usesEndpoint(f.Src)}
 }
 
 // usesEndpoint reports whether the Flow JSON talks to a data endpoint: it
@@ -121,20 +115,6 @@ func shortHash(h string) string {
 func usesEndpoint(src []byte) bool {
 	f, err := flowjson.Parse(src)
 	return err == nil && f.DataAPIVersion != ""
-}
-
-// metaProblem turns one of Meta's validation_errors into the form waflow
-// validate prints: FILE:LINE:COL: CODE: message.
-func metaProblem(v graph.ValidationError) flowjson.Problem {
-	line, col := v.LineStart, v.ColumnStart
-	if line == 0 && len(v.Pointers) > 0 {
-		line, col = v.Pointers[0].LineStart, v.Pointers[0].ColumnStart
-	}
-	code := v.Code
-	if code == "" {
-		code = v.Type
-	}
-	return flowjson.Problem{Severity: flowjson.SeverityError, Code: code, Message: v.Message, Line: line, Column: col}
 }
 
 // flowIDOf returns Meta's id of the named flow: the deployment record's, or

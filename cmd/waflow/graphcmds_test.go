@@ -15,7 +15,9 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog"
+	"github.com/waflow/waflow/deploy"
 	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/graph/graphtest"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/sqlite"
 )
@@ -24,26 +26,26 @@ import (
 // development data folder.
 type cli struct {
 	t   *testing.T
-	g   *fakeGraph
+	g   *graphtest.Server
 	dir string
 	env map[string]string
 }
 
 func newCLI(t *testing.T) *cli {
 	t.Helper()
-	g := newFakeGraph()
+	g := graphtest.NewServer()
 	t.Cleanup(g.Close)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "graph-token")
-	if err := os.WriteFile(tokenFile, []byte(fakeToken+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokenFile, []byte(graphtest.Token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c := &cli{t: t, g: g, dir: dir, env: map[string]string{
 		"WAFLOW_DATA_DIR":                filepath.Join(dir, "data"),
 		"WAFLOW_GRAPH_URL":               g.URL(),
 		"WAFLOW_GRAPH_ACCESS_TOKEN_FILE": tokenFile,
-		"WAFLOW_WABA_ID":                 fakeWABA,
-		"WAFLOW_PHONE_NUMBER_ID":         fakePhoneID,
+		"WAFLOW_WABA_ID":                 graphtest.WABAID,
+		"WAFLOW_PHONE_NUMBER_ID":         graphtest.PhoneNumberID,
 		"WAFLOW_PHONE_NUMBER":            "+15550001111",
 		"WAFLOW_PUBLIC_URL":              "https://flows.example.com",
 		"WAFLOW_GRAPH_TIMEOUT":           "5s",
@@ -58,7 +60,7 @@ func (c *cli) run(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return c.env[k] }}
 	code := Main(context.Background(), args, env)
-	if strings.Contains(out.String()+errOut.String(), fakeToken) {
+	if strings.Contains(out.String()+errOut.String(), graphtest.Token) {
 		c.t.Errorf("waflow %s printed the access token", strings.Join(args, " "))
 	}
 	return code, out.String(), errOut.String()
@@ -88,7 +90,7 @@ func (c *cli) store() *sqlite.DB {
 // checkShapes fails the test if the fake saw a request of the wrong shape.
 func (c *cli) checkShapes() {
 	c.t.Helper()
-	if v := c.g.violationList(); len(v) > 0 {
+	if v := c.g.Violations(); len(v) > 0 {
 		c.t.Fatalf("requests of the wrong shape:\n%s", strings.Join(v, "\n"))
 	}
 }
@@ -96,7 +98,7 @@ func (c *cli) checkShapes() {
 // requestsMatching counts the requests "METHOD PATH" matching re.
 func (c *cli) requestsMatching(re string) int {
 	n := 0
-	for _, r := range c.g.requests() {
+	for _, r := range c.g.Requests() {
 		if regexp.MustCompile("^" + re + "$").MatchString(r) {
 			n++
 		}
@@ -104,7 +106,7 @@ func (c *cli) requestsMatching(re string) int {
 	return n
 }
 
-func flowParams(t *testing.T, m fakeMessage) map[string]any {
+func flowParams(t *testing.T, m graphtest.Message) map[string]any {
 	t.Helper()
 	in, _ := m.Body["interactive"].(map[string]any)
 	action, _ := in["action"].(map[string]any)
@@ -119,7 +121,7 @@ func TestSendIssuesRecordsAndSends(t *testing.T) {
 	c := newCLI(t)
 	out := c.mustRun("send", "appointment_booking", "-to", "15550001111")
 	c.checkShapes()
-	msgs := c.g.sentMessages()
+	msgs := c.g.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages sent, want 1", len(msgs))
 	}
@@ -155,7 +157,7 @@ func TestSendDraftStaticFlowWithScreen(t *testing.T) {
 	c := newCLI(t)
 	c.mustRun("send", "feedback_survey", "-to", "15550001111", "-draft", "-screen", "RATE", "-data", `{"name":"Ana"}`, "-cta", "Rate us", "-body", "How did we do?")
 	c.checkShapes()
-	p := flowParams(t, c.g.sentMessages()[0])
+	p := flowParams(t, c.g.Messages()[0])
 	payload, _ := p["flow_action_payload"].(map[string]any)
 	if p["mode"] != "draft" || p["flow_action"] != "navigate" || p["flow_cta"] != "Rate us" || payload["screen"] != "RATE" || payload["data"].(map[string]any)["name"] != "Ana" {
 		t.Fatalf("flow parameters %v: want draft, navigate to RATE with data, CTA Rate us", p)
@@ -166,8 +168,8 @@ func TestSendUsesDeployedFlowID(t *testing.T) {
 	c := newCLI(t)
 	c.mustRun("flows", "deploy", "appointment_booking")
 	c.mustRun("send", "appointment_booking", "-to", "15550001111")
-	p := flowParams(t, c.g.sentMessages()[0])
-	if id := c.g.flowByName("appointment_booking").ID; p["flow_id"] != id || p["flow_name"] != nil {
+	p := flowParams(t, c.g.Messages()[0])
+	if id := c.g.Flow("appointment_booking").ID; p["flow_id"] != id || p["flow_name"] != nil {
 		t.Fatalf("flow parameters %v: want flow_id %s and no flow_name", p, id)
 	}
 }
@@ -182,20 +184,20 @@ func TestSendFailures(t *testing.T) {
 		requests int // sends that reached the fake
 	}{
 		{"throttled 132069 is not retried", func(c *cli) {
-			c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/messages", Status: 400, Code: 132069})
+			c.g.Inject(graphtest.Reply{Method: "POST", Path: "/[0-9]+/messages", Status: 400, Code: 132069})
 		}, nil, 1, []string{"code 132069", "THROTTLED", "10 new flow messages an hour", "fbtrace_id AFakeTrace42"}, 1},
 		{"500 may have been delivered", func(c *cli) {
-			c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/messages", Status: 500, Code: 2})
+			c.g.Inject(graphtest.Reply{Method: "POST", Path: "/[0-9]+/messages", Status: 500, Code: 2})
 		}, nil, 1, []string{"outcome unknown", "may have been delivered: check the chat before sending again"}, 1},
 		{"timeout may have been delivered", func(c *cli) {
 			c.env["WAFLOW_GRAPH_TIMEOUT"] = "300ms"
-			c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/messages", Hang: 5 * time.Second})
+			c.g.Inject(graphtest.Reply{Method: "POST", Path: "/[0-9]+/messages", Hang: 5 * time.Second})
 		}, nil, 1, []string{"no complete answer within 300ms", "may have been delivered"}, 1},
 		{"429 is retried after a backoff", func(c *cli) {
-			c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/messages", Status: 429, Code: 130429, RetryAfter: "1"})
+			c.g.Inject(graphtest.Reply{Method: "POST", Path: "/[0-9]+/messages", Status: 429, Code: 130429, RetryAfter: "1"})
 		}, nil, 0, nil, 2},
 		{"expired access token", func(c *cli) {
-			c.g.setToken("EAAG-a-newer-token")
+			c.g.SetToken("EAAG-a-newer-token")
 		}, nil, 1, []string{"code 190", "access token is invalid or has expired"}, 1},
 		{"no access token", func(c *cli) {
 			delete(c.env, "WAFLOW_GRAPH_ACCESS_TOKEN_FILE")
@@ -235,7 +237,7 @@ func TestSendFailures(t *testing.T) {
 // deployedRecords returns the deployment records, by flow.
 func (c *cli) deployedRecords() map[string]waflow.FlowDeployment {
 	c.t.Helper()
-	recs, err := c.store().FlowDeployments(context.Background(), fakeWABA)
+	recs, err := c.store().FlowDeployments(context.Background(), graphtest.WABAID)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -246,7 +248,9 @@ func (c *cli) deployedRecords() map[string]waflow.FlowDeployment {
 	return out
 }
 
-func TestDeployTwiceChangesNothing(t *testing.T) {
+// The whole catalog: each flow's categories and endpoint come from the
+// registry, and the summary line counts what each run did.
+func TestDeployCatalogTwice(t *testing.T) {
 	c := newCLI(t)
 	out := c.mustRun("flows", "deploy", "-publish")
 	c.checkShapes()
@@ -255,7 +259,7 @@ func TestDeployTwiceChangesNothing(t *testing.T) {
 	}
 	recs := c.deployedRecords()
 	for _, name := range catalog.Names {
-		fl := c.g.flowByName(name)
+		fl := c.g.Flow(name)
 		src, _ := catalog.Source(name)
 		if fl == nil || fl.Status != "PUBLISHED" || !bytes.Equal(fl.JSON, src) {
 			t.Fatalf("%s on Meta: %+v; want published with the catalog's Flow JSON", name, fl)
@@ -267,49 +271,20 @@ func TestDeployTwiceChangesNothing(t *testing.T) {
 		if fl.EndpointURI != wantURI {
 			t.Errorf("%s endpoint_uri %q, want %q", name, fl.EndpointURI, wantURI)
 		}
-		if r := recs[name]; r.FlowID != fl.ID || r.ContentHash != contentHash(src) {
+		if r := recs[name]; r.FlowID != fl.ID || r.ContentHash != deploy.ContentHash(src) {
 			t.Errorf("%s recorded as %+v, want flow %s with the source's hash", name, r, fl.ID)
 		}
 	}
 
-	c.g.reset()
+	c.g.Reset()
 	out = c.mustRun("flows", "deploy", "-publish")
 	if !strings.Contains(out, "6 flows: 0 created, 0 uploaded, 0 endpoint_uri set, 0 published, 6 unchanged, 0 failed") {
 		t.Fatalf("second deploy:\n%s", out)
 	}
-	for _, r := range c.g.requests() {
+	for _, r := range c.g.Requests() {
 		if !strings.HasPrefix(r, "GET ") {
 			t.Errorf("second deploy changed something on Meta: %s", r)
 		}
-	}
-}
-
-// A fresh data folder (another machine) uploads only what differs from
-// Meta's copy: an upload would put a published flow back to DRAFT.
-func TestDeployFromAnotherMachineComparesWithMeta(t *testing.T) {
-	c := newCLI(t)
-	same, _ := catalog.Source("appointment_booking")
-	c.g.addFlow("appointment_booking", "PUBLISHED", same, "https://flows.example.com/flows/appointment_booking")
-	old, _ := catalog.Source("expense_entry")
-	old = bytes.Replace(old, []byte(`"version": "7.3"`), []byte(`"version": "7.2"`), 1)
-	c.g.addFlow("expense_entry", "PUBLISHED", old, "https://flows.example.com/flows/expense_entry")
-
-	out := c.mustRun("flows", "deploy", "appointment_booking", "expense_entry")
-	c.checkShapes()
-	if !strings.Contains(out, "appointment_booking: Flow JSON on Meta is the local one; recorded") || !strings.Contains(out, "expense_entry: uploaded Flow JSON sha256:") {
-		t.Fatalf("deploy:\n%s", out)
-	}
-	if n := c.requestsMatching(`POST /[0-9]+/assets`); n != 1 {
-		t.Fatalf("%d uploads, want 1 (expense_entry only)", n)
-	}
-	if fl := c.g.flowByName("appointment_booking"); fl.Status != "PUBLISHED" || fl.Uploads != 0 {
-		t.Fatalf("appointment_booking: %s after %d uploads, want PUBLISHED untouched", fl.Status, fl.Uploads)
-	}
-	if fl := c.g.flowByName("expense_entry"); fl.Status != "DRAFT" {
-		t.Fatalf("expense_entry is %s after a changed upload without -publish, want DRAFT", fl.Status)
-	}
-	if len(c.deployedRecords()) != 2 {
-		t.Fatalf("records %v, want both flows", c.deployedRecords())
 	}
 }
 
@@ -328,50 +303,12 @@ func TestDeployLocalErrorsUploadNothing(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, out)
 	}
-	if !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(bad)+`:5:\d+: INVALID_NAVIGATE_ACTION_NEXT_SCREEN_NAME: `).MatchString(out) || !strings.Contains(out, "broken_form: not uploaded") {
+	if !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(bad)+`:5:\d+: INVALID_NAVIGATE_ACTION_NEXT_SCREEN_NAME: `).MatchString(out) || !regexp.MustCompile(`(?m)^broken_form: not uploaded: 1 error in `+regexp.QuoteMeta(bad)+` \(waflow validate shows the same\)$`).MatchString(out) {
 		t.Fatalf("output does not show the local error as FILE:LINE:COL:\n%s", out)
 	}
-	if reqs := c.g.requests(); len(reqs) != 0 {
+	if reqs := c.g.Requests(); len(reqs) != 0 {
 		t.Fatalf("requests %v, want none: a flow with errors is not created nor uploaded", reqs)
 	}
-}
-
-func TestDeployShowsMetaValidationErrors(t *testing.T) {
-	c := newCLI(t)
-	c.g.addMetaError("feedback_survey", map[string]any{"error": "INVALID_PROPERTY_VALUE", "error_type": "FLOW_JSON_ERROR",
-		"message": "Invalid value found for property 'type'.", "line_start": 12, "line_end": 12, "column_start": 21, "column_end": 29,
-		"pointers": []any{map[string]any{"line_start": 12, "line_end": 12, "column_start": 21, "column_end": 29, "path": "screens[0].layout.children[0].type"}}})
-	code, out, _ := c.run("flows", "deploy", "-publish", "feedback_survey")
-	c.checkShapes()
-	if code != 1 || !strings.Contains(out, "\nfeedback_survey.json:12:21: INVALID_PROPERTY_VALUE: Invalid value found for property 'type'.\n") {
-		t.Fatalf("exit %d, output:\n%s\nwant exit 1 and Meta's error as FILE:LINE:COL: CODE: message", code, out)
-	}
-	if n := c.requestsMatching(`POST /[0-9]+/publish`); n != 0 {
-		t.Fatalf("%d publish requests, want none for a flow Meta found errors in", n)
-	}
-}
-
-func TestDeployPublishRefusedShowsReason(t *testing.T) {
-	c := newCLI(t)
-	c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/publish", Status: 400, Code: 139002, UserMsg: "Missing Flows Signed Public Key"})
-	code, out, _ := c.run("flows", "deploy", "-publish", "appointment_booking")
-	if code != 1 || !strings.Contains(out, "appointment_booking: publishing refused: Missing Flows Signed Public Key [code 139002, fbtrace_id AFakeTrace42]") {
-		t.Fatalf("exit %d, output:\n%s", code, out)
-	}
-	if n := c.requestsMatching(`POST /[0-9]+/publish`); n != 1 {
-		t.Fatalf("%d publish requests, want 1: a refusal is not retried", n)
-	}
-}
-
-// A 500 on a request that is safe to repeat (the upload) is retried.
-func TestDeployRetriesA500(t *testing.T) {
-	c := newCLI(t)
-	c.g.inject(fakeReply{Method: "POST", Path: "/[0-9]+/assets", Status: 500, Code: 1})
-	out := c.mustRun("flows", "deploy", "feedback_survey")
-	if n := c.requestsMatching(`POST /[0-9]+/assets`); n != 2 || !strings.Contains(out, "1 uploaded") {
-		t.Fatalf("%d uploads (want 2: the 500, then the success):\n%s", n, out)
-	}
-	c.checkShapes()
 }
 
 func TestDeployFailures(t *testing.T) {
@@ -379,7 +316,7 @@ func TestDeployFailures(t *testing.T) {
 		name, want string
 		setup      func(c *cli)
 	}{
-		{"expired token", "access token is invalid or has expired", func(c *cli) { c.g.setToken("EAAG-other") }},
+		{"expired token", "access token is invalid or has expired", func(c *cli) { c.g.SetToken("EAAG-other") }},
 		{"no public URL", "missing setting: WAFLOW_PUBLIC_URL", func(c *cli) { delete(c.env, "WAFLOW_PUBLIC_URL") }},
 		{"http public URL", "want an absolute https URL", func(c *cli) { c.env["WAFLOW_PUBLIC_URL"] = "http://flows.example.com" }},
 		{"no WABA", "missing setting: WAFLOW_WABA_ID", func(c *cli) { delete(c.env, "WAFLOW_WABA_ID") }},
@@ -414,8 +351,8 @@ func TestFlowsStatus(t *testing.T) {
 	}
 	// The health is asked for the configured phone number.
 	found := false
-	for _, r := range c.g.fullLog() {
-		if strings.Contains(r.Query.Get("fields"), "health_status.phone_number("+fakePhoneID+")") {
+	for _, r := range c.g.Log() {
+		if strings.Contains(r.Query.Get("fields"), "health_status.phone_number("+graphtest.PhoneNumberID+")") {
 			found = true
 		}
 	}
@@ -471,13 +408,13 @@ func TestFlowsMetrics(t *testing.T) {
 	if !regexp.MustCompile(`(?s)ENDPOINT_REQUEST_COUNT \(DAY\)\nPERIOD +KEY +VALUE\n2025-03-01 +value +312\n2025-03-02 +value +287\n`).MatchString(out) {
 		t.Fatalf("metrics output:\n%s", out)
 	}
-	log := c.g.fullLog()
+	log := c.g.Log()
 	last := log[len(log)-1]
 	if f := last.Query.Get("fields"); f != "metric.name(ENDPOINT_REQUEST_COUNT).granularity(DAY).since(2025-03-01).until(2025-03-02)" {
 		t.Fatalf("metrics asked for fields %q", f)
 	}
 
-	c.g.inject(fakeReply{Method: "GET", Path: "/[0-9]+", Status: 400, Code: 139006})
+	c.g.Inject(graphtest.Reply{Method: "GET", Path: "/[0-9]+", Status: 400, Code: 139006})
 	code, _, errOut := c.run("flows", "metrics", "appointment_booking")
 	if code != 1 || !strings.Contains(errOut, "fewer than 250 data-endpoint requests") {
 		t.Fatalf("below the threshold: exit %d, %s", code, errOut)
@@ -495,7 +432,7 @@ func TestKeysUploadThenCheck(t *testing.T) {
 		t.Fatalf("upload output:\n%s", out)
 	}
 	out = c.mustRun("keys", "check")
-	if !strings.Contains(out, "Meta's key for phone number "+fakePhoneID+": "+fp+" (signature VALID)") || !strings.Contains(out, "OK:") {
+	if !strings.Contains(out, "Meta's key for phone number "+graphtest.PhoneNumberID+": "+fp+" (signature VALID)") || !strings.Contains(out, "OK:") {
 		t.Fatalf("check output:\n%s", out)
 	}
 }
@@ -511,18 +448,18 @@ func TestKeysCheckMismatch(t *testing.T) {
 	}{
 		{"another key", string(otherPEM), "VALID", []string{"MISMATCH: WhatsApp encrypts to a key we do not have", "answered 421", "Run: waflow keys upload"}},
 		{"signature mismatch", "", "MISMATCH", []string{"signature over the key is MISMATCH", "Run: waflow keys upload"}},
-		{"no key", "-", "", []string{"Meta has no business public key for phone number " + fakePhoneID, "Run: waflow keys upload"}},
+		{"no key", "-", "", []string{"Meta has no business public key for phone number " + graphtest.PhoneNumberID, "Run: waflow keys upload"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCLI(t)
 			c.mustRun("keys", "upload")
 			switch tc.key {
 			case "":
-				c.g.setKey(c.g.currentKey(), tc.status)
+				c.g.SetKey(c.g.Key(), tc.status)
 			case "-":
-				c.g.setKey("", "")
+				c.g.SetKey("", "")
 			default:
-				c.g.setKey(tc.key, tc.status)
+				c.g.SetKey(tc.key, tc.status)
 			}
 			code, out, _ := c.run("keys", "check")
 			if code != 1 {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -112,18 +111,4 @@ func (g *graphConfig) needWABA() error {
 		return errors.New("no WhatsApp Business Account id: set WAFLOW_WABA_ID (or -waba-id); it is in WhatsApp Manager, Account tools, or the app dashboard's API Setup")
 	}
 	return nil
-}
-
-// endpointURI returns the endpoint_uri of flow: the public URL with
-// /flows/{flow}, where serve answers its data endpoint. Meta only calls
-// absolute https URLs (protocol.md 5.3).
-func (g *graphConfig) endpointURI(flow string) (string, error) {
-	if g.publicURL == "" {
-		return "", errors.New("no public URL for the data endpoint: set WAFLOW_PUBLIC_URL (or -public-url) to the https address Meta reaches this server at, such as https://flows.example.com")
-	}
-	u, err := url.Parse(g.publicURL)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("public URL %q: want an absolute https URL without query, such as https://flows.example.com (Meta calls only https endpoints)", g.publicURL)
-	}
-	return u.JoinPath("flows", flow).String(), nil
 }

@@ -7,9 +7,10 @@ import (
 	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/waflow/waflow/graph/graphtest"
 )
 
-// The "graph" script command runs a fake Graph API (fakeGraph) in the test
+// The "graph" script command runs a fake Graph API (graphtest.Server) in the test
 // process for the script's waflow commands:
 //
 //	graph start                                   start it; sets WAFLOW_GRAPH_URL
@@ -25,10 +26,10 @@ func init() {
 
 var (
 	scriptGraphsMu sync.Mutex
-	scriptGraphs   = map[*testscript.TestScript]*fakeGraph{}
+	scriptGraphs   = map[*testscript.TestScript]*graphtest.Server{}
 )
 
-func scriptGraph(ts *testscript.TestScript) *fakeGraph {
+func scriptGraph(ts *testscript.TestScript) *graphtest.Server {
 	scriptGraphsMu.Lock()
 	defer scriptGraphsMu.Unlock()
 	f := scriptGraphs[ts]
@@ -46,7 +47,7 @@ func graphScriptCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("graph %s cannot be negated", args[0])
 	}
 	if args[0] == "start" {
-		f := newFakeGraph()
+		f := graphtest.NewServer()
 		scriptGraphsMu.Lock()
 		scriptGraphs[ts] = f
 		scriptGraphsMu.Unlock()
@@ -66,12 +67,12 @@ func graphScriptCmd(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: graph requests FILE")
 		}
 		var b strings.Builder
-		for _, r := range f.requests() {
+		for _, r := range f.Requests() {
 			b.WriteString(r + "\n")
 		}
 		ts.Check(writeScriptFile(ts, args[1], b.String()))
 	case "reset":
-		f.reset()
+		f.Reset()
 	case "fail":
 		if len(args) < 5 {
 			ts.Fatalf("usage: graph fail METHOD PATH STATUS CODE [MSG...]")
@@ -80,7 +81,7 @@ func graphScriptCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		code, err := strconv.Atoi(args[4])
 		ts.Check(err)
-		f.inject(fakeReply{Method: args[1], Path: args[2], Status: status, Code: code, UserMsg: strings.Join(args[5:], " ")})
+		f.Inject(graphtest.Reply{Method: args[1], Path: args[2], Status: status, Code: code, UserMsg: strings.Join(args[5:], " ")})
 	case "meta-error":
 		if len(args) < 6 {
 			ts.Fatalf("usage: graph meta-error FLOW LINE COL CODE MSG...")
@@ -89,7 +90,7 @@ func graphScriptCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		col, err := strconv.Atoi(args[3])
 		ts.Check(err)
-		f.addMetaError(args[1], map[string]any{
+		f.AddMetaError(args[1], map[string]any{
 			"error": args[4], "error_type": "FLOW_JSON_ERROR", "message": strings.Join(args[5:], " "),
 			"line_start": line, "line_end": line, "column_start": col, "column_end": col + 5,
 		})
@@ -97,9 +98,9 @@ func graphScriptCmd(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 3 {
 			ts.Fatalf("usage: graph key FILE STATUS")
 		}
-		f.setKey(ts.ReadFile(args[1]), args[2])
+		f.SetKey(ts.ReadFile(args[1]), args[2])
 	case "check":
-		v := f.violationList()
+		v := f.Violations()
 		if (len(v) == 0) == neg {
 			ts.Fatalf("requests of the wrong shape: %q", v)
 		}

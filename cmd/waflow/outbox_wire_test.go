@@ -14,6 +14,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/graph"
+	"github.com/waflow/waflow/graph/graphtest"
 	"github.com/waflow/waflow/sqlite"
 )
 
@@ -140,26 +141,26 @@ func TestServeOutboxWithoutTokenKeepsMessages(t *testing.T) {
 
 // With a token, serve's outbox worker sends what waits, once.
 func TestServeOutboxSends(t *testing.T) {
-	g := newFakeGraph()
+	g := graphtest.NewServer()
 	defer g.Close()
 	dir := t.TempDir()
 	m := enqueueBeforeServe(t, dir)
 	cfg := baseServeConfig(dir)
-	cfg.graph.baseURL, cfg.graph.accessToken, cfg.graph.phoneNumberID = g.URL(), fakeToken, fakePhoneID
+	cfg.graph.baseURL, cfg.graph.accessToken, cfg.graph.phoneNumberID = g.URL(), graphtest.Token, graphtest.PhoneNumberID
 	logs := serveFor(t, cfg, func(string) bool {
 		return outboxMessage(t, dir, m.ID).State == waflow.OutboxSent
 	})
-	if strings.Contains(logs, fakeToken) {
+	if strings.Contains(logs, graphtest.Token) {
 		t.Fatalf("the log holds the access token:\n%s", logs)
 	}
-	sent := g.sentMessages()
+	sent := g.Messages()
 	if len(sent) != 1 || sent[0].Body["to"] != "15550001111" {
 		t.Fatalf("sent %v, want the one queued message", sent)
 	}
 	if got := outboxMessage(t, dir, m.ID); got.WAMID != sent[0].WAMID {
 		t.Fatalf("recorded wamid %q, want %q", got.WAMID, sent[0].WAMID)
 	}
-	for _, v := range g.violationList() {
+	for _, v := range g.Violations() {
 		t.Errorf("request of the wrong shape: %s", v)
 	}
 }
@@ -167,7 +168,7 @@ func TestServeOutboxSends(t *testing.T) {
 // A Graph setting that is wrong fails serve rather than dropping messages.
 func TestServeOutboxBadGraphSettingFails(t *testing.T) {
 	cfg := baseServeConfig(t.TempDir())
-	cfg.graph.accessToken, cfg.graph.phoneNumberID, cfg.graph.version = fakeToken, fakePhoneID, "25"
+	cfg.graph.accessToken, cfg.graph.phoneNumberID, cfg.graph.version = graphtest.Token, graphtest.PhoneNumberID, "25"
 	env := &Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Getenv: func(string) string { return "" }}
 	err := runServe(context.Background(), env, cfg, nil)
 	if err == nil || !strings.Contains(err.Error(), `API version "25"`) {

@@ -1,8 +1,24 @@
-package main
+// Package graphtest is a fake of the Graph API (the WhatsApp Cloud API) for
+// tests: an HTTP server on 127.0.0.1 that keeps flows (create, list, get,
+// update, assets, publish, deprecate, delete, preview, metrics), accepts
+// messages and holds the business public key of a phone number, as
+// protocol.md sections 1.6, 3.3 and 5 describe them.
+//
+// It checks every request's method, path, headers and body; a request of
+// the wrong shape is answered 400 and listed by [Server.Violations], so a
+// test can fail on a client that drifted from the protocol. A test makes
+// the next matching request fail with [Server.Inject].
+//
+// It exists to be imported by tests: it links net/http/httptest and
+// testing, and must never be imported by a program.
+package graphtest
 
 import (
 	"bytes"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"mime"
@@ -15,105 +31,132 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/graph"
 )
 
-// fakeGraph is a stateful stand-in for the Graph API on 127.0.0.1: flows
-// (create, list, get, update, assets, publish, preview, metrics), messages
-// and the business public key. It records every request and checks each
-// one's method, path, headers and body against protocol.md sections 1.6
-// and 5; a request of the wrong shape is answered 400 and listed by
-// violations.
-type fakeGraph struct {
+// The fake's account: a graph.Client reaches it with Token, Version,
+// WABAID and PhoneNumberID.
+const (
+	Token         = "EAAG-fake-graph-token"
+	Version       = "v25.0"
+	WABAID        = "102290129340398"
+	PhoneNumberID = "106540352242922"
+)
+
+// FirstFlowID is the id of the first flow the fake creates; the next ones
+// count up from it.
+const FirstFlowID = 9100001
+
+// Server is a stateful stand-in for the Graph API. It is safe for
+// concurrent use.
+type Server struct {
 	srv     *httptest.Server
-	token   string
 	version string
 	wabaID  string
 	phoneID string
 
 	mu         sync.Mutex
-	log        []fakeRequest
+	token      string
+	log        []Request
 	violations []string
-	flows      map[string]*fakeFlow // by id
+	flows      map[string]*Flow // by id
 	nextID     int
-	messages   []fakeMessage
+	messages   []Message
 	key        string // the business public key PEM, "" when none
 	keyStatus  string
-	injected   []fakeReply
+	injected   []Reply
 	// metaErrors are the validation errors Meta reports for a flow's
 	// uploads, by flow name.
 	metaErrors map[string][]map[string]any
 }
 
-type fakeRequest struct {
+// Request is one request the fake received.
+type Request struct {
 	Method, Path string // Path without the version prefix
 	Query        url.Values
 	Header       http.Header
 	Body         []byte
 }
 
-// fakeFlow is a flow as the fake keeps it.
-type fakeFlow struct {
+// Flow is a flow as the fake keeps it.
+type Flow struct {
 	ID, Name    string
 	Categories  []string
-	Status      string
-	JSON        []byte
+	Status      string // DRAFT, PUBLISHED, DEPRECATED
+	JSON        []byte // the Flow JSON uploaded last; nil before the first upload
 	EndpointURI string
-	Errors      []map[string]any
+	Errors      []map[string]any // Meta's validation_errors of the last upload
 	Uploads     int
 }
 
-// fakeMessage is a message the fake accepted.
-type fakeMessage struct {
+// Message is a message the fake accepted.
+type Message struct {
 	WAMID string
-	Body  map[string]any
+	Body  map[string]any // the request body, decoded
 }
 
-// fakeReply is a failure injected for the next request matching Method and
-// Path (a regular expression over the path without version).
-type fakeReply struct {
+// Reply is a failure injected for the next request matching Method and
+// Path (a regular expression over the path without the version prefix,
+// such as "/[0-9]+/assets").
+type Reply struct {
 	Method, Path string
-	Status       int
-	Code         int
-	UserMsg      string
-	RetryAfter   string
-	Hang         time.Duration
+	Status       int    // the HTTP status
+	Code         int    // the Graph API error code
+	UserMsg      string // error_user_msg, when not empty
+	RetryAfter   string // the Retry-After header, when not empty
+	// Hang, when positive, answers nothing for that long (or until the
+	// client gives up) instead of failing.
+	Hang time.Duration
 }
 
-const (
-	fakeToken   = "EAAG-fake-graph-token"
-	fakeWABA    = "102290129340398"
-	fakePhoneID = "106540352242922"
-)
-
-func newFakeGraph() *fakeGraph {
-	f := &fakeGraph{token: fakeToken, version: "v25.0", wabaID: fakeWABA, phoneID: fakePhoneID,
-		flows: map[string]*fakeFlow{}, nextID: 9100001, metaErrors: map[string][]map[string]any{}}
-	// Only 127.0.0.1: the tests never listen on other interfaces.
+// NewServer starts a fake Graph API on 127.0.0.1 with no flows, no
+// messages and no key. Close it.
+func NewServer() *Server {
+	f := &Server{token: Token, version: Version, wabaID: WABAID, phoneID: PhoneNumberID,
+		flows: map[string]*Flow{}, nextID: FirstFlowID, metaErrors: map[string][]map[string]any{}}
+	// Only 127.0.0.1: tests never listen on other interfaces.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		panic(err)
+		panic(fmt.Sprintf("graphtest: %v", err))
 	}
 	f.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(f.serve)}}
 	f.srv.Start()
 	return f
 }
 
-func (f *fakeGraph) Close() { f.srv.Close() }
+// New starts a fake Graph API that is closed when tb ends.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	f := NewServer()
+	tb.Cleanup(f.Close)
+	return f
+}
 
-func (f *fakeGraph) URL() string { return f.srv.URL }
+// Close stops the server.
+func (f *Server) Close() { f.srv.Close() }
 
-// inject makes the next request matching method and path fail.
-func (f *fakeGraph) inject(r fakeReply) {
+// URL is the server's base URL, for graph.Options.BaseURL.
+func (f *Server) URL() string { return f.srv.URL }
+
+// Options returns client options that reach the fake: its URL, version
+// and access token.
+func (f *Server) Options() graph.Options {
+	return graph.Options{BaseURL: f.URL(), Version: f.version, AccessToken: Token}
+}
+
+// Inject makes the next request matching r.Method and r.Path fail.
+func (f *Server) Inject(r Reply) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.injected = append(f.injected, r)
 }
 
-// requests returns "METHOD PATH" of every request so far.
-func (f *fakeGraph) requests() []string {
+// Requests returns "METHOD PATH" of every request since the start or the
+// last Reset, the path without the version prefix.
+func (f *Server) Requests() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
@@ -123,19 +166,30 @@ func (f *fakeGraph) requests() []string {
 	return out
 }
 
-func (f *fakeGraph) reset() {
+// Log returns every request since the start or the last Reset.
+func (f *Server) Log() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.log...)
+}
+
+// Reset forgets the requests so far; flows, messages and the key stay.
+func (f *Server) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log = nil
 }
 
-func (f *fakeGraph) violationList() []string {
+// Violations lists the requests of the wrong shape so far, each with what
+// was wrong.
+func (f *Server) Violations() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.violations...)
 }
 
-func (f *fakeGraph) flowByName(name string) *fakeFlow {
+// Flow returns a copy of the flow named name, or nil.
+func (f *Server) Flow(name string) *Flow {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, fl := range f.flows {
@@ -147,47 +201,51 @@ func (f *fakeGraph) flowByName(name string) *fakeFlow {
 	return nil
 }
 
-func (f *fakeGraph) sentMessages() []fakeMessage {
+// Messages returns the messages accepted so far.
+func (f *Server) Messages() []Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]fakeMessage(nil), f.messages...)
+	return append([]Message(nil), f.messages...)
 }
 
-// addFlow puts a flow on the fake as if another machine had deployed it.
-func (f *fakeGraph) addFlow(name, status string, src []byte, endpointURI string) *fakeFlow {
+// AddFlow puts a flow on the fake as if another machine had deployed it,
+// and returns a copy of it.
+func (f *Server) AddFlow(name, status string, src []byte, endpointURI string) *Flow {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fl := &fakeFlow{ID: fmt.Sprint(f.nextID), Name: name, Categories: []string{"OTHER"}, Status: status, JSON: src, EndpointURI: endpointURI}
+	fl := &Flow{ID: fmt.Sprint(f.nextID), Name: name, Categories: []string{"OTHER"}, Status: status, JSON: src, EndpointURI: endpointURI}
 	f.nextID++
 	f.flows[fl.ID] = fl
-	return fl
+	c := *fl
+	return &c
 }
 
-func (f *fakeGraph) setToken(token string) {
+// SetToken makes token the only access token accepted: the others are
+// answered as expired (code 190).
+func (f *Server) SetToken(token string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.token = token
 }
 
-func (f *fakeGraph) addMetaError(flow string, e map[string]any) {
+// AddMetaError adds a validation error (the JSON object of one of Meta's
+// validation_errors) that Meta reports on every upload of flow.
+func (f *Server) AddMetaError(flow string, e map[string]any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.metaErrors[flow] = append(f.metaErrors[flow], e)
 }
 
-func (f *fakeGraph) fullLog() []fakeRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]fakeRequest(nil), f.log...)
-}
-
-func (f *fakeGraph) currentKey() string {
+// Key returns the business public key (PEM) the fake holds, "" when none.
+func (f *Server) Key() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.key
 }
 
-func (f *fakeGraph) setKey(pemText, status string) {
+// SetKey sets the business public key and its signature status (VALID,
+// MISMATCH); an empty pemText removes it.
+func (f *Server) SetKey(pemText, status string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.key, f.keyStatus = pemText, status
@@ -214,7 +272,7 @@ var (
 	phoneEdge  = regexp.MustCompile(`^/([0-9]+)/(messages|whatsapp_business_encryption)$`)
 )
 
-func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	if strings.HasPrefix(r.URL.Path, "/download/") {
 		f.download(w, r)
@@ -223,7 +281,7 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	path, ok := strings.CutPrefix(r.URL.Path, "/"+f.version)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.log = append(f.log, fakeRequest{Method: r.Method, Path: path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
+	f.log = append(f.log, Request{Method: r.Method, Path: path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
 	bad := func(format string, args ...any) {
 		msg := fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, fmt.Sprintf(format, args...))
 		f.violations = append(f.violations, msg)
@@ -305,8 +363,8 @@ func orEmpty(v []map[string]any) []map[string]any {
 	return v
 }
 
-func (f *fakeGraph) sortedFlows() []*fakeFlow {
-	var out []*fakeFlow
+func (f *Server) sortedFlows() []*Flow {
+	var out []*Flow
 	for _, fl := range f.flows {
 		out = append(out, fl)
 	}
@@ -320,7 +378,7 @@ func wantContentType(r *http.Request, want string) bool {
 }
 
 // createFlow: POST /{WABA_ID}/flows {name, categories[]} (protocol.md 5.3).
-func (f *fakeGraph) createFlow(w http.ResponseWriter, r *http.Request, body []byte, bad func(string, ...any)) {
+func (f *Server) createFlow(w http.ResponseWriter, r *http.Request, body []byte, bad func(string, ...any)) {
 	var req struct {
 		Name       string   `json:"name"`
 		Categories []string `json:"categories"`
@@ -342,13 +400,13 @@ func (f *fakeGraph) createFlow(w http.ResponseWriter, r *http.Request, body []by
 			return
 		}
 	}
-	fl := &fakeFlow{ID: fmt.Sprint(f.nextID), Name: req.Name, Categories: req.Categories, Status: "DRAFT"}
+	fl := &Flow{ID: fmt.Sprint(f.nextID), Name: req.Name, Categories: req.Categories, Status: "DRAFT"}
 	f.nextID++
 	f.flows[fl.ID] = fl
 	writeJSON(w, 200, map[string]any{"id": fl.ID, "success": true, "validation_errors": []any{}})
 }
 
-func (f *fakeGraph) flowEdge(w http.ResponseWriter, r *http.Request, fl *fakeFlow, edge string, body []byte, bad func(string, ...any)) {
+func (f *Server) flowEdge(w http.ResponseWriter, r *http.Request, fl *Flow, edge string, body []byte, bad func(string, ...any)) {
 	switch {
 	case edge == "" && r.Method == "GET":
 		f.getFlow(w, r, fl, bad)
@@ -419,7 +477,7 @@ func (f *fakeGraph) flowEdge(w http.ResponseWriter, r *http.Request, fl *fakeFlo
 
 // getFlow: GET /{FLOW_ID}?fields=... with the details, the preview or a
 // metric (protocol.md 3.3 and 5.3).
-func (f *fakeGraph) getFlow(w http.ResponseWriter, r *http.Request, fl *fakeFlow, bad func(string, ...any)) {
+func (f *Server) getFlow(w http.ResponseWriter, r *http.Request, fl *Flow, bad func(string, ...any)) {
 	fields := r.URL.Query().Get("fields")
 	switch {
 	case fields == "":
@@ -461,7 +519,7 @@ func (f *fakeGraph) getFlow(w http.ResponseWriter, r *http.Request, fl *fakeFlow
 
 // uploadAsset: multipart POST /{FLOW_ID}/assets with file (application/json),
 // name=flow.json and asset_type=FLOW_JSON (protocol.md 5.3).
-func (f *fakeGraph) uploadAsset(w http.ResponseWriter, r *http.Request, fl *fakeFlow, body []byte, bad func(string, ...any)) {
+func (f *Server) uploadAsset(w http.ResponseWriter, r *http.Request, fl *Flow, body []byte, bad func(string, ...any)) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		bad("upload wants multipart/form-data, got %q", r.Header.Get("Content-Type"))
@@ -503,7 +561,7 @@ func (f *fakeGraph) uploadAsset(w http.ResponseWriter, r *http.Request, fl *fake
 	writeJSON(w, 200, map[string]any{"success": true, "validation_errors": orEmpty(fl.Errors)})
 }
 
-func (f *fakeGraph) download(w http.ResponseWriter, r *http.Request) {
+func (f *Server) download(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r.Header.Get("Authorization") != "" && r.Header.Get("Authorization") != "Bearer "+f.token {
@@ -523,7 +581,7 @@ func (f *fakeGraph) download(w http.ResponseWriter, r *http.Request) {
 
 // sendMessage: POST /{PHONE_NUMBER_ID}/messages with an interactive flow
 // message (protocol.md 5.1).
-func (f *fakeGraph) sendMessage(w http.ResponseWriter, r *http.Request, body []byte, bad func(string, ...any)) {
+func (f *Server) sendMessage(w http.ResponseWriter, r *http.Request, body []byte, bad func(string, ...any)) {
 	var m map[string]any
 	if r.Method != "POST" || !wantContentType(r, "application/json") || json.Unmarshal(body, &m) != nil {
 		bad("messages wants a JSON POST")
@@ -566,14 +624,14 @@ func (f *fakeGraph) sendMessage(w http.ResponseWriter, r *http.Request, body []b
 		}
 	}
 	wamid := fmt.Sprintf("wamid.HBgLMTU1NTAwMDExMTEVAgARGBI%03d", len(f.messages)+1)
-	f.messages = append(f.messages, fakeMessage{WAMID: wamid, Body: m})
+	f.messages = append(f.messages, Message{WAMID: wamid, Body: m})
 	writeJSON(w, 200, map[string]any{"messaging_product": "whatsapp",
 		"contacts": []any{map[string]any{"input": m["to"], "wa_id": m["to"]}},
 		"messages": []any{map[string]any{"id": wamid, "message_status": "accepted"}}})
 }
 
 // encryption: the business public key of a phone number (protocol.md 1.6).
-func (f *fakeGraph) encryption(w http.ResponseWriter, r *http.Request, body []byte, bad func(string, ...any)) {
+func (f *Server) encryption(w http.ResponseWriter, r *http.Request, body []byte, bad func(string, ...any)) {
 	switch r.Method {
 	case "GET":
 		var data []any
@@ -592,7 +650,7 @@ func (f *fakeGraph) encryption(w http.ResponseWriter, r *http.Request, body []by
 			bad("business_public_key must be an SPKI PEM")
 			return
 		}
-		if _, err := keys.ParsePublicKey([]byte(k)); err != nil {
+		if err := checkPublicKey(k); err != nil {
 			bad("business_public_key: %v", err)
 			return
 		}
@@ -608,4 +666,21 @@ func orEmptyAny(v []any) []any {
 		return []any{}
 	}
 	return v
+}
+
+// checkPublicKey checks that k is one PEM block holding an RSA public key
+// in SPKI form.
+func checkPublicKey(k string) error {
+	block, _ := pem.Decode([]byte(k))
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return fmt.Errorf("no PEM PUBLIC KEY block")
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return err
+	}
+	if _, ok := pub.(*rsa.PublicKey); !ok {
+		return fmt.Errorf("the key is %T, not RSA", pub)
+	}
+	return nil
 }

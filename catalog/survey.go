@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 )
 
 // Feedback Survey (P2): RATING → COMMENTS → FOLLOW_UP → SEND, a static flow:
@@ -43,8 +44,8 @@ func newSurvey(e *env) (*Flow, error) {
 // validation already checked them against the components; this reads them
 // into their types and applies what If expressed: contact details only with
 // the user's consent.
-func surveyResponse(v map[string]any) (waflow.SurveyResponse, error) {
-	var r waflow.SurveyResponse
+func surveyResponse(v map[string]any) (catalogstore.SurveyResponse, error) {
+	var r catalogstore.SurveyResponse
 	rating, _ := v["rating"].(string)
 	n, err := strconv.Atoi(rating)
 	if err != nil || n < 1 || n > 5 {

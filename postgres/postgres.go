@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 )
 
 //go:embed migration/*.sql
@@ -56,7 +57,10 @@ type DB struct {
 	closed    atomic.Bool
 }
 
-var _ waflow.Store = (*DB)(nil)
+var (
+	_ waflow.Store       = (*DB)(nil)
+	_ catalogstore.Store = (*DB)(nil)
+)
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 

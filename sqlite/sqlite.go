@@ -19,6 +19,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 )
 
 //go:embed migration/*.sql
@@ -58,7 +59,10 @@ type DB struct {
 	insertEvent   *sql.Stmt
 }
 
-var _ waflow.Store = (*DB)(nil)
+var (
+	_ waflow.Store       = (*DB)(nil)
+	_ catalogstore.Store = (*DB)(nil)
+)
 
 // Open opens (creating it if needed) the SQLite database at path, which may
 // be ":memory:", and applies the migrations it lacks.

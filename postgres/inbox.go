@@ -50,8 +50,8 @@ func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, e
 	// event is due at once even when this replica's clock runs ahead.
 	payloads, received := make([][]byte, n), make([]pgtype.Timestamptz, n)
 	for i, e := range events {
-		if e.DedupeKey == "" || e.Kind == "" || len(e.Payload) == 0 {
-			return 0, waflow.Invalidf("AddEvents: event %d needs a DedupeKey, a Kind and a Payload", i)
+		if err := e.Validate(); err != nil {
+			return 0, fmt.Errorf("AddEvents: event %d: %w", i, err)
 		}
 		keys[i], kinds[i], payloads[i] = e.DedupeKey, string(e.Kind), e.Payload
 		received[i] = pgtype.Timestamptz{Time: e.ReceivedAt, Valid: !e.ReceivedAt.IsZero()}
@@ -71,13 +71,6 @@ func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, e
 	return int(tag.RowsAffected()), nil
 }
 
-func checkClaim(owner string, max int, lease time.Duration) error {
-	if owner == "" || max <= 0 || lease <= 0 {
-		return waflow.Invalidf("a claim needs an owner, a positive max and a positive lease")
-	}
-	return nil
-}
-
 // ClaimEvents implements waflow.InboxStore. FOR UPDATE SKIP LOCKED lets
 // replicas claim side by side: each skips the rows another is claiming.
 // The lease and the due times are read on the database's clock (dbClock).
@@ -85,7 +78,7 @@ func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time
 	if db.closed.Load() {
 		return nil, waflow.ErrClosed
 	}
-	if err := checkClaim(owner, max, lease); err != nil {
+	if err := waflow.ValidateClaim(owner, max, lease); err != nil {
 		return nil, err
 	}
 	rows, err := db.pool.Query(ctx, `UPDATE inbox_events
@@ -118,8 +111,8 @@ func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waf
 	if db.closed.Load() {
 		return waflow.ErrClosed
 	}
-	if !state.Final() {
-		return waflow.Invalidf("FinishEvent: %q is not a final state", state)
+	if err := state.ValidateFinal(); err != nil {
+		return err
 	}
 	return db.settle(ctx, "FinishEvent", "inbox_events", "processing", id, owner,
 		"state = $4, result = $5, processed_at = $6, lease_owner = '', lease_until = NULL",

@@ -26,8 +26,8 @@ func scanOutbox(r pgx.Row) (waflow.OutboxMessage, error) {
 
 // Enqueue implements waflow.OutboxStore.
 func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.OutboxMessage, bool, error) {
-	if m.IdempotencyKey == "" || m.To == "" || len(m.Payload) == 0 {
-		return waflow.OutboxMessage{}, false, waflow.Invalidf("Enqueue needs an IdempotencyKey, a To and a Payload")
+	if err := m.Validate(); err != nil {
+		return waflow.OutboxMessage{}, false, err
 	}
 	if db.closed.Load() {
 		return waflow.OutboxMessage{}, false, waflow.ErrClosed
@@ -67,7 +67,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time
 	if db.closed.Load() {
 		return nil, waflow.ErrClosed
 	}
-	if err := checkClaim(owner, max, lease); err != nil {
+	if err := waflow.ValidateClaim(owner, max, lease); err != nil {
 		return nil, err
 	}
 	rows, err := db.pool.Query(ctx, `UPDATE outbox_messages

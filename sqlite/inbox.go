@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -38,8 +39,8 @@ func scanEvents(rows *sql.Rows) ([]waflow.InboxEvent, error) {
 
 func validateEvents(events []waflow.InboxEvent) error {
 	for i, e := range events {
-		if e.DedupeKey == "" || e.Kind == "" || len(e.Payload) == 0 {
-			return waflow.Invalidf("AddEvents: event %d needs a DedupeKey, a Kind and a Payload", i)
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("AddEvents: event %d: %w", i, err)
 		}
 	}
 	return nil
@@ -98,20 +99,13 @@ func insertEvents(ctx context.Context, stmt *sql.Stmt, events []waflow.InboxEven
 	return added, nil
 }
 
-func checkClaim(owner string, max int, lease time.Duration) error {
-	if owner == "" || max <= 0 || lease <= 0 {
-		return waflow.Invalidf("a claim needs an owner, a positive max and a positive lease")
-	}
-	return nil
-}
-
 // ClaimEvents implements waflow.InboxStore. The single UPDATE is atomic, and
 // the one-writer rule orders it with every other write.
 func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.InboxEvent, error) {
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
 	}
-	if err := checkClaim(owner, max, lease); err != nil {
+	if err := waflow.ValidateClaim(owner, max, lease); err != nil {
 		return nil, err
 	}
 	now := db.now()
@@ -155,8 +149,8 @@ func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waf
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
-	if !state.Final() {
-		return waflow.Invalidf("FinishEvent: %q is not a final state", state)
+	if err := state.ValidateFinal(); err != nil {
+		return err
 	}
 	return db.settle(ctx, "FinishEvent", "inbox_events", "processing", id, owner,
 		"state = ?, result = ?, processed_at = ?, lease_owner = '', lease_until = NULL",

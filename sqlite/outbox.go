@@ -27,8 +27,8 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (_ waflow.Out
 	if db.isClosed() {
 		return waflow.OutboxMessage{}, false, waflow.ErrClosed
 	}
-	if m.IdempotencyKey == "" || m.To == "" || len(m.Payload) == 0 {
-		return waflow.OutboxMessage{}, false, waflow.Invalidf("Enqueue needs an IdempotencyKey, a To and a Payload")
+	if err := m.Validate(); err != nil {
+		return waflow.OutboxMessage{}, false, err
 	}
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = db.now()
@@ -73,7 +73,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
 	}
-	if err := checkClaim(owner, max, lease); err != nil {
+	if err := waflow.ValidateClaim(owner, max, lease); err != nil {
 		return nil, err
 	}
 	now := db.now()

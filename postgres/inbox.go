@@ -71,39 +71,10 @@ func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, e
 	return int(tag.RowsAffected()), nil
 }
 
-// ClaimEvents implements waflow.InboxStore. FOR UPDATE SKIP LOCKED lets
-// replicas claim side by side: each skips the rows another is claiming.
-// The lease and the due times are read on the database's clock (dbClock).
+// ClaimEvents implements waflow.InboxStore (see claim).
 func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.InboxEvent, error) {
-	if db.closed.Load() {
-		return nil, waflow.ErrClosed
-	}
-	if err := waflow.ValidateClaim(owner, max, lease); err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `UPDATE inbox_events
-		SET state = 'processing', lease_owner = $1, attempts = attempts + 1,
-			lease_until = coalesce($3::timestamptz, now()) + $2::bigint * interval '1 microsecond'
-		WHERE id IN (
-			SELECT id FROM inbox_events
-			WHERE (state = 'pending' AND next_attempt_at <= coalesce($3::timestamptz, now()))
-				OR (state = 'processing' AND lease_until <= coalesce($3::timestamptz, now()))
-			ORDER BY id LIMIT $4
-			FOR UPDATE SKIP LOCKED)
-		RETURNING `+eventCols, owner, lease.Microseconds(), db.dbClock(), max)
-	if err != nil {
-		return nil, wrap(err, "ClaimEvents")
-	}
-	evs, err := scanEvents(rows)
-	if err != nil {
-		return nil, wrap(err, "ClaimEvents")
-	}
-	for i := 1; i < len(evs); i++ {
-		for j := i; j > 0 && evs[j].ID < evs[j-1].ID; j-- {
-			evs[j], evs[j-1] = evs[j-1], evs[j]
-		}
-	}
-	return evs, nil
+	return claim(ctx, db, "ClaimEvents", "inbox_events", "processing", eventCols, owner, max, lease, scanEvent,
+		func(e waflow.InboxEvent) int64 { return e.ID })
 }
 
 // FinishEvent implements waflow.InboxStore.
@@ -129,29 +100,6 @@ func (db *DB) RetryEvent(ctx context.Context, id int64, owner string, lastError 
 		"state = 'pending', last_error = $4, lease_owner = '', lease_until = NULL, "+
 			"next_attempt_at = coalesce($6::timestamptz, now()) + $5::bigint * interval '1 microsecond'",
 		lastError, db.fromNow(next), db.dbClock())
-}
-
-// settle updates row id of table if it is in state leased under owner, and
-// says why not otherwise. The UPDATE is the check; the SELECT after a miss
-// only tells ErrNotFound from ErrLeaseLost. set refers to args as $4...
-func (db *DB) settle(ctx context.Context, op, table, leased string, id int64, owner, set string, args ...any) error {
-	args = append([]any{id, leased, owner}, args...)
-	tag, err := db.pool.Exec(ctx, "UPDATE "+table+" SET "+set+" WHERE id = $1 AND state = $2 AND lease_owner = $3", args...)
-	if err != nil {
-		return wrap(err, op)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	var one int
-	err = db.pool.QueryRow(ctx, "SELECT 1 FROM "+table+" WHERE id = $1", id).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return wrap(waflow.ErrNotFound, op)
-	}
-	if err != nil {
-		return wrap(err, op)
-	}
-	return wrap(waflow.ErrLeaseLost, op)
 }
 
 // InboxEvent implements waflow.InboxStore.

@@ -61,46 +61,10 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.Outbo
 	return stored, false, err
 }
 
-// ClaimOutbox implements waflow.OutboxStore, as ClaimEvents does for events,
-// on the database's clock.
+// ClaimOutbox implements waflow.OutboxStore (see claim).
 func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.OutboxMessage, error) {
-	if db.closed.Load() {
-		return nil, waflow.ErrClosed
-	}
-	if err := waflow.ValidateClaim(owner, max, lease); err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `UPDATE outbox_messages
-		SET state = 'sending', lease_owner = $1, attempts = attempts + 1,
-			lease_until = coalesce($3::timestamptz, now()) + $2::bigint * interval '1 microsecond'
-		WHERE id IN (
-			SELECT id FROM outbox_messages
-			WHERE (state = 'pending' AND next_attempt_at <= coalesce($3::timestamptz, now()))
-				OR (state = 'sending' AND lease_until <= coalesce($3::timestamptz, now()))
-			ORDER BY id LIMIT $4
-			FOR UPDATE SKIP LOCKED)
-		RETURNING `+outboxCols, owner, lease.Microseconds(), db.dbClock(), max)
-	if err != nil {
-		return nil, wrap(err, "ClaimOutbox")
-	}
-	defer rows.Close()
-	out := []waflow.OutboxMessage{}
-	for rows.Next() {
-		m, err := scanOutbox(rows)
-		if err != nil {
-			return nil, wrap(err, "ClaimOutbox")
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap(err, "ClaimOutbox")
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out, nil
+	return claim(ctx, db, "ClaimOutbox", "outbox_messages", "sending", outboxCols, owner, max, lease, scanOutbox,
+		func(m waflow.OutboxMessage) int64 { return m.ID })
 }
 
 // MarkSent implements waflow.OutboxStore.
@@ -119,15 +83,7 @@ func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at ti
 		WHERE id = $3 AND state = 'sending' AND lease_owner = $4 RETURNING token_id`,
 		wamid, at, id, owner).Scan(&tokenID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		var one int
-		err := tx.QueryRow(ctx, "SELECT 1 FROM outbox_messages WHERE id = $1", id).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return wrap(waflow.ErrNotFound, "MarkSent")
-		}
-		if err != nil {
-			return wrap(err, "MarkSent")
-		}
-		return wrap(waflow.ErrLeaseLost, "MarkSent")
+		return leaseLost(ctx, tx, "MarkSent", "outbox_messages", id)
 	}
 	if err != nil {
 		return wrap(err, "MarkSent")

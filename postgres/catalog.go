@@ -47,20 +47,6 @@ func exists(ctx context.Context, q querier, query string, args ...any) (bool, er
 	return err == nil, err
 }
 
-// collect scans every row with scan and closes rows.
-func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // ---- bookings
 
 const bookingCols = `ref, token_id, wa_id, start_at, seat, name, reason, reminder, created_at`

@@ -26,19 +26,6 @@ func scanEvent(r pgx.Row) (waflow.InboxEvent, error) {
 	return e, err
 }
 
-func scanEvents(rows pgx.Rows) ([]waflow.InboxEvent, error) {
-	defer rows.Close()
-	out := []waflow.InboxEvent{}
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 // AddEvents implements waflow.InboxStore: one statement, one transaction.
 func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, error) {
 	if db.closed.Load() {
@@ -148,7 +135,7 @@ func (db *DB) InboxEvents(ctx context.Context, f waflow.InboxFilter) ([]waflow.I
 	if err != nil {
 		return nil, wrap(err, "InboxEvents")
 	}
-	evs, err := scanEvents(rows)
+	evs, err := collect(rows, scanEvent)
 	return evs, wrap(err, "InboxEvents")
 }
 

@@ -253,3 +253,17 @@ func (db *DB) begin(ctx context.Context) (pgx.Tx, error) {
 	}
 	return db.pool.Begin(ctx)
 }
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -264,20 +264,6 @@ func (db *DB) ExpensesByUser(ctx context.Context, waID string) ([]catalogstore.E
 	return out, wrap(err, "ExpensesByUser")
 }
 
-// collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // ---- survey responses
 
 const surveyCols = `message_id, token_id, wa_id, rating, comments, follow_up, contact_method, contact_value,

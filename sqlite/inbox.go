@@ -24,19 +24,6 @@ func scanEvent(r rowScanner) (waflow.InboxEvent, error) {
 	return e, err
 }
 
-func scanEvents(rows *sql.Rows) ([]waflow.InboxEvent, error) {
-	defer rows.Close()
-	out := []waflow.InboxEvent{}
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 func validateEvents(events []waflow.InboxEvent) error {
 	for i, e := range events {
 		if err := e.Validate(); err != nil {
@@ -174,7 +161,7 @@ func (db *DB) InboxEvents(ctx context.Context, f waflow.InboxFilter) ([]waflow.I
 	if err != nil {
 		return nil, wrap(err, "InboxEvents")
 	}
-	evs, err := scanEvents(rows)
+	evs, err := collect(rows, scanEvent)
 	return evs, wrap(err, "InboxEvents")
 }
 

@@ -47,19 +47,10 @@ func claim[T any](ctx context.Context, db *DB, op, table, leased, cols string, o
 	if err != nil {
 		return nil, wrap(err, op)
 	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, wrap(err, op)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scan)
+	if err != nil {
 		return nil, wrap(err, op)
 	}
-	rows.Close()
 	if err := tx.Commit(); err != nil {
 		return nil, wrap(err, op)
 	}

@@ -357,3 +357,17 @@ func (db *DB) Durability(ctx context.Context) (string, error) {
 	names := map[int]string{0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 	return fmt.Sprintf("journal_mode=%s synchronous=%s", strings.ToLower(mode), names[sync]), nil
 }
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -23,9 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
-
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/storetest"
@@ -42,80 +39,47 @@ type Store interface {
 // t.Cleanup whatever closes and removes the store.
 type Opener func(t *testing.T, now func() time.Time) Store
 
-// Epoch is the time the suite's clocks start at (storetest's).
-var Epoch = storetest.Epoch
-
-// Clock is the suite's clock.
-type Clock = storetest.Clock
-
 // Run runs the catalog's conformance suite against the stores open returns.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s Store, clock *Clock)
-	}{
-		{"Booking/RoundTrip", testBookingRoundTrip},
-		{"Booking/Seats", testBookingSeats},
-		{"Booking/Replay", testBookingReplay},
-		{"Booking/Errors", testBookingErrors},
-		{"Booking/ConcurrentOneSeat", testBookingConcurrentOneSeat},
-		{"Booking/ConcurrentThreeSeats", testBookingConcurrentThreeSeats},
-		{"Booking/ConcurrentAllSeats", testBookingConcurrentAllSeats},
-		{"Booking/ConcurrentReplay", testBookingConcurrentReplay},
-		{"Expense/RoundTrip", testExpenseRoundTrip},
-		{"Expense/Idempotent", testExpenseIdempotent},
-		{"Expense/Errors", testExpenseErrors},
-		{"Expense/Concurrent", testExpenseConcurrent},
-		{"Survey/RoundTrip", testSurveyRoundTrip},
-		{"Survey/Errors", testSurveyErrors},
-		{"Survey/Concurrent", testSurveyConcurrent},
-		{"Preferences/Upsert", testPreferencesUpsert},
-		{"Preferences/Errors", testPreferencesErrors},
-		{"Preferences/Concurrent", testPreferencesConcurrent},
-		{"Schedule/RoundTrip", testScheduleRoundTrip},
-		{"Schedule/Idempotent", testScheduleIdempotent},
-		{"Schedule/Errors", testScheduleErrors},
-		{"Schedule/Atomic", testScheduleAtomic},
-		{"Schedule/Concurrent", testScheduleConcurrent},
-		{"Budget/RoundTrip", testBudgetRoundTrip},
-		{"Budget/Idempotent", testBudgetIdempotent},
-		{"Budget/Errors", testBudgetErrors},
-		{"Budget/Concurrent", testBudgetConcurrent},
-		{"Catalog/Closed", testCatalogClosed},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			clock := storetest.NewClock(Epoch)
-			s := open(t, clock.Now)
-			tc.fn(t, s, clock)
-		})
-	}
+	storetest.RunCases(t, open, []storetest.Case[Store]{
+		{Name: "Booking/RoundTrip", Check: testBookingRoundTrip},
+		{Name: "Booking/Seats", Check: testBookingSeats},
+		{Name: "Booking/Replay", Check: testBookingReplay},
+		{Name: "Booking/Errors", Check: testBookingErrors},
+		{Name: "Booking/ConcurrentOneSeat", Check: testBookingConcurrentOneSeat},
+		{Name: "Booking/ConcurrentThreeSeats", Check: testBookingConcurrentThreeSeats},
+		{Name: "Booking/ConcurrentAllSeats", Check: testBookingConcurrentAllSeats},
+		{Name: "Booking/ConcurrentReplay", Check: testBookingConcurrentReplay},
+		{Name: "Expense/RoundTrip", Check: testExpenseRoundTrip},
+		{Name: "Expense/Idempotent", Check: testExpenseIdempotent},
+		{Name: "Expense/Errors", Check: testExpenseErrors},
+		{Name: "Expense/Concurrent", Check: testExpenseConcurrent},
+		{Name: "Survey/RoundTrip", Check: testSurveyRoundTrip},
+		{Name: "Survey/Errors", Check: testSurveyErrors},
+		{Name: "Survey/Concurrent", Check: testSurveyConcurrent},
+		{Name: "Preferences/Upsert", Check: testPreferencesUpsert},
+		{Name: "Preferences/Errors", Check: testPreferencesErrors},
+		{Name: "Preferences/Concurrent", Check: testPreferencesConcurrent},
+		{Name: "Schedule/RoundTrip", Check: testScheduleRoundTrip},
+		{Name: "Schedule/Idempotent", Check: testScheduleIdempotent},
+		{Name: "Schedule/Errors", Check: testScheduleErrors},
+		{Name: "Schedule/Atomic", Check: testScheduleAtomic},
+		{Name: "Schedule/Concurrent", Check: testScheduleConcurrent},
+		{Name: "Budget/RoundTrip", Check: testBudgetRoundTrip},
+		{Name: "Budget/Idempotent", Check: testBudgetIdempotent},
+		{Name: "Budget/Errors", Check: testBudgetErrors},
+		{Name: "Budget/Concurrent", Check: testBudgetConcurrent},
+		{Name: "Catalog/Closed", Check: testCatalogClosed},
+	})
 }
 
 var ctx = context.Background()
 
-// wantErr fails t unless errors.Is(err, want) (or err is nil when want is).
-func wantErr(t *testing.T, what string, err, want error) {
-	t.Helper()
-	if want == nil {
-		if err != nil {
-			t.Fatalf("%s: unexpected error: %v", what, err)
-		}
-		return
-	}
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: error = %v, want one matching %v", what, err, want)
-	}
-}
-
-func diff(t *testing.T, what string, want, got any) {
-	t.Helper()
-	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
-		t.Fatalf("%s mismatch (-want +got):\n%s", what, d)
-	}
-}
+var (
+	wantErr = storetest.WantErr
+	diff    = storetest.Diff
+)
 
 // slot is the start of an appointment slot the booking tests use.
 var slot = time.Date(2025, 3, 17, 9, 0, 0, 0, time.UTC)
@@ -143,14 +107,14 @@ func counts(t *testing.T, s catalogstore.Store, from, to time.Time) map[time.Tim
 	return c
 }
 
-func testBookingRoundTrip(t *testing.T, s Store, clock *Clock) {
+func testBookingRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	// A start in another zone, below a microsecond, comes back as the same
 	// instant in UTC at microsecond precision; Seat is the store's to give.
 	b := booking("BK-1", "tok-1", slot.In(time.FixedZone("CET", 3600)).Add(999*time.Nanosecond))
 	b.Seat = 7
 	got := mustBook(t, s, b, 2)
 	want := booking("BK-1", "tok-1", slot)
-	want.Seat, want.CreatedAt = 1, Epoch
+	want.Seat, want.CreatedAt = 1, storetest.Epoch
 	diff(t, "booking", want, got)
 	if got.Start.Location() != time.UTC || got.CreatedAt.Location() != time.UTC {
 		t.Fatalf("Book returned times outside UTC: %v, %v", got.Start, got.CreatedAt)
@@ -163,7 +127,7 @@ func testBookingRoundTrip(t *testing.T, s Store, clock *Clock) {
 	}
 
 	// An explicit CreatedAt is kept.
-	at := Epoch.Add(-time.Hour)
+	at := storetest.Epoch.Add(-time.Hour)
 	b2 := booking("BK-2", "tok-2", slot.Add(time.Hour))
 	b2.CreatedAt, b2.Reminder, b2.Reason = at, false, ""
 	if got := mustBook(t, s, b2, 2); !got.CreatedAt.Equal(at) {
@@ -185,7 +149,7 @@ func testBookingRoundTrip(t *testing.T, s Store, clock *Clock) {
 	diff(t, "BookingCounts(empty range)", map[time.Time]int{}, counts(t, s, slot.Add(3*time.Hour), slot.Add(9*time.Hour)))
 }
 
-func testBookingSeats(t *testing.T, s Store, clock *Clock) {
+func testBookingSeats(t *testing.T, s Store, clock *storetest.Clock) {
 	for i := 1; i <= 3; i++ {
 		got := mustBook(t, s, booking(fmt.Sprintf("BK-%d", i), fmt.Sprintf("tok-%d", i), slot), 3)
 		if got.Seat != i {
@@ -208,7 +172,7 @@ func testBookingSeats(t *testing.T, s Store, clock *Clock) {
 	diff(t, "BookingCounts", map[time.Time]int{slot: 4, slot.Add(30 * time.Minute): 1}, counts(t, s, slot, slot.Add(time.Hour)))
 }
 
-func testBookingReplay(t *testing.T, s Store, clock *Clock) {
+func testBookingReplay(t *testing.T, s Store, clock *storetest.Clock) {
 	first := mustBook(t, s, booking("BK-1", "tok-r", slot), 1)
 	clock.Advance(time.Minute)
 	// The same session again, even with another ref and time, gets its
@@ -228,7 +192,7 @@ func testBookingReplay(t *testing.T, s Store, clock *Clock) {
 	diff(t, "BookingCounts", map[time.Time]int{slot: 1}, counts(t, s, slot, slot.Add(2*time.Hour)))
 }
 
-func testBookingErrors(t *testing.T, s Store, clock *Clock) {
+func testBookingErrors(t *testing.T, s Store, clock *storetest.Clock) {
 	for name, tc := range map[string]struct {
 		b        catalogstore.Booking
 		capacity int
@@ -287,7 +251,7 @@ func bookConcurrently(t *testing.T, s Store, n, capacity int) []catalogstore.Boo
 	return made
 }
 
-func testBookingConcurrentOneSeat(t *testing.T, s Store, clock *Clock) {
+func testBookingConcurrentOneSeat(t *testing.T, s Store, clock *storetest.Clock) {
 	made := bookConcurrently(t, s, 50, 1)
 	if len(made) != 1 || made[0].Seat != 1 {
 		t.Fatalf("50 callers booking one seat made %d bookings (%+v), want exactly 1 on seat 1 and 49 ErrSlotFull", len(made), made)
@@ -295,7 +259,7 @@ func testBookingConcurrentOneSeat(t *testing.T, s Store, clock *Clock) {
 	diff(t, "BookingCounts", map[time.Time]int{slot: 1}, counts(t, s, slot, slot.Add(time.Hour)))
 }
 
-func testBookingConcurrentThreeSeats(t *testing.T, s Store, clock *Clock) {
+func testBookingConcurrentThreeSeats(t *testing.T, s Store, clock *storetest.Clock) {
 	made := bookConcurrently(t, s, 50, 3)
 	seats := map[int]string{}
 	for _, b := range made {
@@ -316,7 +280,7 @@ func testBookingConcurrentThreeSeats(t *testing.T, s Store, clock *Clock) {
 // testBookingConcurrentAllSeats checks that a caller who loses a race for a
 // seat gets the next free one: with as many seats as callers, nobody is
 // turned away.
-func testBookingConcurrentAllSeats(t *testing.T, s Store, clock *Clock) {
+func testBookingConcurrentAllSeats(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
 	made := bookConcurrently(t, s, n, n)
 	seats := map[int]bool{}
@@ -333,7 +297,7 @@ func testBookingConcurrentAllSeats(t *testing.T, s Store, clock *Clock) {
 	}
 }
 
-func testBookingConcurrentReplay(t *testing.T, s Store, clock *Clock) {
+func testBookingConcurrentReplay(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
 	got := make([]catalogstore.Booking, n)
 	created := make([]bool, n)
@@ -377,18 +341,18 @@ func mustExpenses(t *testing.T, s Store, waID string) []catalogstore.Expense {
 	return list
 }
 
-func testExpenseRoundTrip(t *testing.T, s Store, clock *Clock) {
+func testExpenseRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	e1 := expense("EX-1", "tok-1", "u1", 1250)
 	got, created, err := s.SaveExpense(ctx, e1)
 	wantErr(t, "SaveExpense", err, nil)
-	e1.CreatedAt = Epoch
+	e1.CreatedAt = storetest.Epoch
 	if !created {
 		t.Fatal("SaveExpense of a new expense returned false")
 	}
 	diff(t, "saved expense", e1, got)
 	clock.Advance(time.Minute)
 	e2 := expense("EX-2", "tok-2", "u1", 1)
-	e2.CreatedAt = Epoch.Add(-time.Hour) // older than e1, saved after it
+	e2.CreatedAt = storetest.Epoch.Add(-time.Hour) // older than e1, saved after it
 	e2.Description, e2.Category = "", ""
 	e3 := expense("EX-3", "tok-3", "u1", 99999999999)
 	e4 := expense("EX-4", "tok-4", "u2", 300)
@@ -403,7 +367,7 @@ func testExpenseRoundTrip(t *testing.T, s Store, clock *Clock) {
 	diff(t, "ExpensesByUser(unknown)", []catalogstore.Expense{}, mustExpenses(t, s, "nobody"))
 }
 
-func testExpenseIdempotent(t *testing.T, s Store, clock *Clock) {
+func testExpenseIdempotent(t *testing.T, s Store, clock *storetest.Clock) {
 	first, _, err := s.SaveExpense(ctx, expense("EX-1", "tok-1", "u1", 500))
 	wantErr(t, "SaveExpense", err, nil)
 	clock.Advance(time.Minute)
@@ -416,7 +380,7 @@ func testExpenseIdempotent(t *testing.T, s Store, clock *Clock) {
 	diff(t, "ExpensesByUser", []catalogstore.Expense{first}, mustExpenses(t, s, "u1"))
 }
 
-func testExpenseErrors(t *testing.T, s Store, clock *Clock) {
+func testExpenseErrors(t *testing.T, s Store, clock *storetest.Clock) {
 	for name, e := range map[string]catalogstore.Expense{
 		"no id":           expense("", "tok", "u1", 100),
 		"no token":        expense("EX-X", "", "u1", 100),
@@ -437,7 +401,7 @@ func testExpenseErrors(t *testing.T, s Store, clock *Clock) {
 	diff(t, "ExpensesByUser(u2) after a taken id", []catalogstore.Expense{}, mustExpenses(t, s, "u2"))
 }
 
-func testExpenseConcurrent(t *testing.T, s Store, clock *Clock) {
+func testExpenseConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 30
 	got := make([]catalogstore.Expense, n)
 	created := make([]bool, n)
@@ -484,28 +448,28 @@ func mustSurveys(t *testing.T, s Store, from, to time.Time) []catalogstore.Surve
 	return list
 }
 
-func testSurveyRoundTrip(t *testing.T, s Store, clock *Clock) {
+func testSurveyRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	r1 := surveyResponse("wamid.1", 5)
 	created, err := s.SaveSurveyResponse(ctx, r1)
 	wantErr(t, "SaveSurveyResponse", err, nil)
 	if !created {
 		t.Fatal("SaveSurveyResponse of a new response returned false")
 	}
-	r1.CreatedAt = Epoch
+	r1.CreatedAt = storetest.Epoch
 	clock.Advance(time.Minute)
 	r2 := catalogstore.SurveyResponse{MessageID: "wamid.2", Rating: 1} // no token, no follow-up
 	r3 := surveyResponse("wamid.3", 3)
-	r3.CreatedAt = Epoch.Add(2 * time.Minute)
+	r3.CreatedAt = storetest.Epoch.Add(2 * time.Minute)
 	for _, r := range []catalogstore.SurveyResponse{r2, r3} {
 		if created, err := s.SaveSurveyResponse(ctx, r); err != nil || !created {
 			t.Fatalf("SaveSurveyResponse(%s): %v, %v", r.MessageID, created, err)
 		}
 	}
 	r2.CreatedAt = clock.Now()
-	diff(t, "SurveyResponses(all)", []catalogstore.SurveyResponse{r1, r2, r3}, mustSurveys(t, s, Epoch, Epoch.Add(time.Hour)))
+	diff(t, "SurveyResponses(all)", []catalogstore.SurveyResponse{r1, r2, r3}, mustSurveys(t, s, storetest.Epoch, storetest.Epoch.Add(time.Hour)))
 	// [from, to): a response at from is in, one at to is out.
-	diff(t, "SurveyResponses([+1m, +2m))", []catalogstore.SurveyResponse{r2}, mustSurveys(t, s, Epoch.Add(time.Minute), Epoch.Add(2*time.Minute)))
-	diff(t, "SurveyResponses(before any)", []catalogstore.SurveyResponse{}, mustSurveys(t, s, Epoch.Add(-time.Hour), Epoch))
+	diff(t, "SurveyResponses([+1m, +2m))", []catalogstore.SurveyResponse{r2}, mustSurveys(t, s, storetest.Epoch.Add(time.Minute), storetest.Epoch.Add(2*time.Minute)))
+	diff(t, "SurveyResponses(before any)", []catalogstore.SurveyResponse{}, mustSurveys(t, s, storetest.Epoch.Add(-time.Hour), storetest.Epoch))
 
 	// The same message again stores nothing and changes nothing.
 	again := surveyResponse("wamid.1", 1)
@@ -515,10 +479,10 @@ func testSurveyRoundTrip(t *testing.T, s Store, clock *Clock) {
 	if created {
 		t.Fatal("SaveSurveyResponse stored a second response for one message")
 	}
-	diff(t, "SurveyResponses after a duplicate", []catalogstore.SurveyResponse{r1, r2, r3}, mustSurveys(t, s, Epoch, Epoch.Add(time.Hour)))
+	diff(t, "SurveyResponses after a duplicate", []catalogstore.SurveyResponse{r1, r2, r3}, mustSurveys(t, s, storetest.Epoch, storetest.Epoch.Add(time.Hour)))
 }
 
-func testSurveyErrors(t *testing.T, s Store, clock *Clock) {
+func testSurveyErrors(t *testing.T, s Store, clock *storetest.Clock) {
 	for name, r := range map[string]catalogstore.SurveyResponse{
 		"no message id": surveyResponse("", 3),
 		"rating 0":      surveyResponse("wamid.x", 0),
@@ -528,10 +492,10 @@ func testSurveyErrors(t *testing.T, s Store, clock *Clock) {
 		_, err := s.SaveSurveyResponse(ctx, r)
 		wantErr(t, "SaveSurveyResponse("+name+")", err, waflow.ErrInvalid)
 	}
-	diff(t, "SurveyResponses after refused saves", []catalogstore.SurveyResponse{}, mustSurveys(t, s, Epoch.Add(-time.Hour), Epoch.Add(time.Hour)))
+	diff(t, "SurveyResponses after refused saves", []catalogstore.SurveyResponse{}, mustSurveys(t, s, storetest.Epoch.Add(-time.Hour), storetest.Epoch.Add(time.Hour)))
 }
 
-func testSurveyConcurrent(t *testing.T, s Store, clock *Clock) {
+func testSurveyConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
 	created := make([]bool, n)
 	var wg sync.WaitGroup
@@ -554,7 +518,7 @@ func testSurveyConcurrent(t *testing.T, s Store, clock *Clock) {
 	if winners != 1 {
 		t.Fatalf("%d of %d concurrent saves of one message returned true, want 1", winners, n)
 	}
-	if list := mustSurveys(t, s, Epoch, Epoch.Add(time.Hour)); len(list) != 1 {
+	if list := mustSurveys(t, s, storetest.Epoch, storetest.Epoch.Add(time.Hour)); len(list) != 1 {
 		t.Fatalf("%d responses stored for one message, want 1", len(list))
 	}
 }
@@ -568,17 +532,17 @@ func mustPreferences(t *testing.T, s Store, waID string) catalogstore.CalendarPr
 	return p
 }
 
-func testPreferencesUpsert(t *testing.T, s Store, clock *Clock) {
+func testPreferencesUpsert(t *testing.T, s Store, clock *storetest.Clock) {
 	_, err := s.Preferences(ctx, "u1")
 	wantErr(t, "Preferences(never saved)", err, waflow.ErrNotFound)
 
 	p := catalogstore.CalendarPreferences{WAID: "u1", Notifications: []string{"email", "whatsapp"}, LeadMinutes: 30,
 		TimeZone: "Europe/Paris", Digest: true}
 	wantErr(t, "SavePreferences", s.SavePreferences(ctx, p), nil)
-	p.UpdatedAt = Epoch
+	p.UpdatedAt = storetest.Epoch
 	diff(t, "Preferences", p, mustPreferences(t, s, "u1"))
 
-	other := catalogstore.CalendarPreferences{WAID: "u2", TimeZone: "UTC", UpdatedAt: Epoch.Add(-time.Hour)}
+	other := catalogstore.CalendarPreferences{WAID: "u2", TimeZone: "UTC", UpdatedAt: storetest.Epoch.Add(-time.Hour)}
 	wantErr(t, "SavePreferences(u2)", s.SavePreferences(ctx, other), nil)
 
 	// Saving again replaces every field, including emptying the list.
@@ -590,7 +554,7 @@ func testPreferencesUpsert(t *testing.T, s Store, clock *Clock) {
 	diff(t, "Preferences of another user", other, mustPreferences(t, s, "u2"))
 }
 
-func testPreferencesErrors(t *testing.T, s Store, clock *Clock) {
+func testPreferencesErrors(t *testing.T, s Store, clock *storetest.Clock) {
 	for name, p := range map[string]catalogstore.CalendarPreferences{
 		"no wa id":     {TimeZone: "UTC"},
 		"no time zone": {WAID: "u1"},
@@ -601,7 +565,7 @@ func testPreferencesErrors(t *testing.T, s Store, clock *Clock) {
 	wantErr(t, "Preferences after a refused save", err, waflow.ErrNotFound)
 }
 
-func testPreferencesConcurrent(t *testing.T, s Store, clock *Clock) {
+func testPreferencesConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
 	var wg sync.WaitGroup
 	for i := range n {
@@ -655,7 +619,7 @@ func mustSchedules(t *testing.T, s Store, waID string) []catalogstore.Schedule {
 	return list
 }
 
-func testScheduleRoundTrip(t *testing.T, s Store, clock *Clock) {
+func testScheduleRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	sc := schedule("SC-1", "wamid.1", "u1")
 	occ := occurrences(3)
 	occ[0].ScheduleID = "SC-1" // set or left empty: both mean this schedule
@@ -665,7 +629,7 @@ func testScheduleRoundTrip(t *testing.T, s Store, clock *Clock) {
 	if !created {
 		t.Fatal("SaveSchedule of a new schedule returned false")
 	}
-	sc.CreatedAt = Epoch
+	sc.CreatedAt = storetest.Epoch
 	diff(t, "saved schedule", sc, got)
 
 	stored := mustOccurrences(t, s, "SC-1")
@@ -685,7 +649,7 @@ func testScheduleRoundTrip(t *testing.T, s Store, clock *Clock) {
 	sc2 := schedule("SC-2", "wamid.2", "u1")
 	sc2.Weekdays, sc2.Notes = nil, ""
 	sc0 := schedule("SC-0", "wamid.0", "u1")
-	sc0.CreatedAt = Epoch.Add(-time.Hour)
+	sc0.CreatedAt = storetest.Epoch.Add(-time.Hour)
 	sc3 := schedule("SC-3", "wamid.3", "u2")
 	for _, x := range []catalogstore.Schedule{sc2, sc0, sc3} {
 		if _, created, err := s.SaveSchedule(ctx, x, occurrences(1)); err != nil || !created {
@@ -698,7 +662,7 @@ func testScheduleRoundTrip(t *testing.T, s Store, clock *Clock) {
 	diff(t, "SchedulesByUser(unknown)", []catalogstore.Schedule{}, mustSchedules(t, s, "nobody"))
 }
 
-func testScheduleIdempotent(t *testing.T, s Store, clock *Clock) {
+func testScheduleIdempotent(t *testing.T, s Store, clock *storetest.Clock) {
 	first, _, err := s.SaveSchedule(ctx, schedule("SC-1", "wamid.1", "u1"), occurrences(2))
 	wantErr(t, "SaveSchedule", err, nil)
 	firstOcc := mustOccurrences(t, s, "SC-1")
@@ -716,7 +680,7 @@ func testScheduleIdempotent(t *testing.T, s Store, clock *Clock) {
 	diff(t, "SchedulesByUser", []catalogstore.Schedule{first}, mustSchedules(t, s, "u1"))
 }
 
-func testScheduleErrors(t *testing.T, s Store, clock *Clock) {
+func testScheduleErrors(t *testing.T, s Store, clock *storetest.Clock) {
 	one := occurrences(1)
 	withOcc := func(edit func(o []catalogstore.Occurrence)) []catalogstore.Occurrence {
 		o := occurrences(2)
@@ -757,7 +721,7 @@ func testScheduleErrors(t *testing.T, s Store, clock *Clock) {
 
 // testScheduleAtomic checks that a schedule and its occurrences appear
 // together: a reader that sees a schedule finds all its occurrences.
-func testScheduleAtomic(t *testing.T, s Store, clock *Clock) {
+func testScheduleAtomic(t *testing.T, s Store, clock *storetest.Clock) {
 	const schedules, each = 8, 60
 	var wg sync.WaitGroup
 	done := make(chan struct{})
@@ -793,7 +757,7 @@ func testScheduleAtomic(t *testing.T, s Store, clock *Clock) {
 	wg.Wait()
 }
 
-func testScheduleConcurrent(t *testing.T, s Store, clock *Clock) {
+func testScheduleConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 12
 	got := make([]catalogstore.Schedule, n)
 	created := make([]bool, n)
@@ -847,14 +811,14 @@ func mustBudgets(t *testing.T, s Store, waID string) []catalogstore.Budget {
 	return list
 }
 
-func testBudgetRoundTrip(t *testing.T, s Store, clock *Clock) {
+func testBudgetRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	b1 := budget("BU-1", "tok-1", "u1")
 	got, created, err := s.SaveBudget(ctx, b1)
 	wantErr(t, "SaveBudget", err, nil)
 	if !created {
 		t.Fatal("SaveBudget of a new budget returned false")
 	}
-	b1.CreatedAt = Epoch
+	b1.CreatedAt = storetest.Epoch
 	diff(t, "saved budget", b1, got)
 	b1.Limits["food"] = 1 // the store keeps its own copy
 	if got.Limits["food"] != 150000 {
@@ -866,7 +830,7 @@ func testBudgetRoundTrip(t *testing.T, s Store, clock *Clock) {
 	b2 := budget("BU-2", "tok-2", "u1")
 	b2.Limits, b2.Alerts, b2.Period = nil, false, ""
 	b0 := budget("BU-0", "tok-0", "u1")
-	b0.CreatedAt = Epoch.Add(-time.Hour)
+	b0.CreatedAt = storetest.Epoch.Add(-time.Hour)
 	b0.Limits = map[string]int64{"rent": 250000}
 	b3 := budget("BU-3", "tok-3", "u2")
 	for _, b := range []catalogstore.Budget{b2, b0, b3} {
@@ -880,7 +844,7 @@ func testBudgetRoundTrip(t *testing.T, s Store, clock *Clock) {
 	diff(t, "BudgetsByUser(unknown)", []catalogstore.Budget{}, mustBudgets(t, s, "nobody"))
 }
 
-func testBudgetIdempotent(t *testing.T, s Store, clock *Clock) {
+func testBudgetIdempotent(t *testing.T, s Store, clock *storetest.Clock) {
 	first, _, err := s.SaveBudget(ctx, budget("BU-1", "tok-1", "u1"))
 	wantErr(t, "SaveBudget", err, nil)
 	clock.Advance(time.Minute)
@@ -895,7 +859,7 @@ func testBudgetIdempotent(t *testing.T, s Store, clock *Clock) {
 	diff(t, "BudgetsByUser", []catalogstore.Budget{first}, mustBudgets(t, s, "u1"))
 }
 
-func testBudgetErrors(t *testing.T, s Store, clock *Clock) {
+func testBudgetErrors(t *testing.T, s Store, clock *storetest.Clock) {
 	edit := func(f func(b *catalogstore.Budget)) catalogstore.Budget {
 		b := budget("BU-X", "tok-x", "u1")
 		f(&b)
@@ -923,7 +887,7 @@ func testBudgetErrors(t *testing.T, s Store, clock *Clock) {
 	diff(t, "BudgetsByUser(u1)", []catalogstore.Budget{first}, mustBudgets(t, s, "u1"))
 }
 
-func testBudgetConcurrent(t *testing.T, s Store, clock *Clock) {
+func testBudgetConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
 	got := make([]catalogstore.Budget, n)
 	created := make([]bool, n)
@@ -953,7 +917,7 @@ func testBudgetConcurrent(t *testing.T, s Store, clock *Clock) {
 	diff(t, "BudgetsByUser", []catalogstore.Budget{got[0]}, mustBudgets(t, s, "u1"))
 }
 
-func testCatalogClosed(t *testing.T, s Store, clock *Clock) {
+func testCatalogClosed(t *testing.T, s Store, clock *storetest.Clock) {
 	mustBook(t, s, booking("BK-1", "tok-1", slot), 1)
 	wantErr(t, "Close", s.Close(), nil)
 	for name, call := range map[string]func() error{
@@ -966,8 +930,11 @@ func testCatalogClosed(t *testing.T, s Store, clock *Clock) {
 			_, err := s.SaveSurveyResponse(ctx, surveyResponse("wamid.1", 4))
 			return err
 		},
-		"SurveyResponses": func() error { _, err := s.SurveyResponses(ctx, Epoch, Epoch.Add(time.Hour)); return err },
-		"Preferences":     func() error { _, err := s.Preferences(ctx, "u1"); return err },
+		"SurveyResponses": func() error {
+			_, err := s.SurveyResponses(ctx, storetest.Epoch, storetest.Epoch.Add(time.Hour))
+			return err
+		},
+		"Preferences": func() error { _, err := s.Preferences(ctx, "u1"); return err },
 		"SavePreferences": func() error {
 			return s.SavePreferences(ctx, catalogstore.CalendarPreferences{WAID: "u1", TimeZone: "UTC"})
 		},

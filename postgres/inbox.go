@@ -80,9 +80,6 @@ func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waf
 // RetryEvent implements waflow.InboxStore. next is stored as the same
 // distance from the database's clock as from this process's (fromNow).
 func (db *DB) RetryEvent(ctx context.Context, id int64, owner string, lastError string, next time.Time) error {
-	if db.closed.Load() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "RetryEvent", "inbox_events", "processing", id, owner,
 		"state = 'pending', last_error = $4, lease_owner = '', lease_until = NULL, "+
 			"next_attempt_at = coalesce($6::timestamptz, now()) + $5::bigint * interval '1 microsecond'",

@@ -55,10 +55,13 @@ func claim[T any](ctx context.Context, db *DB, op, table, leased, cols string, o
 }
 
 // settle updates row id of table if it is in state leased under owner, and
-// says why not otherwise (leaseLost). The UPDATE is the check; the SELECT
+// says why not otherwise (leaseLost), or ErrClosed after Close. The UPDATE is the check; the SELECT
 // after a miss only tells ErrNotFound from ErrLeaseLost. set refers to args
 // as $4...
 func (db *DB) settle(ctx context.Context, op, table, leased string, id int64, owner, set string, args ...any) error {
+	if db.closed.Load() {
+		return waflow.ErrClosed
+	}
 	args = append([]any{id, leased, owner}, args...)
 	tag, err := db.pool.Exec(ctx, "UPDATE "+table+" SET "+set+" WHERE id = $1 AND state = $2 AND lease_owner = $3", args...)
 	if err != nil {

@@ -101,9 +101,6 @@ func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at ti
 // RetryOutbox implements waflow.OutboxStore; next is read as RetryEvent
 // reads it.
 func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string, next time.Time) error {
-	if db.closed.Load() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "RetryOutbox", "outbox_messages", "sending", id, owner,
 		"state = 'pending', last_error = $4, lease_owner = '', lease_until = NULL, "+
 			"next_attempt_at = coalesce($6::timestamptz, now()) + $5::bigint * interval '1 microsecond'",
@@ -112,18 +109,12 @@ func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string
 
 // FailOutbox implements waflow.OutboxStore.
 func (db *DB) FailOutbox(ctx context.Context, id int64, owner, lastError string) error {
-	if db.closed.Load() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "FailOutbox", "outbox_messages", "sending", id, owner,
 		"state = 'dead', last_error = $4, lease_owner = '', lease_until = NULL", lastError)
 }
 
 // MarkUnknown implements waflow.OutboxStore.
 func (db *DB) MarkUnknown(ctx context.Context, id int64, owner, lastError string) error {
-	if db.closed.Load() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "MarkUnknown", "outbox_messages", "sending", id, owner,
 		"state = 'unknown', last_error = $4, lease_owner = '', lease_until = NULL", lastError)
 }

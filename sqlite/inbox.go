@@ -107,9 +107,6 @@ func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waf
 
 // RetryEvent implements waflow.InboxStore.
 func (db *DB) RetryEvent(ctx context.Context, id int64, owner string, lastError string, next time.Time) error {
-	if db.isClosed() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "RetryEvent", "inbox_events", "processing", id, owner,
 		"state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = NULL",
 		lastError, micros(next))

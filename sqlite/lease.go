@@ -60,8 +60,11 @@ func claim[T any](ctx context.Context, db *DB, op, table, leased, cols string, o
 }
 
 // settle updates row id of table if it is in state leased under owner, and
-// says why not otherwise (leaseLost).
+// says why not otherwise (leaseLost), or ErrClosed after Close.
 func (db *DB) settle(ctx context.Context, op, table, leased string, id int64, owner, set string, args ...any) (err error) {
+	if db.isClosed() {
+		return waflow.ErrClosed
+	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return wrap(err, op)

@@ -110,9 +110,6 @@ func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at ti
 
 // RetryOutbox implements waflow.OutboxStore.
 func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string, next time.Time) error {
-	if db.isClosed() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "RetryOutbox", "outbox_messages", "sending", id, owner,
 		"state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = NULL",
 		lastError, micros(next))
@@ -120,18 +117,12 @@ func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string
 
 // FailOutbox implements waflow.OutboxStore.
 func (db *DB) FailOutbox(ctx context.Context, id int64, owner, lastError string) error {
-	if db.isClosed() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "FailOutbox", "outbox_messages", "sending", id, owner,
 		"state = 'dead', last_error = ?, lease_owner = '', lease_until = NULL", lastError)
 }
 
 // MarkUnknown implements waflow.OutboxStore.
 func (db *DB) MarkUnknown(ctx context.Context, id int64, owner, lastError string) error {
-	if db.isClosed() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "MarkUnknown", "outbox_messages", "sending", id, owner,
 		"state = 'unknown', last_error = ?, lease_owner = '', lease_until = NULL", lastError)
 }

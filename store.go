@@ -2,8 +2,12 @@ package waflow
 
 import "context"
 
-// Store is everything waflow keeps: the packages sqlite and postgres
+// Store is what every flow needs kept: flow tokens, the webhook inbox,
+// completions, the outbox and deployments. The packages sqlite and postgres
 // implement it, and package storetest is the conformance suite both pass.
+// What one set of flows keeps of its own (the catalog's bookings, expenses
+// ...) is that set's contract, not this one (see package
+// catalog/catalogstore).
 //
 // A Store is safe for concurrent use. The PostgreSQL store is also safe for
 // several processes sharing one database: every compare-and-set and claim is
@@ -13,7 +17,6 @@ type Store interface {
 	InboxStore
 	CompletionStore
 	OutboxStore
-	CatalogStore
 	DeploymentStore
 
 	// Ping checks that the database answers, for a readiness probe.

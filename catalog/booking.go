@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/registry"
 )
@@ -267,9 +268,9 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 	// Whether the slot is still free is Book's to say, atomically; it also
 	// recognises a replayed submission of a session that already booked.
 	var tried string // the last reference tried
-	bk, err := withRef("BK", func(ref string) (waflow.Booking, error) {
+	bk, err := withRef("BK", func(ref string) (catalogstore.Booking, error) {
 		tried = ref
-		bk, _, err := b.store.Book(ctx, waflow.Booking{
+		bk, _, err := b.store.Book(ctx, catalogstore.Booking{
 			Ref: ref, TokenID: r.Token.ID, WAID: r.Token.WAID, Start: start.UTC(),
 			Name: strings.TrimSpace(in.Name), Reason: strings.TrimSpace(in.Reason), Reminder: in.Reminder,
 			CreatedAt: b.now(),
@@ -280,7 +281,7 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 		b.tellLateBooking(ctx, r, bk, err, tried)
 	}
 	switch {
-	case errors.Is(err, waflow.ErrSlotFull):
+	case errors.Is(err, catalogstore.ErrSlotFull):
 		free, ferr := b.freeSlots(ctx, day)
 		if ferr != nil {
 			return nil, ferr
@@ -319,7 +320,7 @@ func late(ctx context.Context) bool {
 // booking is looked up by that reference, since a commit can succeed while
 // its caller is told it failed (a PostgreSQL commit cut off by the
 // deadline). Nothing held, nothing sent.
-func (b *booking) tellLateBooking(ctx context.Context, r *endpoint.Request, bk waflow.Booking, err error, tried string) {
+func (b *booking) tellLateBooking(ctx context.Context, r *endpoint.Request, bk catalogstore.Booking, err error, tried string) {
 	// The request's context has ended or is about to: this is the end of
 	// work already done.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -347,10 +348,10 @@ func (b *booking) tellLateBooking(ctx context.Context, r *endpoint.Request, bk w
 
 // confirmKey is the outbox key of bk's confirmation, one per booking,
 // whether it is sent on the completion or after a late commit.
-func confirmKey(bk waflow.Booking) string { return "booking:" + bk.Ref }
+func confirmKey(bk catalogstore.Booking) string { return "booking:" + bk.Ref }
 
 // confirmText is the confirmation message of bk.
-func (b *booking) confirmText(bk waflow.Booking) string {
+func (b *booking) confirmText(bk catalogstore.Booking) string {
 	local := bk.Start.In(b.settings.Location())
 	text := fmt.Sprintf("Your appointment is booked for %s at %s. Your reference is %s.",
 		local.Format("Monday 2 January 2006"), local.Format("15:04"), bk.Ref)

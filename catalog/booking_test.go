@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
@@ -39,7 +40,7 @@ type slowStore struct {
 	first   sync.Once
 }
 
-func (s *slowStore) Book(ctx context.Context, b waflow.Booking, capacity int) (waflow.Booking, bool, error) {
+func (s *slowStore) Book(ctx context.Context, b catalogstore.Booking, capacity int) (catalogstore.Booking, bool, error) {
 	held := false
 	s.first.Do(func() { held = true })
 	if !held {
@@ -48,11 +49,11 @@ func (s *slowStore) Book(ctx context.Context, b waflow.Booking, capacity int) (w
 	close(s.entered)
 	<-s.release
 	if s.mode == "refuse" {
-		return waflow.Booking{}, false, fmt.Errorf("book: %w", context.Cause(ctx))
+		return catalogstore.Booking{}, false, fmt.Errorf("book: %w", context.Cause(ctx))
 	}
 	bk, created, err := s.DB.Book(context.WithoutCancel(ctx), b, capacity)
 	if s.mode == "commit-then-fail" && err == nil {
-		return waflow.Booking{}, false, fmt.Errorf("commit: %w", context.Cause(ctx))
+		return catalogstore.Booking{}, false, fmt.Errorf("commit: %w", context.Cause(ctx))
 	}
 	return bk, created, err
 }

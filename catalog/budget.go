@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/registry"
@@ -269,8 +269,8 @@ func (b *budget) save(ctx context.Context, r *endpoint.Request) (*endpoint.Respo
 		return endpoint.ErrorOn("ALERTS", b.alertsData(b.summary(in, total)), "The budget is not valid any more. Please start again."), nil
 	}
 	threshold, _ := strconv.Atoi(in.AlertThreshold) // an offered id, checked by checkValues
-	bu, err := withRef("BU", func(id string) (waflow.Budget, error) {
-		bu, _, err := b.store.SaveBudget(ctx, waflow.Budget{
+	bu, err := withRef("BU", func(id string) (catalogstore.Budget, error) {
+		bu, _, err := b.store.SaveBudget(ctx, catalogstore.Budget{
 			ID: id, TokenID: r.Token.ID, WAID: r.Token.WAID, Currency: in.Currency, Period: in.Period,
 			TotalCents: total, Limits: limits, AlertThreshold: threshold, Alerts: in.Alerts, CreatedAt: b.now(),
 		})

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/registry"
 )
@@ -115,8 +116,8 @@ func (x *expense) save(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 	if msg != "" {
 		return endpoint.ErrorOn("EXPENSE", x.form(typedText(in.Amount), in.Category, in.Description, map[string]string{"amount": msg}), "Amount: "+msg), nil
 	}
-	ex, err := withRef("EX", func(id string) (waflow.Expense, error) {
-		ex, _, err := x.store.SaveExpense(ctx, waflow.Expense{
+	ex, err := withRef("EX", func(id string) (catalogstore.Expense, error) {
+		ex, _, err := x.store.SaveExpense(ctx, catalogstore.Expense{
 			ID: id, TokenID: r.Token.ID, WAID: r.Token.WAID, AmountCents: cents, Currency: x.cfg.Currency,
 			Category: in.Category, Description: strings.TrimSpace(in.Description), CreatedAt: x.now(),
 		})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/registry"
 )
@@ -71,9 +72,9 @@ func userOf(r *endpoint.Request) (string, error) {
 	return r.Token.WAID, nil
 }
 
-func (p *preferences) defaults(waID string) waflow.CalendarPreferences {
+func (p *preferences) defaults(waID string) catalogstore.CalendarPreferences {
 	lead, _ := strconv.Atoi(p.cfg.DefaultLeadTime)
-	return waflow.CalendarPreferences{
+	return catalogstore.CalendarPreferences{
 		WAID:          waID,
 		Notifications: slices.Clone(p.cfg.DefaultNotifications),
 		LeadMinutes:   lead,
@@ -81,7 +82,7 @@ func (p *preferences) defaults(waID string) waflow.CalendarPreferences {
 	}
 }
 
-func (p *preferences) form(v waflow.CalendarPreferences, tzError string) map[string]any {
+func (p *preferences) form(v catalogstore.CalendarPreferences, tzError string) map[string]any {
 	notes := make([]any, 0, len(v.Notifications))
 	for _, n := range v.Notifications {
 		if hasOption(p.cfg.Notifications, n) { // a kind removed from the settings is dropped
@@ -132,7 +133,7 @@ func (p *preferences) save(ctx context.Context, r *endpoint.Request) (*endpoint.
 		return nil, err
 	}
 	lead, _ := strconv.Atoi(in.LeadTime) // an id of lead_times, checked by checkValues
-	v := waflow.CalendarPreferences{WAID: waID, Notifications: in.Notifications, LeadMinutes: lead, TimeZone: in.TimeZone, Digest: in.Digest, UpdatedAt: p.now()}
+	v := catalogstore.CalendarPreferences{WAID: waID, Notifications: in.Notifications, LeadMinutes: lead, TimeZone: in.TimeZone, Digest: in.Digest, UpdatedAt: p.now()}
 	tz, msg := checkTimeZone(in.TimeZone)
 	if msg != "" {
 		return endpoint.ErrorOn("PREFERENCES", p.form(v, msg), "Time zone: "+msg+". Use a name such as Europe/Berlin."), nil
@@ -147,7 +148,7 @@ func (p *preferences) save(ctx context.Context, r *endpoint.Request) (*endpoint.
 	return endpoint.Next("SAVED", map[string]any{"summary": p.summary(v)}), nil
 }
 
-func (p *preferences) summary(v waflow.CalendarPreferences) string {
+func (p *preferences) summary(v catalogstore.CalendarPreferences) string {
 	var kinds []string
 	for _, n := range v.Notifications {
 		kinds = append(kinds, strings.ToLower(optionTitle(p.cfg.Notifications, n)))

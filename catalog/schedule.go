@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/registry"
 )
@@ -266,14 +267,14 @@ func sortWeekdays(ws []string) []string {
 
 // occurrences expands a plan into its sessions, in the business time zone
 // (a session at 09:00 stays at 09:00 across a daylight-saving change).
-func (s *schedule) occurrences(p plan) []waflow.Occurrence {
-	var out []waflow.Occurrence
+func (s *schedule) occurrences(p plan) []catalogstore.Occurrence {
+	var out []catalogstore.Occurrence
 	for d := p.first; !d.After(p.last); d = d.AddDate(0, 0, 1) {
 		if !slices.Contains(p.weekdays, strings.ToLower(d.Weekday().String()[:3])) {
 			continue
 		}
 		start := atClock(d, p.timeOfDay)
-		out = append(out, waflow.Occurrence{Start: start.UTC(), End: start.Add(time.Duration(p.duration) * time.Minute).UTC()})
+		out = append(out, catalogstore.Occurrence{Start: start.UTC(), End: start.Add(time.Duration(p.duration) * time.Minute).UTC()})
 	}
 	return out
 }
@@ -358,11 +359,11 @@ func (s *schedule) complete(ctx context.Context, c registry.Completion) error {
 		return fmt.Errorf("%w: multi_day_schedule completion: %w", waflow.ErrRejected, err)
 	}
 	occ := s.occurrences(p)
-	_, err = withRef("SC", func(id string) (waflow.Schedule, error) {
+	_, err = withRef("SC", func(id string) (catalogstore.Schedule, error) {
 		for i := range occ {
 			occ[i].ScheduleID = id
 		}
-		sc, _, err := s.store.SaveSchedule(ctx, waflow.Schedule{
+		sc, _, err := s.store.SaveSchedule(ctx, catalogstore.Schedule{
 			ID: id, MessageID: c.MessageID, TokenID: c.Token.ID, WAID: c.WAID,
 			StartDate: p.first.Format(time.DateOnly), EndDate: p.last.Format(time.DateOnly),
 			Weekdays: p.weekdays, TimeOfDay: p.timeOfDay, DurationMinutes: p.duration,

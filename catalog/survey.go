@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/registry"
 )
 
@@ -44,8 +45,8 @@ func newSurvey(e *env) (*registry.Flow, error) {
 // validation already checked them against the components; this reads them
 // into their types and applies what If expressed: contact details only with
 // the user's consent.
-func surveyResponse(v map[string]any) (waflow.SurveyResponse, error) {
-	var r waflow.SurveyResponse
+func surveyResponse(v map[string]any) (catalogstore.SurveyResponse, error) {
+	var r catalogstore.SurveyResponse
 	rating, _ := v["rating"].(string)
 	n, err := strconv.Atoi(rating)
 	if err != nil || n < 1 || n > 5 {

@@ -86,7 +86,7 @@ func (e *HandlerError) Unwrap() error {
 var knownErrors = []error{
 	context.Canceled, context.DeadlineExceeded, io.EOF, io.ErrUnexpectedEOF,
 	waflow.ErrNotFound, waflow.ErrConflict, waflow.ErrTokenUsed, waflow.ErrTokenExpired,
-	waflow.ErrLeaseLost, waflow.ErrInvalid, waflow.ErrClosed, waflow.ErrSlotFull,
+	waflow.ErrLeaseLost, waflow.ErrInvalid, waflow.ErrClosed,
 	flowtoken.ErrMalformed, flowtoken.ErrForged, flowtoken.ErrExpired, flowtoken.ErrWrongFlow,
 	flowtoken.ErrJWTMalformed, flowtoken.ErrJWTAlgorithm, flowtoken.ErrJWTSignature,
 	flowtoken.ErrJWTMismatch, flowtoken.ErrJWTExpired,

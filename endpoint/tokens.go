@@ -27,8 +27,19 @@ func (v IssuerTokens) ValidateToken(_ context.Context, flow, token string) (flow
 // with a stolen secret) or whose flow was already completed is refused too.
 type StoreTokens struct {
 	Issuer *flowtoken.Issuer
-	Store  waflow.TokenStore
+	Store  TokenRecords
 }
+
+// TokenRecords is what StoreTokens needs of the flow tokens' store:
+// recording a token and reading it back, with the contracts
+// waflow.TokenStore gives CreateToken and Token.
+type TokenRecords interface {
+	CreateToken(ctx context.Context, t waflow.FlowToken) error
+	Token(ctx context.Context, id string) (waflow.FlowToken, error)
+}
+
+// The token store's contract includes what StoreTokens needs.
+var _ TokenRecords = waflow.TokenStore(nil)
 
 // Messages shown on 427 for recorded states.
 const (

@@ -40,9 +40,23 @@ const (
 	DefaultThrottledDelay = 6 * time.Minute
 )
 
+// Store is what a Worker needs of the outbox: claiming due messages and
+// settling them. Each method has the contract waflow.OutboxStore gives it;
+// both drivers implement it.
+type Store interface {
+	ClaimOutbox(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.OutboxMessage, error)
+	MarkSent(ctx context.Context, id int64, owner, wamid string, at time.Time) error
+	RetryOutbox(ctx context.Context, id int64, owner, lastError string, next time.Time) error
+	FailOutbox(ctx context.Context, id int64, owner, lastError string) error
+	MarkUnknown(ctx context.Context, id int64, owner, lastError string) error
+}
+
+// The outbox contract includes what the worker needs.
+var _ Store = waflow.OutboxStore(nil)
+
 // Config configures a Worker. Store, Sender and PhoneNumberID are required.
 type Config struct {
-	Store  waflow.OutboxStore
+	Store  Store
 	Sender Sender
 	// PhoneNumberID is the business phone number messages are sent from.
 	PhoneNumberID string

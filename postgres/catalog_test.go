@@ -4,7 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
+	"github.com/waflow/waflow/catalog/catalogstore/catalogtest"
 	"github.com/waflow/waflow/postgres"
 	"github.com/waflow/waflow/storetest"
 )
@@ -13,7 +14,7 @@ import (
 // relies on the database's unique index, not on anything in the process.
 func TestBookingAcrossProcesses(t *testing.T) {
 	first, schema := openSchema(t, nil)
-	stores := []waflow.Store{first}
+	stores := []catalogstore.Store{first}
 	for range 2 {
 		db, err := postgres.Open(context.Background(), storetest.PostgresURL(t), postgres.Options{Schema: schema, MaxConns: 8})
 		if err != nil {
@@ -22,5 +23,5 @@ func TestBookingAcrossProcesses(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		stores = append(stores, db)
 	}
-	storetest.BookingAcrossStores(t, stores...)
+	catalogtest.BookingAcrossStores(t, stores...)
 }

@@ -22,8 +22,8 @@ func scanCompletion(r pgx.Row) (waflow.Completion, error) {
 
 // RecordCompletion implements waflow.CompletionStore.
 func (db *DB) RecordCompletion(ctx context.Context, c waflow.Completion) (waflow.Completion, error) {
-	if c.MessageID == "" || c.TokenID == "" || c.Flow == "" || len(c.Response) == 0 || c.CompletedAt.IsZero() {
-		return waflow.Completion{}, waflow.Invalidf("RecordCompletion needs a MessageID, a TokenID, a Flow, a Response and a CompletedAt")
+	if err := c.Validate(); err != nil {
+		return waflow.Completion{}, err
 	}
 	if c.RecordedAt.IsZero() {
 		c.RecordedAt = db.now()

@@ -34,8 +34,8 @@ func (db *DB) SaveFlowDeployment(ctx context.Context, d waflow.FlowDeployment) e
 	if db.closed.Load() {
 		return waflow.ErrClosed
 	}
-	if d.WABAID == "" || d.Flow == "" || d.FlowID == "" || d.ContentHash == "" {
-		return waflow.Invalidf("SaveFlowDeployment needs a WABAID, a Flow, a FlowID and a ContentHash")
+	if err := d.Validate(); err != nil {
+		return err
 	}
 	if d.UpdatedAt.IsZero() {
 		d.UpdatedAt = db.now()

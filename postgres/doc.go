@@ -1,5 +1,6 @@
 // Package postgres is the waflow store for deployments that outgrow one
-// SQLite file: [waflow.Store] on PostgreSQL, with github.com/jackc/pgx/v5
+// SQLite file: [waflow.Store], and the catalog flows' tables
+// ([catalogstore.Store]), on PostgreSQL, with github.com/jackc/pgx/v5
 // (pgxpool).
 //
 // # Several replicas, one database

@@ -26,19 +26,6 @@ func scanEvent(r pgx.Row) (waflow.InboxEvent, error) {
 	return e, err
 }
 
-func scanEvents(rows pgx.Rows) ([]waflow.InboxEvent, error) {
-	defer rows.Close()
-	out := []waflow.InboxEvent{}
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 // AddEvents implements waflow.InboxStore: one statement, one transaction.
 func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, error) {
 	if db.closed.Load() {
@@ -50,8 +37,8 @@ func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, e
 	// event is due at once even when this replica's clock runs ahead.
 	payloads, received := make([][]byte, n), make([]pgtype.Timestamptz, n)
 	for i, e := range events {
-		if e.DedupeKey == "" || e.Kind == "" || len(e.Payload) == 0 {
-			return 0, waflow.Invalidf("AddEvents: event %d needs a DedupeKey, a Kind and a Payload", i)
+		if err := e.Validate(); err != nil {
+			return 0, fmt.Errorf("AddEvents: event %d: %w", i, err)
 		}
 		keys[i], kinds[i], payloads[i] = e.DedupeKey, string(e.Kind), e.Payload
 		received[i] = pgtype.Timestamptz{Time: e.ReceivedAt, Valid: !e.ReceivedAt.IsZero()}
@@ -71,46 +58,10 @@ func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, e
 	return int(tag.RowsAffected()), nil
 }
 
-func checkClaim(owner string, max int, lease time.Duration) error {
-	if owner == "" || max <= 0 || lease <= 0 {
-		return waflow.Invalidf("a claim needs an owner, a positive max and a positive lease")
-	}
-	return nil
-}
-
-// ClaimEvents implements waflow.InboxStore. FOR UPDATE SKIP LOCKED lets
-// replicas claim side by side: each skips the rows another is claiming.
-// The lease and the due times are read on the database's clock (dbClock).
+// ClaimEvents implements waflow.InboxStore (see claim).
 func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.InboxEvent, error) {
-	if db.closed.Load() {
-		return nil, waflow.ErrClosed
-	}
-	if err := checkClaim(owner, max, lease); err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `UPDATE inbox_events
-		SET state = 'processing', lease_owner = $1, attempts = attempts + 1,
-			lease_until = coalesce($3::timestamptz, now()) + $2::bigint * interval '1 microsecond'
-		WHERE id IN (
-			SELECT id FROM inbox_events
-			WHERE (state = 'pending' AND next_attempt_at <= coalesce($3::timestamptz, now()))
-				OR (state = 'processing' AND lease_until <= coalesce($3::timestamptz, now()))
-			ORDER BY id LIMIT $4
-			FOR UPDATE SKIP LOCKED)
-		RETURNING `+eventCols, owner, lease.Microseconds(), db.dbClock(), max)
-	if err != nil {
-		return nil, wrap(err, "ClaimEvents")
-	}
-	evs, err := scanEvents(rows)
-	if err != nil {
-		return nil, wrap(err, "ClaimEvents")
-	}
-	for i := 1; i < len(evs); i++ {
-		for j := i; j > 0 && evs[j].ID < evs[j-1].ID; j-- {
-			evs[j], evs[j-1] = evs[j-1], evs[j]
-		}
-	}
-	return evs, nil
+	return claim(ctx, db, "ClaimEvents", "inbox_events", "processing", eventCols, owner, max, lease, scanEvent,
+		func(e waflow.InboxEvent) int64 { return e.ID })
 }
 
 // FinishEvent implements waflow.InboxStore.
@@ -118,8 +69,8 @@ func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waf
 	if db.closed.Load() {
 		return waflow.ErrClosed
 	}
-	if !state.Final() {
-		return waflow.Invalidf("FinishEvent: %q is not a final state", state)
+	if err := state.ValidateFinal(); err != nil {
+		return err
 	}
 	return db.settle(ctx, "FinishEvent", "inbox_events", "processing", id, owner,
 		"state = $4, result = $5, processed_at = $6, lease_owner = '', lease_until = NULL",
@@ -129,36 +80,10 @@ func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waf
 // RetryEvent implements waflow.InboxStore. next is stored as the same
 // distance from the database's clock as from this process's (fromNow).
 func (db *DB) RetryEvent(ctx context.Context, id int64, owner string, lastError string, next time.Time) error {
-	if db.closed.Load() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "RetryEvent", "inbox_events", "processing", id, owner,
 		"state = 'pending', last_error = $4, lease_owner = '', lease_until = NULL, "+
 			"next_attempt_at = coalesce($6::timestamptz, now()) + $5::bigint * interval '1 microsecond'",
 		lastError, db.fromNow(next), db.dbClock())
-}
-
-// settle updates row id of table if it is in state leased under owner, and
-// says why not otherwise. The UPDATE is the check; the SELECT after a miss
-// only tells ErrNotFound from ErrLeaseLost. set refers to args as $4...
-func (db *DB) settle(ctx context.Context, op, table, leased string, id int64, owner, set string, args ...any) error {
-	args = append([]any{id, leased, owner}, args...)
-	tag, err := db.pool.Exec(ctx, "UPDATE "+table+" SET "+set+" WHERE id = $1 AND state = $2 AND lease_owner = $3", args...)
-	if err != nil {
-		return wrap(err, op)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	var one int
-	err = db.pool.QueryRow(ctx, "SELECT 1 FROM "+table+" WHERE id = $1", id).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return wrap(waflow.ErrNotFound, op)
-	}
-	if err != nil {
-		return wrap(err, op)
-	}
-	return wrap(waflow.ErrLeaseLost, op)
 }
 
 // InboxEvent implements waflow.InboxStore.
@@ -207,7 +132,7 @@ func (db *DB) InboxEvents(ctx context.Context, f waflow.InboxFilter) ([]waflow.I
 	if err != nil {
 		return nil, wrap(err, "InboxEvents")
 	}
-	evs, err := scanEvents(rows)
+	evs, err := collect(rows, scanEvent)
 	return evs, wrap(err, "InboxEvents")
 }
 

@@ -26,8 +26,8 @@ func scanOutbox(r pgx.Row) (waflow.OutboxMessage, error) {
 
 // Enqueue implements waflow.OutboxStore.
 func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.OutboxMessage, bool, error) {
-	if m.IdempotencyKey == "" || m.To == "" || len(m.Payload) == 0 {
-		return waflow.OutboxMessage{}, false, waflow.Invalidf("Enqueue needs an IdempotencyKey, a To and a Payload")
+	if err := m.Validate(); err != nil {
+		return waflow.OutboxMessage{}, false, err
 	}
 	if db.closed.Load() {
 		return waflow.OutboxMessage{}, false, waflow.ErrClosed
@@ -61,46 +61,10 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.Outbo
 	return stored, false, err
 }
 
-// ClaimOutbox implements waflow.OutboxStore, as ClaimEvents does for events,
-// on the database's clock.
+// ClaimOutbox implements waflow.OutboxStore (see claim).
 func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.OutboxMessage, error) {
-	if db.closed.Load() {
-		return nil, waflow.ErrClosed
-	}
-	if err := checkClaim(owner, max, lease); err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `UPDATE outbox_messages
-		SET state = 'sending', lease_owner = $1, attempts = attempts + 1,
-			lease_until = coalesce($3::timestamptz, now()) + $2::bigint * interval '1 microsecond'
-		WHERE id IN (
-			SELECT id FROM outbox_messages
-			WHERE (state = 'pending' AND next_attempt_at <= coalesce($3::timestamptz, now()))
-				OR (state = 'sending' AND lease_until <= coalesce($3::timestamptz, now()))
-			ORDER BY id LIMIT $4
-			FOR UPDATE SKIP LOCKED)
-		RETURNING `+outboxCols, owner, lease.Microseconds(), db.dbClock(), max)
-	if err != nil {
-		return nil, wrap(err, "ClaimOutbox")
-	}
-	defer rows.Close()
-	out := []waflow.OutboxMessage{}
-	for rows.Next() {
-		m, err := scanOutbox(rows)
-		if err != nil {
-			return nil, wrap(err, "ClaimOutbox")
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap(err, "ClaimOutbox")
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out, nil
+	return claim(ctx, db, "ClaimOutbox", "outbox_messages", "sending", outboxCols, owner, max, lease, scanOutbox,
+		func(m waflow.OutboxMessage) int64 { return m.ID })
 }
 
 // MarkSent implements waflow.OutboxStore.
@@ -119,15 +83,7 @@ func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at ti
 		WHERE id = $3 AND state = 'sending' AND lease_owner = $4 RETURNING token_id`,
 		wamid, at, id, owner).Scan(&tokenID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		var one int
-		err := tx.QueryRow(ctx, "SELECT 1 FROM outbox_messages WHERE id = $1", id).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return wrap(waflow.ErrNotFound, "MarkSent")
-		}
-		if err != nil {
-			return wrap(err, "MarkSent")
-		}
-		return wrap(waflow.ErrLeaseLost, "MarkSent")
+		return leaseLost(ctx, tx, "MarkSent", "outbox_messages", id)
 	}
 	if err != nil {
 		return wrap(err, "MarkSent")
@@ -145,9 +101,6 @@ func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at ti
 // RetryOutbox implements waflow.OutboxStore; next is read as RetryEvent
 // reads it.
 func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string, next time.Time) error {
-	if db.closed.Load() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "RetryOutbox", "outbox_messages", "sending", id, owner,
 		"state = 'pending', last_error = $4, lease_owner = '', lease_until = NULL, "+
 			"next_attempt_at = coalesce($6::timestamptz, now()) + $5::bigint * interval '1 microsecond'",
@@ -156,18 +109,12 @@ func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string
 
 // FailOutbox implements waflow.OutboxStore.
 func (db *DB) FailOutbox(ctx context.Context, id int64, owner, lastError string) error {
-	if db.closed.Load() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "FailOutbox", "outbox_messages", "sending", id, owner,
 		"state = 'dead', last_error = $4, lease_owner = '', lease_until = NULL", lastError)
 }
 
 // MarkUnknown implements waflow.OutboxStore.
 func (db *DB) MarkUnknown(ctx context.Context, id int64, owner, lastError string) error {
-	if db.closed.Load() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "MarkUnknown", "outbox_messages", "sending", id, owner,
 		"state = 'unknown', last_error = $4, lease_owner = '', lease_until = NULL", lastError)
 }

@@ -5,13 +5,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
 	"regexp"
-	"sort"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
+	"github.com/waflow/waflow/internal/migrate"
 )
 
 //go:embed migration/*.sql
@@ -56,7 +53,10 @@ type DB struct {
 	closed    atomic.Bool
 }
 
-var _ waflow.Store = (*DB)(nil)
+var (
+	_ waflow.Store       = (*DB)(nil)
+	_ catalogstore.Store = (*DB)(nil)
+)
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
@@ -115,49 +115,10 @@ func (db *DB) Ping(ctx context.Context) error {
 // Pool returns the connection pool, for tests and diagnostics.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads migration/NNN_name.sql files, sorted by NNN, and
-// refuses gaps or duplicate numbers, which would mean a file was misnamed.
-func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must be NNN_description.sql", name)
-		}
-		b, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want number %03d (numbers start at 1, without gaps or repeats)", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
-
 // migrate applies the missing migrations under an advisory lock held on
 // one connection, so that replicas starting together take turns.
 func (db *DB) migrate(ctx context.Context, schema string) error {
-	ms, err := loadMigrations(migrations, "migration")
+	ms, err := migrate.Load(migrations, "migration")
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
@@ -185,7 +146,7 @@ func (db *DB) migrate(ctx context.Context, schema string) error {
 	}
 	for _, m := range ms {
 		if err := db.applyMigration(ctx, conn.Conn(), m); err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 	}
 	var newest int
@@ -198,14 +159,14 @@ func (db *DB) migrate(ctx context.Context, schema string) error {
 	return nil
 }
 
-func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, m migration) error {
+func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, m migrate.Migration) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
 	var n int
-	if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.version).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
@@ -213,17 +174,17 @@ func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, m migration) e
 	}
 	// Exec without arguments uses the simple protocol, which runs a file of
 	// several statements.
-	if _, err := tx.Exec(ctx, m.sql); err != nil {
+	if _, err := tx.Exec(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-		m.version, m.name, db.now()); err != nil {
+		m.Version, m.Name, db.now()); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return err
 	}
-	db.log.Info("applied database migration", "driver", "postgres", "migration", m.name)
+	db.log.Info("applied database migration", "driver", "postgres", "migration", m.Name)
 	return nil
 }
 
@@ -291,4 +252,18 @@ func (db *DB) begin(ctx context.Context) (pgx.Tx, error) {
 		return nil, waflow.ErrClosed
 	}
 	return db.pool.Begin(ctx)
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore/catalogtest"
 	"github.com/waflow/waflow/postgres"
 	"github.com/waflow/waflow/storetest"
 )
@@ -53,6 +54,14 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, now func() time.Time) waflow.Store {
 		db, _ := openSchema(t, now)
 		// The suite's clock moves only when told; the database's with it.
+		postgres.SetDatabaseClock(db, now)
+		return db
+	})
+}
+
+func TestCatalogConformance(t *testing.T) {
+	catalogtest.Run(t, func(t *testing.T, now func() time.Time) catalogtest.Store {
+		db, _ := openSchema(t, now)
 		postgres.SetDatabaseClock(db, now)
 		return db
 	})

@@ -11,28 +11,21 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 )
 
-// The catalog flows' stores (waflow.CatalogStore). Every write runs on the
+// The catalog flows' stores (catalogstore.Store). Every write runs on the
 // one writer connection; a read-then-write runs in one BEGIN IMMEDIATE
 // transaction, so its check and its change are atomic across goroutines and
 // processes. The unique indexes of migration/002_catalog.sql back every
 // such check.
-
-// storedTime is t as the database keeps it: UTC, microseconds.
-func storedTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return time.UnixMicro(t.UnixMicro()).UTC()
-}
 
 // createdAt is t, or the store's clock when t is zero, as stored.
 func (db *DB) createdAt(t time.Time) time.Time {
 	if t.IsZero() {
 		t = db.now()
 	}
-	return storedTime(t)
+	return catalogstore.StoredTime(t)
 }
 
 // inTx runs fn as one write of the shared transaction (commit.go) and
@@ -89,14 +82,14 @@ func (c jsonCol) Scan(v any) error {
 
 const bookingCols = `ref, token_id, wa_id, start_at, seat, name, reason, reminder, created_at`
 
-func scanBooking(r rowScanner) (waflow.Booking, error) {
-	var b waflow.Booking
+func scanBooking(r rowScanner) (catalogstore.Booking, error) {
+	var b catalogstore.Booking
 	err := r.Scan(&b.Ref, &b.TokenID, &b.WAID, timeCol{&b.Start}, &b.Seat, &b.Name, &b.Reason, &b.Reminder,
 		timeCol{&b.CreatedAt})
 	return b, err
 }
 
-// BookingCounts implements waflow.BookingStore.
+// BookingCounts implements catalogstore.BookingStore.
 func (db *DB) BookingCounts(ctx context.Context, from, to time.Time) (map[time.Time]int, error) {
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
@@ -119,19 +112,22 @@ func (db *DB) BookingCounts(ctx context.Context, from, to time.Time) (map[time.T
 	return counts, wrap(rows.Err(), "BookingCounts")
 }
 
-// Book implements waflow.BookingStore. The transaction holds the write lock
+// Book implements catalogstore.BookingStore. The transaction holds the write lock
 // from its first read, so no other Book, in this process or another, runs
 // between choosing a seat and taking it; UNIQUE (start_at, seat) would
 // refuse a second holder anyway.
-func (db *DB) Book(ctx context.Context, b waflow.Booking, capacity int) (waflow.Booking, bool, error) {
+func (db *DB) Book(ctx context.Context, b catalogstore.Booking, capacity int) (catalogstore.Booking, bool, error) {
 	if db.isClosed() {
-		return waflow.Booking{}, false, waflow.ErrClosed
+		return catalogstore.Booking{}, false, waflow.ErrClosed
 	}
-	if b.Ref == "" || b.TokenID == "" || b.Start.IsZero() || capacity < 1 {
-		return waflow.Booking{}, false, waflow.Invalidf("Book needs a Ref, a TokenID, a Start and a capacity of at least 1 (got %d)", capacity)
+	if err := b.Validate(); err != nil {
+		return catalogstore.Booking{}, false, err
 	}
-	b.Start, b.CreatedAt = storedTime(b.Start), db.createdAt(b.CreatedAt)
-	var stored waflow.Booking
+	if err := catalogstore.ValidateCapacity(capacity); err != nil {
+		return catalogstore.Booking{}, false, err
+	}
+	b.Start, b.CreatedAt = catalogstore.StoredTime(b.Start), db.createdAt(b.CreatedAt)
+	var stored catalogstore.Booking
 	created := false
 	err := db.inTx(ctx, func(tx *opTx) error {
 		existing, err := scanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE token_id = ?", b.TokenID))
@@ -161,7 +157,7 @@ func (db *DB) Book(ctx context.Context, b waflow.Booking, capacity int) (waflow.
 		return nil
 	})
 	if err != nil {
-		return waflow.Booking{}, false, wrap(err, "Book")
+		return catalogstore.Booking{}, false, wrap(err, "Book")
 	}
 	return stored, created, nil
 }
@@ -190,19 +186,19 @@ func firstFreeSeat(ctx context.Context, tx *opTx, start time.Time, capacity int)
 		return 0, err
 	}
 	if free > capacity {
-		return 0, fmt.Errorf("%w: %d of %d seats taken", waflow.ErrSlotFull, capacity, capacity)
+		return 0, fmt.Errorf("%w: %d of %d seats taken", catalogstore.ErrSlotFull, capacity, capacity)
 	}
 	return free, nil
 }
 
-// BookingByRef implements waflow.BookingStore.
-func (db *DB) BookingByRef(ctx context.Context, ref string) (waflow.Booking, error) {
+// BookingByRef implements catalogstore.BookingStore.
+func (db *DB) BookingByRef(ctx context.Context, ref string) (catalogstore.Booking, error) {
 	if db.isClosed() {
-		return waflow.Booking{}, waflow.ErrClosed
+		return catalogstore.Booking{}, waflow.ErrClosed
 	}
 	b, err := scanBooking(db.r.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE ref = ?", ref))
 	if errors.Is(err, sql.ErrNoRows) {
-		return waflow.Booking{}, wrap(waflow.ErrNotFound, "BookingByRef")
+		return catalogstore.Booking{}, wrap(waflow.ErrNotFound, "BookingByRef")
 	}
 	return b, wrap(err, "BookingByRef")
 }
@@ -211,23 +207,23 @@ func (db *DB) BookingByRef(ctx context.Context, ref string) (waflow.Booking, err
 
 const expenseCols = `id, token_id, wa_id, amount_cents, currency, category, description, created_at`
 
-func scanExpense(r rowScanner) (waflow.Expense, error) {
-	var e waflow.Expense
+func scanExpense(r rowScanner) (catalogstore.Expense, error) {
+	var e catalogstore.Expense
 	err := r.Scan(&e.ID, &e.TokenID, &e.WAID, &e.AmountCents, &e.Currency, &e.Category, &e.Description,
 		timeCol{&e.CreatedAt})
 	return e, err
 }
 
-// SaveExpense implements waflow.ExpenseStore.
-func (db *DB) SaveExpense(ctx context.Context, e waflow.Expense) (waflow.Expense, bool, error) {
+// SaveExpense implements catalogstore.ExpenseStore.
+func (db *DB) SaveExpense(ctx context.Context, e catalogstore.Expense) (catalogstore.Expense, bool, error) {
 	if db.isClosed() {
-		return waflow.Expense{}, false, waflow.ErrClosed
+		return catalogstore.Expense{}, false, waflow.ErrClosed
 	}
-	if e.ID == "" || e.TokenID == "" || e.Currency == "" || e.AmountCents <= 0 {
-		return waflow.Expense{}, false, waflow.Invalidf("SaveExpense needs an ID, a TokenID, a Currency and a positive AmountCents (got %d)", e.AmountCents)
+	if err := e.Validate(); err != nil {
+		return catalogstore.Expense{}, false, err
 	}
 	e.CreatedAt = db.createdAt(e.CreatedAt)
-	var stored waflow.Expense
+	var stored catalogstore.Expense
 	created := false
 	err := db.inTx(ctx, func(tx *opTx) error {
 		existing, err := scanExpense(tx.QueryRowContext(ctx, "SELECT "+expenseCols+" FROM expenses WHERE token_id = ?", e.TokenID))
@@ -250,13 +246,13 @@ func (db *DB) SaveExpense(ctx context.Context, e waflow.Expense) (waflow.Expense
 		return nil
 	})
 	if err != nil {
-		return waflow.Expense{}, false, wrap(err, "SaveExpense")
+		return catalogstore.Expense{}, false, wrap(err, "SaveExpense")
 	}
 	return stored, created, nil
 }
 
-// ExpensesByUser implements waflow.ExpenseStore.
-func (db *DB) ExpensesByUser(ctx context.Context, waID string) ([]waflow.Expense, error) {
+// ExpensesByUser implements catalogstore.ExpenseStore.
+func (db *DB) ExpensesByUser(ctx context.Context, waID string) ([]catalogstore.Expense, error) {
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
 	}
@@ -268,39 +264,25 @@ func (db *DB) ExpensesByUser(ctx context.Context, waID string) ([]waflow.Expense
 	return out, wrap(err, "ExpensesByUser")
 }
 
-// collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // ---- survey responses
 
 const surveyCols = `message_id, token_id, wa_id, rating, comments, follow_up, contact_method, contact_value,
 	contact_time, created_at`
 
-func scanSurvey(r rowScanner) (waflow.SurveyResponse, error) {
-	var s waflow.SurveyResponse
+func scanSurvey(r rowScanner) (catalogstore.SurveyResponse, error) {
+	var s catalogstore.SurveyResponse
 	err := r.Scan(&s.MessageID, &s.TokenID, &s.WAID, &s.Rating, &s.Comments, &s.FollowUp, &s.ContactMethod,
 		&s.ContactValue, &s.ContactTime, timeCol{&s.CreatedAt})
 	return s, err
 }
 
-// SaveSurveyResponse implements waflow.SurveyStore.
-func (db *DB) SaveSurveyResponse(ctx context.Context, r waflow.SurveyResponse) (bool, error) {
+// SaveSurveyResponse implements catalogstore.SurveyStore.
+func (db *DB) SaveSurveyResponse(ctx context.Context, r catalogstore.SurveyResponse) (bool, error) {
 	if db.isClosed() {
 		return false, waflow.ErrClosed
 	}
-	if r.MessageID == "" || r.Rating < 1 || r.Rating > 5 {
-		return false, waflow.Invalidf("SaveSurveyResponse needs a MessageID and a Rating of 1 to 5 (got %d)", r.Rating)
+	if err := r.Validate(); err != nil {
+		return false, err
 	}
 	res, err := db.exec(ctx, "INSERT INTO survey_responses ("+surveyCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
 		r.MessageID, r.TokenID, r.WAID, r.Rating, r.Comments, r.FollowUp, r.ContactMethod, r.ContactValue,
@@ -312,8 +294,8 @@ func (db *DB) SaveSurveyResponse(ctx context.Context, r waflow.SurveyResponse) (
 	return n == 1, wrap(err, "SaveSurveyResponse")
 }
 
-// SurveyResponses implements waflow.SurveyStore.
-func (db *DB) SurveyResponses(ctx context.Context, from, to time.Time) ([]waflow.SurveyResponse, error) {
+// SurveyResponses implements catalogstore.SurveyStore.
+func (db *DB) SurveyResponses(ctx context.Context, from, to time.Time) ([]catalogstore.SurveyResponse, error) {
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
 	}
@@ -328,28 +310,28 @@ func (db *DB) SurveyResponses(ctx context.Context, from, to time.Time) ([]waflow
 
 // ---- calendar preferences
 
-// Preferences implements waflow.PreferencesStore.
-func (db *DB) Preferences(ctx context.Context, waID string) (waflow.CalendarPreferences, error) {
+// Preferences implements catalogstore.PreferencesStore.
+func (db *DB) Preferences(ctx context.Context, waID string) (catalogstore.CalendarPreferences, error) {
 	if db.isClosed() {
-		return waflow.CalendarPreferences{}, waflow.ErrClosed
+		return catalogstore.CalendarPreferences{}, waflow.ErrClosed
 	}
-	var p waflow.CalendarPreferences
+	var p catalogstore.CalendarPreferences
 	err := db.r.QueryRowContext(ctx, `SELECT wa_id, notifications, lead_minutes, time_zone, digest, updated_at
 		FROM calendar_preferences WHERE wa_id = ?`, waID).
 		Scan(&p.WAID, jsonCol{&p.Notifications}, &p.LeadMinutes, &p.TimeZone, &p.Digest, timeCol{&p.UpdatedAt})
 	if errors.Is(err, sql.ErrNoRows) {
-		return waflow.CalendarPreferences{}, wrap(waflow.ErrNotFound, "Preferences")
+		return catalogstore.CalendarPreferences{}, wrap(waflow.ErrNotFound, "Preferences")
 	}
 	return p, wrap(err, "Preferences")
 }
 
-// SavePreferences implements waflow.PreferencesStore with one upsert.
-func (db *DB) SavePreferences(ctx context.Context, p waflow.CalendarPreferences) error {
+// SavePreferences implements catalogstore.PreferencesStore with one upsert.
+func (db *DB) SavePreferences(ctx context.Context, p catalogstore.CalendarPreferences) error {
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
-	if p.WAID == "" || p.TimeZone == "" {
-		return waflow.Invalidf("SavePreferences needs a WAID and a TimeZone")
+	if err := p.Validate(); err != nil {
+		return err
 	}
 	_, err := db.exec(ctx, `INSERT INTO calendar_preferences
 		(wa_id, notifications, lead_minutes, time_zone, digest, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -364,49 +346,24 @@ func (db *DB) SavePreferences(ctx context.Context, p waflow.CalendarPreferences)
 const scheduleCols = `id, message_id, token_id, wa_id, start_date, end_date, weekdays, time_of_day, duration_minutes,
 	time_zone, title, notes, created_at`
 
-func scanSchedule(r rowScanner) (waflow.Schedule, error) {
-	var s waflow.Schedule
+func scanSchedule(r rowScanner) (catalogstore.Schedule, error) {
+	var s catalogstore.Schedule
 	err := r.Scan(&s.ID, &s.MessageID, &s.TokenID, &s.WAID, &s.StartDate, &s.EndDate, jsonCol{&s.Weekdays},
 		&s.TimeOfDay, &s.DurationMinutes, &s.TimeZone, &s.Title, &s.Notes, timeCol{&s.CreatedAt})
 	return s, err
 }
 
-// checkSchedule validates s and its occurrences and returns the occurrences
-// as stored: under s.ID, times in UTC microseconds, in time order.
-func checkSchedule(s waflow.Schedule, occurrences []waflow.Occurrence) ([]waflow.Occurrence, error) {
-	if s.ID == "" || s.MessageID == "" || len(occurrences) == 0 {
-		return nil, waflow.Invalidf("SaveSchedule needs an ID, a MessageID and at least one occurrence")
-	}
-	out := make([]waflow.Occurrence, len(occurrences))
-	for i, o := range occurrences {
-		if o.ScheduleID != "" && o.ScheduleID != s.ID {
-			return nil, waflow.Invalidf("SaveSchedule: occurrence %d belongs to schedule %q, not %q", i, o.ScheduleID, s.ID)
-		}
-		if o.Start.IsZero() || o.End.Before(o.Start) {
-			return nil, waflow.Invalidf("SaveSchedule: occurrence %d needs a Start and an End not before it", i)
-		}
-		out[i] = waflow.Occurrence{ScheduleID: s.ID, Start: storedTime(o.Start), End: storedTime(o.End)}
-	}
-	slices.SortFunc(out, func(a, b waflow.Occurrence) int { return a.Start.Compare(b.Start) })
-	for i := 1; i < len(out); i++ {
-		if out[i].Start.Equal(out[i-1].Start) {
-			return nil, waflow.Invalidf("SaveSchedule: two occurrences start at %s", out[i].Start.Format(time.RFC3339Nano))
-		}
-	}
-	return out, nil
-}
-
-// SaveSchedule implements waflow.ScheduleStore.
-func (db *DB) SaveSchedule(ctx context.Context, s waflow.Schedule, occurrences []waflow.Occurrence) (waflow.Schedule, bool, error) {
+// SaveSchedule implements catalogstore.ScheduleStore.
+func (db *DB) SaveSchedule(ctx context.Context, s catalogstore.Schedule, occurrences []catalogstore.Occurrence) (catalogstore.Schedule, bool, error) {
 	if db.isClosed() {
-		return waflow.Schedule{}, false, waflow.ErrClosed
+		return catalogstore.Schedule{}, false, waflow.ErrClosed
 	}
-	occ, err := checkSchedule(s, occurrences)
+	occ, err := catalogstore.StoredOccurrences(s, occurrences)
 	if err != nil {
-		return waflow.Schedule{}, false, err
+		return catalogstore.Schedule{}, false, err
 	}
 	s.CreatedAt = db.createdAt(s.CreatedAt)
-	var stored waflow.Schedule
+	var stored catalogstore.Schedule
 	created := false
 	err = db.inTx(ctx, func(tx *opTx) error {
 		existing, err := scanSchedule(tx.QueryRowContext(ctx, "SELECT "+scheduleCols+" FROM schedules WHERE message_id = ?", s.MessageID))
@@ -441,13 +398,13 @@ func (db *DB) SaveSchedule(ctx context.Context, s waflow.Schedule, occurrences [
 		return nil
 	})
 	if err != nil {
-		return waflow.Schedule{}, false, wrap(err, "SaveSchedule")
+		return catalogstore.Schedule{}, false, wrap(err, "SaveSchedule")
 	}
 	return stored, created, nil
 }
 
-// Occurrences implements waflow.ScheduleStore.
-func (db *DB) Occurrences(ctx context.Context, scheduleID string) ([]waflow.Occurrence, error) {
+// Occurrences implements catalogstore.ScheduleStore.
+func (db *DB) Occurrences(ctx context.Context, scheduleID string) ([]catalogstore.Occurrence, error) {
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
 	}
@@ -457,8 +414,8 @@ func (db *DB) Occurrences(ctx context.Context, scheduleID string) ([]waflow.Occu
 	if err != nil {
 		return nil, wrap(err, "Occurrences")
 	}
-	out, err := collect(rows, func(r rowScanner) (waflow.Occurrence, error) {
-		var o waflow.Occurrence
+	out, err := collect(rows, func(r rowScanner) (catalogstore.Occurrence, error) {
+		var o catalogstore.Occurrence
 		err := r.Scan(&o.ScheduleID, timeCol{&o.Start}, timeCol{&o.End})
 		return o, err
 	})
@@ -471,8 +428,8 @@ func (db *DB) Occurrences(ctx context.Context, scheduleID string) ([]waflow.Occu
 	return out, nil
 }
 
-// SchedulesByUser implements waflow.ScheduleStore.
-func (db *DB) SchedulesByUser(ctx context.Context, waID string) ([]waflow.Schedule, error) {
+// SchedulesByUser implements catalogstore.ScheduleStore.
+func (db *DB) SchedulesByUser(ctx context.Context, waID string) ([]catalogstore.Schedule, error) {
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
 	}
@@ -488,8 +445,8 @@ func (db *DB) SchedulesByUser(ctx context.Context, waID string) ([]waflow.Schedu
 
 const budgetCols = `id, token_id, wa_id, currency, period, total_cents, alert_threshold, alerts, created_at`
 
-func scanBudget(r rowScanner) (waflow.Budget, error) {
-	var b waflow.Budget
+func scanBudget(r rowScanner) (catalogstore.Budget, error) {
+	var b catalogstore.Budget
 	err := r.Scan(&b.ID, &b.TokenID, &b.WAID, &b.Currency, &b.Period, &b.TotalCents, &b.AlertThreshold, &b.Alerts,
 		timeCol{&b.CreatedAt})
 	return b, err
@@ -502,7 +459,7 @@ type querier interface {
 
 // budgetsWhere returns the budgets matching where, oldest first, with their
 // limits.
-func budgetsWhere(ctx context.Context, q querier, where string, arg any) ([]waflow.Budget, error) {
+func budgetsWhere(ctx context.Context, q querier, where string, arg any) ([]catalogstore.Budget, error) {
 	rows, err := q.QueryContext(ctx, "SELECT "+budgetCols+" FROM budgets WHERE "+where+" ORDER BY created_at, rowid", arg)
 	if err != nil {
 		return nil, err
@@ -511,7 +468,7 @@ func budgetsWhere(ctx context.Context, q querier, where string, arg any) ([]wafl
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	index := make(map[string]*waflow.Budget, len(out))
+	index := make(map[string]*catalogstore.Budget, len(out))
 	for i := range out {
 		out[i].Limits = map[string]int64{}
 		index[out[i].ID] = &out[i]
@@ -533,30 +490,17 @@ func budgetsWhere(ctx context.Context, q querier, where string, arg any) ([]wafl
 	return out, rows.Err()
 }
 
-// checkBudget validates b.
-func checkBudget(b waflow.Budget) error {
-	if b.ID == "" || b.TokenID == "" || b.Currency == "" || b.TotalCents <= 0 {
-		return waflow.Invalidf("SaveBudget needs an ID, a TokenID, a Currency and a positive TotalCents (got %d)", b.TotalCents)
-	}
-	for category, limit := range b.Limits {
-		if category == "" || limit < 0 {
-			return waflow.Invalidf("SaveBudget: limit %d for category %q: want a category id and a limit of at least 0", limit, category)
-		}
-	}
-	return nil
-}
-
-// SaveBudget implements waflow.BudgetStore.
-func (db *DB) SaveBudget(ctx context.Context, b waflow.Budget) (waflow.Budget, bool, error) {
+// SaveBudget implements catalogstore.BudgetStore.
+func (db *DB) SaveBudget(ctx context.Context, b catalogstore.Budget) (catalogstore.Budget, bool, error) {
 	if db.isClosed() {
-		return waflow.Budget{}, false, waflow.ErrClosed
+		return catalogstore.Budget{}, false, waflow.ErrClosed
 	}
-	if err := checkBudget(b); err != nil {
-		return waflow.Budget{}, false, err
+	if err := b.Validate(); err != nil {
+		return catalogstore.Budget{}, false, err
 	}
 	b.CreatedAt = db.createdAt(b.CreatedAt)
 	b.Limits = maps.Clone(b.Limits)
-	var stored waflow.Budget
+	var stored catalogstore.Budget
 	created := false
 	err := db.inTx(ctx, func(tx *opTx) error {
 		existing, err := budgetsWhere(ctx, tx, "token_id = ?", b.TokenID)
@@ -585,13 +529,13 @@ func (db *DB) SaveBudget(ctx context.Context, b waflow.Budget) (waflow.Budget, b
 		return nil
 	})
 	if err != nil {
-		return waflow.Budget{}, false, wrap(err, "SaveBudget")
+		return catalogstore.Budget{}, false, wrap(err, "SaveBudget")
 	}
 	return stored, created, nil
 }
 
-// BudgetsByUser implements waflow.BudgetStore.
-func (db *DB) BudgetsByUser(ctx context.Context, waID string) ([]waflow.Budget, error) {
+// BudgetsByUser implements catalogstore.BudgetStore.
+func (db *DB) BudgetsByUser(ctx context.Context, waID string) ([]catalogstore.Budget, error) {
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
 	}

@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
+	"github.com/waflow/waflow/catalog/catalogstore/catalogtest"
 	"github.com/waflow/waflow/sqlite"
-	"github.com/waflow/waflow/storetest"
 )
 
 // Two handles on one database file stand for two processes: Book is atomic
 // across them because its transaction takes the file's write lock first.
 func TestBookingAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "waflow.db")
-	var stores []waflow.Store
+	var stores []catalogstore.Store
 	for range 2 {
 		db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 		if err != nil {
@@ -27,7 +28,7 @@ func TestBookingAcrossProcesses(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		stores = append(stores, db)
 	}
-	storetest.BookingAcrossStores(t, stores...)
+	catalogtest.BookingAcrossStores(t, stores...)
 }
 
 // TestGroupCommitVisibility: writes share a transaction (commit.go), so a
@@ -47,8 +48,8 @@ func TestGroupCommitVisibility(t *testing.T) {
 		errs := make(chan error, 16)
 		for i := range 16 {
 			wg.Go(func() {
-				_, _, err := db.Book(ctx, waflow.Booking{Ref: fmt.Sprintf("BK-%d-%d", round, i), TokenID: fmt.Sprintf("t-%d-%d", round, i), Start: slot}, 1)
-				if errors.Is(err, waflow.ErrSlotFull) {
+				_, _, err := db.Book(ctx, catalogstore.Booking{Ref: fmt.Sprintf("BK-%d-%d", round, i), TokenID: fmt.Sprintf("t-%d-%d", round, i), Start: slot}, 1)
+				if errors.Is(err, catalogstore.ErrSlotFull) {
 					counts, err := db.BookingCounts(ctx, slot, slot.Add(time.Minute))
 					if err == nil && counts[slot] != 1 {
 						err = fmt.Errorf("told the slot is full, then read %d bookings in it", counts[slot])

@@ -19,19 +19,12 @@ func scanCompletion(r rowScanner) (waflow.Completion, error) {
 	return c, err
 }
 
-func validateCompletion(c waflow.Completion) error {
-	if c.MessageID == "" || c.TokenID == "" || c.Flow == "" || len(c.Response) == 0 || c.CompletedAt.IsZero() {
-		return waflow.Invalidf("RecordCompletion needs a MessageID, a TokenID, a Flow, a Response and a CompletedAt")
-	}
-	return nil
-}
-
 // RecordCompletion implements waflow.CompletionStore.
 func (db *DB) RecordCompletion(ctx context.Context, c waflow.Completion) (_ waflow.Completion, err error) {
 	if db.isClosed() {
 		return waflow.Completion{}, waflow.ErrClosed
 	}
-	if err := validateCompletion(c); err != nil {
+	if err := c.Validate(); err != nil {
 		return waflow.Completion{}, err
 	}
 	if c.RecordedAt.IsZero() {

@@ -1,5 +1,6 @@
-// Package sqlite is the default waflow store: [waflow.Store] on an embedded
-// SQLite database file, with the pure-Go driver modernc.org/sqlite (no cgo).
+// Package sqlite is the default waflow store: [waflow.Store], and the
+// catalog flows' tables ([catalogstore.Store]), on an embedded SQLite
+// database file, with the pure-Go driver modernc.org/sqlite (no cgo).
 //
 // # One writer
 //
@@ -52,7 +53,9 @@
 //
 // The schema is created and upgraded at [Open] by the numbered files
 // migration/NNN_name.sql embedded in the package, each applied in its own
-// transaction and recorded in the schema_migrations table. A later feature
-// adds its tables by adding the next numbered file here and in package
-// postgres, and a conformance test to package storetest.
+// transaction and recorded in the schema_migrations table (the file names
+// and their order are checked by internal/migrate). A later feature adds its
+// tables by adding the next numbered file here and in package postgres, and
+// a conformance test to package storetest (or, for one set of flows' own
+// tables, to its own suite, as catalogtest is for the catalog's).
 package sqlite

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -23,23 +24,10 @@ func scanEvent(r rowScanner) (waflow.InboxEvent, error) {
 	return e, err
 }
 
-func scanEvents(rows *sql.Rows) ([]waflow.InboxEvent, error) {
-	defer rows.Close()
-	out := []waflow.InboxEvent{}
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 func validateEvents(events []waflow.InboxEvent) error {
 	for i, e := range events {
-		if e.DedupeKey == "" || e.Kind == "" || len(e.Payload) == 0 {
-			return waflow.Invalidf("AddEvents: event %d needs a DedupeKey, a Kind and a Payload", i)
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("AddEvents: event %d: %w", i, err)
 		}
 	}
 	return nil
@@ -98,56 +86,10 @@ func insertEvents(ctx context.Context, stmt *sql.Stmt, events []waflow.InboxEven
 	return added, nil
 }
 
-func checkClaim(owner string, max int, lease time.Duration) error {
-	if owner == "" || max <= 0 || lease <= 0 {
-		return waflow.Invalidf("a claim needs an owner, a positive max and a positive lease")
-	}
-	return nil
-}
-
-// ClaimEvents implements waflow.InboxStore. The single UPDATE is atomic, and
-// the one-writer rule orders it with every other write.
+// ClaimEvents implements waflow.InboxStore (see claim).
 func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.InboxEvent, error) {
-	if db.isClosed() {
-		return nil, waflow.ErrClosed
-	}
-	if err := checkClaim(owner, max, lease); err != nil {
-		return nil, err
-	}
-	now := db.now()
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return nil, wrap(err, "ClaimEvents")
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `UPDATE inbox_events
-		SET state = 'processing', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
-		WHERE id IN (
-			SELECT id FROM inbox_events WHERE state = 'pending' AND next_attempt_at <= ?3
-			UNION ALL
-			SELECT id FROM inbox_events WHERE state = 'processing' AND lease_until <= ?3
-			ORDER BY id LIMIT ?4)
-		RETURNING `+eventCols, owner, micros(now.Add(lease)), micros(now), max)
-	if err != nil {
-		return nil, wrap(err, "ClaimEvents")
-	}
-	evs, err := scanEvents(rows)
-	if err != nil {
-		return nil, wrap(err, "ClaimEvents")
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, wrap(err, "ClaimEvents")
-	}
-	sortEvents(evs)
-	return evs, nil
-}
-
-func sortEvents(evs []waflow.InboxEvent) {
-	for i := 1; i < len(evs); i++ {
-		for j := i; j > 0 && evs[j].ID < evs[j-1].ID; j-- {
-			evs[j], evs[j-1] = evs[j-1], evs[j]
-		}
-	}
+	return claim(ctx, db, "ClaimEvents", "inbox_events", "processing", eventCols, owner, max, lease, scanEvent,
+		func(e waflow.InboxEvent) int64 { return e.ID })
 }
 
 // FinishEvent implements waflow.InboxStore.
@@ -155,8 +97,8 @@ func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waf
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
-	if !state.Final() {
-		return waflow.Invalidf("FinishEvent: %q is not a final state", state)
+	if err := state.ValidateFinal(); err != nil {
+		return err
 	}
 	return db.settle(ctx, "FinishEvent", "inbox_events", "processing", id, owner,
 		"state = ?, result = ?, processed_at = ?, lease_owner = '', lease_until = NULL",
@@ -165,39 +107,9 @@ func (db *DB) FinishEvent(ctx context.Context, id int64, owner string, state waf
 
 // RetryEvent implements waflow.InboxStore.
 func (db *DB) RetryEvent(ctx context.Context, id int64, owner string, lastError string, next time.Time) error {
-	if db.isClosed() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "RetryEvent", "inbox_events", "processing", id, owner,
 		"state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = NULL",
 		lastError, micros(next))
-}
-
-// settle updates row id of table if it is in state leased under owner, and
-// says why not otherwise: ErrNotFound or ErrLeaseLost.
-func (db *DB) settle(ctx context.Context, op, table, leased string, id int64, owner, set string, args ...any) (err error) {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return wrap(err, op)
-	}
-	defer tx.end(&err)
-	args = append(args, id, leased, owner)
-	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+set+" WHERE id = ? AND state = ? AND lease_owner = ?", args...)
-	if err != nil {
-		return wrap(err, op)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM "+table+" WHERE id = ?", id).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return wrap(waflow.ErrNotFound, op)
-		}
-		if err != nil {
-			return wrap(err, op)
-		}
-		return wrap(waflow.ErrLeaseLost, op)
-	}
-	return wrap(tx.Commit(), op)
 }
 
 // InboxEvent implements waflow.InboxStore.
@@ -246,7 +158,7 @@ func (db *DB) InboxEvents(ctx context.Context, f waflow.InboxFilter) ([]waflow.I
 	if err != nil {
 		return nil, wrap(err, "InboxEvents")
 	}
-	evs, err := scanEvents(rows)
+	evs, err := collect(rows, scanEvent)
 	return evs, wrap(err, "InboxEvents")
 }
 

@@ -27,8 +27,8 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (_ waflow.Out
 	if db.isClosed() {
 		return waflow.OutboxMessage{}, false, waflow.ErrClosed
 	}
-	if m.IdempotencyKey == "" || m.To == "" || len(m.Payload) == 0 {
-		return waflow.OutboxMessage{}, false, waflow.Invalidf("Enqueue needs an IdempotencyKey, a To and a Payload")
+	if err := m.Validate(); err != nil {
+		return waflow.OutboxMessage{}, false, err
 	}
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = db.now()
@@ -68,53 +68,10 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (_ waflow.Out
 	return m, true, nil
 }
 
-// ClaimOutbox implements waflow.OutboxStore.
+// ClaimOutbox implements waflow.OutboxStore (see claim).
 func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.OutboxMessage, error) {
-	if db.isClosed() {
-		return nil, waflow.ErrClosed
-	}
-	if err := checkClaim(owner, max, lease); err != nil {
-		return nil, err
-	}
-	now := db.now()
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return nil, wrap(err, "ClaimOutbox")
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `UPDATE outbox_messages
-		SET state = 'sending', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
-		WHERE id IN (
-			SELECT id FROM outbox_messages WHERE state = 'pending' AND next_attempt_at <= ?3
-			UNION ALL
-			SELECT id FROM outbox_messages WHERE state = 'sending' AND lease_until <= ?3
-			ORDER BY id LIMIT ?4)
-		RETURNING `+outboxCols, owner, micros(now.Add(lease)), micros(now), max)
-	if err != nil {
-		return nil, wrap(err, "ClaimOutbox")
-	}
-	defer rows.Close()
-	out := []waflow.OutboxMessage{}
-	for rows.Next() {
-		m, err := scanOutbox(rows)
-		if err != nil {
-			return nil, wrap(err, "ClaimOutbox")
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap(err, "ClaimOutbox")
-	}
-	rows.Close()
-	if err := tx.Commit(); err != nil {
-		return nil, wrap(err, "ClaimOutbox")
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out, nil
+	return claim(ctx, db, "ClaimOutbox", "outbox_messages", "sending", outboxCols, owner, max, lease, scanOutbox,
+		func(m waflow.OutboxMessage) int64 { return m.ID })
 }
 
 // MarkSent implements waflow.OutboxStore.
@@ -136,15 +93,7 @@ func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at ti
 		WHERE id = ? AND state = 'sending' AND lease_owner = ? RETURNING token_id`,
 		wamid, micros(at), id, owner).Scan(&tokenID)
 	if errors.Is(err, sql.ErrNoRows) {
-		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM outbox_messages WHERE id = ?", id).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return wrap(waflow.ErrNotFound, "MarkSent")
-		}
-		if err != nil {
-			return wrap(err, "MarkSent")
-		}
-		return wrap(waflow.ErrLeaseLost, "MarkSent")
+		return leaseLost(ctx, tx, "MarkSent", "outbox_messages", id)
 	}
 	if err != nil {
 		return wrap(err, "MarkSent")
@@ -161,9 +110,6 @@ func (db *DB) MarkSent(ctx context.Context, id int64, owner, wamid string, at ti
 
 // RetryOutbox implements waflow.OutboxStore.
 func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string, next time.Time) error {
-	if db.isClosed() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "RetryOutbox", "outbox_messages", "sending", id, owner,
 		"state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = '', lease_until = NULL",
 		lastError, micros(next))
@@ -171,18 +117,12 @@ func (db *DB) RetryOutbox(ctx context.Context, id int64, owner, lastError string
 
 // FailOutbox implements waflow.OutboxStore.
 func (db *DB) FailOutbox(ctx context.Context, id int64, owner, lastError string) error {
-	if db.isClosed() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "FailOutbox", "outbox_messages", "sending", id, owner,
 		"state = 'dead', last_error = ?, lease_owner = '', lease_until = NULL", lastError)
 }
 
 // MarkUnknown implements waflow.OutboxStore.
 func (db *DB) MarkUnknown(ctx context.Context, id int64, owner, lastError string) error {
-	if db.isClosed() {
-		return waflow.ErrClosed
-	}
 	return db.settle(ctx, "MarkUnknown", "outbox_messages", "sending", id, owner,
 		"state = 'unknown', last_error = ?, lease_owner = '', lease_until = NULL", lastError)
 }

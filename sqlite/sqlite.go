@@ -6,11 +6,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
-	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +16,8 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
+	"github.com/waflow/waflow/internal/migrate"
 )
 
 //go:embed migration/*.sql
@@ -58,7 +57,10 @@ type DB struct {
 	insertEvent   *sql.Stmt
 }
 
-var _ waflow.Store = (*DB)(nil)
+var (
+	_ waflow.Store       = (*DB)(nil)
+	_ catalogstore.Store = (*DB)(nil)
+)
 
 // Open opens (creating it if needed) the SQLite database at path, which may
 // be ":memory:", and applies the migrations it lacks.
@@ -219,48 +221,8 @@ func (db *DB) Ping(ctx context.Context) error {
 // Path returns the database path given to Open.
 func (db *DB) Path() string { return db.path }
 
-// migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads migration/NNN_name.sql files, sorted by NNN, and
-// refuses gaps or duplicate numbers, which would mean a file was misnamed.
-func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must be NNN_description.sql", name)
-		}
-		b, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want number %03d (numbers start at 1, without gaps or repeats)", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
-
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := loadMigrations(migrations, "migration")
+	ms, err := migrate.Load(migrations, "migration")
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
@@ -273,7 +235,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms {
 		if err := db.applyMigration(ctx, m); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 	}
 	var newest int
@@ -289,30 +251,30 @@ func (db *DB) migrate(ctx context.Context) error {
 // applyMigration applies m in its own transaction unless it is recorded as
 // applied. BEGIN IMMEDIATE makes the check and the change atomic even when
 // two processes start at once.
-func (db *DB) applyMigration(ctx context.Context, m migration) error {
+func (db *DB) applyMigration(ctx context.Context, m migrate.Migration) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-		m.version, m.name, db.now().UnixMicro()); err != nil {
+		m.Version, m.Name, db.now().UnixMicro()); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	db.log.Info("applied database migration", "driver", "sqlite", "migration", m.name)
+	db.log.Info("applied database migration", "driver", "sqlite", "migration", m.Name)
 	return nil
 }
 
@@ -394,4 +356,18 @@ func (db *DB) Durability(ctx context.Context) (string, error) {
 	}
 	names := map[int]string{0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 	return fmt.Sprintf("journal_mode=%s synchronous=%s", strings.ToLower(mode), names[sync]), nil
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore/catalogtest"
 	"github.com/waflow/waflow/sqlite"
 	"github.com/waflow/waflow/storetest"
 )
@@ -26,6 +27,12 @@ func openTemp(t *testing.T, opts sqlite.Options) *sqlite.DB {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, now func() time.Time) waflow.Store {
+		return openTemp(t, sqlite.Options{Now: now})
+	})
+}
+
+func TestCatalogConformance(t *testing.T) {
+	catalogtest.Run(t, func(t *testing.T, now func() time.Time) catalogtest.Store {
 		return openTemp(t, sqlite.Options{Now: now})
 	})
 }

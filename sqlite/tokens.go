@@ -27,8 +27,8 @@ func (db *DB) CreateToken(ctx context.Context, t waflow.FlowToken) error {
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
-	if t.ID == "" || t.Flow == "" || t.ExpiresAt.IsZero() {
-		return waflow.Invalidf("CreateToken needs an ID, a Flow and an ExpiresAt")
+	if err := t.Validate(); err != nil {
+		return err
 	}
 	if t.IssuedAt.IsZero() {
 		t.IssuedAt = db.now()

@@ -12,17 +12,17 @@ import (
 // incomplete, and closed with the store.
 func testDeploymentRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 	_, err := s.FlowDeployment(ctx, "waba1", "appointment_booking")
-	wantErr(t, "FlowDeployment before any save", err, waflow.ErrNotFound)
+	WantErr(t, "FlowDeployment before any save", err, waflow.ErrNotFound)
 	got, err := s.FlowDeployments(ctx, "waba1")
-	wantErr(t, "FlowDeployments of an empty store", err, nil)
-	diff(t, "FlowDeployments of an empty store", []waflow.FlowDeployment{}, got)
+	WantErr(t, "FlowDeployments of an empty store", err, nil)
+	Diff(t, "FlowDeployments of an empty store", []waflow.FlowDeployment{}, got)
 
 	first := waflow.FlowDeployment{WABAID: "waba1", Flow: "appointment_booking", FlowID: "100", ContentHash: "sha256:aa"}
-	wantErr(t, "SaveFlowDeployment", s.SaveFlowDeployment(ctx, first), nil)
+	WantErr(t, "SaveFlowDeployment", s.SaveFlowDeployment(ctx, first), nil)
 	first.UpdatedAt = clock.Now() // a zero UpdatedAt is the store's clock
 	got1, err := s.FlowDeployment(ctx, "waba1", "appointment_booking")
-	wantErr(t, "FlowDeployment", err, nil)
-	diff(t, "saved deployment", first, got1)
+	WantErr(t, "FlowDeployment", err, nil)
+	Diff(t, "saved deployment", first, got1)
 
 	// Another flow, the same flow in another WABA, and a replacement.
 	clock.Advance(time.Minute)
@@ -30,15 +30,15 @@ func testDeploymentRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 	elsewhere := waflow.FlowDeployment{WABAID: "waba2", Flow: "appointment_booking", FlowID: "900", ContentHash: "sha256:cc", UpdatedAt: Epoch}
 	replaced := waflow.FlowDeployment{WABAID: "waba1", Flow: "appointment_booking", FlowID: "101", ContentHash: "sha256:dd"}
 	for _, d := range []waflow.FlowDeployment{other, elsewhere, replaced} {
-		wantErr(t, "SaveFlowDeployment "+d.WABAID+"/"+d.Flow, s.SaveFlowDeployment(ctx, d), nil)
+		WantErr(t, "SaveFlowDeployment "+d.WABAID+"/"+d.Flow, s.SaveFlowDeployment(ctx, d), nil)
 	}
 	replaced.UpdatedAt = clock.Now()
 	got, err = s.FlowDeployments(ctx, "waba1")
-	wantErr(t, "FlowDeployments", err, nil)
-	diff(t, "deployments of waba1, by flow", []waflow.FlowDeployment{replaced, other}, got)
+	WantErr(t, "FlowDeployments", err, nil)
+	Diff(t, "deployments of waba1, by flow", []waflow.FlowDeployment{replaced, other}, got)
 	got2, err := s.FlowDeployment(ctx, "waba2", "appointment_booking")
-	wantErr(t, "FlowDeployment in waba2", err, nil)
-	diff(t, "deployment in waba2", elsewhere, got2)
+	WantErr(t, "FlowDeployment in waba2", err, nil)
+	Diff(t, "deployment in waba2", elsewhere, got2)
 
 	for name, d := range map[string]waflow.FlowDeployment{
 		"no WABA":    {Flow: "f", FlowID: "1", ContentHash: "h"},
@@ -46,15 +46,15 @@ func testDeploymentRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 		"no flow id": {WABAID: "w", Flow: "f", ContentHash: "h"},
 		"no hash":    {WABAID: "w", Flow: "f", FlowID: "1"},
 	} {
-		wantErr(t, "SaveFlowDeployment with "+name, s.SaveFlowDeployment(ctx, d), waflow.ErrInvalid)
+		WantErr(t, "SaveFlowDeployment with "+name, s.SaveFlowDeployment(ctx, d), waflow.ErrInvalid)
 	}
 	_, err = s.FlowDeployment(ctx, "w", "f")
-	wantErr(t, "FlowDeployment after refused saves", err, waflow.ErrNotFound)
+	WantErr(t, "FlowDeployment after refused saves", err, waflow.ErrNotFound)
 
-	wantErr(t, "Close", s.Close(), nil)
+	WantErr(t, "Close", s.Close(), nil)
 	_, err = s.FlowDeployment(ctx, "waba1", "appointment_booking")
-	wantErr(t, "FlowDeployment after Close", err, waflow.ErrClosed)
-	wantErr(t, "SaveFlowDeployment after Close", s.SaveFlowDeployment(ctx, first), waflow.ErrClosed)
+	WantErr(t, "FlowDeployment after Close", err, waflow.ErrClosed)
+	WantErr(t, "SaveFlowDeployment after Close", s.SaveFlowDeployment(ctx, first), waflow.ErrClosed)
 	_, err = s.FlowDeployments(ctx, "waba1")
-	wantErr(t, "FlowDeployments after Close", err, waflow.ErrClosed)
+	WantErr(t, "FlowDeployments after Close", err, waflow.ErrClosed)
 }

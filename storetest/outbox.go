@@ -17,30 +17,30 @@ func testOutboxUnknown(t *testing.T, s waflow.Store, clock *Clock) {
 		}
 	}
 	claimed, err := s.ClaimOutbox(ctx, "s1", 2, time.Minute)
-	wantErr(t, "ClaimOutbox", err, nil)
+	WantErr(t, "ClaimOutbox", err, nil)
 	if len(claimed) != 2 {
 		t.Fatalf("ClaimOutbox: %+v", claimed)
 	}
 	u1, u2 := claimed[0].ID, claimed[1].ID
 
-	wantErr(t, "MarkUnknown(wrong owner)", s.MarkUnknown(ctx, u1, "s2", "x"), waflow.ErrLeaseLost)
-	wantErr(t, "MarkUnknown(unknown id)", s.MarkUnknown(ctx, 999999, "s1", "x"), waflow.ErrNotFound)
-	wantErr(t, "MarkUnknown", s.MarkUnknown(ctx, u1, "s1", "attempt 1: graph: outcome unknown"), nil)
+	WantErr(t, "MarkUnknown(wrong owner)", s.MarkUnknown(ctx, u1, "s2", "x"), waflow.ErrLeaseLost)
+	WantErr(t, "MarkUnknown(unknown id)", s.MarkUnknown(ctx, 999999, "s1", "x"), waflow.ErrNotFound)
+	WantErr(t, "MarkUnknown", s.MarkUnknown(ctx, u1, "s1", "attempt 1: graph: outcome unknown"), nil)
 	got, err := s.OutboxMessage(ctx, u1)
-	wantErr(t, "OutboxMessage", err, nil)
+	WantErr(t, "OutboxMessage", err, nil)
 	if got.State != waflow.OutboxUnknown || got.LastError != "attempt 1: graph: outcome unknown" ||
 		got.LeaseOwner != "" || !got.LeaseUntil.IsZero() || got.WAMID != "" || got.Attempts != 1 {
 		t.Fatalf("message settled as unknown: %+v", got)
 	}
-	wantErr(t, "MarkUnknown(twice)", s.MarkUnknown(ctx, u1, "s1", "x"), waflow.ErrLeaseLost)
-	wantErr(t, "MarkSent(unknown message)", s.MarkSent(ctx, u1, "s1", "wamid.U1", clock.Now()), waflow.ErrLeaseLost)
-	wantErr(t, "FailOutbox(unknown message)", s.FailOutbox(ctx, u1, "s1", "x"), waflow.ErrLeaseLost)
-	wantErr(t, "RetryOutbox(unknown message)", s.RetryOutbox(ctx, u1, "s1", "x", Epoch), waflow.ErrLeaseLost)
+	WantErr(t, "MarkUnknown(twice)", s.MarkUnknown(ctx, u1, "s1", "x"), waflow.ErrLeaseLost)
+	WantErr(t, "MarkSent(unknown message)", s.MarkSent(ctx, u1, "s1", "wamid.U1", clock.Now()), waflow.ErrLeaseLost)
+	WantErr(t, "FailOutbox(unknown message)", s.FailOutbox(ctx, u1, "s1", "x"), waflow.ErrLeaseLost)
+	WantErr(t, "RetryOutbox(unknown message)", s.RetryOutbox(ctx, u1, "s1", "x", Epoch), waflow.ErrLeaseLost)
 
 	// Long after, only u2, whose lease ran out, is claimed again.
 	clock.Advance(24 * time.Hour)
 	again, err := s.ClaimOutbox(ctx, "s3", 10, time.Minute)
-	wantErr(t, "ClaimOutbox after a day", err, nil)
+	WantErr(t, "ClaimOutbox after a day", err, nil)
 	if len(again) != 1 || again[0].ID != u2 {
 		t.Fatalf("claim after a day: %+v, want only message %d", again, u2)
 	}

@@ -26,10 +26,7 @@ var Epoch = time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC)
 // Run runs the conformance suite against the stores open returns.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s waflow.Store, clock *Clock)
-	}{
+	RunCases(t, open, []Case[waflow.Store]{
 		{"Token/RoundTrip", testTokenRoundTrip},
 		{"Token/CreateErrors", testTokenCreateErrors},
 		{"Token/Expiry", testTokenExpiry},
@@ -54,51 +51,37 @@ func Run(t *testing.T, open Opener) {
 		{"Outbox/Lifecycle", testOutboxLifecycle},
 		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},
 		{"Outbox/Unknown", testOutboxUnknown},
-		{"Booking/RoundTrip", testBookingRoundTrip},
-		{"Booking/Seats", testBookingSeats},
-		{"Booking/Replay", testBookingReplay},
-		{"Booking/Errors", testBookingErrors},
-		{"Booking/ConcurrentOneSeat", testBookingConcurrentOneSeat},
-		{"Booking/ConcurrentThreeSeats", testBookingConcurrentThreeSeats},
-		{"Booking/ConcurrentAllSeats", testBookingConcurrentAllSeats},
-		{"Booking/ConcurrentReplay", testBookingConcurrentReplay},
-		{"Expense/RoundTrip", testExpenseRoundTrip},
-		{"Expense/Idempotent", testExpenseIdempotent},
-		{"Expense/Errors", testExpenseErrors},
-		{"Expense/Concurrent", testExpenseConcurrent},
-		{"Survey/RoundTrip", testSurveyRoundTrip},
-		{"Survey/Errors", testSurveyErrors},
-		{"Survey/Concurrent", testSurveyConcurrent},
-		{"Preferences/Upsert", testPreferencesUpsert},
-		{"Preferences/Errors", testPreferencesErrors},
-		{"Preferences/Concurrent", testPreferencesConcurrent},
-		{"Schedule/RoundTrip", testScheduleRoundTrip},
-		{"Schedule/Idempotent", testScheduleIdempotent},
-		{"Schedule/Errors", testScheduleErrors},
-		{"Schedule/Atomic", testScheduleAtomic},
-		{"Schedule/Concurrent", testScheduleConcurrent},
-		{"Budget/RoundTrip", testBudgetRoundTrip},
-		{"Budget/Idempotent", testBudgetIdempotent},
-		{"Budget/Errors", testBudgetErrors},
-		{"Budget/Concurrent", testBudgetConcurrent},
-		{"Catalog/Closed", testCatalogClosed},
 		{"Deployment/RoundTrip", testDeploymentRoundTrip},
 		{"Store/PingClose", testPingClose},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+	})
+}
+
+// Case is one check of a conformance suite, run on a new store of type S
+// whose clock it drives.
+type Case[S any] struct {
+	Name  string
+	Check func(t *testing.T, s S, clock *Clock)
+}
+
+// RunCases runs each case as a parallel subtest on a store of its own,
+// opened by open with a clock that starts at Epoch. Run runs the core suite
+// with it; a suite for a flow's own tables (package catalogtest) does too.
+func RunCases[S any](t *testing.T, open func(t *testing.T, now func() time.Time) S, cases []Case[S]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(Epoch)
 			s := open(t, clock.Now)
-			tc.fn(t, s, clock)
+			tc.Check(t, s, clock)
 		})
 	}
 }
 
 var ctx = context.Background()
 
-// wantErr fails t unless errors.Is(err, want) (or err is nil when want is).
-func wantErr(t *testing.T, what string, err, want error) {
+// WantErr fails t unless errors.Is(err, want) (or err is nil when want is).
+func WantErr(t *testing.T, what string, err, want error) {
 	t.Helper()
 	if want == nil {
 		if err != nil {
@@ -111,7 +94,9 @@ func wantErr(t *testing.T, what string, err, want error) {
 	}
 }
 
-func diff(t *testing.T, what string, want, got any) {
+// Diff fails t when got differs from want, nil and empty slices and maps
+// alike, and shows the difference.
+func Diff(t *testing.T, what string, want, got any) {
 	t.Helper()
 	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
 		t.Fatalf("%s mismatch (-want +got):\n%s", what, d)
@@ -145,11 +130,11 @@ func mustToken(t *testing.T, s waflow.Store, id string) waflow.FlowToken {
 
 func testTokenRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 	want := mustCreateToken(t, s, "tok-1", Epoch.Add(time.Hour))
-	diff(t, "Token", want, mustToken(t, s, "tok-1"))
+	Diff(t, "Token", want, mustToken(t, s, "tok-1"))
 	// Fields the caller sets that CreateToken must ignore.
 	err := s.CreateToken(ctx, waflow.FlowToken{ID: "tok-2", Flow: "f", ExpiresAt: Epoch.Add(time.Hour),
 		State: waflow.TokenUsed, UsedAt: Epoch, MessageID: "wamid.X"})
-	wantErr(t, "CreateToken", err, nil)
+	WantErr(t, "CreateToken", err, nil)
 	got := mustToken(t, s, "tok-2")
 	if got.State != waflow.TokenIssued || !got.UsedAt.IsZero() || got.MessageID != "" {
 		t.Fatalf("CreateToken kept caller's State/UsedAt/MessageID: %+v", got)
@@ -159,7 +144,7 @@ func testTokenRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 func testTokenCreateErrors(t *testing.T, s waflow.Store, clock *Clock) {
 	mustCreateToken(t, s, "dup", Epoch.Add(time.Hour))
 	err := s.CreateToken(ctx, waflow.FlowToken{ID: "dup", Flow: "other", ExpiresAt: Epoch.Add(2 * time.Hour)})
-	wantErr(t, "CreateToken(duplicate)", err, waflow.ErrConflict)
+	WantErr(t, "CreateToken(duplicate)", err, waflow.ErrConflict)
 	if got := mustToken(t, s, "dup"); got.Flow != "book_table" {
 		t.Fatalf("a refused duplicate changed the stored token: %+v", got)
 	}
@@ -168,17 +153,17 @@ func testTokenCreateErrors(t *testing.T, s waflow.Store, clock *Clock) {
 		"no flow":   {ID: "x", ExpiresAt: Epoch},
 		"no expiry": {ID: "x", Flow: "f"},
 	} {
-		wantErr(t, "CreateToken("+name+")", s.CreateToken(ctx, tok), waflow.ErrInvalid)
+		WantErr(t, "CreateToken("+name+")", s.CreateToken(ctx, tok), waflow.ErrInvalid)
 	}
 	_, err = s.Token(ctx, "x")
-	wantErr(t, "Token(never stored)", err, waflow.ErrNotFound)
+	WantErr(t, "Token(never stored)", err, waflow.ErrNotFound)
 }
 
 func testTokenExpiry(t *testing.T, s waflow.Store, clock *Clock) {
 	mustCreateToken(t, s, "short", Epoch.Add(time.Minute))
 	mustCreateToken(t, s, "long", Epoch.Add(time.Hour))
 	mustCreateToken(t, s, "used", Epoch.Add(time.Minute))
-	wantErr(t, "MarkTokenUsed", s.MarkTokenUsed(ctx, "used", Epoch), nil)
+	WantErr(t, "MarkTokenUsed", s.MarkTokenUsed(ctx, "used", Epoch), nil)
 
 	if st := mustToken(t, s, "short").State; st != waflow.TokenIssued {
 		t.Fatalf("before expiry: state %q, want issued", st)
@@ -188,7 +173,7 @@ func testTokenExpiry(t *testing.T, s waflow.Store, clock *Clock) {
 		t.Fatalf("at expiry, before the sweep: state %q, want expired", st)
 	}
 	n, err := s.ExpireTokens(ctx, clock.Now())
-	wantErr(t, "ExpireTokens", err, nil)
+	WantErr(t, "ExpireTokens", err, nil)
 	if n != 1 {
 		t.Fatalf("ExpireTokens moved %d tokens, want 1 (only the unused, expired one)", n)
 	}
@@ -199,7 +184,7 @@ func testTokenExpiry(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 	// A completion made before the expiry but delivered after the sweep
 	// still uses the token.
-	wantErr(t, "MarkTokenUsed(swept, at before expiry)", s.MarkTokenUsed(ctx, "short", Epoch.Add(30*time.Second)), nil)
+	WantErr(t, "MarkTokenUsed(swept, at before expiry)", s.MarkTokenUsed(ctx, "short", Epoch.Add(30*time.Second)), nil)
 	if tok := mustToken(t, s, "short"); tok.State != waflow.TokenUsed || !tok.UsedAt.Equal(Epoch.Add(30*time.Second)) {
 		t.Fatalf("after late use: %+v", tok)
 	}
@@ -233,13 +218,13 @@ func testTokenMarkUsedOnce(t *testing.T, s waflow.Store, clock *Clock) {
 	if tok := mustToken(t, s, "race"); tok.State != waflow.TokenUsed || tok.UsedAt.IsZero() {
 		t.Fatalf("after MarkTokenUsed: %+v", tok)
 	}
-	wantErr(t, "MarkTokenUsed(again)", s.MarkTokenUsed(ctx, "race", Epoch), waflow.ErrTokenUsed)
+	WantErr(t, "MarkTokenUsed(again)", s.MarkTokenUsed(ctx, "race", Epoch), waflow.ErrTokenUsed)
 }
 
 func testTokenMarkUsedErrors(t *testing.T, s waflow.Store, clock *Clock) {
-	wantErr(t, "MarkTokenUsed(unknown)", s.MarkTokenUsed(ctx, "nope", Epoch), waflow.ErrNotFound)
+	WantErr(t, "MarkTokenUsed(unknown)", s.MarkTokenUsed(ctx, "nope", Epoch), waflow.ErrNotFound)
 	mustCreateToken(t, s, "exp", Epoch.Add(time.Minute))
-	wantErr(t, "MarkTokenUsed(at expiry)", s.MarkTokenUsed(ctx, "exp", Epoch.Add(time.Minute)), waflow.ErrTokenExpired)
+	WantErr(t, "MarkTokenUsed(at expiry)", s.MarkTokenUsed(ctx, "exp", Epoch.Add(time.Minute)), waflow.ErrTokenExpired)
 	if st := mustToken(t, s, "exp").State; st != waflow.TokenIssued {
 		t.Fatalf("a refused MarkTokenUsed changed the state to %q", st)
 	}
@@ -249,17 +234,17 @@ func testTokenMessage(t *testing.T, s waflow.Store, clock *Clock) {
 	mustCreateToken(t, s, "a", Epoch.Add(time.Hour))
 	mustCreateToken(t, s, "b", Epoch.Add(time.Hour))
 	_, err := s.TokenByMessage(ctx, "wamid.A")
-	wantErr(t, "TokenByMessage(before)", err, waflow.ErrNotFound)
+	WantErr(t, "TokenByMessage(before)", err, waflow.ErrNotFound)
 
-	wantErr(t, "SetTokenMessage", s.SetTokenMessage(ctx, "a", "wamid.A"), nil)
-	wantErr(t, "SetTokenMessage(same again)", s.SetTokenMessage(ctx, "a", "wamid.A"), nil)
-	wantErr(t, "SetTokenMessage(other wamid)", s.SetTokenMessage(ctx, "a", "wamid.Z"), waflow.ErrConflict)
-	wantErr(t, "SetTokenMessage(wamid of another token)", s.SetTokenMessage(ctx, "b", "wamid.A"), waflow.ErrConflict)
-	wantErr(t, "SetTokenMessage(unknown token)", s.SetTokenMessage(ctx, "nope", "wamid.N"), waflow.ErrNotFound)
-	wantErr(t, "SetTokenMessage(empty)", s.SetTokenMessage(ctx, "b", ""), waflow.ErrInvalid)
+	WantErr(t, "SetTokenMessage", s.SetTokenMessage(ctx, "a", "wamid.A"), nil)
+	WantErr(t, "SetTokenMessage(same again)", s.SetTokenMessage(ctx, "a", "wamid.A"), nil)
+	WantErr(t, "SetTokenMessage(other wamid)", s.SetTokenMessage(ctx, "a", "wamid.Z"), waflow.ErrConflict)
+	WantErr(t, "SetTokenMessage(wamid of another token)", s.SetTokenMessage(ctx, "b", "wamid.A"), waflow.ErrConflict)
+	WantErr(t, "SetTokenMessage(unknown token)", s.SetTokenMessage(ctx, "nope", "wamid.N"), waflow.ErrNotFound)
+	WantErr(t, "SetTokenMessage(empty)", s.SetTokenMessage(ctx, "b", ""), waflow.ErrInvalid)
 
 	tok, err := s.TokenByMessage(ctx, "wamid.A")
-	wantErr(t, "TokenByMessage", err, nil)
+	WantErr(t, "TokenByMessage", err, nil)
 	if tok.ID != "a" || tok.MessageID != "wamid.A" {
 		t.Fatalf("TokenByMessage(wamid.A) = %+v, want token a", tok)
 	}
@@ -320,7 +305,7 @@ func testInboxAddDedupe(t *testing.T, s waflow.Store, clock *Clock) {
 		ID: a.ID, DedupeKey: "a", Kind: waflow.EventCompletion, Payload: event("a", "").Payload,
 		ReceivedAt: Epoch, State: waflow.InboxPending, NextAttemptAt: Epoch,
 	}
-	diff(t, "event a", want, a)
+	Diff(t, "event a", want, a)
 	b, c := mustEventByKey(t, s, "b"), mustEventByKey(t, s, "c")
 	if !(a.ID < b.ID && b.ID < c.ID) {
 		t.Fatalf("IDs not increasing in insertion order: a=%d b=%d c=%d", a.ID, b.ID, c.ID)
@@ -329,12 +314,12 @@ func testInboxAddDedupe(t *testing.T, s waflow.Store, clock *Clock) {
 		t.Fatalf("a duplicate changed ReceivedAt: b=%v c=%v", b.ReceivedAt, c.ReceivedAt)
 	}
 	got, err := s.InboxEvent(ctx, c.ID)
-	wantErr(t, "InboxEvent", err, nil)
-	diff(t, "InboxEvent(c)", c, got)
+	WantErr(t, "InboxEvent", err, nil)
+	Diff(t, "InboxEvent(c)", c, got)
 	_, err = s.InboxEvent(ctx, c.ID+1000)
-	wantErr(t, "InboxEvent(unknown)", err, waflow.ErrNotFound)
+	WantErr(t, "InboxEvent(unknown)", err, waflow.ErrNotFound)
 	_, err = s.InboxEventByKey(ctx, "zzz")
-	wantErr(t, "InboxEventByKey(unknown)", err, waflow.ErrNotFound)
+	WantErr(t, "InboxEventByKey(unknown)", err, waflow.ErrNotFound)
 
 	// An explicit ReceivedAt is kept.
 	at := Epoch.Add(-time.Hour)
@@ -368,7 +353,7 @@ func testInboxAddConcurrentDuplicates(t *testing.T, s waflow.Store, clock *Clock
 		t.Fatalf("concurrent senders added %d events in all, want %d", total, distinct)
 	}
 	all, err := s.InboxEvents(ctx, waflow.InboxFilter{Limit: 1000})
-	wantErr(t, "InboxEvents", err, nil)
+	WantErr(t, "InboxEvents", err, nil)
 	if len(all) != distinct {
 		t.Fatalf("inbox holds %d events, want %d: %v", len(all), distinct, keys(all))
 	}
@@ -381,7 +366,7 @@ func testInboxAddInvalid(t *testing.T, s waflow.Store, clock *Clock) {
 		"no payload": {DedupeKey: "x", Kind: waflow.EventMessage},
 	} {
 		_, err := s.AddEvents(ctx, []waflow.InboxEvent{event("good", waflow.EventMessage), bad})
-		wantErr(t, "AddEvents("+name+")", err, waflow.ErrInvalid)
+		WantErr(t, "AddEvents("+name+")", err, waflow.ErrInvalid)
 	}
 	if all, _ := s.InboxEvents(ctx, waflow.InboxFilter{}); len(all) != 0 {
 		t.Fatalf("a refused batch stored events: %v", keys(all))
@@ -391,39 +376,39 @@ func testInboxAddInvalid(t *testing.T, s waflow.Store, clock *Clock) {
 func testInboxClaimLease(t *testing.T, s waflow.Store, clock *Clock) {
 	mustAdd(t, s, 3, event("e1", waflow.EventMessage), event("e2", waflow.EventMessage), event("e3", waflow.EventMessage))
 	got := mustClaim(t, s, "w1", 2, time.Minute)
-	diff(t, "first claim", []string{"e1", "e2"}, keys(got))
+	Diff(t, "first claim", []string{"e1", "e2"}, keys(got))
 	for _, ev := range got {
 		if ev.State != waflow.InboxProcessing || ev.LeaseOwner != "w1" || ev.Attempts != 1 || !ev.LeaseUntil.Equal(Epoch.Add(time.Minute)) {
 			t.Fatalf("claimed event: %+v", ev)
 		}
 	}
-	diff(t, "second claim", []string{"e3"}, keys(mustClaim(t, s, "w2", 10, time.Minute)))
-	diff(t, "claim with nothing due", []string{}, keys(mustClaim(t, s, "w2", 10, time.Minute)))
+	Diff(t, "second claim", []string{"e3"}, keys(mustClaim(t, s, "w2", 10, time.Minute)))
+	Diff(t, "claim with nothing due", []string{}, keys(mustClaim(t, s, "w2", 10, time.Minute)))
 
 	// w1 crashes; once its lease runs out, w3 retakes e1 and e2.
 	clock.Advance(time.Minute)
 	retaken := mustClaim(t, s, "w3", 10, time.Minute)
-	diff(t, "claim after the leases ran out", []string{"e1", "e2", "e3"}, keys(retaken))
+	Diff(t, "claim after the leases ran out", []string{"e1", "e2", "e3"}, keys(retaken))
 	if retaken[0].Attempts != 2 || retaken[0].LeaseOwner != "w3" {
 		t.Fatalf("retaken event: %+v", retaken[0])
 	}
 	e1 := retaken[0].ID
-	wantErr(t, "FinishEvent by the old owner", s.FinishEvent(ctx, e1, "w1", waflow.InboxDone, "late"), waflow.ErrLeaseLost)
-	wantErr(t, "FinishEvent", s.FinishEvent(ctx, e1, "w3", waflow.InboxDone, "acted"), nil)
-	wantErr(t, "FinishEvent(twice)", s.FinishEvent(ctx, e1, "w3", waflow.InboxDone, "again"), waflow.ErrLeaseLost)
+	WantErr(t, "FinishEvent by the old owner", s.FinishEvent(ctx, e1, "w1", waflow.InboxDone, "late"), waflow.ErrLeaseLost)
+	WantErr(t, "FinishEvent", s.FinishEvent(ctx, e1, "w3", waflow.InboxDone, "acted"), nil)
+	WantErr(t, "FinishEvent(twice)", s.FinishEvent(ctx, e1, "w3", waflow.InboxDone, "again"), waflow.ErrLeaseLost)
 	done := mustEventByKey(t, s, "e1")
 	if done.State != waflow.InboxDone || done.Result != "acted" || !done.ProcessedAt.Equal(clock.Now()) || done.LeaseOwner != "" {
 		t.Fatalf("finished event: %+v", done)
 	}
 	// A finished event is never claimed again, even long after.
 	clock.Advance(24 * time.Hour)
-	diff(t, "claim after finishing e1", []string{"e2", "e3"}, keys(mustClaim(t, s, "w4", 10, time.Minute)))
+	Diff(t, "claim after finishing e1", []string{"e2", "e3"}, keys(mustClaim(t, s, "w4", 10, time.Minute)))
 
 	// An owner whose lease ran out may still settle the event as long as
 	// nobody else claimed it.
 	clock.Advance(2 * time.Minute)
 	e2 := mustEventByKey(t, s, "e2")
-	wantErr(t, "FinishEvent after own lease ran out", s.FinishEvent(ctx, e2.ID, "w4", waflow.InboxRejected, "unknown flow token"), nil)
+	WantErr(t, "FinishEvent after own lease ran out", s.FinishEvent(ctx, e2.ID, "w4", waflow.InboxRejected, "unknown flow token"), nil)
 	if ev := mustEventByKey(t, s, "e2"); ev.State != waflow.InboxRejected || ev.Result != "unknown flow token" {
 		t.Fatalf("rejected event: %+v", ev)
 	}
@@ -432,34 +417,34 @@ func testInboxClaimLease(t *testing.T, s waflow.Store, clock *Clock) {
 func testInboxRetry(t *testing.T, s waflow.Store, clock *Clock) {
 	mustAdd(t, s, 1, event("r", waflow.EventCompletion))
 	ev := mustClaim(t, s, "w", 1, time.Minute)[0]
-	wantErr(t, "RetryEvent", s.RetryEvent(ctx, ev.ID, "w", "handler: connection refused", Epoch.Add(10*time.Second)), nil)
+	WantErr(t, "RetryEvent", s.RetryEvent(ctx, ev.ID, "w", "handler: connection refused", Epoch.Add(10*time.Second)), nil)
 	got := mustEventByKey(t, s, "r")
 	if got.State != waflow.InboxPending || got.LastError != "handler: connection refused" || got.Attempts != 1 ||
 		!got.NextAttemptAt.Equal(Epoch.Add(10*time.Second)) || got.LeaseOwner != "" {
 		t.Fatalf("after RetryEvent: %+v", got)
 	}
-	wantErr(t, "RetryEvent(twice)", s.RetryEvent(ctx, ev.ID, "w", "x", Epoch), waflow.ErrLeaseLost)
-	diff(t, "claim before NextAttemptAt", []string{}, keys(mustClaim(t, s, "w", 1, time.Minute)))
+	WantErr(t, "RetryEvent(twice)", s.RetryEvent(ctx, ev.ID, "w", "x", Epoch), waflow.ErrLeaseLost)
+	Diff(t, "claim before NextAttemptAt", []string{}, keys(mustClaim(t, s, "w", 1, time.Minute)))
 	clock.Advance(10 * time.Second)
 	again := mustClaim(t, s, "w", 1, time.Minute)
 	if len(again) != 1 || again[0].Attempts != 2 || again[0].LastError != "handler: connection refused" {
 		t.Fatalf("claim at NextAttemptAt: %+v", again)
 	}
-	wantErr(t, "FinishEvent(dead)", s.FinishEvent(ctx, ev.ID, "w", waflow.InboxDead, "gave up after 2 attempts"), nil)
+	WantErr(t, "FinishEvent(dead)", s.FinishEvent(ctx, ev.ID, "w", waflow.InboxDead, "gave up after 2 attempts"), nil)
 	if st, _ := s.InboxStats(ctx); st.Dead != 1 || st.Pending != 0 || st.Processing != 0 {
 		t.Fatalf("InboxStats after dead-lettering: %+v", st)
 	}
 }
 
 func testInboxSettleErrors(t *testing.T, s waflow.Store, clock *Clock) {
-	wantErr(t, "FinishEvent(unknown)", s.FinishEvent(ctx, 999999, "w", waflow.InboxDone, ""), waflow.ErrNotFound)
-	wantErr(t, "RetryEvent(unknown)", s.RetryEvent(ctx, 999999, "w", "", Epoch), waflow.ErrNotFound)
+	WantErr(t, "FinishEvent(unknown)", s.FinishEvent(ctx, 999999, "w", waflow.InboxDone, ""), waflow.ErrNotFound)
+	WantErr(t, "RetryEvent(unknown)", s.RetryEvent(ctx, 999999, "w", "", Epoch), waflow.ErrNotFound)
 	mustAdd(t, s, 1, event("s", waflow.EventMessage))
 	ev := mustEventByKey(t, s, "s")
-	wantErr(t, "FinishEvent(never claimed)", s.FinishEvent(ctx, ev.ID, "w", waflow.InboxDone, ""), waflow.ErrLeaseLost)
+	WantErr(t, "FinishEvent(never claimed)", s.FinishEvent(ctx, ev.ID, "w", waflow.InboxDone, ""), waflow.ErrLeaseLost)
 	mustClaim(t, s, "w", 1, time.Minute)
 	for _, st := range []waflow.InboxState{waflow.InboxPending, waflow.InboxProcessing, "bogus"} {
-		wantErr(t, fmt.Sprintf("FinishEvent(%q)", st), s.FinishEvent(ctx, ev.ID, "w", st, ""), waflow.ErrInvalid)
+		WantErr(t, fmt.Sprintf("FinishEvent(%q)", st), s.FinishEvent(ctx, ev.ID, "w", st, ""), waflow.ErrInvalid)
 	}
 	for name, call := range map[string]func() error{
 		"empty owner":  func() error { _, err := s.ClaimEvents(ctx, "", 1, time.Minute); return err },
@@ -467,7 +452,7 @@ func testInboxSettleErrors(t *testing.T, s waflow.Store, clock *Clock) {
 		"zero lease":   func() error { _, err := s.ClaimEvents(ctx, "w", 1, 0); return err },
 		"outbox owner": func() error { _, err := s.ClaimOutbox(ctx, "", 1, time.Minute); return err },
 	} {
-		wantErr(t, "Claim("+name+")", call(), waflow.ErrInvalid)
+		WantErr(t, "Claim("+name+")", call(), waflow.ErrInvalid)
 	}
 }
 
@@ -531,12 +516,12 @@ func testInboxListAndStats(t *testing.T, s waflow.Store, clock *Clock) {
 		{"after l1, limit 2", waflow.InboxFilter{AfterID: claimed[0].ID, Limit: 2}, []string{"l2", "l3"}},
 	} {
 		got, err := s.InboxEvents(ctx, tc.f)
-		wantErr(t, "InboxEvents("+tc.name+")", err, nil)
-		diff(t, "InboxEvents("+tc.name+")", tc.want, keys(got))
+		WantErr(t, "InboxEvents("+tc.name+")", err, nil)
+		Diff(t, "InboxEvents("+tc.name+")", tc.want, keys(got))
 	}
 	st, err := s.InboxStats(ctx)
-	wantErr(t, "InboxStats", err, nil)
-	diff(t, "InboxStats", waflow.InboxStats{Pending: 3, Processing: 1}, st)
+	WantErr(t, "InboxStats", err, nil)
+	Diff(t, "InboxStats", waflow.InboxStats{Pending: 3, Processing: 1}, st)
 }
 
 func completion(msg, token string) waflow.Completion {
@@ -559,50 +544,50 @@ func testCompletionRecord(t *testing.T, s waflow.Store, clock *Clock) {
 	c.InboxEventID = ev.ID
 	clock.Advance(2 * time.Minute)
 	got, err := s.RecordCompletion(ctx, c)
-	wantErr(t, "RecordCompletion", err, nil)
+	WantErr(t, "RecordCompletion", err, nil)
 	want := c
 	want.RecordedAt = clock.Now()
-	diff(t, "recorded completion", want, got)
+	Diff(t, "recorded completion", want, got)
 
 	tok := mustToken(t, s, "t")
 	if tok.State != waflow.TokenUsed || !tok.UsedAt.Equal(c.CompletedAt) {
 		t.Fatalf("RecordCompletion did not use the token: %+v", tok)
 	}
 	byMsg, err := s.Completion(ctx, "wamid.reply")
-	wantErr(t, "Completion", err, nil)
-	diff(t, "Completion", want, byMsg)
+	WantErr(t, "Completion", err, nil)
+	Diff(t, "Completion", want, byMsg)
 	byTok, err := s.CompletionByToken(ctx, "t")
-	wantErr(t, "CompletionByToken", err, nil)
-	diff(t, "CompletionByToken", want, byTok)
+	WantErr(t, "CompletionByToken", err, nil)
+	Diff(t, "CompletionByToken", want, byTok)
 
-	wantErr(t, "MarkCompletionHandled", s.MarkCompletionHandled(ctx, "wamid.reply", Epoch.Add(3*time.Minute)), nil)
-	wantErr(t, "MarkCompletionHandled(again)", s.MarkCompletionHandled(ctx, "wamid.reply", Epoch.Add(9*time.Minute)), nil)
+	WantErr(t, "MarkCompletionHandled", s.MarkCompletionHandled(ctx, "wamid.reply", Epoch.Add(3*time.Minute)), nil)
+	WantErr(t, "MarkCompletionHandled(again)", s.MarkCompletionHandled(ctx, "wamid.reply", Epoch.Add(9*time.Minute)), nil)
 	if got, _ := s.Completion(ctx, "wamid.reply"); !got.HandledAt.Equal(Epoch.Add(3 * time.Minute)) {
 		t.Fatalf("HandledAt = %v, want the first call's time", got.HandledAt)
 	}
-	wantErr(t, "MarkCompletionHandled(unknown)", s.MarkCompletionHandled(ctx, "nope", Epoch), waflow.ErrNotFound)
+	WantErr(t, "MarkCompletionHandled(unknown)", s.MarkCompletionHandled(ctx, "nope", Epoch), waflow.ErrNotFound)
 	_, err = s.Completion(ctx, "nope")
-	wantErr(t, "Completion(unknown)", err, waflow.ErrNotFound)
+	WantErr(t, "Completion(unknown)", err, waflow.ErrNotFound)
 	_, err = s.CompletionByToken(ctx, "nope")
-	wantErr(t, "CompletionByToken(unknown)", err, waflow.ErrNotFound)
+	WantErr(t, "CompletionByToken(unknown)", err, waflow.ErrNotFound)
 }
 
 func testCompletionIdempotent(t *testing.T, s waflow.Store, clock *Clock) {
 	mustCreateToken(t, s, "t", Epoch.Add(time.Hour))
 	first, err := s.RecordCompletion(ctx, completion("wamid.r", "t"))
-	wantErr(t, "RecordCompletion", err, nil)
+	WantErr(t, "RecordCompletion", err, nil)
 	clock.Advance(time.Hour)
 	// The same message again (a duplicate webhook, or a retry after a crash)
 	// returns what is stored and changes nothing.
 	again := completion("wamid.r", "t")
 	again.Response = []byte(`{"changed":true}`)
 	got, err := s.RecordCompletion(ctx, again)
-	wantErr(t, "RecordCompletion(same message)", err, nil)
-	diff(t, "completion recorded again", first, got)
+	WantErr(t, "RecordCompletion(same message)", err, nil)
+	Diff(t, "completion recorded again", first, got)
 
-	wantErr(t, "MarkCompletionHandled", s.MarkCompletionHandled(ctx, "wamid.r", clock.Now()), nil)
+	WantErr(t, "MarkCompletionHandled", s.MarkCompletionHandled(ctx, "wamid.r", clock.Now()), nil)
 	got, err = s.RecordCompletion(ctx, completion("wamid.r", "t"))
-	wantErr(t, "RecordCompletion(after handled)", err, nil)
+	WantErr(t, "RecordCompletion(after handled)", err, nil)
 	if !got.HandledAt.Equal(clock.Now()) {
 		t.Fatalf("a repeated RecordCompletion does not show HandledAt: %+v", got)
 	}
@@ -614,8 +599,8 @@ func testCompletionRefused(t *testing.T, s waflow.Store, clock *Clock) {
 	mustCreateToken(t, s, "marked", Epoch.Add(time.Hour))
 	mustCreateToken(t, s, "exp", Epoch.Add(30*time.Second))
 	_, err := s.RecordCompletion(ctx, completion("wamid.1", "t"))
-	wantErr(t, "RecordCompletion", err, nil)
-	wantErr(t, "MarkTokenUsed", s.MarkTokenUsed(ctx, "marked", Epoch), nil)
+	WantErr(t, "RecordCompletion", err, nil)
+	WantErr(t, "MarkTokenUsed", s.MarkTokenUsed(ctx, "marked", Epoch), nil)
 
 	for _, tc := range []struct {
 		name string
@@ -633,10 +618,10 @@ func testCompletionRefused(t *testing.T, s waflow.Store, clock *Clock) {
 		{"no time", func() waflow.Completion { c := completion("wamid.8", "u"); c.CompletedAt = time.Time{}; return c }(), waflow.ErrInvalid},
 	} {
 		_, err := s.RecordCompletion(ctx, tc.c)
-		wantErr(t, "RecordCompletion("+tc.name+")", err, tc.want)
+		WantErr(t, "RecordCompletion("+tc.name+")", err, tc.want)
 		if tc.c.MessageID != "wamid.1" && tc.c.MessageID != "" {
 			_, err := s.Completion(ctx, tc.c.MessageID)
-			wantErr(t, "Completion after refused "+tc.name, err, waflow.ErrNotFound)
+			WantErr(t, "Completion after refused "+tc.name, err, waflow.ErrNotFound)
 		}
 	}
 	// The refused completions left the tokens as they were.
@@ -656,39 +641,39 @@ func testCompletionDiscard(t *testing.T, s waflow.Store, clock *Clock) {
 	mustCreateToken(t, s, "t", Epoch.Add(time.Hour))
 	mustCreateToken(t, s, "h", Epoch.Add(time.Hour))
 	_, err := s.RecordCompletion(ctx, completion("wamid.bad", "t"))
-	wantErr(t, "RecordCompletion", err, nil)
-	wantErr(t, "DiscardCompletion", s.DiscardCompletion(ctx, "wamid.bad"), nil)
+	WantErr(t, "RecordCompletion", err, nil)
+	WantErr(t, "DiscardCompletion", s.DiscardCompletion(ctx, "wamid.bad"), nil)
 	_, err = s.Completion(ctx, "wamid.bad")
-	wantErr(t, "Completion after DiscardCompletion", err, waflow.ErrNotFound)
+	WantErr(t, "Completion after DiscardCompletion", err, waflow.ErrNotFound)
 	_, err = s.CompletionByToken(ctx, "t")
-	wantErr(t, "CompletionByToken after DiscardCompletion", err, waflow.ErrNotFound)
+	WantErr(t, "CompletionByToken after DiscardCompletion", err, waflow.ErrNotFound)
 	if tok := mustToken(t, s, "t"); tok.State != waflow.TokenIssued || !tok.UsedAt.IsZero() {
 		t.Fatalf("token after DiscardCompletion = %+v, want issued and unused", tok)
 	}
 	if list, err := s.Completions(ctx, waflow.CompletionFilter{}); err != nil || len(list) != 0 {
 		t.Fatalf("Completions after DiscardCompletion = %d, %v; want none", len(list), err)
 	}
-	wantErr(t, "DiscardCompletion(again)", s.DiscardCompletion(ctx, "wamid.bad"), waflow.ErrNotFound)
+	WantErr(t, "DiscardCompletion(again)", s.DiscardCompletion(ctx, "wamid.bad"), waflow.ErrNotFound)
 
 	// The token can be used again, by another message or the same one.
 	again, err := s.RecordCompletion(ctx, completion("wamid.good", "t"))
-	wantErr(t, "RecordCompletion after DiscardCompletion", err, nil)
+	WantErr(t, "RecordCompletion after DiscardCompletion", err, nil)
 	if tok := mustToken(t, s, "t"); tok.State != waflow.TokenUsed || !tok.UsedAt.Equal(again.CompletedAt) {
 		t.Fatalf("token after a new completion = %+v, want used", tok)
 	}
 
 	// A handled completion was acted on: it stays.
 	_, err = s.RecordCompletion(ctx, completion("wamid.handled", "h"))
-	wantErr(t, "RecordCompletion", err, nil)
-	wantErr(t, "MarkCompletionHandled", s.MarkCompletionHandled(ctx, "wamid.handled", clock.Now()), nil)
-	wantErr(t, "DiscardCompletion(handled)", s.DiscardCompletion(ctx, "wamid.handled"), waflow.ErrConflict)
+	WantErr(t, "RecordCompletion", err, nil)
+	WantErr(t, "MarkCompletionHandled", s.MarkCompletionHandled(ctx, "wamid.handled", clock.Now()), nil)
+	WantErr(t, "DiscardCompletion(handled)", s.DiscardCompletion(ctx, "wamid.handled"), waflow.ErrConflict)
 	if _, err := s.Completion(ctx, "wamid.handled"); err != nil {
 		t.Fatalf("a handled completion was discarded: %v", err)
 	}
 	if tok := mustToken(t, s, "h"); tok.State != waflow.TokenUsed {
 		t.Fatalf("the token of a handled completion is %q after DiscardCompletion, want used", tok.State)
 	}
-	wantErr(t, "DiscardCompletion(unknown)", s.DiscardCompletion(ctx, "nope"), waflow.ErrNotFound)
+	WantErr(t, "DiscardCompletion(unknown)", s.DiscardCompletion(ctx, "nope"), waflow.ErrNotFound)
 }
 
 func testCompletionConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
@@ -710,16 +695,16 @@ func testCompletionConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 	wg.Wait()
 	winner, err := s.CompletionByToken(ctx, "t")
-	wantErr(t, "CompletionByToken", err, nil)
+	WantErr(t, "CompletionByToken", err, nil)
 	for i, err := range errs {
 		if msgs[i] == winner.MessageID {
-			wantErr(t, fmt.Sprintf("caller %d (the recorded message)", i), err, nil)
+			WantErr(t, fmt.Sprintf("caller %d (the recorded message)", i), err, nil)
 		} else {
-			wantErr(t, fmt.Sprintf("caller %d (another message)", i), err, waflow.ErrTokenUsed)
+			WantErr(t, fmt.Sprintf("caller %d (another message)", i), err, waflow.ErrTokenUsed)
 		}
 	}
 	got, err := s.Completions(ctx, waflow.CompletionFilter{})
-	wantErr(t, "Completions", err, nil)
+	WantErr(t, "Completions", err, nil)
 	if len(got) != 1 {
 		t.Fatalf("%d completions stored for one token, want 1", len(got))
 	}
@@ -744,11 +729,11 @@ func testCompletionList(t *testing.T, s waflow.Store, clock *Clock) {
 		return out
 	}
 	all, err := s.Completions(ctx, waflow.CompletionFilter{})
-	wantErr(t, "Completions", err, nil)
-	diff(t, "all completions", []string{"wamid.2", "wamid.1", "wamid.0"}, msgs(all))
+	WantErr(t, "Completions", err, nil)
+	Diff(t, "all completions", []string{"wamid.2", "wamid.1", "wamid.0"}, msgs(all))
 	a, err := s.Completions(ctx, waflow.CompletionFilter{Flow: "a", Limit: 1})
-	wantErr(t, "Completions(a)", err, nil)
-	diff(t, "completions of a, limit 1", []string{"wamid.2"}, msgs(a))
+	WantErr(t, "Completions(a)", err, nil)
+	Diff(t, "completions of a, limit 1", []string{"wamid.2"}, msgs(a))
 }
 
 func outMsg(key, token string) waflow.OutboxMessage {
@@ -759,41 +744,41 @@ func outMsg(key, token string) waflow.OutboxMessage {
 func testOutboxEnqueue(t *testing.T, s waflow.Store, clock *Clock) {
 	mustCreateToken(t, s, "t", Epoch.Add(time.Hour))
 	m, created, err := s.Enqueue(ctx, outMsg("confirm:1", "t"))
-	wantErr(t, "Enqueue", err, nil)
+	WantErr(t, "Enqueue", err, nil)
 	if !created || m.ID == 0 {
 		t.Fatalf("Enqueue = %+v, created %v", m, created)
 	}
 	want := outMsg("confirm:1", "t")
 	want.ID, want.State, want.CreatedAt, want.NextAttemptAt = m.ID, waflow.OutboxPending, Epoch, Epoch
-	diff(t, "enqueued message", want, m)
+	Diff(t, "enqueued message", want, m)
 
 	clock.Advance(time.Second)
 	again, created, err := s.Enqueue(ctx, outMsg("confirm:1", ""))
-	wantErr(t, "Enqueue(same key)", err, nil)
+	WantErr(t, "Enqueue(same key)", err, nil)
 	if created {
 		t.Fatal("Enqueue with an existing idempotency key created a second message")
 	}
-	diff(t, "message returned for an existing key", want, again)
+	Diff(t, "message returned for an existing key", want, again)
 	byID, err := s.OutboxMessage(ctx, m.ID)
-	wantErr(t, "OutboxMessage", err, nil)
-	diff(t, "OutboxMessage", want, byID)
+	WantErr(t, "OutboxMessage", err, nil)
+	Diff(t, "OutboxMessage", want, byID)
 	byKey, err := s.OutboxMessageByKey(ctx, "confirm:1")
-	wantErr(t, "OutboxMessageByKey", err, nil)
-	diff(t, "OutboxMessageByKey", want, byKey)
+	WantErr(t, "OutboxMessageByKey", err, nil)
+	Diff(t, "OutboxMessageByKey", want, byKey)
 
 	_, err = s.OutboxMessage(ctx, m.ID+100)
-	wantErr(t, "OutboxMessage(unknown)", err, waflow.ErrNotFound)
+	WantErr(t, "OutboxMessage(unknown)", err, waflow.ErrNotFound)
 	_, err = s.OutboxMessageByKey(ctx, "nope")
-	wantErr(t, "OutboxMessageByKey(unknown)", err, waflow.ErrNotFound)
+	WantErr(t, "OutboxMessageByKey(unknown)", err, waflow.ErrNotFound)
 	_, _, err = s.Enqueue(ctx, outMsg("k2", "no-such-token"))
-	wantErr(t, "Enqueue(unknown token)", err, waflow.ErrNotFound)
+	WantErr(t, "Enqueue(unknown token)", err, waflow.ErrNotFound)
 	for name, bad := range map[string]waflow.OutboxMessage{
 		"no key":     {To: "1", Payload: []byte("{}")},
 		"no to":      {IdempotencyKey: "k", Payload: []byte("{}")},
 		"no payload": {IdempotencyKey: "k", To: "1"},
 	} {
 		_, _, err := s.Enqueue(ctx, bad)
-		wantErr(t, "Enqueue("+name+")", err, waflow.ErrInvalid)
+		WantErr(t, "Enqueue("+name+")", err, waflow.ErrInvalid)
 	}
 }
 
@@ -809,29 +794,29 @@ func testOutboxLifecycle(t *testing.T, s waflow.Store, clock *Clock) {
 		}
 	}
 	claimed, err := s.ClaimOutbox(ctx, "s1", 2, time.Minute)
-	wantErr(t, "ClaimOutbox", err, nil)
+	WantErr(t, "ClaimOutbox", err, nil)
 	if len(claimed) != 2 || claimed[0].IdempotencyKey != "m1" || claimed[1].IdempotencyKey != "m2" ||
 		claimed[0].State != waflow.OutboxSending || claimed[0].Attempts != 1 || claimed[0].LeaseOwner != "s1" {
 		t.Fatalf("ClaimOutbox: %+v", claimed)
 	}
 	m1, m2 := claimed[0].ID, claimed[1].ID
 
-	wantErr(t, "MarkSent(wrong owner)", s.MarkSent(ctx, m1, "s2", "wamid.M1", clock.Now()), waflow.ErrLeaseLost)
-	wantErr(t, "MarkSent(no wamid)", s.MarkSent(ctx, m1, "s1", "", clock.Now()), waflow.ErrInvalid)
-	wantErr(t, "MarkSent(unknown)", s.MarkSent(ctx, 999999, "s1", "wamid.X", clock.Now()), waflow.ErrNotFound)
-	wantErr(t, "MarkSent", s.MarkSent(ctx, m1, "s1", "wamid.M1", Epoch.Add(time.Second)), nil)
+	WantErr(t, "MarkSent(wrong owner)", s.MarkSent(ctx, m1, "s2", "wamid.M1", clock.Now()), waflow.ErrLeaseLost)
+	WantErr(t, "MarkSent(no wamid)", s.MarkSent(ctx, m1, "s1", "", clock.Now()), waflow.ErrInvalid)
+	WantErr(t, "MarkSent(unknown)", s.MarkSent(ctx, 999999, "s1", "wamid.X", clock.Now()), waflow.ErrNotFound)
+	WantErr(t, "MarkSent", s.MarkSent(ctx, m1, "s1", "wamid.M1", Epoch.Add(time.Second)), nil)
 	sent, _ := s.OutboxMessage(ctx, m1)
 	if sent.State != waflow.OutboxSent || sent.WAMID != "wamid.M1" || !sent.SentAt.Equal(Epoch.Add(time.Second)) || sent.LeaseOwner != "" {
 		t.Fatalf("sent message: %+v", sent)
 	}
 	tok, err := s.TokenByMessage(ctx, "wamid.M1")
-	wantErr(t, "TokenByMessage(wamid of the sent message)", err, nil)
+	WantErr(t, "TokenByMessage(wamid of the sent message)", err, nil)
 	if tok.ID != "t" {
 		t.Fatalf("MarkSent recorded the wamid on token %q, want t", tok.ID)
 	}
-	wantErr(t, "MarkSent(twice)", s.MarkSent(ctx, m1, "s1", "wamid.M1", clock.Now()), waflow.ErrLeaseLost)
+	WantErr(t, "MarkSent(twice)", s.MarkSent(ctx, m1, "s1", "wamid.M1", clock.Now()), waflow.ErrLeaseLost)
 
-	wantErr(t, "RetryOutbox", s.RetryOutbox(ctx, m2, "s1", "graph: 503", Epoch.Add(time.Minute)), nil)
+	WantErr(t, "RetryOutbox", s.RetryOutbox(ctx, m2, "s1", "graph: 503", Epoch.Add(time.Minute)), nil)
 	if m, _ := s.OutboxMessage(ctx, m2); m.State != waflow.OutboxPending || m.LastError != "graph: 503" || !m.NextAttemptAt.Equal(Epoch.Add(time.Minute)) {
 		t.Fatalf("retried message: %+v", m)
 	}
@@ -844,8 +829,8 @@ func testOutboxLifecycle(t *testing.T, s waflow.Store, clock *Clock) {
 	if len(next) != 2 || next[0].ID != m2 || next[0].Attempts != 2 {
 		t.Fatalf("claim after m2 is due: %+v", next)
 	}
-	wantErr(t, "FailOutbox(old owner)", s.FailOutbox(ctx, next[1].ID, "s1", "x"), waflow.ErrLeaseLost)
-	wantErr(t, "FailOutbox", s.FailOutbox(ctx, m2, "s2", "graph: invalid recipient"), nil)
+	WantErr(t, "FailOutbox(old owner)", s.FailOutbox(ctx, next[1].ID, "s1", "x"), waflow.ErrLeaseLost)
+	WantErr(t, "FailOutbox", s.FailOutbox(ctx, m2, "s2", "graph: invalid recipient"), nil)
 	if m, _ := s.OutboxMessage(ctx, m2); m.State != waflow.OutboxDead || m.LastError != "graph: invalid recipient" {
 		t.Fatalf("failed message: %+v", m)
 	}
@@ -901,10 +886,10 @@ func testOutboxClaimConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
 }
 
 func testPingClose(t *testing.T, s waflow.Store, clock *Clock) {
-	wantErr(t, "Ping", s.Ping(ctx), nil)
-	wantErr(t, "Close", s.Close(), nil)
-	wantErr(t, "Ping after Close", s.Ping(ctx), waflow.ErrClosed)
+	WantErr(t, "Ping", s.Ping(ctx), nil)
+	WantErr(t, "Close", s.Close(), nil)
+	WantErr(t, "Ping after Close", s.Ping(ctx), waflow.ErrClosed)
 	_, err := s.AddEvents(ctx, []waflow.InboxEvent{event("x", waflow.EventMessage)})
-	wantErr(t, "AddEvents after Close", err, waflow.ErrClosed)
-	wantErr(t, "Close(twice)", s.Close(), nil)
+	WantErr(t, "AddEvents after Close", err, waflow.ErrClosed)
+	WantErr(t, "Close(twice)", s.Close(), nil)
 }

@@ -57,10 +57,39 @@ type CompletionValidator func(flow string, values map[string]any) error
 // counted; an error makes the worker retry it.
 type FlowsHandler func(ctx context.Context, e *FlowsEvent) error
 
+// WorkerStore is what a Worker keeps its state in: the inbox it works
+// through, the completions it records and the flow tokens they use. Each
+// method has the contract of the root interface that declares it
+// (waflow.InboxStore, waflow.CompletionStore, waflow.TokenStore); both
+// drivers implement it.
+type WorkerStore interface {
+	// ClaimEvents, RetryEvent and FinishEvent lease and settle inbox events
+	// (waflow.InboxStore).
+	ClaimEvents(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.InboxEvent, error)
+	RetryEvent(ctx context.Context, id int64, owner string, lastError string, next time.Time) error
+	FinishEvent(ctx context.Context, id int64, owner string, state waflow.InboxState, result string) error
+
+	// Completion, RecordCompletion, DiscardCompletion and
+	// MarkCompletionHandled keep completions (waflow.CompletionStore).
+	Completion(ctx context.Context, messageID string) (waflow.Completion, error)
+	RecordCompletion(ctx context.Context, c waflow.Completion) (waflow.Completion, error)
+	DiscardCompletion(ctx context.Context, messageID string) error
+	MarkCompletionHandled(ctx context.Context, messageID string, at time.Time) error
+
+	// Token and TokenByMessage find a completion's flow token
+	// (waflow.TokenStore).
+	Token(ctx context.Context, id string) (waflow.FlowToken, error)
+	TokenByMessage(ctx context.Context, messageID string) (waflow.FlowToken, error)
+}
+
+// The core contract includes what the worker needs.
+var _ WorkerStore = waflow.Store(nil)
+
 // WorkerConfig configures a Worker. Store and Tokens are required.
 type WorkerConfig struct {
-	// Store holds the inbox, the flow tokens and the completions.
-	Store waflow.Store
+	// Store holds the inbox, the flow tokens and the completions; a
+	// waflow.Store is one.
+	Store WorkerStore
 	// Tokens parses the flow_token of a completion, stored redacted (what
 	// is left of its MAC proves it was issued here, its id is the storage
 	// key).

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowtoken"
@@ -26,7 +25,7 @@ import (
 // the flows, the webhook receiver and its worker, metrics.
 type backend struct {
 	log     *slog.Logger
-	store   waflow.Store
+	store   storage.Store
 	metrics *metrics.Metrics
 	tokens  endpoint.StoreTokens
 	flows   *registry.Registry // every flow the server runs
@@ -52,7 +51,7 @@ func (c *appConfig) databaseURL() (string, error) {
 }
 
 // openStore opens the configured database and applies its migrations.
-func (c *appConfig) openStore(ctx context.Context, log *slog.Logger) (waflow.Store, error) {
+func (c *appConfig) openStore(ctx context.Context, log *slog.Logger) (storage.Store, error) {
 	dbURL, err := c.databaseURL()
 	if err != nil {
 		return nil, err

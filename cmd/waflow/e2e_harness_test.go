@@ -72,7 +72,7 @@ type e2eEnv struct {
 	appSecret   []byte
 	tokenSecret []byte
 	verifyToken string
-	store       waflow.Store
+	store       storage.Store
 	tokens      endpoint.StoreTokens
 	extraEnv    []string
 	binary      string // the waflow binary to run; built from this tree when ""

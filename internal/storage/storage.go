@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/postgres"
 	"github.com/waflow/waflow/sqlite"
 )
@@ -26,6 +27,13 @@ type Options struct {
 	PostgresSchema string
 }
 
+// Store is what either driver keeps: the core's tables and the catalog
+// flows' tables, which share the driver's migrations.
+type Store interface {
+	waflow.Store
+	catalogstore.Store
+}
+
 // IsPostgres reports whether dbURL names a PostgreSQL database.
 func IsPostgres(dbURL string) bool {
 	l := strings.ToLower(dbURL)
@@ -33,7 +41,7 @@ func IsPostgres(dbURL string) bool {
 }
 
 // Open opens the store dbURL names and applies its migrations.
-func Open(ctx context.Context, dbURL string, opts Options) (waflow.Store, error) {
+func Open(ctx context.Context, dbURL string, opts Options) (Store, error) {
 	if IsPostgres(dbURL) {
 		return postgres.Open(ctx, dbURL, postgres.Options{Schema: opts.PostgresSchema, Now: opts.Now, Logger: opts.Logger})
 	}

@@ -1,6 +1,22 @@
-package storetest
+// Package catalogtest is the conformance suite of the catalog flows' storage
+// contract ([catalogstore.Store]): round trips, every documented error,
+// idempotency and concurrency. Every driver that implements the contract
+// runs it from its own tests, next to the core suite (package storetest):
+//
+//	func TestCatalogConformance(t *testing.T) {
+//		catalogtest.Run(t, func(t *testing.T, now func() time.Time) catalogtest.Store {
+//			return openEmptyStore(t, now) // closed and dropped by t.Cleanup
+//		})
+//	}
+//
+// It sits with the contract rather than in storetest so that the core's
+// suite knows nothing of one set of flows. Like storetest, each subtest opens
+// its own store, runs in parallel with the others, and drives the store's
+// clock (storetest.Clock).
+package catalogtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -8,20 +24,72 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
+	"github.com/waflow/waflow/storetest"
 )
 
-// The catalog flows' stores (waflow.CatalogStore): round trips, every
-// documented error, idempotency and concurrency.
+// Store is what the suite checks: the catalog's stores, and Close, after
+// which every one of their methods returns waflow.ErrClosed.
+type Store interface {
+	catalogstore.Store
+	Close() error
+}
+
+// Opener opens a new, empty store whose clock is now. It registers with
+// t.Cleanup whatever closes and removes the store.
+type Opener func(t *testing.T, now func() time.Time) Store
+
+// Run runs the catalog's conformance suite against the stores open returns.
+func Run(t *testing.T, open Opener) {
+	t.Helper()
+	storetest.RunCases(t, open, []storetest.Case[Store]{
+		{Name: "Booking/RoundTrip", Check: testBookingRoundTrip},
+		{Name: "Booking/Seats", Check: testBookingSeats},
+		{Name: "Booking/Replay", Check: testBookingReplay},
+		{Name: "Booking/Errors", Check: testBookingErrors},
+		{Name: "Booking/ConcurrentOneSeat", Check: testBookingConcurrentOneSeat},
+		{Name: "Booking/ConcurrentThreeSeats", Check: testBookingConcurrentThreeSeats},
+		{Name: "Booking/ConcurrentAllSeats", Check: testBookingConcurrentAllSeats},
+		{Name: "Booking/ConcurrentReplay", Check: testBookingConcurrentReplay},
+		{Name: "Expense/RoundTrip", Check: testExpenseRoundTrip},
+		{Name: "Expense/Idempotent", Check: testExpenseIdempotent},
+		{Name: "Expense/Errors", Check: testExpenseErrors},
+		{Name: "Expense/Concurrent", Check: testExpenseConcurrent},
+		{Name: "Survey/RoundTrip", Check: testSurveyRoundTrip},
+		{Name: "Survey/Errors", Check: testSurveyErrors},
+		{Name: "Survey/Concurrent", Check: testSurveyConcurrent},
+		{Name: "Preferences/Upsert", Check: testPreferencesUpsert},
+		{Name: "Preferences/Errors", Check: testPreferencesErrors},
+		{Name: "Preferences/Concurrent", Check: testPreferencesConcurrent},
+		{Name: "Schedule/RoundTrip", Check: testScheduleRoundTrip},
+		{Name: "Schedule/Idempotent", Check: testScheduleIdempotent},
+		{Name: "Schedule/Errors", Check: testScheduleErrors},
+		{Name: "Schedule/Atomic", Check: testScheduleAtomic},
+		{Name: "Schedule/Concurrent", Check: testScheduleConcurrent},
+		{Name: "Budget/RoundTrip", Check: testBudgetRoundTrip},
+		{Name: "Budget/Idempotent", Check: testBudgetIdempotent},
+		{Name: "Budget/Errors", Check: testBudgetErrors},
+		{Name: "Budget/Concurrent", Check: testBudgetConcurrent},
+		{Name: "Catalog/Closed", Check: testCatalogClosed},
+	})
+}
+
+var ctx = context.Background()
+
+var (
+	wantErr = storetest.WantErr
+	diff    = storetest.Diff
+)
 
 // slot is the start of an appointment slot the booking tests use.
 var slot = time.Date(2025, 3, 17, 9, 0, 0, 0, time.UTC)
 
-func booking(ref, token string, start time.Time) waflow.Booking {
-	return waflow.Booking{Ref: ref, TokenID: token, WAID: "15551234567", Start: start, Name: "Zoë Faure",
+func booking(ref, token string, start time.Time) catalogstore.Booking {
+	return catalogstore.Booking{Ref: ref, TokenID: token, WAID: "15551234567", Start: start, Name: "Zoë Faure",
 		Reason: "Check-up ✓", Reminder: true}
 }
 
-func mustBook(t *testing.T, s waflow.Store, b waflow.Booking, capacity int) waflow.Booking {
+func mustBook(t *testing.T, s Store, b catalogstore.Booking, capacity int) catalogstore.Booking {
 	t.Helper()
 	got, created, err := s.Book(ctx, b, capacity)
 	if err != nil || !created {
@@ -30,7 +98,7 @@ func mustBook(t *testing.T, s waflow.Store, b waflow.Booking, capacity int) wafl
 	return got
 }
 
-func counts(t *testing.T, s waflow.Store, from, to time.Time) map[time.Time]int {
+func counts(t *testing.T, s catalogstore.Store, from, to time.Time) map[time.Time]int {
 	t.Helper()
 	c, err := s.BookingCounts(ctx, from, to)
 	if err != nil {
@@ -39,14 +107,14 @@ func counts(t *testing.T, s waflow.Store, from, to time.Time) map[time.Time]int 
 	return c
 }
 
-func testBookingRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
+func testBookingRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	// A start in another zone, below a microsecond, comes back as the same
 	// instant in UTC at microsecond precision; Seat is the store's to give.
 	b := booking("BK-1", "tok-1", slot.In(time.FixedZone("CET", 3600)).Add(999*time.Nanosecond))
 	b.Seat = 7
 	got := mustBook(t, s, b, 2)
 	want := booking("BK-1", "tok-1", slot)
-	want.Seat, want.CreatedAt = 1, Epoch
+	want.Seat, want.CreatedAt = 1, storetest.Epoch
 	diff(t, "booking", want, got)
 	if got.Start.Location() != time.UTC || got.CreatedAt.Location() != time.UTC {
 		t.Fatalf("Book returned times outside UTC: %v, %v", got.Start, got.CreatedAt)
@@ -59,7 +127,7 @@ func testBookingRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 
 	// An explicit CreatedAt is kept.
-	at := Epoch.Add(-time.Hour)
+	at := storetest.Epoch.Add(-time.Hour)
 	b2 := booking("BK-2", "tok-2", slot.Add(time.Hour))
 	b2.CreatedAt, b2.Reminder, b2.Reason = at, false, ""
 	if got := mustBook(t, s, b2, 2); !got.CreatedAt.Equal(at) {
@@ -81,7 +149,7 @@ func testBookingRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 	diff(t, "BookingCounts(empty range)", map[time.Time]int{}, counts(t, s, slot.Add(3*time.Hour), slot.Add(9*time.Hour)))
 }
 
-func testBookingSeats(t *testing.T, s waflow.Store, clock *Clock) {
+func testBookingSeats(t *testing.T, s Store, clock *storetest.Clock) {
 	for i := 1; i <= 3; i++ {
 		got := mustBook(t, s, booking(fmt.Sprintf("BK-%d", i), fmt.Sprintf("tok-%d", i), slot), 3)
 		if got.Seat != i {
@@ -89,11 +157,11 @@ func testBookingSeats(t *testing.T, s waflow.Store, clock *Clock) {
 		}
 	}
 	_, _, err := s.Book(ctx, booking("BK-4", "tok-4", slot), 3)
-	wantErr(t, "Book(fourth of three)", err, waflow.ErrSlotFull)
+	wantErr(t, "Book(fourth of three)", err, catalogstore.ErrSlotFull)
 	_, err = s.BookingByRef(ctx, "BK-4")
 	wantErr(t, "BookingByRef(refused booking)", err, waflow.ErrNotFound)
 	_, _, err = s.Book(ctx, booking("BK-4", "tok-4", slot), 2)
-	wantErr(t, "Book(capacity lowered below the bookings)", err, waflow.ErrSlotFull)
+	wantErr(t, "Book(capacity lowered below the bookings)", err, catalogstore.ErrSlotFull)
 	// A larger capacity opens the next seat; another slot starts at seat 1.
 	if got := mustBook(t, s, booking("BK-4", "tok-4", slot), 4); got.Seat != 4 {
 		t.Fatalf("after raising the capacity: seat %d, want 4", got.Seat)
@@ -104,7 +172,7 @@ func testBookingSeats(t *testing.T, s waflow.Store, clock *Clock) {
 	diff(t, "BookingCounts", map[time.Time]int{slot: 4, slot.Add(30 * time.Minute): 1}, counts(t, s, slot, slot.Add(time.Hour)))
 }
 
-func testBookingReplay(t *testing.T, s waflow.Store, clock *Clock) {
+func testBookingReplay(t *testing.T, s Store, clock *storetest.Clock) {
 	first := mustBook(t, s, booking("BK-1", "tok-r", slot), 1)
 	clock.Advance(time.Minute)
 	// The same session again, even with another ref and time, gets its
@@ -120,13 +188,13 @@ func testBookingReplay(t *testing.T, s waflow.Store, clock *Clock) {
 	_, err := s.BookingByRef(ctx, "BK-2")
 	wantErr(t, "BookingByRef(ref of a replay)", err, waflow.ErrNotFound)
 	_, _, err = s.Book(ctx, booking("BK-3", "tok-other", slot), 1)
-	wantErr(t, "Book(another token, full slot)", err, waflow.ErrSlotFull)
+	wantErr(t, "Book(another token, full slot)", err, catalogstore.ErrSlotFull)
 	diff(t, "BookingCounts", map[time.Time]int{slot: 1}, counts(t, s, slot, slot.Add(2*time.Hour)))
 }
 
-func testBookingErrors(t *testing.T, s waflow.Store, clock *Clock) {
+func testBookingErrors(t *testing.T, s Store, clock *storetest.Clock) {
 	for name, tc := range map[string]struct {
-		b        waflow.Booking
+		b        catalogstore.Booking
 		capacity int
 	}{
 		"no ref":            {booking("", "tok", slot), 1},
@@ -143,7 +211,7 @@ func testBookingErrors(t *testing.T, s waflow.Store, clock *Clock) {
 	mustBook(t, s, booking("BK-1", "tok-1", slot), 5)
 	_, _, err := s.Book(ctx, booking("BK-1", "tok-2", slot.Add(time.Hour)), 5)
 	wantErr(t, "Book(ref taken)", err, waflow.ErrConflict)
-	if errors.Is(err, waflow.ErrSlotFull) {
+	if errors.Is(err, catalogstore.ErrSlotFull) {
 		t.Fatalf("Book(ref taken) also matches ErrSlotFull: %v", err)
 	}
 	diff(t, "BookingCounts after a taken ref", map[time.Time]int{slot: 1}, counts(t, s, slot, slot.Add(2*time.Hour)))
@@ -157,10 +225,10 @@ func testBookingErrors(t *testing.T, s waflow.Store, clock *Clock) {
 
 // bookConcurrently books slot from n goroutines, each with its own token,
 // and returns the bookings made; every other caller must get ErrSlotFull.
-func bookConcurrently(t *testing.T, s waflow.Store, n, capacity int) []waflow.Booking {
+func bookConcurrently(t *testing.T, s Store, n, capacity int) []catalogstore.Booking {
 	t.Helper()
 	var mu sync.Mutex
-	var made []waflow.Booking
+	var made []catalogstore.Booking
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
@@ -172,7 +240,7 @@ func bookConcurrently(t *testing.T, s waflow.Store, n, capacity int) []waflow.Bo
 				mu.Lock()
 				made = append(made, b)
 				mu.Unlock()
-			case errors.Is(err, waflow.ErrSlotFull):
+			case errors.Is(err, catalogstore.ErrSlotFull):
 			default:
 				t.Errorf("caller %d: created %v, %v; want a booking or ErrSlotFull", i, created, err)
 			}
@@ -183,7 +251,7 @@ func bookConcurrently(t *testing.T, s waflow.Store, n, capacity int) []waflow.Bo
 	return made
 }
 
-func testBookingConcurrentOneSeat(t *testing.T, s waflow.Store, clock *Clock) {
+func testBookingConcurrentOneSeat(t *testing.T, s Store, clock *storetest.Clock) {
 	made := bookConcurrently(t, s, 50, 1)
 	if len(made) != 1 || made[0].Seat != 1 {
 		t.Fatalf("50 callers booking one seat made %d bookings (%+v), want exactly 1 on seat 1 and 49 ErrSlotFull", len(made), made)
@@ -191,7 +259,7 @@ func testBookingConcurrentOneSeat(t *testing.T, s waflow.Store, clock *Clock) {
 	diff(t, "BookingCounts", map[time.Time]int{slot: 1}, counts(t, s, slot, slot.Add(time.Hour)))
 }
 
-func testBookingConcurrentThreeSeats(t *testing.T, s waflow.Store, clock *Clock) {
+func testBookingConcurrentThreeSeats(t *testing.T, s Store, clock *storetest.Clock) {
 	made := bookConcurrently(t, s, 50, 3)
 	seats := map[int]string{}
 	for _, b := range made {
@@ -212,7 +280,7 @@ func testBookingConcurrentThreeSeats(t *testing.T, s waflow.Store, clock *Clock)
 // testBookingConcurrentAllSeats checks that a caller who loses a race for a
 // seat gets the next free one: with as many seats as callers, nobody is
 // turned away.
-func testBookingConcurrentAllSeats(t *testing.T, s waflow.Store, clock *Clock) {
+func testBookingConcurrentAllSeats(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
 	made := bookConcurrently(t, s, n, n)
 	seats := map[int]bool{}
@@ -229,9 +297,9 @@ func testBookingConcurrentAllSeats(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 }
 
-func testBookingConcurrentReplay(t *testing.T, s waflow.Store, clock *Clock) {
+func testBookingConcurrentReplay(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
-	got := make([]waflow.Booking, n)
+	got := make([]catalogstore.Booking, n)
 	created := make([]bool, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -259,12 +327,12 @@ func testBookingConcurrentReplay(t *testing.T, s waflow.Store, clock *Clock) {
 	diff(t, "BookingCounts", map[time.Time]int{slot: 1}, counts(t, s, slot, slot.Add(time.Hour)))
 }
 
-func expense(id, token, waID string, cents int64) waflow.Expense {
-	return waflow.Expense{ID: id, TokenID: token, WAID: waID, AmountCents: cents, Currency: "EUR",
+func expense(id, token, waID string, cents int64) catalogstore.Expense {
+	return catalogstore.Expense{ID: id, TokenID: token, WAID: waID, AmountCents: cents, Currency: "EUR",
 		Category: "food", Description: "Déjeuner ✓"}
 }
 
-func mustExpenses(t *testing.T, s waflow.Store, waID string) []waflow.Expense {
+func mustExpenses(t *testing.T, s Store, waID string) []catalogstore.Expense {
 	t.Helper()
 	list, err := s.ExpensesByUser(ctx, waID)
 	if err != nil {
@@ -273,33 +341,33 @@ func mustExpenses(t *testing.T, s waflow.Store, waID string) []waflow.Expense {
 	return list
 }
 
-func testExpenseRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
+func testExpenseRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	e1 := expense("EX-1", "tok-1", "u1", 1250)
 	got, created, err := s.SaveExpense(ctx, e1)
 	wantErr(t, "SaveExpense", err, nil)
-	e1.CreatedAt = Epoch
+	e1.CreatedAt = storetest.Epoch
 	if !created {
 		t.Fatal("SaveExpense of a new expense returned false")
 	}
 	diff(t, "saved expense", e1, got)
 	clock.Advance(time.Minute)
 	e2 := expense("EX-2", "tok-2", "u1", 1)
-	e2.CreatedAt = Epoch.Add(-time.Hour) // older than e1, saved after it
+	e2.CreatedAt = storetest.Epoch.Add(-time.Hour) // older than e1, saved after it
 	e2.Description, e2.Category = "", ""
 	e3 := expense("EX-3", "tok-3", "u1", 99999999999)
 	e4 := expense("EX-4", "tok-4", "u2", 300)
-	for _, e := range []waflow.Expense{e2, e3, e4} {
+	for _, e := range []catalogstore.Expense{e2, e3, e4} {
 		if _, created, err := s.SaveExpense(ctx, e); err != nil || !created {
 			t.Fatalf("SaveExpense(%s): created %v, %v", e.ID, created, err)
 		}
 	}
 	e3.CreatedAt, e4.CreatedAt = clock.Now(), clock.Now()
-	diff(t, "ExpensesByUser(u1), oldest first", []waflow.Expense{e2, e1, e3}, mustExpenses(t, s, "u1"))
-	diff(t, "ExpensesByUser(u2)", []waflow.Expense{e4}, mustExpenses(t, s, "u2"))
-	diff(t, "ExpensesByUser(unknown)", []waflow.Expense{}, mustExpenses(t, s, "nobody"))
+	diff(t, "ExpensesByUser(u1), oldest first", []catalogstore.Expense{e2, e1, e3}, mustExpenses(t, s, "u1"))
+	diff(t, "ExpensesByUser(u2)", []catalogstore.Expense{e4}, mustExpenses(t, s, "u2"))
+	diff(t, "ExpensesByUser(unknown)", []catalogstore.Expense{}, mustExpenses(t, s, "nobody"))
 }
 
-func testExpenseIdempotent(t *testing.T, s waflow.Store, clock *Clock) {
+func testExpenseIdempotent(t *testing.T, s Store, clock *storetest.Clock) {
 	first, _, err := s.SaveExpense(ctx, expense("EX-1", "tok-1", "u1", 500))
 	wantErr(t, "SaveExpense", err, nil)
 	clock.Advance(time.Minute)
@@ -309,33 +377,33 @@ func testExpenseIdempotent(t *testing.T, s waflow.Store, clock *Clock) {
 		t.Fatal("SaveExpense stored a second expense for one token")
 	}
 	diff(t, "expense returned for the same token", first, again)
-	diff(t, "ExpensesByUser", []waflow.Expense{first}, mustExpenses(t, s, "u1"))
+	diff(t, "ExpensesByUser", []catalogstore.Expense{first}, mustExpenses(t, s, "u1"))
 }
 
-func testExpenseErrors(t *testing.T, s waflow.Store, clock *Clock) {
-	for name, e := range map[string]waflow.Expense{
+func testExpenseErrors(t *testing.T, s Store, clock *storetest.Clock) {
+	for name, e := range map[string]catalogstore.Expense{
 		"no id":           expense("", "tok", "u1", 100),
 		"no token":        expense("EX-X", "", "u1", 100),
-		"no currency":     func() waflow.Expense { e := expense("EX-X", "tok", "u1", 100); e.Currency = ""; return e }(),
+		"no currency":     func() catalogstore.Expense { e := expense("EX-X", "tok", "u1", 100); e.Currency = ""; return e }(),
 		"zero amount":     expense("EX-X", "tok", "u1", 0),
 		"negative amount": expense("EX-X", "tok", "u1", -100),
 	} {
 		_, _, err := s.SaveExpense(ctx, e)
 		wantErr(t, "SaveExpense("+name+")", err, waflow.ErrInvalid)
 	}
-	diff(t, "ExpensesByUser after refused saves", []waflow.Expense{}, mustExpenses(t, s, "u1"))
+	diff(t, "ExpensesByUser after refused saves", []catalogstore.Expense{}, mustExpenses(t, s, "u1"))
 
 	first, _, err := s.SaveExpense(ctx, expense("EX-1", "tok-1", "u1", 100))
 	wantErr(t, "SaveExpense", err, nil)
 	_, _, err = s.SaveExpense(ctx, expense("EX-1", "tok-2", "u2", 200))
 	wantErr(t, "SaveExpense(id taken)", err, waflow.ErrConflict)
-	diff(t, "ExpensesByUser(u1)", []waflow.Expense{first}, mustExpenses(t, s, "u1"))
-	diff(t, "ExpensesByUser(u2) after a taken id", []waflow.Expense{}, mustExpenses(t, s, "u2"))
+	diff(t, "ExpensesByUser(u1)", []catalogstore.Expense{first}, mustExpenses(t, s, "u1"))
+	diff(t, "ExpensesByUser(u2) after a taken id", []catalogstore.Expense{}, mustExpenses(t, s, "u2"))
 }
 
-func testExpenseConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
+func testExpenseConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 30
-	got := make([]waflow.Expense, n)
+	got := make([]catalogstore.Expense, n)
 	created := make([]bool, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -365,13 +433,13 @@ func testExpenseConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 }
 
-func surveyResponse(msg string, rating int) waflow.SurveyResponse {
-	return waflow.SurveyResponse{MessageID: msg, TokenID: "tok-" + msg, WAID: "15551234567", Rating: rating,
+func surveyResponse(msg string, rating int) catalogstore.SurveyResponse {
+	return catalogstore.SurveyResponse{MessageID: msg, TokenID: "tok-" + msg, WAID: "15551234567", Rating: rating,
 		Comments: "Très bien ✓", FollowUp: true, ContactMethod: "email", ContactValue: "zoe@example.com",
 		ContactTime: "morning"}
 }
 
-func mustSurveys(t *testing.T, s waflow.Store, from, to time.Time) []waflow.SurveyResponse {
+func mustSurveys(t *testing.T, s Store, from, to time.Time) []catalogstore.SurveyResponse {
 	t.Helper()
 	list, err := s.SurveyResponses(ctx, from, to)
 	if err != nil {
@@ -380,28 +448,28 @@ func mustSurveys(t *testing.T, s waflow.Store, from, to time.Time) []waflow.Surv
 	return list
 }
 
-func testSurveyRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
+func testSurveyRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	r1 := surveyResponse("wamid.1", 5)
 	created, err := s.SaveSurveyResponse(ctx, r1)
 	wantErr(t, "SaveSurveyResponse", err, nil)
 	if !created {
 		t.Fatal("SaveSurveyResponse of a new response returned false")
 	}
-	r1.CreatedAt = Epoch
+	r1.CreatedAt = storetest.Epoch
 	clock.Advance(time.Minute)
-	r2 := waflow.SurveyResponse{MessageID: "wamid.2", Rating: 1} // no token, no follow-up
+	r2 := catalogstore.SurveyResponse{MessageID: "wamid.2", Rating: 1} // no token, no follow-up
 	r3 := surveyResponse("wamid.3", 3)
-	r3.CreatedAt = Epoch.Add(2 * time.Minute)
-	for _, r := range []waflow.SurveyResponse{r2, r3} {
+	r3.CreatedAt = storetest.Epoch.Add(2 * time.Minute)
+	for _, r := range []catalogstore.SurveyResponse{r2, r3} {
 		if created, err := s.SaveSurveyResponse(ctx, r); err != nil || !created {
 			t.Fatalf("SaveSurveyResponse(%s): %v, %v", r.MessageID, created, err)
 		}
 	}
 	r2.CreatedAt = clock.Now()
-	diff(t, "SurveyResponses(all)", []waflow.SurveyResponse{r1, r2, r3}, mustSurveys(t, s, Epoch, Epoch.Add(time.Hour)))
+	diff(t, "SurveyResponses(all)", []catalogstore.SurveyResponse{r1, r2, r3}, mustSurveys(t, s, storetest.Epoch, storetest.Epoch.Add(time.Hour)))
 	// [from, to): a response at from is in, one at to is out.
-	diff(t, "SurveyResponses([+1m, +2m))", []waflow.SurveyResponse{r2}, mustSurveys(t, s, Epoch.Add(time.Minute), Epoch.Add(2*time.Minute)))
-	diff(t, "SurveyResponses(before any)", []waflow.SurveyResponse{}, mustSurveys(t, s, Epoch.Add(-time.Hour), Epoch))
+	diff(t, "SurveyResponses([+1m, +2m))", []catalogstore.SurveyResponse{r2}, mustSurveys(t, s, storetest.Epoch.Add(time.Minute), storetest.Epoch.Add(2*time.Minute)))
+	diff(t, "SurveyResponses(before any)", []catalogstore.SurveyResponse{}, mustSurveys(t, s, storetest.Epoch.Add(-time.Hour), storetest.Epoch))
 
 	// The same message again stores nothing and changes nothing.
 	again := surveyResponse("wamid.1", 1)
@@ -411,11 +479,11 @@ func testSurveyRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 	if created {
 		t.Fatal("SaveSurveyResponse stored a second response for one message")
 	}
-	diff(t, "SurveyResponses after a duplicate", []waflow.SurveyResponse{r1, r2, r3}, mustSurveys(t, s, Epoch, Epoch.Add(time.Hour)))
+	diff(t, "SurveyResponses after a duplicate", []catalogstore.SurveyResponse{r1, r2, r3}, mustSurveys(t, s, storetest.Epoch, storetest.Epoch.Add(time.Hour)))
 }
 
-func testSurveyErrors(t *testing.T, s waflow.Store, clock *Clock) {
-	for name, r := range map[string]waflow.SurveyResponse{
+func testSurveyErrors(t *testing.T, s Store, clock *storetest.Clock) {
+	for name, r := range map[string]catalogstore.SurveyResponse{
 		"no message id": surveyResponse("", 3),
 		"rating 0":      surveyResponse("wamid.x", 0),
 		"rating 6":      surveyResponse("wamid.x", 6),
@@ -424,10 +492,10 @@ func testSurveyErrors(t *testing.T, s waflow.Store, clock *Clock) {
 		_, err := s.SaveSurveyResponse(ctx, r)
 		wantErr(t, "SaveSurveyResponse("+name+")", err, waflow.ErrInvalid)
 	}
-	diff(t, "SurveyResponses after refused saves", []waflow.SurveyResponse{}, mustSurveys(t, s, Epoch.Add(-time.Hour), Epoch.Add(time.Hour)))
+	diff(t, "SurveyResponses after refused saves", []catalogstore.SurveyResponse{}, mustSurveys(t, s, storetest.Epoch.Add(-time.Hour), storetest.Epoch.Add(time.Hour)))
 }
 
-func testSurveyConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
+func testSurveyConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
 	created := make([]bool, n)
 	var wg sync.WaitGroup
@@ -450,12 +518,12 @@ func testSurveyConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
 	if winners != 1 {
 		t.Fatalf("%d of %d concurrent saves of one message returned true, want 1", winners, n)
 	}
-	if list := mustSurveys(t, s, Epoch, Epoch.Add(time.Hour)); len(list) != 1 {
+	if list := mustSurveys(t, s, storetest.Epoch, storetest.Epoch.Add(time.Hour)); len(list) != 1 {
 		t.Fatalf("%d responses stored for one message, want 1", len(list))
 	}
 }
 
-func mustPreferences(t *testing.T, s waflow.Store, waID string) waflow.CalendarPreferences {
+func mustPreferences(t *testing.T, s Store, waID string) catalogstore.CalendarPreferences {
 	t.Helper()
 	p, err := s.Preferences(ctx, waID)
 	if err != nil {
@@ -464,30 +532,30 @@ func mustPreferences(t *testing.T, s waflow.Store, waID string) waflow.CalendarP
 	return p
 }
 
-func testPreferencesUpsert(t *testing.T, s waflow.Store, clock *Clock) {
+func testPreferencesUpsert(t *testing.T, s Store, clock *storetest.Clock) {
 	_, err := s.Preferences(ctx, "u1")
 	wantErr(t, "Preferences(never saved)", err, waflow.ErrNotFound)
 
-	p := waflow.CalendarPreferences{WAID: "u1", Notifications: []string{"email", "whatsapp"}, LeadMinutes: 30,
+	p := catalogstore.CalendarPreferences{WAID: "u1", Notifications: []string{"email", "whatsapp"}, LeadMinutes: 30,
 		TimeZone: "Europe/Paris", Digest: true}
 	wantErr(t, "SavePreferences", s.SavePreferences(ctx, p), nil)
-	p.UpdatedAt = Epoch
+	p.UpdatedAt = storetest.Epoch
 	diff(t, "Preferences", p, mustPreferences(t, s, "u1"))
 
-	other := waflow.CalendarPreferences{WAID: "u2", TimeZone: "UTC", UpdatedAt: Epoch.Add(-time.Hour)}
+	other := catalogstore.CalendarPreferences{WAID: "u2", TimeZone: "UTC", UpdatedAt: storetest.Epoch.Add(-time.Hour)}
 	wantErr(t, "SavePreferences(u2)", s.SavePreferences(ctx, other), nil)
 
 	// Saving again replaces every field, including emptying the list.
 	clock.Advance(time.Minute)
-	p2 := waflow.CalendarPreferences{WAID: "u1", LeadMinutes: 1440, TimeZone: "America/Sao_Paulo"}
+	p2 := catalogstore.CalendarPreferences{WAID: "u1", LeadMinutes: 1440, TimeZone: "America/Sao_Paulo"}
 	wantErr(t, "SavePreferences(again)", s.SavePreferences(ctx, p2), nil)
 	p2.UpdatedAt = clock.Now()
 	diff(t, "Preferences after replacing", p2, mustPreferences(t, s, "u1"))
 	diff(t, "Preferences of another user", other, mustPreferences(t, s, "u2"))
 }
 
-func testPreferencesErrors(t *testing.T, s waflow.Store, clock *Clock) {
-	for name, p := range map[string]waflow.CalendarPreferences{
+func testPreferencesErrors(t *testing.T, s Store, clock *storetest.Clock) {
+	for name, p := range map[string]catalogstore.CalendarPreferences{
 		"no wa id":     {TimeZone: "UTC"},
 		"no time zone": {WAID: "u1"},
 	} {
@@ -497,12 +565,12 @@ func testPreferencesErrors(t *testing.T, s waflow.Store, clock *Clock) {
 	wantErr(t, "Preferences after a refused save", err, waflow.ErrNotFound)
 }
 
-func testPreferencesConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
+func testPreferencesConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			p := waflow.CalendarPreferences{WAID: "u1", LeadMinutes: i, TimeZone: "UTC", Notifications: []string{fmt.Sprint(i)}}
+			p := catalogstore.CalendarPreferences{WAID: "u1", LeadMinutes: i, TimeZone: "UTC", Notifications: []string{fmt.Sprint(i)}}
 			if err := s.SavePreferences(ctx, p); err != nil {
 				t.Errorf("caller %d: %v", i, err)
 			}
@@ -516,24 +584,24 @@ func testPreferencesConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 }
 
-func schedule(id, msg, waID string) waflow.Schedule {
-	return waflow.Schedule{ID: id, MessageID: msg, TokenID: "tok-" + msg, WAID: waID, StartDate: "2025-03-17",
+func schedule(id, msg, waID string) catalogstore.Schedule {
+	return catalogstore.Schedule{ID: id, MessageID: msg, TokenID: "tok-" + msg, WAID: waID, StartDate: "2025-03-17",
 		EndDate: "2025-03-30", Weekdays: []string{"mon", "wed", "fri"}, TimeOfDay: "18:30", DurationMinutes: 45,
 		TimeZone: "Europe/Paris", Title: "Natation 🏊", Notes: "Bring a towel"}
 }
 
 // occurrences returns n weekly sessions of 45 minutes from slot, newest
 // first, so that a store must sort them.
-func occurrences(n int) []waflow.Occurrence {
-	out := make([]waflow.Occurrence, n)
+func occurrences(n int) []catalogstore.Occurrence {
+	out := make([]catalogstore.Occurrence, n)
 	for i := range n {
 		start := slot.Add(time.Duration(n-1-i) * 7 * 24 * time.Hour)
-		out[i] = waflow.Occurrence{Start: start, End: start.Add(45 * time.Minute)}
+		out[i] = catalogstore.Occurrence{Start: start, End: start.Add(45 * time.Minute)}
 	}
 	return out
 }
 
-func mustOccurrences(t *testing.T, s waflow.Store, id string) []waflow.Occurrence {
+func mustOccurrences(t *testing.T, s Store, id string) []catalogstore.Occurrence {
 	t.Helper()
 	occ, err := s.Occurrences(ctx, id)
 	if err != nil {
@@ -542,7 +610,7 @@ func mustOccurrences(t *testing.T, s waflow.Store, id string) []waflow.Occurrenc
 	return occ
 }
 
-func mustSchedules(t *testing.T, s waflow.Store, waID string) []waflow.Schedule {
+func mustSchedules(t *testing.T, s Store, waID string) []catalogstore.Schedule {
 	t.Helper()
 	list, err := s.SchedulesByUser(ctx, waID)
 	if err != nil {
@@ -551,7 +619,7 @@ func mustSchedules(t *testing.T, s waflow.Store, waID string) []waflow.Schedule 
 	return list
 }
 
-func testScheduleRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
+func testScheduleRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	sc := schedule("SC-1", "wamid.1", "u1")
 	occ := occurrences(3)
 	occ[0].ScheduleID = "SC-1" // set or left empty: both mean this schedule
@@ -561,14 +629,14 @@ func testScheduleRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 	if !created {
 		t.Fatal("SaveSchedule of a new schedule returned false")
 	}
-	sc.CreatedAt = Epoch
+	sc.CreatedAt = storetest.Epoch
 	diff(t, "saved schedule", sc, got)
 
 	stored := mustOccurrences(t, s, "SC-1")
-	var want []waflow.Occurrence
+	var want []catalogstore.Occurrence
 	for i := range 3 {
 		start := slot.Add(time.Duration(i) * 7 * 24 * time.Hour)
-		want = append(want, waflow.Occurrence{ScheduleID: "SC-1", Start: start, End: start.Add(45 * time.Minute)})
+		want = append(want, catalogstore.Occurrence{ScheduleID: "SC-1", Start: start, End: start.Add(45 * time.Minute)})
 	}
 	diff(t, "Occurrences, in time order", want, stored)
 	for _, o := range stored {
@@ -581,20 +649,20 @@ func testScheduleRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 	sc2 := schedule("SC-2", "wamid.2", "u1")
 	sc2.Weekdays, sc2.Notes = nil, ""
 	sc0 := schedule("SC-0", "wamid.0", "u1")
-	sc0.CreatedAt = Epoch.Add(-time.Hour)
+	sc0.CreatedAt = storetest.Epoch.Add(-time.Hour)
 	sc3 := schedule("SC-3", "wamid.3", "u2")
-	for _, x := range []waflow.Schedule{sc2, sc0, sc3} {
+	for _, x := range []catalogstore.Schedule{sc2, sc0, sc3} {
 		if _, created, err := s.SaveSchedule(ctx, x, occurrences(1)); err != nil || !created {
 			t.Fatalf("SaveSchedule(%s): %v, %v", x.ID, created, err)
 		}
 	}
 	sc2.CreatedAt, sc3.CreatedAt = clock.Now(), clock.Now()
-	diff(t, "SchedulesByUser(u1), oldest first", []waflow.Schedule{sc0, sc, sc2}, mustSchedules(t, s, "u1"))
-	diff(t, "SchedulesByUser(u2)", []waflow.Schedule{sc3}, mustSchedules(t, s, "u2"))
-	diff(t, "SchedulesByUser(unknown)", []waflow.Schedule{}, mustSchedules(t, s, "nobody"))
+	diff(t, "SchedulesByUser(u1), oldest first", []catalogstore.Schedule{sc0, sc, sc2}, mustSchedules(t, s, "u1"))
+	diff(t, "SchedulesByUser(u2)", []catalogstore.Schedule{sc3}, mustSchedules(t, s, "u2"))
+	diff(t, "SchedulesByUser(unknown)", []catalogstore.Schedule{}, mustSchedules(t, s, "nobody"))
 }
 
-func testScheduleIdempotent(t *testing.T, s waflow.Store, clock *Clock) {
+func testScheduleIdempotent(t *testing.T, s Store, clock *storetest.Clock) {
 	first, _, err := s.SaveSchedule(ctx, schedule("SC-1", "wamid.1", "u1"), occurrences(2))
 	wantErr(t, "SaveSchedule", err, nil)
 	firstOcc := mustOccurrences(t, s, "SC-1")
@@ -609,32 +677,32 @@ func testScheduleIdempotent(t *testing.T, s waflow.Store, clock *Clock) {
 	diff(t, "Occurrences after a duplicate", firstOcc, mustOccurrences(t, s, "SC-1"))
 	_, err = s.Occurrences(ctx, "SC-2")
 	wantErr(t, "Occurrences(id of a duplicate)", err, waflow.ErrNotFound)
-	diff(t, "SchedulesByUser", []waflow.Schedule{first}, mustSchedules(t, s, "u1"))
+	diff(t, "SchedulesByUser", []catalogstore.Schedule{first}, mustSchedules(t, s, "u1"))
 }
 
-func testScheduleErrors(t *testing.T, s waflow.Store, clock *Clock) {
+func testScheduleErrors(t *testing.T, s Store, clock *storetest.Clock) {
 	one := occurrences(1)
-	withOcc := func(edit func(o []waflow.Occurrence)) []waflow.Occurrence {
+	withOcc := func(edit func(o []catalogstore.Occurrence)) []catalogstore.Occurrence {
 		o := occurrences(2)
 		edit(o)
 		return o
 	}
 	for name, tc := range map[string]struct {
-		s   waflow.Schedule
-		occ []waflow.Occurrence
+		s   catalogstore.Schedule
+		occ []catalogstore.Occurrence
 	}{
 		"no id":                    {schedule("", "wamid.x", "u1"), one},
 		"no message id":            {schedule("SC-X", "", "u1"), one},
 		"no occurrence":            {schedule("SC-X", "wamid.x", "u1"), nil},
-		"occurrence without start": {schedule("SC-X", "wamid.x", "u1"), withOcc(func(o []waflow.Occurrence) { o[1].Start = time.Time{} })},
-		"end before start":         {schedule("SC-X", "wamid.x", "u1"), withOcc(func(o []waflow.Occurrence) { o[0].End = o[0].Start.Add(-time.Minute) })},
-		"two at one start":         {schedule("SC-X", "wamid.x", "u1"), withOcc(func(o []waflow.Occurrence) { o[1] = o[0] })},
-		"another schedule's":       {schedule("SC-X", "wamid.x", "u1"), withOcc(func(o []waflow.Occurrence) { o[0].ScheduleID = "SC-Y" })},
+		"occurrence without start": {schedule("SC-X", "wamid.x", "u1"), withOcc(func(o []catalogstore.Occurrence) { o[1].Start = time.Time{} })},
+		"end before start":         {schedule("SC-X", "wamid.x", "u1"), withOcc(func(o []catalogstore.Occurrence) { o[0].End = o[0].Start.Add(-time.Minute) })},
+		"two at one start":         {schedule("SC-X", "wamid.x", "u1"), withOcc(func(o []catalogstore.Occurrence) { o[1] = o[0] })},
+		"another schedule's":       {schedule("SC-X", "wamid.x", "u1"), withOcc(func(o []catalogstore.Occurrence) { o[0].ScheduleID = "SC-Y" })},
 	} {
 		_, _, err := s.SaveSchedule(ctx, tc.s, tc.occ)
 		wantErr(t, "SaveSchedule("+name+")", err, waflow.ErrInvalid)
 	}
-	diff(t, "SchedulesByUser after refused saves", []waflow.Schedule{}, mustSchedules(t, s, "u1"))
+	diff(t, "SchedulesByUser after refused saves", []catalogstore.Schedule{}, mustSchedules(t, s, "u1"))
 	_, err := s.Occurrences(ctx, "SC-X")
 	wantErr(t, "Occurrences(refused schedule)", err, waflow.ErrNotFound)
 
@@ -642,8 +710,8 @@ func testScheduleErrors(t *testing.T, s waflow.Store, clock *Clock) {
 	wantErr(t, "SaveSchedule", err, nil)
 	_, _, err = s.SaveSchedule(ctx, schedule("SC-1", "wamid.2", "u2"), occurrences(4))
 	wantErr(t, "SaveSchedule(id taken)", err, waflow.ErrConflict)
-	diff(t, "SchedulesByUser(u2) after a taken id", []waflow.Schedule{}, mustSchedules(t, s, "u2"))
-	diff(t, "SchedulesByUser(u1)", []waflow.Schedule{first}, mustSchedules(t, s, "u1"))
+	diff(t, "SchedulesByUser(u2) after a taken id", []catalogstore.Schedule{}, mustSchedules(t, s, "u2"))
+	diff(t, "SchedulesByUser(u1)", []catalogstore.Schedule{first}, mustSchedules(t, s, "u1"))
 	if occ := mustOccurrences(t, s, "SC-1"); len(occ) != 2 {
 		t.Fatalf("a refused SaveSchedule changed SC-1's occurrences: %d, want 2", len(occ))
 	}
@@ -653,7 +721,7 @@ func testScheduleErrors(t *testing.T, s waflow.Store, clock *Clock) {
 
 // testScheduleAtomic checks that a schedule and its occurrences appear
 // together: a reader that sees a schedule finds all its occurrences.
-func testScheduleAtomic(t *testing.T, s waflow.Store, clock *Clock) {
+func testScheduleAtomic(t *testing.T, s Store, clock *storetest.Clock) {
 	const schedules, each = 8, 60
 	var wg sync.WaitGroup
 	done := make(chan struct{})
@@ -689,9 +757,9 @@ func testScheduleAtomic(t *testing.T, s waflow.Store, clock *Clock) {
 	wg.Wait()
 }
 
-func testScheduleConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
+func testScheduleConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 12
-	got := make([]waflow.Schedule, n)
+	got := make([]catalogstore.Schedule, n)
 	created := make([]bool, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -729,12 +797,12 @@ func testScheduleConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 }
 
-func budget(id, token, waID string) waflow.Budget {
-	return waflow.Budget{ID: id, TokenID: token, WAID: waID, Currency: "BRL", Period: "monthly", TotalCents: 500000,
+func budget(id, token, waID string) catalogstore.Budget {
+	return catalogstore.Budget{ID: id, TokenID: token, WAID: waID, Currency: "BRL", Period: "monthly", TotalCents: 500000,
 		Limits: map[string]int64{"food": 150000, "transport": 80000, "fun": 0}, AlertThreshold: 80, Alerts: true}
 }
 
-func mustBudgets(t *testing.T, s waflow.Store, waID string) []waflow.Budget {
+func mustBudgets(t *testing.T, s Store, waID string) []catalogstore.Budget {
 	t.Helper()
 	list, err := s.BudgetsByUser(ctx, waID)
 	if err != nil {
@@ -743,14 +811,14 @@ func mustBudgets(t *testing.T, s waflow.Store, waID string) []waflow.Budget {
 	return list
 }
 
-func testBudgetRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
+func testBudgetRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 	b1 := budget("BU-1", "tok-1", "u1")
 	got, created, err := s.SaveBudget(ctx, b1)
 	wantErr(t, "SaveBudget", err, nil)
 	if !created {
 		t.Fatal("SaveBudget of a new budget returned false")
 	}
-	b1.CreatedAt = Epoch
+	b1.CreatedAt = storetest.Epoch
 	diff(t, "saved budget", b1, got)
 	b1.Limits["food"] = 1 // the store keeps its own copy
 	if got.Limits["food"] != 150000 {
@@ -762,21 +830,21 @@ func testBudgetRoundTrip(t *testing.T, s waflow.Store, clock *Clock) {
 	b2 := budget("BU-2", "tok-2", "u1")
 	b2.Limits, b2.Alerts, b2.Period = nil, false, ""
 	b0 := budget("BU-0", "tok-0", "u1")
-	b0.CreatedAt = Epoch.Add(-time.Hour)
+	b0.CreatedAt = storetest.Epoch.Add(-time.Hour)
 	b0.Limits = map[string]int64{"rent": 250000}
 	b3 := budget("BU-3", "tok-3", "u2")
-	for _, b := range []waflow.Budget{b2, b0, b3} {
+	for _, b := range []catalogstore.Budget{b2, b0, b3} {
 		if _, created, err := s.SaveBudget(ctx, b); err != nil || !created {
 			t.Fatalf("SaveBudget(%s): %v, %v", b.ID, created, err)
 		}
 	}
 	b2.CreatedAt, b3.CreatedAt = clock.Now(), clock.Now()
-	diff(t, "BudgetsByUser(u1), oldest first", []waflow.Budget{b0, b1, b2}, mustBudgets(t, s, "u1"))
-	diff(t, "BudgetsByUser(u2)", []waflow.Budget{b3}, mustBudgets(t, s, "u2"))
-	diff(t, "BudgetsByUser(unknown)", []waflow.Budget{}, mustBudgets(t, s, "nobody"))
+	diff(t, "BudgetsByUser(u1), oldest first", []catalogstore.Budget{b0, b1, b2}, mustBudgets(t, s, "u1"))
+	diff(t, "BudgetsByUser(u2)", []catalogstore.Budget{b3}, mustBudgets(t, s, "u2"))
+	diff(t, "BudgetsByUser(unknown)", []catalogstore.Budget{}, mustBudgets(t, s, "nobody"))
 }
 
-func testBudgetIdempotent(t *testing.T, s waflow.Store, clock *Clock) {
+func testBudgetIdempotent(t *testing.T, s Store, clock *storetest.Clock) {
 	first, _, err := s.SaveBudget(ctx, budget("BU-1", "tok-1", "u1"))
 	wantErr(t, "SaveBudget", err, nil)
 	clock.Advance(time.Minute)
@@ -788,40 +856,40 @@ func testBudgetIdempotent(t *testing.T, s waflow.Store, clock *Clock) {
 		t.Fatal("SaveBudget stored a second budget for one token")
 	}
 	diff(t, "budget returned for the same token, with its limits", first, again)
-	diff(t, "BudgetsByUser", []waflow.Budget{first}, mustBudgets(t, s, "u1"))
+	diff(t, "BudgetsByUser", []catalogstore.Budget{first}, mustBudgets(t, s, "u1"))
 }
 
-func testBudgetErrors(t *testing.T, s waflow.Store, clock *Clock) {
-	edit := func(f func(b *waflow.Budget)) waflow.Budget {
+func testBudgetErrors(t *testing.T, s Store, clock *storetest.Clock) {
+	edit := func(f func(b *catalogstore.Budget)) catalogstore.Budget {
 		b := budget("BU-X", "tok-x", "u1")
 		f(&b)
 		return b
 	}
-	for name, b := range map[string]waflow.Budget{
-		"no id":          edit(func(b *waflow.Budget) { b.ID = "" }),
-		"no token":       edit(func(b *waflow.Budget) { b.TokenID = "" }),
-		"no currency":    edit(func(b *waflow.Budget) { b.Currency = "" }),
-		"zero total":     edit(func(b *waflow.Budget) { b.TotalCents = 0 }),
-		"negative total": edit(func(b *waflow.Budget) { b.TotalCents = -5 }),
-		"negative limit": edit(func(b *waflow.Budget) { b.Limits["food"] = -1 }),
-		"empty category": edit(func(b *waflow.Budget) { b.Limits[""] = 100 }),
+	for name, b := range map[string]catalogstore.Budget{
+		"no id":          edit(func(b *catalogstore.Budget) { b.ID = "" }),
+		"no token":       edit(func(b *catalogstore.Budget) { b.TokenID = "" }),
+		"no currency":    edit(func(b *catalogstore.Budget) { b.Currency = "" }),
+		"zero total":     edit(func(b *catalogstore.Budget) { b.TotalCents = 0 }),
+		"negative total": edit(func(b *catalogstore.Budget) { b.TotalCents = -5 }),
+		"negative limit": edit(func(b *catalogstore.Budget) { b.Limits["food"] = -1 }),
+		"empty category": edit(func(b *catalogstore.Budget) { b.Limits[""] = 100 }),
 	} {
 		_, _, err := s.SaveBudget(ctx, b)
 		wantErr(t, "SaveBudget("+name+")", err, waflow.ErrInvalid)
 	}
-	diff(t, "BudgetsByUser after refused saves", []waflow.Budget{}, mustBudgets(t, s, "u1"))
+	diff(t, "BudgetsByUser after refused saves", []catalogstore.Budget{}, mustBudgets(t, s, "u1"))
 
 	first, _, err := s.SaveBudget(ctx, budget("BU-1", "tok-1", "u1"))
 	wantErr(t, "SaveBudget", err, nil)
 	_, _, err = s.SaveBudget(ctx, budget("BU-1", "tok-2", "u2"))
 	wantErr(t, "SaveBudget(id taken)", err, waflow.ErrConflict)
-	diff(t, "BudgetsByUser(u2) after a taken id", []waflow.Budget{}, mustBudgets(t, s, "u2"))
-	diff(t, "BudgetsByUser(u1)", []waflow.Budget{first}, mustBudgets(t, s, "u1"))
+	diff(t, "BudgetsByUser(u2) after a taken id", []catalogstore.Budget{}, mustBudgets(t, s, "u2"))
+	diff(t, "BudgetsByUser(u1)", []catalogstore.Budget{first}, mustBudgets(t, s, "u1"))
 }
 
-func testBudgetConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
+func testBudgetConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	const n = 20
-	got := make([]waflow.Budget, n)
+	got := make([]catalogstore.Budget, n)
 	created := make([]bool, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -846,10 +914,10 @@ func testBudgetConcurrent(t *testing.T, s waflow.Store, clock *Clock) {
 	if winners != 1 {
 		t.Fatalf("%d of %d concurrent SaveBudget calls for one token stored a budget, want 1", winners, n)
 	}
-	diff(t, "BudgetsByUser", []waflow.Budget{got[0]}, mustBudgets(t, s, "u1"))
+	diff(t, "BudgetsByUser", []catalogstore.Budget{got[0]}, mustBudgets(t, s, "u1"))
 }
 
-func testCatalogClosed(t *testing.T, s waflow.Store, clock *Clock) {
+func testCatalogClosed(t *testing.T, s Store, clock *storetest.Clock) {
 	mustBook(t, s, booking("BK-1", "tok-1", slot), 1)
 	wantErr(t, "Close", s.Close(), nil)
 	for name, call := range map[string]func() error{
@@ -862,10 +930,13 @@ func testCatalogClosed(t *testing.T, s waflow.Store, clock *Clock) {
 			_, err := s.SaveSurveyResponse(ctx, surveyResponse("wamid.1", 4))
 			return err
 		},
-		"SurveyResponses": func() error { _, err := s.SurveyResponses(ctx, Epoch, Epoch.Add(time.Hour)); return err },
-		"Preferences":     func() error { _, err := s.Preferences(ctx, "u1"); return err },
+		"SurveyResponses": func() error {
+			_, err := s.SurveyResponses(ctx, storetest.Epoch, storetest.Epoch.Add(time.Hour))
+			return err
+		},
+		"Preferences": func() error { _, err := s.Preferences(ctx, "u1"); return err },
 		"SavePreferences": func() error {
-			return s.SavePreferences(ctx, waflow.CalendarPreferences{WAID: "u1", TimeZone: "UTC"})
+			return s.SavePreferences(ctx, catalogstore.CalendarPreferences{WAID: "u1", TimeZone: "UTC"})
 		},
 		"SaveSchedule": func() error {
 			_, _, err := s.SaveSchedule(ctx, schedule("SC-1", "wamid.1", "u1"), occurrences(1))
@@ -886,14 +957,14 @@ func testCatalogClosed(t *testing.T, s waflow.Store, clock *Clock) {
 // spread over the stores book one slot of capacity 3: exactly three get a
 // seat, each a different one; and one flow token submitted to every store
 // at once gets one booking.
-func BookingAcrossStores(t *testing.T, stores ...waflow.Store) {
+func BookingAcrossStores(t *testing.T, stores ...catalogstore.Store) {
 	t.Helper()
 	if len(stores) < 2 {
 		t.Fatalf("BookingAcrossStores needs at least two stores, got %d", len(stores))
 	}
 	const callers, capacity = 60, 3
 	type result struct {
-		b       waflow.Booking
+		b       catalogstore.Booking
 		created bool
 		err     error
 	}
@@ -918,7 +989,7 @@ func BookingAcrossStores(t *testing.T, stores ...waflow.Store) {
 				t.Fatalf("seat %d given to %s and %s by stores sharing one database", r.b.Seat, other, r.b.Ref)
 			}
 			seats[r.b.Seat] = r.b.Ref
-		case errors.Is(r.err, waflow.ErrSlotFull):
+		case errors.Is(r.err, catalogstore.ErrSlotFull):
 		default:
 			t.Fatalf("caller %d: created %v, %v; want a booking or ErrSlotFull", i, r.created, r.err)
 		}

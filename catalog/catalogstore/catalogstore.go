@@ -1,14 +1,22 @@
-package waflow
+// Package catalogstore is the storage contract of the catalog's flows
+// (package catalog): what each flow keeps, and the store interface each one
+// needs. It is not part of the core contract
+// ([github.com/waflow/waflow.Store]): a flow that keeps nothing of its own
+// needs none of it.
+//
+// The sqlite and postgres drivers implement [Store] next to the core tables,
+// so that one migration sequence per database and SQLite's single writer
+// serve both; package catalogtest is the conformance suite they run.
+//
+// Errors are the root's sentinels (waflow.ErrNotFound, ErrConflict,
+// ErrInvalid, ErrClosed) and [ErrSlotFull].
+package catalogstore
 
 import (
 	"context"
 	"errors"
 	"time"
 )
-
-// The domain of the catalog's flows (package catalog): what each one keeps,
-// and the store interface each one needs. The sqlite and postgres drivers
-// implement them all, and storetest checks them.
 
 // ErrSlotFull means every seat of an appointment slot is booked.
 var ErrSlotFull = errors.New("waflow: appointment slot is fully booked")
@@ -193,13 +201,13 @@ type BudgetStore interface {
 	BudgetsByUser(ctx context.Context, waID string) ([]Budget, error)
 }
 
-// CatalogStore is every store the catalog's flows need.
+// Store is every store the catalog's flows need.
 //
 // Its methods keep times in UTC at microsecond precision and return them so,
 // the value they return equal to what a later read gives; a zero CreatedAt
 // or UpdatedAt is the store's clock. After Close every method returns
 // ErrClosed.
-type CatalogStore interface {
+type Store interface {
 	BookingStore
 	ExpenseStore
 	SurveyStore

@@ -206,6 +206,7 @@ func via(p string, bad func(string) bool, indirect bool, pkgs map[string]*pkg) [
 // default build tags and with -tags openssl.
 func TestImportRules(t *testing.T) {
 	root := moduleRoot(t)
+	reported := map[[2]string]bool{} // package, rule: once, whatever the tags
 	for _, tags := range []string{"", "openssl"} {
 		pkgs := list(t, root, tags)
 		var ours []string
@@ -225,7 +226,8 @@ func TestImportRules(t *testing.T) {
 					continue
 				}
 				bad := func(imp string) bool { return matchAny(r.forbid, imp, pkgs) && !matchAny(r.allow, imp, pkgs) }
-				if chain := via(path, bad, r.indirect, pkgs); chain != nil {
+				if chain := via(path, bad, r.indirect, pkgs); chain != nil && !reported[[2]string{path, r.rule}] {
+					reported[[2]string{path, r.rule}] = true
 					how := "imports " + chain[len(chain)-1]
 					if len(chain) > 2 {
 						how += " (through " + strings.Join(chain[1:len(chain)-1], " -> ") + ")"

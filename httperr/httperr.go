@@ -58,7 +58,10 @@ func (e *Error) WithHeader(key, value string) *Error {
 
 // Error returns the status, the client's text and the logged error.
 func (e *Error) Error() string {
-	s := strconv.Itoa(e.code()) + " " + e.Msg
+	s := strconv.Itoa(e.code())
+	if e.Msg != "" {
+		s += " " + e.Msg
+	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
@@ -89,7 +92,8 @@ const (
 const internal = "internal error"
 
 // From returns the *Error in err's chain; for any other error (or nil), a
-// 500 that tells the client "internal error" and logs err.
+// 500 that tells the client "internal error" and logs err, whose text must
+// then be fit for the log.
 func From(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) && e != nil {
@@ -132,6 +136,8 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, f Format, e
 			h.Set("Content-Type", "text/plain; charset=utf-8")
 		}
 		h.Set("X-Content-Type-Options", "nosniff")
+	} else {
+		h.Del("Content-Type") // an empty answer has no type (432)
 	}
 	// The length of this answer, not of whatever the handler had set.
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -66,6 +66,7 @@ func TestWriteJSON(t *testing.T) {
 func TestWriteEmpty(t *testing.T) {
 	for _, f := range []httperr.Format{httperr.Text, httperr.JSON} {
 		w := httptest.NewRecorder()
+		w.Header().Set("Content-Type", "text/html") // set before the handler failed
 		httperr.Write(w, httptest.NewRequest(http.MethodPost, "/", nil), nil, f, httperr.New(432, "", errors.New("signature")))
 		if w.Code != 432 || w.Body.Len() != 0 || w.Header().Get("Content-Type") != "" || w.Header().Get("Content-Length") != "0" {
 			t.Fatalf("format %d: %d %q %v", f, w.Code, w.Body, w.Header())
@@ -113,6 +114,9 @@ func TestErrorChain(t *testing.T) {
 	}
 	if got := e.Error(); got != "503 busy: file already closed" {
 		t.Errorf("Error() = %q", got)
+	}
+	if got := httperr.New(432, "", fs.ErrClosed).Error(); got != "432: file already closed" {
+		t.Errorf("Error() without a message = %q", got)
 	}
 	if got := httperr.From(fmt.Errorf("x: %w", e)); got != e {
 		t.Errorf("From = %v", got)

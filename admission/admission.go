@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/waflow/waflow/httperr"
 )
 
 // Defaults for Config.
@@ -213,6 +215,15 @@ func (e *BusyError) Error() string {
 func (e *BusyError) SetHeaders(h http.Header) {
 	h.Set("Retry-After", formatRetryAfter(e.RetryAfter))
 	h.Set("Connection", "close")
+}
+
+// HTTPError returns the refusal as an answer: 503, the error's text, the
+// headers of SetHeaders. Its logged error is e.
+func (e *BusyError) HTTPError() *httperr.Error {
+	he := httperr.New(http.StatusServiceUnavailable, e.Error(), e)
+	he.Header = http.Header{}
+	e.SetHeaders(he.Header)
+	return he
 }
 
 // formatRetryAfter renders d as a Retry-After value: whole seconds, at least 1.

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/waflow/waflow/httperr"
 )
 
 // reader is the handler the tests put behind a Budget: it reads the whole
@@ -344,5 +346,19 @@ func TestLimitListenerClosesIdleConnections(t *testing.T) {
 	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("the connection in the middle of a request: %v, %v", resp, err)
+	}
+}
+
+// A refusal for load as an httperr answer: 503, the error's text, the
+// headers SetHeaders sets.
+func TestBusyErrorAsHTTPError(t *testing.T) {
+	busy := &BusyError{RetryAfter: 1500 * time.Millisecond}
+	w := httptest.NewRecorder()
+	httperr.Write(w, httptest.NewRequest(http.MethodPost, "/webhook", nil), nil, httperr.Text, fmt.Errorf("reading the body: %w", busy.HTTPError()))
+	if w.Code != 503 || w.Body.String() != busy.Error()+"\n" || w.Header().Get("Retry-After") != "2" || w.Header().Get("Connection") != "close" {
+		t.Fatalf("%d %q %v", w.Code, w.Body, w.Header())
+	}
+	if !errors.Is(busy.HTTPError(), busy) {
+		t.Fatal("the answer does not wrap the BusyError")
 	}
 }

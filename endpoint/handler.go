@@ -17,6 +17,7 @@ import (
 	"github.com/waflow/waflow/admission"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/httperr"
 	"github.com/waflow/waflow/signature"
 )
 
@@ -137,17 +138,19 @@ type decrypted struct {
 // outcome is what ServeHTTP writes and logs.
 type outcome struct {
 	status int
-	body   []byte // sealed answer, or a plain-text reason for the caller
-	reason string // logged
+	// sealed is the encrypted answer of a 200 or a 427 (possibly empty).
+	sealed []byte
+	// refusal is any other answer, in plain text: its Msg is the reason
+	// the caller is told, its headers (Retry-After) are sent. Its Err is
+	// never logged: err and foreign say what is.
+	refusal *httperr.Error
+	reason  string // logged
 	// err is an error of the endpoint's own making (signature, envelope,
 	// routing), whose text holds no payload value: logged as it is.
 	err error
 	// foreign is an error from a handler, a token validator or the
 	// payload's JSON: only described (errorAttrs), never logged by its text.
 	foreign error
-	// busy is set when the body budget was exhausted: a 503 with its
-	// headers (Retry-After).
-	busy *admission.BusyError
 }
 
 // ServeHTTP implements http.Handler.
@@ -156,29 +159,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var req decrypted
 	out := h.serve(r, &req)
 
-	if out.status == http.StatusOK || out.status == StatusTokenInvalid {
+	size := len(out.sealed)
+	if out.refusal != nil {
+		// Meta's codes (421, 427, 432) and their bodies are fixed by the
+		// protocol (protocol.md 3.1): the refusals carry a line of text,
+		// 432 none. The endpoint logs each request below, in one line.
+		httperr.Write(w, r, nil, httperr.Text, out.refusal)
+		if out.refusal.Msg != "" {
+			size = len(out.refusal.Msg) + 1
+		}
+	} else {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	} else if len(out.body) > 0 {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Length", strconv.Itoa(len(out.sealed)))
+		w.WriteHeader(out.status)
+		w.Write(out.sealed)
 	}
-	if out.busy != nil {
-		out.busy.SetHeaders(w.Header())
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(out.body)))
-	w.WriteHeader(out.status)
-	w.Write(out.body)
 
 	d := h.cfg.Now().Sub(start)
 	if h.cfg.Observe != nil {
 		h.cfg.Observe(Observation{Flow: h.flow.name, Action: req.Action, Screen: req.Screen, Status: out.status, Duration: d})
 	}
 	level := slog.LevelDebug
-	switch {
-	case out.status >= 500 && out.busy == nil: // a refusal for load is no failure
-		level = slog.LevelError
-	case out.status != http.StatusOK:
-		level = slog.LevelWarn
+	if out.status != http.StatusOK {
+		// Error for a failure (5xx), Warn for a refusal, a refusal for
+		// load (503) included.
+		level = httperr.Level(out.status)
 	}
 	if h.log.Enabled(r.Context(), level) {
 		attrs := []slog.Attr{
@@ -186,7 +191,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("screen", req.Screen),
 			slog.Int("status", out.status),
 			slog.Int64("request_bytes", r.ContentLength),
-			slog.Int("response_bytes", len(out.body)),
+			slog.Int("response_bytes", size),
 			slog.Duration("duration", d),
 		}
 		if out.reason != "" {
@@ -202,12 +207,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// plain is a refusal in plain text: the caller is told reason, and err
+// when there is one (an error of the endpoint's own making); the log gets
+// both.
 func plain(status int, reason string, err error) outcome {
 	msg := reason
 	if err != nil {
 		msg = reason + ": " + err.Error()
 	}
-	return outcome{status: status, body: []byte(msg + "\n"), reason: reason, err: err}
+	return outcome{status: status, refusal: httperr.New(status, msg, err), reason: reason, err: err}
+}
+
+// failed is a 500 whose cause, foreign, is only described in the log: the
+// caller is told msg.
+func failed(msg, reason string, foreign error) outcome {
+	return outcome{status: http.StatusInternalServerError, refusal: httperr.New(http.StatusInternalServerError, msg, nil), reason: reason, foreign: foreign}
 }
 
 func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
@@ -217,9 +231,7 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 	// 1. Body limit.
 	body, err := readBody(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
 	if busy := (*admission.BusyError)(nil); errors.As(err, &busy) {
-		out := plain(http.StatusServiceUnavailable, busy.Error(), nil)
-		out.busy = busy
-		return out
+		return outcome{status: http.StatusServiceUnavailable, refusal: busy.HTTPError(), reason: busy.Error()}
 	}
 	if err != nil {
 		return plain(http.StatusBadRequest, "cannot read the request body", err)
@@ -229,7 +241,7 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 	}
 	// 2. Signature over the raw bytes; 432 with an empty body (protocol.md 1.2).
 	if err := h.cfg.Signatures.Verify(body, r.Header.Get(signature.Header)); err != nil {
-		return outcome{status: StatusSignatureFailed, reason: "signature", err: err}
+		return outcome{status: StatusSignatureFailed, refusal: httperr.New(StatusSignatureFailed, "", err), reason: "signature", err: err}
 	}
 	// 3 and 4. Envelope and decryption.
 	plainJSON, resp, err := envelope.Open(body, h.cfg.Keys)
@@ -243,7 +255,7 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		// The sender gets the JSON error; the log only its type, as a
 		// syntax error quotes a character of the payload.
 		out := plain(http.StatusBadRequest, "the decrypted request is not a JSON object", err)
-		out.err, out.foreign = nil, err
+		out.err, out.foreign, out.refusal.Err = nil, err, nil
 		return out
 	}
 	if bytes.Equal(bytes.TrimSpace(req.Data), []byte("{}")) || bytes.Equal(bytes.TrimSpace(req.Data), []byte("null")) {
@@ -314,7 +326,7 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		default:
 			// Logged by kind and type only: a handler's error may quote
 			// what the user submitted (see Fail).
-			return outcome{status: http.StatusInternalServerError, body: []byte("the flow handler failed\n"), reason: "handler error", foreign: err}
+			return failed("the flow handler failed", "handler error", err)
 		}
 	}
 	if answer == nil || answer.Screen == "" {
@@ -374,7 +386,7 @@ var (
 )
 
 func sealed(r *envelope.Responder, plaintext []byte) outcome {
-	return outcome{status: http.StatusOK, body: r.Seal(plaintext)}
+	return outcome{status: http.StatusOK, sealed: r.Seal(plaintext)}
 }
 
 // notification reports whether data is an error notification: it carries
@@ -455,7 +467,7 @@ func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request,
 			// The validator could not decide (its store is down): a 427
 			// would disable the user's button for good, a 500 lets them
 			// try again.
-			return outcome{status: http.StatusInternalServerError, body: []byte("cannot check the flow token\n"), reason: "token validator", foreign: err}, false
+			return failed("cannot check the flow token", "token validator", err), false
 		}
 		return h.tokenRejected(resp, te, err), false
 	}
@@ -476,9 +488,9 @@ func (h *Handler) tokenRejected(resp *envelope.Responder, te *TokenError, foreig
 		body = resp.Seal(b)
 	}
 	if foreign != nil {
-		return outcome{status: StatusTokenInvalid, body: body, reason: "flow token", foreign: foreign}
+		return outcome{status: StatusTokenInvalid, sealed: body, reason: "flow token", foreign: foreign}
 	}
-	return outcome{status: StatusTokenInvalid, body: body, reason: "flow token", err: te}
+	return outcome{status: StatusTokenInvalid, sealed: body, reason: "flow token", err: te}
 }
 
 func majorVersion(v string) int {

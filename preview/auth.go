@@ -8,11 +8,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/waflow/waflow/httperr"
 )
 
 // MinSecret is the shortest Config.Secret New accepts, in bytes: the secret
@@ -35,6 +38,7 @@ type gate struct {
 	secretSum [sha256.Size]byte // compared in constant time, whatever the length given
 	cookieKey []byte            // signs sign-in cookies; derived from the secret, so a new secret ends every sign-in
 	now       func() time.Time
+	log       *slog.Logger // refusals; none when nil
 }
 
 func newGate(secret string) (*gate, error) {
@@ -89,7 +93,7 @@ func (g *gate) admit(w http.ResponseWriter, r *http.Request) bool {
 		q := r.URL.Query()
 		if q.Has("key") {
 			if !g.secretOK(q.Get("key")) {
-				deny(w, r, "the key in the URL is not the preview's secret")
+				g.deny(w, r, "the key in the URL is not the preview's secret")
 				return false
 			}
 			g.signIn(w, r, q)
@@ -100,7 +104,7 @@ func (g *gate) admit(w http.ResponseWriter, r *http.Request) bool {
 	// the cookie decides then.
 	if scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
 		if !g.secretOK(strings.TrimSpace(tok)) {
-			deny(w, r, "the Authorization header does not carry the preview's secret (want: Bearer SECRET)")
+			g.deny(w, r, "the Authorization header does not carry the preview's secret (want: Bearer SECRET)")
 			return false
 		}
 		return true
@@ -108,7 +112,7 @@ func (g *gate) admit(w http.ResponseWriter, r *http.Request) bool {
 	if c, err := r.Cookie(cookieName); err == nil && g.cookieOK(c.Value) {
 		return true
 	}
-	deny(w, r, "the preview needs its secret (WAFLOW_PREVIEW_SECRET): open /preview/?key=SECRET once, or send Authorization: Bearer SECRET")
+	g.deny(w, r, "the preview needs its secret (WAFLOW_PREVIEW_SECRET): open /preview/?key=SECRET once, or send Authorization: Bearer SECRET")
 	return false
 }
 
@@ -141,15 +145,15 @@ func (g *gate) signIn(w http.ResponseWriter, r *http.Request, q url.Values) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// deny answers 401 with what is missing: JSON on the API, text elsewhere.
-func deny(w http.ResponseWriter, r *http.Request, msg string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="waflow preview"`)
-	w.Header().Set("Cache-Control", "no-store")
+// deny answers 401 with what is missing, JSON on the API and text
+// elsewhere, and logs it (the path, never the query and its key).
+func (g *gate) deny(w http.ResponseWriter, r *http.Request, msg string) {
+	e := httperr.New(http.StatusUnauthorized, msg, nil).WithHeader("WWW-Authenticate", `Bearer realm="waflow preview"`).WithHeader("Cache-Control", "no-store")
+	format := httperr.Text
 	if strings.HasPrefix(r.URL.Path, "/preview/api/") {
-		httpError(w, http.StatusUnauthorized, msg)
-		return
+		format = httperr.JSON
 	}
-	http.Error(w, msg, http.StatusUnauthorized)
+	httperr.Write(w, r, g.log, format, e)
 }
 
 // sealer marks the flow tokens this preview issued: /act signs and sends

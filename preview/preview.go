@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/httperr"
 	"github.com/waflow/waflow/simulator"
 )
 
@@ -86,6 +87,7 @@ func New(cfg Config) (http.Handler, error) {
 	if h.gate, err = newGate(cfg.Secret); err != nil {
 		return nil, err
 	}
+	h.gate.log = h.log
 	if h.seals, err = newSealer(cfg.Secret); err != nil {
 		return nil, err
 	}
@@ -169,7 +171,7 @@ func (h *handler) flow(w http.ResponseWriter, r *http.Request) *Flow {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		httpError(w, http.StatusNotFound, fmt.Sprintf("no flow named %q in the preview (flows: %s)", r.PathValue("name"), strings.Join(names, ", ")))
+		h.fail(w, r, httperr.New(http.StatusNotFound, fmt.Sprintf("no flow named %q in the preview (flows: %s)", r.PathValue("name"), strings.Join(names, ", ")), nil))
 	}
 	return f
 }
@@ -232,7 +234,7 @@ func (h *handler) client(f *Flow, token string) (*simulator.Client, error) {
 
 func (h *handler) serveStart(w http.ResponseWriter, r *http.Request) {
 	f := h.flow(w, r)
-	if f == nil || !jsonRequest(w, r) {
+	if f == nil || !h.jsonRequest(w, r) {
 		return
 	}
 	start := time.Now()
@@ -240,14 +242,13 @@ func (h *handler) serveStart(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.IssueToken != nil {
 		var err error
 		if token, err = h.cfg.IssueToken(r.Context(), f.Name); err != nil {
-			h.log.Error("preview: issuing a flow token", "flow", f.Name, "error", err)
-			httpError(w, http.StatusInternalServerError, "could not issue a flow token")
+			h.fail(w, r, httperr.New(http.StatusInternalServerError, "could not issue a flow token", fmt.Errorf("issuing a flow token for flow %s: %w", f.Name, err)))
 			return
 		}
 	}
 	c, err := h.client(f, token)
 	if err != nil {
-		httpError(w, http.StatusServiceUnavailable, err.Error())
+		h.fail(w, r, httperr.New(http.StatusServiceUnavailable, err.Error(), err))
 		return
 	}
 	s := simulator.NewSession(c)
@@ -260,12 +261,12 @@ func (h *handler) serveStart(w http.ResponseWriter, r *http.Request) {
 	} else {
 		st, err = s.Start(r.Context())
 	}
-	h.answer(w, f, s, token, st, err, "start", start)
+	h.answer(w, r, f, s, token, st, err, "start", start)
 }
 
 func (h *handler) serveAct(w http.ResponseWriter, r *http.Request) {
 	f := h.flow(w, r)
-	if f == nil || !jsonRequest(w, r) {
+	if f == nil || !h.jsonRequest(w, r) {
 		return
 	}
 	start := time.Now()
@@ -274,25 +275,28 @@ func (h *handler) serveAct(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&req); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			httpError(w, http.StatusRequestEntityTooLarge, "the request is over 1 MiB")
+			h.fail(w, r, httperr.New(http.StatusRequestEntityTooLarge, "the request is over 1 MiB", nil))
 			return
 		}
-		httpError(w, http.StatusBadRequest, "the request is not JSON: "+err.Error())
+		// The decoder's error may quote the request: the sender sees it,
+		// the log does not.
+		h.fail(w, r, httperr.New(http.StatusBadRequest, "the request is not JSON: "+err.Error(), nil))
 		return
 	}
 	if !h.seals.ok(f.Name, req.Token, req.Seal) {
-		h.log.Info("preview action refused: a flow token this preview did not issue", "flow", f.Name)
-		httpError(w, http.StatusForbidden, "flow_token was not issued by this preview for flow "+f.Name+" (or it restarted without a secret): start the flow again")
+		h.fail(w, r, httperr.New(http.StatusForbidden, "flow_token was not issued by this preview for flow "+f.Name+" (or it restarted without a secret): start the flow again",
+			fmt.Errorf("a flow token this preview did not issue, for flow %s", f.Name)))
 		return
 	}
 	c, err := h.client(f, req.Token)
 	if err != nil {
-		httpError(w, http.StatusServiceUnavailable, err.Error())
+		h.fail(w, r, httperr.New(http.StatusServiceUnavailable, err.Error(), err))
 		return
 	}
 	s, err := simulator.Resume(c, req.State)
 	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		// The state is the page's, with the user's values in it: not logged.
+		h.fail(w, r, httperr.New(http.StatusBadRequest, err.Error(), nil))
 		return
 	}
 	// Apply what the user typed; values of inputs an If has just hidden
@@ -315,17 +319,23 @@ func (h *handler) serveAct(w http.ResponseWriter, r *http.Request) {
 	case "ping":
 		st, err = s.Ping(ctx)
 	default:
-		httpError(w, http.StatusBadRequest, fmt.Sprintf("op %q: want render, submit, fire, select, back or ping", req.Op))
+		h.fail(w, r, httperr.New(http.StatusBadRequest, fmt.Sprintf("op %q: want render, submit, fire, select, back or ping", req.Op), nil))
 		return
 	}
-	h.answer(w, f, s, req.Token, st, err, req.Op, start)
+	h.answer(w, r, f, s, req.Token, st, err, req.Op, start)
 }
 
 // answer writes the session after an action, or the error that stopped it.
-func (h *handler) answer(w http.ResponseWriter, f *Flow, s *simulator.Session, token string, st *simulator.Step, err error, op string, start time.Time) {
-	attrs := []any{"flow", f.Name, "op", op, "screen", s.State().Screen, "duration", time.Since(start)}
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, f *Flow, s *simulator.Session, token string, st *simulator.Step, err error, op string, start time.Time) {
+	attrs := []slog.Attr{slog.String("flow", f.Name), slog.String("op", op), slog.String("screen", s.State().Screen), slog.Duration("duration", time.Since(start))}
 	if st != nil {
-		attrs = append(attrs, "kind", st.Kind, "status", st.Status, "violations", len(st.Violations), "blocked", len(st.Blocked))
+		// The endpoint's status; the failure line's "status" is the
+		// preview's own answer.
+		key := "status"
+		if err != nil {
+			key = "endpoint_status"
+		}
+		attrs = append(attrs, slog.String("kind", st.Kind), slog.Int(key, st.Status), slog.Int("violations", len(st.Violations)), slog.Int("blocked", len(st.Blocked)))
 	}
 	if err != nil {
 		var te *simulator.TransportError
@@ -333,11 +343,10 @@ func (h *handler) answer(w http.ResponseWriter, f *Flow, s *simulator.Session, t
 		if errors.As(err, &te) {
 			status = http.StatusBadGateway
 		}
-		h.log.Info("preview action failed", append(attrs, "error", err)...)
-		httpError(w, status, err.Error())
+		h.fail(w, r, httperr.New(status, err.Error(), err), attrs...)
 		return
 	}
-	h.log.Info("preview action", attrs...)
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "preview action", attrs...)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(actResponse{State: s.State(), Token: token, Seal: h.seals.seal(f.Name, token), View: s.View(), Step: st, Flow: f.Name,
@@ -346,16 +355,15 @@ func (h *handler) answer(w http.ResponseWriter, f *Flow, s *simulator.Session, t
 
 // jsonRequest refuses requests that are not JSON, which also keeps other
 // sites' plain HTML forms from driving the preview.
-func jsonRequest(w http.ResponseWriter, r *http.Request) bool {
+func (h *handler) jsonRequest(w http.ResponseWriter, r *http.Request) bool {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		httpError(w, http.StatusUnsupportedMediaType, "send Content-Type: application/json")
+		h.fail(w, r, httperr.New(http.StatusUnsupportedMediaType, "send Content-Type: application/json", nil))
 		return false
 	}
 	return true
 }
 
-func httpError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+// fail answers e as the preview's API does, {"error": "..."}, and logs it.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, e *httperr.Error, attrs ...slog.Attr) {
+	httperr.Write(w, r, h.log, httperr.JSON, e, attrs...)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/admission"
+	"github.com/waflow/waflow/httperr"
 	"github.com/waflow/waflow/signature"
 )
 
@@ -107,22 +108,15 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		status = rc.ingest(w, r)
 	default:
-		w.Header().Set("Allow", "GET, POST")
-		status = reply(w, http.StatusMethodNotAllowed, "webhook: use GET for the subscription handshake and POST for notifications")
+		status = rc.refuse(w, r, httperr.New(http.StatusMethodNotAllowed, "webhook: use GET for the subscription handshake and POST for notifications", nil).
+			WithHeader("Allow", "GET, POST"))
 	}
 	rc.obs.WebhookRequest(status, time.Since(start))
 }
 
-// reply writes a plain-text answer and returns its status.
-func reply(w http.ResponseWriter, status int, msg string) int {
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	if msg != "" {
-		io.WriteString(w, msg+"\n")
-	}
-	return status
+// refuse answers e in plain text, logs it and returns its status.
+func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, e *httperr.Error) int {
+	return httperr.Write(w, r, rc.log, httperr.Text, e)
 }
 
 // handshake answers Meta's verification request (protocol.md 4.1).
@@ -132,12 +126,13 @@ func (rc *Receiver) handshake(w http.ResponseWriter, r *http.Request) int {
 	// Hashing first makes the comparison constant-time whatever the
 	// lengths.
 	if q.Get("hub.mode") != "subscribe" || subtle.ConstantTimeCompare(given[:], rc.token[:]) != 1 {
-		rc.log.Warn("webhook handshake refused: wrong hub.mode or hub.verify_token", "mode", q.Get("hub.mode"))
-		return reply(w, http.StatusForbidden, "webhook: verification failed")
+		// The mode is logged, never the token given.
+		return rc.refuse(w, r, httperr.New(http.StatusForbidden, "webhook: verification failed",
+			fmt.Errorf("handshake: wrong hub.mode (%q) or hub.verify_token", q.Get("hub.mode"))))
 	}
 	challenge := q.Get("hub.challenge")
 	if challenge == "" {
-		return reply(w, http.StatusBadRequest, "webhook: hub.challenge is missing")
+		return rc.refuse(w, r, httperr.New(http.StatusBadRequest, "webhook: hub.challenge is missing", nil))
 	}
 	rc.log.Info("webhook subscription verified")
 	h := w.Header()
@@ -148,39 +143,38 @@ func (rc *Receiver) handshake(w http.ResponseWriter, r *http.Request) int {
 }
 
 func (rc *Receiver) ingest(w http.ResponseWriter, r *http.Request) int {
+	tooLarge := func(err error) *httperr.Error {
+		return httperr.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook: body larger than %d bytes", rc.maxBody), err)
+	}
 	if r.ContentLength > rc.maxBody {
-		rc.log.Warn("webhook refused: body too large", "bytes", r.ContentLength, "limit", rc.maxBody)
-		return reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook: body larger than %d bytes", rc.maxBody))
+		return rc.refuse(w, r, tooLarge(fmt.Errorf("body too large: %d bytes announced, limit %d", r.ContentLength, rc.maxBody)))
 	}
 	body, err := admission.ReadAll(http.MaxBytesReader(w, r.Body, rc.maxBody))
 	if err != nil {
-		var tooLarge *http.MaxBytesError
+		var mbe *http.MaxBytesError
 		var busy *admission.BusyError
 		switch {
 		case errors.As(err, &busy):
-			rc.log.Warn("webhook refused: server busy (request bodies in flight at their limit)")
-			busy.SetHeaders(w.Header())
-			return reply(w, http.StatusServiceUnavailable, "webhook: "+busy.Error())
-		case errors.As(err, &tooLarge):
-			rc.log.Warn("webhook refused: body too large", "limit", rc.maxBody)
-			return reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook: body larger than %d bytes", rc.maxBody))
+			e := busy.HTTPError()
+			e.Msg = "webhook: " + e.Msg
+			return rc.refuse(w, r, e)
+		case errors.As(err, &mbe):
+			return rc.refuse(w, r, tooLarge(fmt.Errorf("body too large: limit %d", rc.maxBody)))
 		}
-		rc.log.Warn("webhook: reading the body failed", "error", err)
-		return reply(w, http.StatusBadRequest, "webhook: could not read the body")
+		return rc.refuse(w, r, httperr.New(http.StatusBadRequest, "webhook: could not read the body", fmt.Errorf("reading the body: %w", err)))
 	}
 	if err := rc.cfg.Verifier.Verify(body, r.Header.Get(signature.Header)); err != nil {
-		rc.log.Warn("webhook refused: bad signature", "error", err, "bytes", len(body))
-		return reply(w, http.StatusUnauthorized, err.Error())
+		return rc.refuse(w, r, httperr.New(http.StatusUnauthorized, err.Error(), fmt.Errorf("bad signature over %d bytes: %w", len(body), err)))
 	}
 	events, err := Parse(body)
 	if err != nil {
-		rc.log.Warn("webhook refused: signed body is not a notification", "error", err, "bytes", len(body))
-		return reply(w, http.StatusBadRequest, err.Error())
+		// A *PayloadError: where in the body, and what is wrong there.
+		return rc.refuse(w, r, httperr.New(http.StatusBadRequest, err.Error(), fmt.Errorf("signed body of %d bytes is not a notification: %w", len(body), err)))
 	}
 	added, err := rc.cfg.Inbox.AddEvents(r.Context(), events)
 	if err != nil {
-		rc.log.Error("webhook: storing events failed; answering 500 so that WhatsApp retries", "error", err, "events", len(events))
-		return reply(w, http.StatusInternalServerError, "webhook: could not store the events; retry later")
+		return rc.refuse(w, r, httperr.New(http.StatusInternalServerError, "webhook: could not store the events; retry later",
+			fmt.Errorf("storing %d events failed; answering 500 so that WhatsApp retries: %w", len(events), err)))
 	}
 	for _, e := range events {
 		rc.obs.WebhookEvent(string(e.Kind))

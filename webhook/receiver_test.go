@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -187,5 +188,29 @@ func TestReceiverMethods(t *testing.T) {
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/webhook", nil))
 	if rec.Code != 405 || rec.Header().Get("Allow") != "GET, POST" {
 		t.Fatalf("PUT: %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
+	}
+}
+
+// Each refusal is logged in one line (httperr.Write): the status and why,
+// never the verify token given, the query or the body.
+func TestReceiverLogsRefusals(t *testing.T) {
+	var logs bytes.Buffer
+	r, err := webhook.NewReceiver(webhook.ReceiverConfig{Verifier: mustVerifier(t, appSecret), VerifyToken: verifyToken, Inbox: openStore(t, nil),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/webhook?hub.mode=subscribe&hub.verify_token=GUESSED-TOKEN&hub.challenge=1", nil))
+	body := []byte(`{"entry":[{"changes":[{"value":{"messages":[{"text":"SUBMITTED-VALUE"}]}}]}]}`)
+	post(r, body, signature.Sign([]byte("another-app"), body))
+	l := logs.String()
+	for _, want := range []string{"status=403", "hub.verify_token", "status=401", "bad signature", "path=/webhook"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("the log lacks %q:\n%s", want, l)
+		}
+	}
+	if strings.Contains(l, "GUESSED-TOKEN") || strings.Contains(l, "SUBMITTED-VALUE") {
+		t.Errorf("the log shows a token or a submitted value:\n%s", l)
 	}
 }

@@ -45,7 +45,9 @@ type Completed struct {
 // completion is deleted, its token issued again) and settles the event as
 // rejected at once, without retrying. The error's text is logged and stored
 // as the event's result: it must name fields, never submitted values. Any
-// other error is taken as transient and retried.
+// other error is taken as transient and retried, with backoff, up to
+// WorkerConfig.MaxAttempts, then dead-lettered: so "reject, don't retry" is
+// waflow.ErrRejected, wrapped or not (TestHandlerRejects).
 type CompletionHandler func(ctx context.Context, c Completed) error
 
 // CompletionValidator checks the values of a completion against the flow's

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow/admission"
+	"github.com/waflow/waflow/httperr"
 )
 
 // Config is what the server is built from.
@@ -96,7 +97,7 @@ func (s *Server) routes() *http.ServeMux {
 	}
 	sort.Strings(names)
 	mux.HandleFunc("POST /flows/{flow}", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, fmt.Sprintf("no flow named %q here; flows: %v", r.PathValue("flow"), names), http.StatusNotFound)
+		httperr.Write(w, r, s.log, httperr.Text, httperr.New(http.StatusNotFound, fmt.Sprintf("no flow named %q here; flows: %v", r.PathValue("flow"), names), nil))
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -119,20 +120,20 @@ func (s *Server) routes() *http.ServeMux {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if s.draining.Load() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		// Not logged: the load balancer asks every few seconds.
+		httperr.Write(w, r, nil, httperr.Text, httperr.New(http.StatusServiceUnavailable, "shutting down", nil))
 		return
 	}
 	if s.cfg.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
-			s.log.Warn("not ready", "error", err)
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			httperr.Write(w, r, s.log, httperr.Text, httperr.New(http.StatusServiceUnavailable, "not ready: "+err.Error(), fmt.Errorf("not ready: %w", err)))
 			return
 		}
 	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "ready")
 }
 
@@ -200,8 +201,8 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				http.Error(w, "internal error", http.StatusInternalServerError)
+				httperr.Write(w, r, log, httperr.Text, httperr.New(http.StatusInternalServerError, "internal error", fmt.Errorf("handler panicked: %v", v)),
+					slog.String("stack", string(debug.Stack())))
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/waflow/waflow/internal/app"
+	"github.com/waflow/waflow/registry"
 )
 
 func previewCommand() *Command {
@@ -67,19 +70,20 @@ type browserPreviewOptions struct {
 // not nil, it receives the listen address once the server accepts
 // connections (tests).
 func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browserPreviewOptions, ready chan<- string) error {
-	d := previewDeps{Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	o.target.waID = previewWAID
-	urlOf := func(name string) string {
+	d := app.PreviewConfig{Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	o.target.waID = app.PreviewWAID
+	d.URL = func(name string) string {
 		u := o.target.url
 		if u == "" {
 			u = "http://" + o.target.addr + "/flows/{flow}"
 		}
 		return strings.ReplaceAll(u, "{flow}", name)
 	}
-	needEndpoint, err := loadPreviewFlows(env, files, &d, urlOf)
+	flows, err := previewFlows(env, files)
 	if err != nil {
 		return err
 	}
+	needEndpoint := usesDataAPI(flows)
 	if needEndpoint {
 		// A configured app secret is a real one (the development server's
 		// is read from its data folder): fail closed, as serve does.
@@ -102,7 +106,13 @@ func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browser
 		d.IssueToken = issue
 	}
 	d.Secret = o.secret
-	h, err := newReloadingPreview(env, files, d, urlOf)
+	h, err := app.NewReloadingPreview(files, func() (*registry.Registry, error) {
+		flows, err := previewFlows(env, files)
+		if err == nil && !needEndpoint && usesDataAPI(flows) {
+			return nil, fmt.Errorf("a flow now has a data endpoint: restart waflow preview so that it loads the endpoint's keys")
+		}
+		return flows, err
+	}, d)
 	if err != nil {
 		return err
 	}
@@ -112,7 +122,7 @@ func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browser
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
-	fmt.Fprintf(env.Stdout, "waflow preview: http://%s/preview/ (%d flows; Ctrl-C stops)\n", ln.Addr(), len(d.Specs))
+	fmt.Fprintf(env.Stdout, "waflow preview: http://%s/preview/ (%d flows; Ctrl-C stops)\n", ln.Addr(), len(flows.Flows()))
 	warnPreviewReach(d.Logger, ln.Addr(), o.secret != "")
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -130,4 +140,41 @@ func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browser
 		return err
 	}
 	return nil
+}
+
+// previewFlows builds the registry of the flows "waflow preview" shows: a
+// Flow JSON file each, or a known flow's name, in the order given.
+func previewFlows(env *Env, files []string) (*registry.Registry, error) {
+	known, err := describeFlows()
+	if err != nil {
+		return nil, err
+	}
+	flows := registry.New()
+	for _, f := range files {
+		name, spec, src, err := loadFlow(env, f)
+		if err != nil {
+			return nil, err
+		}
+		if flows.Flow(name) != nil {
+			return nil, usagef("preview", "two flows named %s: rename one of the files", name)
+		}
+		origin := registry.OriginFile
+		if known.Flow(f) != nil { // loadFlow's order: a known name first
+			origin = registry.OriginCatalog
+		}
+		if err := flows.Add(&registry.Flow{Name: name, Source: src, Spec: spec, Origin: origin}); err != nil {
+			return nil, err
+		}
+	}
+	return flows, nil
+}
+
+// usesDataAPI reports whether one of the flows talks to a data endpoint.
+func usesDataAPI(flows *registry.Registry) bool {
+	for _, f := range flows.Flows() {
+		if f.Spec.DataAPIVersion != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -8,21 +8,19 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
-	"net/http"
-	"slices"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
-	"github.com/waflow/waflow/flowjson"
-	"github.com/waflow/waflow/flowtoken"
-	"github.com/waflow/waflow/internal/server"
+	"github.com/waflow/waflow/graph"
+	"github.com/waflow/waflow/internal/app"
+	"github.com/waflow/waflow/internal/storage"
 	"github.com/waflow/waflow/keys"
-	"github.com/waflow/waflow/signature"
+	"github.com/waflow/waflow/preview"
 )
 
 // appConfig is the configuration shared by the commands that run or talk to
@@ -228,100 +226,138 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if err := checkPreviewSecret(cfg.preview, cfg.previewSecret, sec.dev); err != nil {
 		return err
 	}
-	unwrapper, err := envelope.NewPrivateKeys(sec.privateKeys...)
+	// The preview issues tokens and drives the real handlers (it books
+	// real slots), so a production server shows it only when asked to.
+	withPreview, err := previewEnabled(cfg.preview, sec.dev)
 	if err != nil {
+		return err
+	}
+	if sec.verifyToken == "" {
+		return errors.New("no webhook verify token: set WAFLOW_VERIFY_TOKEN_FILE (the token you type into the Meta app dashboard)")
+	}
+	lease, err := positiveDuration("webhook lease", cfg.webhookLease)
+	if err != nil {
+		return err
+	}
+	handlerTimeout, err := positiveDuration("webhook handler timeout", cfg.webhookTimeout)
+	if err != nil {
+		return err
+	}
+	settings, err := loadCatalogSettings(cfg.catalogSettings)
+	if err != nil {
+		return err
+	}
+	dbURL, err := cfg.databaseURL()
+	if err != nil {
+		return err
+	}
+	ac := app.Config{
+		Addr:                  cfg.addr,
+		DatabaseURL:           dbURL,
+		PrivateKeys:           sec.privateKeys,
+		AppSecrets:            sec.appSecrets,
+		TokenSecret:           sec.tokenSecret,
+		TokenTTL:              ttl,
+		VerifyToken:           sec.verifyToken,
+		RequireTokenSignature: requireJWT,
+		RequestTimeout:        timeout,
+		WebhookLease:          lease,
+		WebhookHandlerTimeout: handlerTimeout,
+		CatalogSettings:       settings,
+		Preview:               withPreview,
+		PreviewSecret:         cfg.previewSecret,
+		BodyBytesInFlight:     bodyMiB << 20,
+		MaxConns:              maxConns,
+		Logger:                log,
+	}
+	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {
 		return err
 	}
 	decryptions, procs := spareProcessor(env.Getenv)
-	unwrapper = unwrapper.WithMaxConcurrent(decryptions)
-	verifier, err := signature.New(sec.appSecrets...)
+	ac.Decryptions = decryptions
+	a, err := app.New(ctx, ac)
 	if err != nil {
 		return err
 	}
-	issuer, err := flowtoken.NewIssuer(sec.tokenSecret)
-	if err != nil {
-		return err
-	}
-	issuer.TTL = ttl
-	b, err := newBackend(ctx, cfg, sec, verifier, issuer, log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
+	defer a.Close()
 
-	epCfg := endpoint.Config{
-		Keys:                  unwrapper,
-		Signatures:            verifier,
-		Tokens:                b.tokenValidator(),
-		RequireTokenSignature: requireJWT,
-		Timeout:               timeout,
-		Logger:                log.With("component", "endpoint"),
-		Observe:               b.observeEndpoint,
-	}
-	flowHandlers := map[string]http.Handler{}
-	for _, f := range b.flows.Endpoints() {
-		h, err := endpoint.New(epCfg, f)
-		if err != nil {
-			return fmt.Errorf("flow %s: %w", f.Name(), err)
-		}
-		flowHandlers[f.Name()] = h
-	}
-	// The preview issues tokens and drives the real handlers (it books
-	// real slots), so a production server shows it only when asked to.
-	var preview http.Handler
-	if withPreview, err := previewEnabled(cfg.preview, sec.dev); err != nil {
-		return err
-	} else if withPreview {
-		specs, sources := map[string]*flowjson.Flow{}, map[string][]byte{}
-		for _, f := range b.flows.Flows() {
-			specs[f.Name], sources[f.Name] = f.Spec, f.Source
-		}
-		preview, err = newPreview(previewDeps{
-			Specs:     specs,
-			Sources:   sources,
-			Endpoints: flowHandlers,
-			PublicKey: &sec.privateKeys[0].PublicKey,
-			AppSecret: sec.appSecrets[0],
-			Tokens:    b.tokens,
-			Secret:    cfg.previewSecret,
-			Logger:    log.With("component", "preview"),
-		})
-		if err != nil {
-			return err
-		}
-	}
-	srv := server.New(server.Config{
-		Addr:           cfg.addr,
-		Flows:          flowHandlers,
-		Webhook:        b.webhook,
-		Metrics:        b.metrics.Handler(),
-		Preview:        preview,
-		Ready:          b.ready,
-		RequestTimeout: timeout,
-		Logger:         log,
-
-		BodyBytesInFlight: bodyMiB << 20,
-		MaxConns:          maxConns,
-	})
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(flowHandlers))
-	for _, n := range slices.Sorted(maps.Keys(flowHandlers)) {
-		names = append(names, "/flows/"+n)
-	}
+	names := a.EndpointPaths()
 	log.Info("waflow serving", "addr", ln.Addr().String(), "flows", strings.Join(names, " "), "dev", sec.dev, "rsa", envelope.Backend, "rsa_concurrency", decryptions, "gomaxprocs", procs)
-	if preview != nil {
+	if a.HasPreview() {
 		warnPreviewReach(log, ln.Addr(), cfg.previewSecret != "")
 	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	writeBanner(env.Stderr, bannerInfo{addr: ln.Addr(), flows: names, webhook: b.webhook != nil, preview: preview != nil, sec: sec})
-	err = srv.Serve(ctx, ln)
+	writeBanner(env.Stderr, bannerInfo{addr: ln.Addr(), flows: names, webhook: a.HasWebhook(), preview: a.HasPreview(), sec: sec})
+	err = a.Serve(ctx, ln)
 	writeStopped(env.Stderr, err)
 	return err
+}
+
+// outbox configures serve's outbox worker, which sends the outbox's
+// messages through the Graph API. Without an access token or a phone
+// number id it returns nil and why, for the server to say once, plainly,
+// that messages wait in the outbox. Any other Graph setting that is wrong
+// fails serve.
+func (g *graphConfig) outbox(log *slog.Logger) (*app.OutboxConfig, string, error) {
+	switch {
+	case g.accessToken == "":
+		return nil, "no Graph API access token is configured (WAFLOW_GRAPH_ACCESS_TOKEN_FILE)", nil
+	case g.phoneNumberID == "":
+		return nil, "no phone number id is configured (WAFLOW_PHONE_NUMBER_ID)", nil
+	}
+	timeout, err := g.requestTimeout()
+	if err != nil {
+		return nil, "", fmt.Errorf("outbox: %w", err)
+	}
+	// The outbox keeps its own retry schedule: the client only rides out a
+	// short hiccup, well inside the worker's send timeout (two attempts
+	// and one wait of at most 10s).
+	client, err := g.newClient(log, &graph.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Second, MaxDelay: 10 * time.Second, Jitter: 0.5})
+	if err != nil {
+		return nil, "", fmt.Errorf("outbox: %w", err)
+	}
+	return &app.OutboxConfig{Client: client, PhoneNumberID: g.phoneNumberID, GraphTimeout: timeout}, "", nil
+}
+
+// databaseURL returns the configured database, or waflow.db in the data
+// folder (created if needed).
+func (c *appConfig) databaseURL() (string, error) {
+	if c.databaseURLSetting != "" {
+		return c.databaseURLSetting, nil
+	}
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("data folder: %w", err)
+	}
+	return filepath.Join(c.dataDir, "waflow.db"), nil
+}
+
+// openStore opens the configured database and applies its migrations.
+func (c *appConfig) openStore(ctx context.Context, log *slog.Logger) (storage.Store, error) {
+	dbURL, err := c.databaseURL()
+	if err != nil {
+		return nil, err
+	}
+	store, err := storage.Open(ctx, dbURL, storage.Options{Logger: log.With("component", "storage")})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", storage.Describe(dbURL), err)
+	}
+	log.Info("database open", "database", storage.Describe(dbURL))
+	return store, nil
+}
+
+// positiveDuration parses the duration setting named what.
+func positiveDuration(what, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s %q: want a positive duration such as 30s", what, v)
+	}
+	return d, nil
 }
 
 // Defaults of the admission bounds (internal/server, package admission).
@@ -355,4 +391,36 @@ func previewEnabled(setting string, dev bool) (bool, error) {
 		return false, fmt.Errorf("preview %q: want true, false or auto", setting)
 	}
 	return on, nil
+}
+
+// checkPreviewSecret refuses to serve a preview with real keys and no
+// secret: it issues real flow tokens and drives the real handlers (it
+// books real slots), so it must not be open to whoever reaches the port.
+// A development server's preview needs none.
+func checkPreviewSecret(setting, secret string, dev bool) error {
+	on, err := previewEnabled(setting, dev)
+	if err != nil || !on {
+		return err
+	}
+	if secret != "" && len(secret) < preview.MinSecret {
+		return fmt.Errorf("the preview secret is %d bytes; use at least %d random bytes (e.g. `openssl rand -hex 32`)", len(secret), preview.MinSecret)
+	}
+	if secret == "" && !dev {
+		return errors.New("the preview is on with real keys, and without a secret anyone who reaches the server could issue flow tokens and book real slots in it: " +
+			"set WAFLOW_PREVIEW_SECRET_FILE (or -preview-secret-file; at least 16 random bytes, e.g. `openssl rand -hex 32`), or WAFLOW_PREVIEW=false")
+	}
+	return nil
+}
+
+// warnPreviewReach logs one warning when the preview listens on more than
+// loopback: other machines can reach it.
+func warnPreviewReach(log *slog.Logger, addr net.Addr, secret bool) {
+	if a, ok := addr.(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		return
+	}
+	msg := "the preview at /preview/ is reachable beyond loopback: it issues real flow tokens; reach it over HTTPS only (the sign-in cookie is Secure)"
+	if !secret {
+		msg = "the preview at /preview/ is reachable beyond loopback and needs no secret: anyone who reaches this address can use it (set WAFLOW_PREVIEW_SECRET, or listen on 127.0.0.1)"
+	}
+	log.Warn(msg, "addr", addr.String())
 }

@@ -1,0 +1,309 @@
+// Package app builds what "waflow serve" runs from an explicit Config: the
+// store, the registry of flows (the catalog's), a data endpoint per flow,
+// the webhook receiver and its worker, the outbox worker, metrics and the
+// browser preview, composed into one internal/server.Server.
+//
+// It reads neither flags nor the environment: cmd/waflow parses them,
+// loads the secrets and copies them into a Config.
+package app
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/waflow/waflow/catalog"
+	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/internal/metrics"
+	"github.com/waflow/waflow/internal/server"
+	"github.com/waflow/waflow/internal/storage"
+	"github.com/waflow/waflow/outbox"
+	"github.com/waflow/waflow/registry"
+	"github.com/waflow/waflow/signature"
+	"github.com/waflow/waflow/webhook"
+)
+
+// Config is what the server runs with. Durations must be positive.
+type Config struct {
+	// Addr is the listen address, for the server's logs.
+	Addr string
+	// DatabaseURL is a SQLite path or a postgres:// URL (internal/storage);
+	// its migrations are applied.
+	DatabaseURL string
+
+	// PrivateKeys decrypt data-endpoint requests, current first.
+	PrivateKeys []*rsa.PrivateKey
+	// Decryptions bounds the RSA decryptions run at once; one per core
+	// when 0.
+	Decryptions int
+	// AppSecrets check X-Hub-Signature-256, current first.
+	AppSecrets [][]byte
+	// TokenSecret signs flow tokens, which stay valid for TokenTTL.
+	TokenSecret []byte
+	TokenTTL    time.Duration
+	// VerifyToken is the webhook subscription handshake's token.
+	VerifyToken string
+	// RequireTokenSignature rejects Data API 4.0 requests without
+	// flow_token_signature.
+	RequireTokenSignature bool
+	// RequestTimeout is a flow handler's deadline.
+	RequestTimeout time.Duration
+	// WebhookLease and WebhookHandlerTimeout configure the webhook worker
+	// (webhook.WorkerConfig).
+	WebhookLease          time.Duration
+	WebhookHandlerTimeout time.Duration
+
+	// CatalogSettings are the catalog flows' settings; the defaults when
+	// nil.
+	CatalogSettings *catalog.Settings
+
+	// Outbox, when set, sends the outbox's messages through the Graph API.
+	// When nil, OutboxOff says why, in one warning.
+	Outbox    *OutboxConfig
+	OutboxOff string
+
+	// Preview serves the browser preview at /preview/. It issues real
+	// flow tokens and drives the real handlers; PreviewSecret, when set,
+	// signs in to it (preview.Config.Secret).
+	Preview       bool
+	PreviewSecret string
+
+	// BodyBytesInFlight and MaxConns are the admission bounds
+	// (server.Config).
+	BodyBytesInFlight int64
+	MaxConns          int
+
+	// Logger receives the server's logs; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// App is a built server: the workers run from New until Close.
+type App struct {
+	log     *slog.Logger
+	store   storage.Store
+	metrics *metrics.Metrics
+	tokens  endpoint.StoreTokens
+	flows   *registry.Registry // every flow the server runs
+	worker  *webhook.Worker
+	webhook http.Handler
+	preview http.Handler
+	paths   []string // "/flows/NAME", sorted
+	srv     *server.Server
+
+	stopWorker context.CancelFunc
+	workerDone chan struct{}
+	outbox     *outbox.Worker // nil when the Graph API is not configured
+	stopOutbox func()
+}
+
+// New opens the store, registers the flows, builds the handlers and starts
+// the webhook and outbox workers; Serve then serves them. Close stops them
+// and closes the store, also when Serve was never called.
+func New(ctx context.Context, cfg Config) (_ *App, err error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.VerifyToken == "" {
+		return nil, errors.New("app: no webhook verify token")
+	}
+	if len(cfg.PrivateKeys) == 0 || len(cfg.AppSecrets) == 0 {
+		return nil, errors.New("app: a private key and an app secret are required")
+	}
+	unwrapper, err := envelope.NewPrivateKeys(cfg.PrivateKeys...)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Decryptions > 0 {
+		unwrapper = unwrapper.WithMaxConcurrent(cfg.Decryptions)
+	}
+	verifier, err := signature.New(cfg.AppSecrets...)
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := flowtoken.NewIssuer(cfg.TokenSecret)
+	if err != nil {
+		return nil, err
+	}
+	issuer.TTL = cfg.TokenTTL
+
+	store, err := storage.Open(ctx, cfg.DatabaseURL, storage.Options{Logger: log.With("component", "storage")})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", storage.Describe(cfg.DatabaseURL), err)
+	}
+	log.Info("database open", "database", storage.Describe(cfg.DatabaseURL))
+	a := &App{log: log, store: store, tokens: endpoint.StoreTokens{Issuer: issuer, Store: store}}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	a.metrics = metrics.New(log)
+	a.metrics.WatchInbox(store.InboxStats)
+
+	if err := a.loadFlows(cfg.CatalogSettings); err != nil {
+		return nil, err
+	}
+	a.worker, err = webhook.NewWorker(webhook.WorkerConfig{
+		Lease:          cfg.WebhookLease,
+		HandlerTimeout: cfg.WebhookHandlerTimeout,
+		Store:          store,
+		Tokens:         issuer,
+		Validator:      a.flows.ValidateCompletion,
+		Observer:       a.metrics,
+		Logger:         log.With("component", "webhook-worker"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range a.flows.Flows() {
+		a.worker.Handle(f.Name, completionHandler(f))
+	}
+	a.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
+		Verifier:    verifier,
+		VerifyToken: cfg.VerifyToken,
+		Inbox:       store,
+		OnStored:    a.worker.Notify,
+		Observer:    a.metrics,
+		Logger:      log.With("component", "webhook"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.startOutbox(ctx, cfg.Outbox, cfg.OutboxOff); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopWorker, a.workerDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.workerDone)
+		a.worker.Run(wctx)
+	}()
+
+	epCfg := endpoint.Config{
+		Keys:                  unwrapper,
+		Signatures:            verifier,
+		Tokens:                a.tokens,
+		RequireTokenSignature: cfg.RequireTokenSignature,
+		Timeout:               cfg.RequestTimeout,
+		Logger:                log.With("component", "endpoint"),
+		Observe:               a.observeEndpoint,
+	}
+	flowHandlers := map[string]http.Handler{}
+	for _, f := range a.flows.Endpoints() {
+		h, err := endpoint.New(epCfg, f)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: %w", f.Name(), err)
+		}
+		flowHandlers[f.Name()] = h
+	}
+	for _, n := range slices.Sorted(maps.Keys(flowHandlers)) {
+		a.paths = append(a.paths, "/flows/"+n)
+	}
+	if cfg.Preview {
+		a.preview, err = NewPreview(PreviewConfig{
+			Flows:     a.flows,
+			Endpoints: flowHandlers,
+			PublicKey: &cfg.PrivateKeys[0].PublicKey,
+			AppSecret: cfg.AppSecrets[0],
+			Tokens:    a.tokens,
+			Secret:    cfg.PreviewSecret,
+			Logger:    log.With("component", "preview"),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	a.srv = server.New(server.Config{
+		Addr:           cfg.Addr,
+		Flows:          flowHandlers,
+		Webhook:        a.webhook,
+		Metrics:        a.metrics.Handler(),
+		Preview:        a.preview,
+		Ready:          a.ready,
+		RequestTimeout: cfg.RequestTimeout,
+		Logger:         log,
+
+		BodyBytesInFlight: cfg.BodyBytesInFlight,
+		MaxConns:          cfg.MaxConns,
+	})
+	return a, nil
+}
+
+// Serve serves the routes on ln until ctx is done, then shuts down
+// gracefully (internal/server).
+func (a *App) Serve(ctx context.Context, ln net.Listener) error { return a.srv.Serve(ctx, ln) }
+
+// Flows returns the registry of the flows the server runs.
+func (a *App) Flows() *registry.Registry { return a.flows }
+
+// EndpointPaths lists the data endpoints' paths, "/flows/NAME", sorted.
+func (a *App) EndpointPaths() []string { return a.paths }
+
+// HasWebhook reports whether /webhook is served.
+func (a *App) HasWebhook() bool { return a.webhook != nil }
+
+// HasPreview reports whether /preview/ is served.
+func (a *App) HasPreview() bool { return a.preview != nil }
+
+// observeEndpoint receives one observation per endpoint request.
+func (a *App) observeEndpoint(o endpoint.Observation) {
+	a.metrics.ObserveEndpoint(o.Flow, o.Action, o.Status, o.Duration)
+}
+
+// ready reports whether the server can take traffic.
+func (a *App) ready(ctx context.Context) error { return a.store.Ping(ctx) }
+
+// Close stops the workers, waits for their batches to settle, and closes
+// the store.
+func (a *App) Close() error {
+	if a.stopOutbox != nil {
+		a.stopOutbox()
+	}
+	if a.stopWorker != nil {
+		a.stopWorker()
+		<-a.workerDone
+	}
+	if a.store != nil {
+		return a.store.Close()
+	}
+	return nil
+}
+
+// loadFlows fills the registry: the catalog's ready-made flows with
+// settings. A flow whose Flow JSON or settings do not validate stops the
+// start.
+func (a *App) loadFlows(settings *catalog.Settings) error {
+	a.flows = registry.New()
+	return catalog.Register(a.flows, catalog.Deps{
+		Store:    a.store,
+		Settings: settings,
+		Logger:   a.log.With("component", "catalog"),
+		// A confirmation enqueued wakes the outbox worker at once.
+		OnEnqueue: func() {
+			if a.outbox != nil {
+				a.outbox.Notify()
+			}
+		},
+	})
+}
+
+// completionHandler adapts a flow's completion handler to the webhook
+// worker; a flow without one has its completions recorded only.
+func completionHandler(f *registry.Flow) webhook.CompletionHandler {
+	return func(ctx context.Context, c webhook.Completed) error {
+		if f.Complete == nil {
+			return nil
+		}
+		return f.Complete(ctx, registry.Completion{Completion: c.Completion, Values: c.Values, Token: c.Token})
+	}
+}

@@ -1,18 +1,41 @@
-package main
+package app
 
 import (
-	"context"
+	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/waflow/waflow/registry"
 )
 
-// TestPreviewReloadsChangedFile: "waflow preview FILE" serves the file's new
-// version once it is saved, and keeps the last good one when the saved
+// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestPreviewReloadsChangedFile: the preview of a file serves the file's
+// new version once it is saved, and keeps the last good one when the saved
 // file does not validate.
 func TestPreviewReloadsChangedFile(t *testing.T) {
 	dir := t.TempDir()
@@ -36,23 +59,24 @@ func TestPreviewReloadsChangedFile(t *testing.T) {
 		}
 	}
 	write(flowJSON("First version"))
-	var logs syncBuffer
-	env := &Env{Stdout: io.Discard, Stderr: &logs, Getenv: func(string) string { return "" }}
-	o := &browserPreviewOptions{listen: "127.0.0.1:0", target: targetConfig{dataDir: filepath.Join(dir, "none"), addr: "127.0.0.1:9"}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- runBrowserPreview(ctx, env, []string{file}, o, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("preview stopped: %v", err)
+	load := func() (*registry.Registry, error) {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		r := registry.New()
+		return r, r.Add(&registry.Flow{Name: "hello", Source: src, Origin: registry.OriginFile})
 	}
+	var logs syncBuffer
+	h, err := NewReloadingPreview([]string{file}, load, PreviewConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
 	source := func() string {
 		t.Helper()
-		resp, err := http.Get("http://" + addr + "/preview/api/flows/hello/source")
+		resp, err := http.Get(srv.URL + "/preview/api/flows/hello/source")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,9 +97,5 @@ func TestPreviewReloadsChangedFile(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "was not reloaded") {
 		t.Errorf("the invalid save was not reported:\n%s", logs.String())
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("preview: %v", err)
 	}
 }

@@ -225,7 +225,7 @@ func (o *benchOptions) source(ctx context.Context, env *Env, u *url.URL) (loadge
 			}
 			o.closers = append(o.closers, closeStore) // tokens are issued during the run
 			w.FlowToken = func(m int64) (string, error) {
-				t, _, err := tokens.Issue(ctx, o.flow, waID(int(m)))
+				t, _, err := tokens.Issue(ctx, o.flow, loadgen.WAID(int(m)))
 				return t, err
 			}
 		}
@@ -256,7 +256,7 @@ func (o *benchOptions) source(ctx context.Context, env *Env, u *url.URL) (loadge
 	}
 	defer closeStore()
 	return loadgen.NewInit(opts, func(i int) (string, error) {
-		t, _, err := tokens.Issue(ctx, o.flow, waID(i))
+		t, _, err := tokens.Issue(ctx, o.flow, loadgen.WAID(i))
 		return t, err
 	})
 }
@@ -268,9 +268,6 @@ func (o *benchOptions) issuer() (*flowtoken.Issuer, error) {
 	}
 	return flowtoken.NewIssuer([]byte(secret))
 }
-
-// waID is the WhatsApp user id of simulated user i.
-func waID(i int) string { return fmt.Sprintf("4915%09d", i%1_000_000_000) }
 
 // isTerminal reports whether w is a terminal, where a progress line can
 // overwrite itself.

@@ -37,10 +37,8 @@ func (o *benchOptions) recorder(ctx context.Context) (endpoint.StoreTokens, func
 	return endpoint.StoreTokens{Issuer: iss, Store: store}, func() { store.Close() }, nil
 }
 
-// stepSource plays a simulator scenario once against the endpoint, then
-// returns a Source that repeats its n-th endpoint request (1-based): the
-// same screen and submitted values, encrypted afresh -pool times, each
-// answer checked as the simulator checks it.
+// stepSource plays the -scenario once against the endpoint and repeats its
+// -step-th request (loadgen.NewStep).
 func (o *benchOptions) stepSource(ctx context.Context, env *Env, u *url.URL, appSecret string) (loadgen.Source, error) {
 	if o.scenario == "" || o.step < 1 {
 		return nil, usagef("bench", "-mode step needs -scenario FILE and -step N (the N-th request the scenario sends, from 1)")
@@ -71,61 +69,20 @@ func (o *benchOptions) stepSource(ctx context.Context, env *Env, u *url.URL, app
 		if err != nil {
 			return nil, err
 		}
-		token, _, err = tokens.Issue(ctx, name, waID(0))
+		token, _, err = tokens.Issue(ctx, name, loadgen.WAID(0))
 		closeStore()
 		if err != nil {
 			return nil, fmt.Errorf("issuing a flow token: %w", err)
 		}
 	}
-	c, err := simulator.NewClient(simulator.Config{Flow: spec, Name: name, URL: o.url, PublicKey: pub, AppSecret: []byte(appSecret), FlowToken: token})
-	if err != nil {
-		return nil, err
+	src, err := loadgen.NewStep(ctx, loadgen.StepOptions{
+		Client:   simulator.Config{Flow: spec, Name: name, URL: o.url, PublicKey: pub, AppSecret: []byte(appSecret), FlowToken: token},
+		Scenario: sc, Name: o.scenario, Step: o.step, Pool: o.pool,
+	})
+	if e := (*loadgen.StepRangeError)(nil); errors.As(err, &e) {
+		return nil, usagef("bench", "-step %d: the scenario sends %d requests", e.Step, e.Requests)
 	}
-	rep, err := simulator.Play(ctx, simulator.NewSession(c), sc, nil)
-	if err != nil {
-		return nil, fmt.Errorf("playing %s: %w", o.scenario, err)
-	}
-	if len(rep.Failures) > 0 {
-		return nil, fmt.Errorf("the scenario fails against %s: %s", o.url, rep.Failures[0])
-	}
-	var reqs []simulator.Request
-	for _, st := range rep.Steps {
-		if r, ok := st.Request(); ok {
-			reqs = append(reqs, r)
-		}
-	}
-	if o.step > len(reqs) {
-		return nil, usagef("bench", "-step %d: the scenario sends %d requests", o.step, len(reqs))
-	}
-	r := reqs[o.step-1]
-	pool := make([]*loadgen.Request, max(o.pool, 1))
-	for i := range pool {
-		p, err := c.Prepare(r)
-		if err != nil {
-			return nil, err
-		}
-		pool[i] = &loadgen.Request{Body: p.Body, Header: p.Header, Check: p.Check}
-	}
-	label := r.Action
-	if r.Screen != "" {
-		label += " " + r.Screen
-	}
-	return &preparedSource{name: "step " + label, reqs: pool}, nil
-}
-
-// preparedSource sends requests prepared up front, in turn.
-type preparedSource struct {
-	name string
-	reqs []*loadgen.Request
-}
-
-func (p *preparedSource) Name() string { return p.name }
-
-func (p *preparedSource) Request(i int64) (*loadgen.Request, error) {
-	if len(p.reqs) == 0 {
-		return nil, errors.New("no request prepared")
-	}
-	return p.reqs[i%int64(len(p.reqs))], nil
+	return src, err
 }
 
 // databaseOrDefault names the server database bench writes into, for

@@ -8,8 +8,8 @@
 // (signed flow-completion webhooks). The sources that need RSA encrypt a
 // pool of requests before the clock starts and cycle through it, so the
 // generator's own CPU stays small next to the server's (WhatsApp's clients
-// do that work on their phones). A scenario of several steps, played by the
-// simulator (flowtest) once it exists, plugs in as one more Source.
+// do that work on their phones). [NewStep] plays a simulator
+// scenario once and repeats one of its requests.
 //
 // [Run] drives the requests in one of two ways:
 //   - closed loop (Config.Concurrency clients, each sending its next request

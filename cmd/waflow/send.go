@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/graph"
 )
 
@@ -92,7 +91,7 @@ func runSend(ctx context.Context, env *Env, cfg *appConfig, name string, m *grap
 	}
 	if m.Body == "" {
 		m.Body = "Please open the form."
-		if c, err := catalog.Describe(nil); err == nil {
+		if c, err := describeFlows(); err == nil {
 			if f := c.Flow(name); f != nil {
 				m.Body = f.Title
 			}

@@ -91,7 +91,7 @@ var rules = []rule{
 	// The simulator is product code that preview, simulate and bench link
 	// into the binary.
 	{rule: "the binary and what it serves never link testing nor httptest, not even through another package",
-		pkgs:   []string{"$mod/cmd/...", "$mod/simulator/...", "$mod/preview", "$mod/registry", "$mod/deploy", "$mod/internal/server"},
+		pkgs:   []string{"$mod/cmd/...", "$mod/simulator/...", "$mod/preview", "$mod/registry", "$mod/deploy", "$mod/internal/server", "$mod/internal/app"},
 		forbid: []string{"testing/...", "net/http/httptest"}, indirect: true},
 	{rule: "library packages never read the environment nor exit (the binary parses its configuration)",
 		pkgs: []string{"$mod/..."}, except: append(slices.Clone(binaryOnly), testSupport...), calls: environment},

@@ -21,14 +21,19 @@
 //   - [github.com/waflow/waflow/webhook]: the webhook receiver, which stores
 //     every event before answering 200, and the inbox worker, which acts on
 //     each completion exactly once.
+//   - [github.com/waflow/waflow/registry]: the flows a server runs, one
+//     value per flow (Flow JSON, endpoint handlers, completion handler);
+//     [github.com/waflow/waflow/catalog] registers six ready ones.
 //   - [github.com/waflow/waflow/sqlite] and [github.com/waflow/waflow/postgres]:
 //     the two implementations of [Store]; [github.com/waflow/waflow/storetest]
 //     is the conformance suite both pass.
 //
 // # Storage contract
 //
-// [Store] is the sum of [TokenStore], [InboxStore], [CompletionStore] and
-// [OutboxStore]. Each method documents the errors it returns, from the
+// [Store] is what every flow needs: the sum of [TokenStore], [InboxStore],
+// [CompletionStore], [OutboxStore] and [DeploymentStore]; the catalog's own
+// tables have their contract in package catalog/catalogstore. Consumers take
+// the narrow interface they use. Each method documents the errors it returns, from the
 // vocabulary in this package ([ErrNotFound], [ErrConflict], [ErrTokenUsed],
 // [ErrTokenExpired], [ErrLeaseLost], [ErrInvalid], [ErrClosed]), tested with
 // errors.Is; any other error is an infrastructure failure worth a retry.

@@ -39,15 +39,15 @@ func writeBanner(w io.Writer, b bannerInfo) {
 		fmt.Fprintf(&s, "  preview in a browser:          %s/preview/\n", base)
 	}
 	if d := b.sec.devFiles; d != nil {
-		if d.generated {
-			fmt.Fprintf(&s, "  development keys: generated now in %s (reused on the next start)\n", d.dir)
-			fmt.Fprintf(&s, "    public key to upload to Meta: %s (new: run waflow keys upload)\n", d.publicKeyPath)
+		if d.Generated {
+			fmt.Fprintf(&s, "  development keys: generated now in %s (reused on the next start)\n", d.Dir)
+			fmt.Fprintf(&s, "    public key to upload to Meta: %s (new: run waflow keys upload)\n", d.PublicKeyPath())
 		} else {
-			fmt.Fprintf(&s, "  development keys: reused from %s\n", d.dir)
-			fmt.Fprintf(&s, "    public key to upload to Meta: %s\n", d.publicKeyPath)
+			fmt.Fprintf(&s, "  development keys: reused from %s\n", d.Dir)
+			fmt.Fprintf(&s, "    public key to upload to Meta: %s\n", d.PublicKeyPath())
 		}
 		if b.sec.devVerifyToken {
-			fmt.Fprintf(&s, "    webhook verify token: in the file %s\n", d.verifyTokenPath)
+			fmt.Fprintf(&s, "    webhook verify token: in the file %s\n", d.VerifyTokenPath())
 		}
 		fmt.Fprintf(&s, "  not for production: set WAFLOW_PRIVATE_KEY_FILE, WAFLOW_APP_SECRET_FILE,\n"+
 			"  WAFLOW_TOKEN_SECRET_FILE and WAFLOW_VERIFY_TOKEN_FILE (waflow serve -h)\n")

@@ -18,6 +18,7 @@ import (
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/loadgen"
+	"github.com/waflow/waflow/keyfiles"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/signature"
 )
@@ -34,17 +35,17 @@ type benchTarget struct {
 
 func startBenchTarget(t *testing.T) *benchTarget {
 	t.Helper()
-	dev, err := loadDevSecrets(t.TempDir()) // the files "waflow serve" writes
+	dev, err := keyfiles.Development(t.TempDir()) // the files "waflow serve" writes
 	if err != nil {
 		t.Fatal(err)
 	}
-	priv, err := keys.ParsePrivateKey([]byte(dev.privateKey), nil)
+	priv, err := keys.ParsePrivateKey([]byte(dev.PrivateKeyPEM), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pk, _ := envelope.NewPrivateKeys(priv)
-	sig, _ := signature.New([]byte(dev.appSecret))
-	iss, _ := flowtoken.NewIssuer([]byte(dev.tokenSecret))
+	sig, _ := signature.New([]byte(dev.AppSecret))
+	iss, _ := flowtoken.NewIssuer([]byte(dev.TokenSecret))
 	flow := endpoint.NewFlow("demo")
 	flow.HandleInit(func(ctx context.Context, req *endpoint.Request) (*endpoint.Response, error) {
 		return endpoint.Next("START", nil), nil
@@ -93,7 +94,7 @@ func startBenchTarget(t *testing.T) *benchTarget {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &benchTarget{dataDir: filepath.Dir(dev.dir), endpointURL: srv.URL + "/flows/demo", webhookURL: srv.URL + "/webhook", webhooks: &webhooks}
+	return &benchTarget{dataDir: filepath.Dir(dev.Dir), endpointURL: srv.URL + "/flows/demo", webhookURL: srv.URL + "/webhook", webhooks: &webhooks}
 }
 
 func runWaflow(t *testing.T, args ...string) (code int, stdout, stderr string) {

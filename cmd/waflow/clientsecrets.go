@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/keyfiles"
 )
 
 // The commands that act as WhatsApp against a server (bench, simulate)
@@ -22,15 +21,11 @@ func secretOrDev(configured, dataDir, name, flagName string) (string, error) {
 	if configured != "" {
 		return configured, nil
 	}
-	p := filepath.Join(dataDir, "dev", name)
-	b, err := os.ReadFile(p)
+	s, err := keyfiles.ReadDevSecret(dataDir, name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("no %s: set %s, or -data-dir to the data folder of a development server (%w: %s)", name, flagName, fs.ErrNotExist, p)
+		return "", fmt.Errorf("no %s: set %s, or -data-dir to the data folder of a development server (%w: %s)", name, flagName, fs.ErrNotExist, filepath.Join(keyfiles.DevDir(dataDir), name))
 	}
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
+	return s, err
 }
 
 // signingSecret is the secret that signs, of a comma-separated list whose
@@ -44,15 +39,11 @@ func signingSecret(list string) string {
 // development server's DATA_DIR/dev/public.pem.
 func endpointPublicKey(path, dataDir string) (*rsa.PublicKey, error) {
 	if path == "" {
-		path = filepath.Join(dataDir, "dev", "public.pem")
+		path = filepath.Join(keyfiles.DevDir(dataDir), keyfiles.PublicKeyFile)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
+	k, err := keyfiles.ReadPublicKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("public key: %w (set -public-key to the endpoint's public.pem)", err)
 	}
-	k, err := keys.ParsePublicKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("public key %s: %w", path, err)
-	}
-	return k, nil
+	return k, err
 }

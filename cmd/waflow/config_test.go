@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/waflow/waflow/keyfiles"
 )
 
 func TestSettingsPrecedence(t *testing.T) {
@@ -83,11 +85,11 @@ func TestLoadSecrets(t *testing.T) {
 		}
 	})
 	devKey := func(t *testing.T) string {
-		d, err := loadDevSecrets(t.TempDir())
+		d, err := keyfiles.Development(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
-		return d.privateKey
+		return d.PrivateKeyPEM
 	}
 	key := devKey(t)
 	for _, tt := range []struct {

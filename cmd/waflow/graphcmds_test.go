@@ -18,6 +18,7 @@ import (
 	"github.com/waflow/waflow/deploy"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/graph/graphtest"
+	"github.com/waflow/waflow/keyfiles"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/sqlite"
 )
@@ -138,11 +139,11 @@ func TestSendIssuesRecordsAndSends(t *testing.T) {
 
 	// The token in the message verifies with the server's secret and is
 	// recorded for the user, with the message id for context.id.
-	dev, err := loadDevSecrets(c.env["WAFLOW_DATA_DIR"])
+	dev, err := keyfiles.Development(c.env["WAFLOW_DATA_DIR"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, _ := flowtoken.NewIssuer([]byte(dev.tokenSecret))
+	iss, _ := flowtoken.NewIssuer([]byte(dev.TokenSecret))
 	claims, err := iss.Verify(p["flow_token"].(string), "appointment_booking")
 	if err != nil {
 		t.Fatalf("flow_token does not verify: %v", err)
@@ -375,8 +376,8 @@ func TestFlowsPreview(t *testing.T) {
 		t.Fatalf("preview link %s lacks the interactive parameters", out)
 	}
 	// The preview's token is recorded, so the data endpoint accepts it.
-	dev, _ := loadDevSecrets(c.env["WAFLOW_DATA_DIR"])
-	iss, _ := flowtoken.NewIssuer([]byte(dev.tokenSecret))
+	dev, _ := keyfiles.Development(c.env["WAFLOW_DATA_DIR"])
+	iss, _ := flowtoken.NewIssuer([]byte(dev.TokenSecret))
 	claims, err := iss.Verify(q.Get("flow_token"), "appointment_booking")
 	if err != nil {
 		t.Fatal(err)
@@ -425,8 +426,8 @@ func TestKeysUploadThenCheck(t *testing.T) {
 	c := newCLI(t)
 	out := c.mustRun("keys", "upload")
 	c.checkShapes()
-	dev, _ := loadDevSecrets(c.env["WAFLOW_DATA_DIR"])
-	priv, _ := keys.ParsePrivateKey([]byte(dev.privateKey), nil)
+	dev, _ := keyfiles.Development(c.env["WAFLOW_DATA_DIR"])
+	priv, _ := keys.ParsePrivateKey([]byte(dev.PrivateKeyPEM), nil)
 	fp := keys.Fingerprint(&priv.PublicKey)
 	if !strings.Contains(out, "uploaded public key "+fp) || !strings.Contains(out, "OK: WhatsApp encrypts to our current key") {
 		t.Fatalf("upload output:\n%s", out)
@@ -479,11 +480,11 @@ func TestKeysCheckMismatch(t *testing.T) {
 func TestKeysCheckPreviousKey(t *testing.T) {
 	c := newCLI(t)
 	c.mustRun("keys", "upload") // the development key
-	dev, _ := loadDevSecrets(c.env["WAFLOW_DATA_DIR"])
+	dev, _ := keyfiles.Development(c.env["WAFLOW_DATA_DIR"])
 	newKey, _ := keys.Generate()
 	newPEM, _ := keys.MarshalPrivateKey(newKey, nil)
 	keyFile := filepath.Join(c.dir, "keys.pem")
-	os.WriteFile(keyFile, append(newPEM, dev.privateKey...), 0o600)
+	os.WriteFile(keyFile, append(newPEM, dev.PrivateKeyPEM...), 0o600)
 	c.env["WAFLOW_PRIVATE_KEY_FILE"] = keyFile
 	c.env["WAFLOW_APP_SECRET"] = "app-secret"
 	code, out, _ := c.run("keys", "check")

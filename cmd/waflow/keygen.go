@@ -2,16 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/keyfiles"
 )
 
 func keygenCommand() *Command {
@@ -46,64 +40,17 @@ Existing files are never overwritten.`,
 }
 
 func runKeygen(env *Env, dir, passphrase string) error {
-	privPath := filepath.Join(dir, "private.pem")
-	pubPath := filepath.Join(dir, "public.pem")
-	passPath := filepath.Join(dir, "passphrase")
-	check := []string{privPath, pubPath}
-	if passphrase == "" {
-		check = append(check, passPath)
-	}
-	for _, p := range check {
-		if _, err := os.Stat(p); err == nil {
-			return fmt.Errorf("%s already exists; keygen never overwrites a key (move it away first)", p)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	generated := passphrase == ""
-	if generated {
-		var r [24]byte
-		rand.Read(r[:])
-		passphrase = base64.RawURLEncoding.EncodeToString(r[:])
-	}
-	k, err := keys.Generate()
+	kp, err := keyfiles.WriteKeyPair(dir, passphrase)
 	if err != nil {
 		return err
 	}
-	priv, err := keys.MarshalPrivateKey(k, []byte(passphrase))
-	if err != nil {
-		return err
+	fmt.Fprintf(env.Stdout, "private key: %s (PKCS#8, encrypted, mode 0600)\n", kp.PrivateKeyPath)
+	passPath := "<your passphrase file>"
+	if kp.PassphrasePath != "" {
+		passPath = kp.PassphrasePath
+		fmt.Fprintf(env.Stdout, "passphrase:  %s (mode 0600)\n", kp.PassphrasePath)
 	}
-	pub, err := keys.MarshalPublicKey(&k.PublicKey)
-	if err != nil {
-		return err
-	}
-	if generated {
-		if err := writeNew(passPath, []byte(passphrase+"\n"), 0o600); err != nil {
-			return err
-		}
-	}
-	if err := writeNew(privPath, priv, 0o600); err != nil {
-		return err
-	}
-	if err := writeNew(pubPath, pub, 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "private key: %s (PKCS#8, encrypted, mode 0600)\n", privPath)
-	if generated {
-		fmt.Fprintf(env.Stdout, "passphrase:  %s (mode 0600)\n", passPath)
-	}
-	fmt.Fprintf(env.Stdout, "public key:  %s\nfingerprint: %s\n", pubPath, keys.Fingerprint(&k.PublicKey))
-	fmt.Fprintf(env.Stdout, "\nRun the backend with:\n  WAFLOW_PRIVATE_KEY_FILE=%s WAFLOW_PRIVATE_KEY_PASSPHRASE_FILE=%s ...\n", privPath, passPathOr(generated, passPath))
+	fmt.Fprintf(env.Stdout, "public key:  %s\nfingerprint: %s\n", kp.PublicKeyPath, kp.Fingerprint)
+	fmt.Fprintf(env.Stdout, "\nRun the backend with:\n  WAFLOW_PRIVATE_KEY_FILE=%s WAFLOW_PRIVATE_KEY_PASSPHRASE_FILE=%s ...\n", kp.PrivateKeyPath, passPath)
 	return nil
-}
-
-func passPathOr(generated bool, p string) string {
-	if generated {
-		return p
-	}
-	return "<your passphrase file>"
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/waflow/waflow/graph"
+	"github.com/waflow/waflow/keyfiles"
 	"github.com/waflow/waflow/keys"
 )
 
@@ -78,12 +79,12 @@ func ourPublicKeys(env *Env, cfg *appConfig) ([]*rsa.PublicKey, error) {
 		if cfg.appSecrets != "" {
 			return nil, errors.New("no private key: set WAFLOW_PRIVATE_KEY_FILE (or -private-key-file), the key serve decrypts with")
 		}
-		dev, err := loadDevSecrets(cfg.dataDir)
+		dev, err := keyfiles.Development(cfg.dataDir)
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(env.Stderr, "waflow keys: no private key configured: using the development key of %s\n", dev.dir)
-		pem = dev.privateKey
+		fmt.Fprintf(env.Stderr, "waflow keys: no private key configured: using the development key of %s\n", dev.Dir)
+		pem = dev.PrivateKeyPEM
 	}
 	ks, err := keys.ParsePrivateKeys([]byte(pem), []byte(cfg.passphrase))
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/waflow/waflow/keyfiles"
 )
 
 // serveProduction runs serve with real (not development) keys, the
@@ -18,13 +20,13 @@ import (
 // the log.
 func serveProduction(t *testing.T, addr, secret string) (string, *syncBuffer) {
 	t.Helper()
-	dev, lerr := loadDevSecrets(t.TempDir())
+	dev, lerr := keyfiles.Development(t.TempDir())
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
 	cfg := baseServeConfig(t.TempDir())
 	cfg.addr, cfg.logLevel = addr, "warn"
-	cfg.privateKey, cfg.appSecrets, cfg.tokenSecret, cfg.verifyToken = dev.privateKey, "an-app-secret", strings.Repeat("t", 32), "a-verify-token"
+	cfg.privateKey, cfg.appSecrets, cfg.tokenSecret, cfg.verifyToken = dev.PrivateKeyPEM, "an-app-secret", strings.Repeat("t", 32), "a-verify-token"
 	cfg.preview, cfg.previewSecret = "true", secret
 	logs := &syncBuffer{}
 	env := &Env{Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" }}

@@ -19,6 +19,7 @@ import (
 	"github.com/waflow/waflow/graph"
 	"github.com/waflow/waflow/internal/app"
 	"github.com/waflow/waflow/internal/storage"
+	"github.com/waflow/waflow/keyfiles"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/preview"
 )
@@ -101,7 +102,7 @@ type secrets struct {
 	dev         bool // generated development secrets
 	// devFiles says where the development secrets are, for the banner;
 	// devVerifyToken is set when the verify token in use is the one there.
-	devFiles       *devSecrets
+	devFiles       *keyfiles.Dev
 	devVerifyToken bool
 }
 
@@ -112,17 +113,17 @@ func (c *appConfig) loadSecrets(log *slog.Logger) (*secrets, error) {
 	s := &secrets{}
 	switch {
 	case c.privateKey == "" && c.appSecrets == "":
-		dev, err := loadDevSecrets(c.dataDir)
+		dev, err := keyfiles.Development(c.dataDir)
 		if err != nil {
 			return nil, err
 		}
 		s.dev = true
-		c.privateKey, c.appSecrets = dev.privateKey, dev.appSecret
+		c.privateKey, c.appSecrets = dev.PrivateKeyPEM, dev.AppSecret
 		if c.tokenSecret == "" {
-			c.tokenSecret = dev.tokenSecret
+			c.tokenSecret = dev.TokenSecret
 		}
 		if c.verifyToken == "" {
-			c.verifyToken = dev.verifyToken
+			c.verifyToken = dev.VerifyToken
 			s.devVerifyToken = true
 		}
 		// The banner (banner.go) says where they are once serve listens.

@@ -272,8 +272,10 @@ func TestLoadBadFolders(t *testing.T) {
 func TestLoadEndpointRefused(t *testing.T) {
 	dir := writeFolder(t, map[string]string{"f.json": dynamic, "f.waflow.json": `{"backend": {"url": "http://h/", "secret_env": "S"}}`})
 	opts := flowsdir.Options{
-		Endpoint: func(flowsdir.Manifest, *flowjson.Flow) (*endpoint.Flow, error) { return nil, errors.New("no forwarding here") },
-		Getenv:   func(string) string { return "whsec_AAAA" },
+		Endpoint: func(flowsdir.Manifest, *flowjson.Flow) (*endpoint.Flow, error) {
+			return nil, errors.New("no forwarding here")
+		},
+		Getenv: func(string) string { return "whsec_AAAA" },
 	}
 	_, err := flowsdir.Load(registry.New(), dir, opts)
 	if err == nil || !strings.Contains(err.Error(), "f.waflow.json:1:2: ENDPOINT_NOT_BUILT: flow f: no forwarding here") {

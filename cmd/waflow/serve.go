@@ -265,6 +265,8 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		WebhookLease:          lease,
 		WebhookHandlerTimeout: handlerTimeout,
 		CatalogSettings:       settings,
+		FlowsDir:              env.flowsDir,
+		Getenv:                env.Getenv,
 		Preview:               withPreview,
 		PreviewSecret:         cfg.previewSecret,
 		BodyBytesInFlight:     bodyMiB << 20,

@@ -176,9 +176,9 @@ func read(r *registry.Registry, dir string, opts Options) ([]loaded, Problems, e
 		ps  Problems
 		out []loaded
 	)
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ManifestSuffix); ok && !e.IsDir() && !strings.HasPrefix(name, ".") && !slices.Contains(names, name) {
-			ps = append(ps, errorAt(filepath.Join(dir, e.Name()), flowjson.Pos{}, CodeOrphanManifest,
+	for name := range manifests {
+		if !slices.Contains(names, name) {
+			ps = append(ps, errorAt(filepath.Join(dir, name+ManifestSuffix), flowjson.Pos{}, CodeOrphanManifest,
 				"a manifest without its flow: %s.json is not in the folder", name))
 		}
 	}
@@ -190,6 +190,9 @@ func read(r *registry.Registry, dir string, opts Options) ([]loaded, Problems, e
 			out = append(out, *f)
 		}
 	}
+	// In the folder's order, file by file; a file's own problems keep
+	// theirs (by position).
+	slices.SortStableFunc(ps, func(a, b Problem) int { return strings.Compare(a.File, b.File) })
 	return out, ps, nil
 }
 

@@ -293,3 +293,23 @@ func TestLoadMissingFolder(t *testing.T) {
 		t.Errorf("Load(missing folder) = %v, want ErrNotExist", err)
 	}
 }
+
+func TestLoadProblemsInFolderOrder(t *testing.T) {
+	dir := writeFolder(t, map[string]string{
+		"c.json":        static,
+		"c.waflow.json": `{"titel": "C"}`,
+		"b.json":        "{",
+		"a.waflow.json": `{}`,
+	})
+	ps, err := flowsdir.Load(registry.New(), dir, flowsdir.Options{})
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	var files []string
+	for _, p := range ps {
+		files = append(files, filepath.Base(p.File))
+	}
+	if want := []string{"a.waflow.json", "b.json", "c.waflow.json"}; !slices.Equal(files, want) {
+		t.Errorf("problems in %v, want %v", files, want)
+	}
+}

@@ -28,6 +28,7 @@ import (
 const (
 	OriginCatalog = "catalog" // one of package catalog's ready flows
 	OriginFile    = "file"    // a Flow JSON file
+	OriginFolder  = "folder"  // a flow of the flows folder (package flowsdir)
 )
 
 // Flow is one flow the server runs.
@@ -141,6 +142,14 @@ var ErrDuplicate = errors.New("registry: a flow of that name is already register
 // file name, so letters, digits, '_', '-' and '.', not starting with '.'.
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$`)
 
+// CheckName returns an error when name cannot be a flow's name.
+func CheckName(name string) error {
+	if !validName.MatchString(name) {
+		return fmt.Errorf("registry: flow name %q: use letters, digits, '_', '-' and '.' (at most 100)", name)
+	}
+	return nil
+}
+
 // Registry is the set of flows, in the order they were added.
 type Registry struct {
 	flows  []*Flow
@@ -154,8 +163,8 @@ func New() *Registry { return &Registry{byName: map[string]*Flow{}} }
 // taken (ErrDuplicate), when the Flow JSON has errors (warnings are
 // allowed), or when f.Endpoint is named otherwise than f.
 func (r *Registry) Add(f *Flow) error {
-	if !validName.MatchString(f.Name) {
-		return fmt.Errorf("registry: flow name %q: use letters, digits, '_', '-' and '.' (at most 100)", f.Name)
+	if err := CheckName(f.Name); err != nil {
+		return err
 	}
 	if prev := r.byName[f.Name]; prev != nil {
 		return fmt.Errorf("%w: %s (%s)", ErrDuplicate, f.Name, originOf(prev))

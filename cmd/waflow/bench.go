@@ -82,6 +82,7 @@ folder, so a bare "waflow bench -d 5s URL" tests a development server.
 			s.String(&o.dataDir, "data-dir", "WAFLOW_DATA_DIR", "./waflow-data", "data folder of a development server, for the default keys and secrets")
 			s.Secret(&o.appSecret, "app-secret", "WAFLOW_APP_SECRET", "the app secret that signs requests; the first of a list (default: DATA_DIR/dev/app-secret)")
 			s.Secret(&o.tokenSecret, "token-secret", "WAFLOW_TOKEN_SECRET", "the secret that signs flow tokens (default: DATA_DIR/dev/token-secret)")
+			s.FlowsDir()
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 1 {
 					return usagef("bench", "want one URL or none (the local server), got %d arguments", len(args))

@@ -80,6 +80,13 @@ func (s *settings) Secret(dst *string, flagName, envName, usage string) {
 	s.values = append(s.values, st)
 }
 
+// FlowsDir declares the flows folder setting, -flows-dir and
+// WAFLOW_FLOWS_DIR, into env.flowsDir: every command that finds flows by
+// name (describeFlows) or serves them declares it.
+func (s *settings) FlowsDir() {
+	s.String(&s.env.flowsDir, "flows-dir", "WAFLOW_FLOWS_DIR", "", "a folder of the business's own flows: NAME.json (Flow JSON) and NAME.waflow.json (its manifest) each; see docs/flows-folder.md")
+}
+
 // resolve fills every declared destination once the flags are parsed.
 func (s *settings) resolve() error {
 	set := map[string]bool{}

@@ -110,7 +110,7 @@ func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, pub
 		cats = append(cats, graph.Category(strings.ToUpper(c)))
 	}
 	if len(args) == 0 {
-		known, err := describeFlows()
+		known, err := describeFlows(env)
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func runDeploy(ctx context.Context, env *Env, cfg *appConfig, args []string, pub
 	}
 	var flows []deploy.Flow
 	for _, a := range args {
-		f, err := loadFlowSource(a)
+		f, err := loadFlowSource(env, a)
 		if err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 		return err
 	}
 	defer sess.Close()
-	known, err := describeFlows()
+	known, err := describeFlows(env)
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ func runPreview(ctx context.Context, env *Env, cfg *appConfig, arg string, o pre
 		}
 	}
 	name, endpointFlow := arg, false
-	if src, err := loadFlowSource(arg); err == nil {
+	if src, err := loadFlowSource(env, arg); err == nil {
 		name, endpointFlow = src.Name, usesEndpoint(src.Src)
 	}
 	if endpointFlow {
@@ -320,7 +320,7 @@ func runMetrics(ctx context.Context, env *Env, cfg *appConfig, name, metric, gra
 		}
 		*d.dst = t
 	}
-	if src, err := loadFlowSource(name); err == nil {
+	if src, err := loadFlowSource(env, name); err == nil {
 		name = src.Name
 	}
 	if err := cfg.graph.require(needToken); err != nil {

@@ -82,11 +82,12 @@ type flowSource struct {
 	File       string // what messages call it: NAME.json for a registered flow, else the path
 	Src        []byte
 	Categories []graph.Category // a registered flow's; none for a file
-	Catalog    bool             // a registered flow, not a file
+	Catalog    bool             // a registered flow (the catalog's or the flows folder's), not a file
 }
 
-// loadFlowSource reads arg: a path to a .json file, or a catalog flow name.
-func loadFlowSource(arg string) (*flowSource, error) {
+// loadFlowSource reads arg: a path to a .json file, or a registered flow's
+// name (the catalog's or the flows folder's).
+func loadFlowSource(env *Env, arg string) (*flowSource, error) {
 	if strings.HasSuffix(arg, ".json") || strings.ContainsRune(arg, os.PathSeparator) || strings.ContainsRune(arg, '/') {
 		b, err := os.ReadFile(arg)
 		if err != nil {
@@ -94,7 +95,7 @@ func loadFlowSource(arg string) (*flowSource, error) {
 		}
 		return &flowSource{Name: strings.TrimSuffix(filepath.Base(arg), ".json"), File: arg, Src: b}, nil
 	}
-	flows, err := describeFlows()
+	flows, err := describeFlows(env)
 	if err != nil {
 		return nil, err
 	}

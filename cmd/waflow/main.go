@@ -27,6 +27,11 @@ type Env struct {
 	Stderr io.Writer
 	// Getenv reads an environment variable; os.Getenv in production.
 	Getenv func(string) string
+
+	// flowsDir is the flows folder of the command's settings
+	// (settings.FlowsDir), "" for none: describeFlows and serve add its
+	// flows to the catalog's.
+	flowsDir string
 }
 
 // Command is one subcommand of waflow.

@@ -145,7 +145,7 @@ func runBrowserPreview(ctx context.Context, env *Env, files []string, o *browser
 // previewFlows builds the registry of the flows "waflow preview" shows: a
 // Flow JSON file each, or a known flow's name, in the order given.
 func previewFlows(env *Env, files []string) (*registry.Registry, error) {
-	known, err := describeFlows()
+	known, err := describeFlows(env)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ retry; check the chat before sending again.`,
 }
 
 func runSend(ctx context.Context, env *Env, cfg *appConfig, name string, m *graph.FlowMessage) error {
-	if src, err := loadFlowSource(name); err == nil {
+	if src, err := loadFlowSource(env, name); err == nil {
 		name = src.Name
 		if usesEndpoint(src.Src) {
 			m.Action = graph.ActionDataExchange
@@ -91,7 +91,7 @@ func runSend(ctx context.Context, env *Env, cfg *appConfig, name string, m *grap
 	}
 	if m.Body == "" {
 		m.Body = "Please open the form."
-		if c, err := describeFlows(); err == nil {
+		if c, err := describeFlows(env); err == nil {
 			if f := c.Flow(name); f != nil {
 				m.Body = f.Title
 			}

@@ -72,6 +72,7 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.bodyMemoryMiB, "body-memory-mib", "WAFLOW_BODY_MEMORY_MIB", defaultBodyMemoryMiB, "MiB of webhook and data-endpoint request bodies in memory at once (read, not yet answered; the signature can only be checked once a body is whole); past it a request is answered 503 with Retry-After")
 	s.String(&c.maxConnections, "max-connections", "WAFLOW_MAX_CONNECTIONS", defaultMaxConnections, "connections open at once; past it an idle one is closed to make room, or the new one is answered 503 with Retry-After")
 	s.String(&c.catalogSettings, "catalog-settings", "WAFLOW_CATALOG_SETTINGS", "", "the catalog settings file (JSON; keys it has replace the defaults: see waflow catalog settings)")
+	s.FlowsDir()
 	s.String(&c.preview, "preview", "WAFLOW_PREVIEW", "auto", "serve the browser preview at /preview/: true, false, or auto (only in development mode: the preview drives the real handlers, e.g. books slots)")
 	s.Secret(&c.previewSecret, "preview-secret", "WAFLOW_PREVIEW_SECRET", "the secret that signs in to the preview (/preview/?key=SECRET or Authorization: Bearer SECRET); required with real keys")
 	c.graph.declare(s)
@@ -265,6 +266,8 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		WebhookLease:          lease,
 		WebhookHandlerTimeout: handlerTimeout,
 		CatalogSettings:       settings,
+		FlowsDir:              env.flowsDir,
+		Getenv:                env.Getenv,
 		Preview:               withPreview,
 		PreviewSecret:         cfg.previewSecret,
 		BodyBytesInFlight:     bodyMiB << 20,

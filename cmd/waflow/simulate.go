@@ -98,6 +98,7 @@ func (t *targetConfig) declare(fs *flag.FlagSet, s *settings) {
 	s.Secret(&t.tokenSecret, "token-secret", "WAFLOW_TOKEN_SECRET", "the secret that signs flow tokens (default DATA_DIR/dev/token-secret)")
 	s.Secret(&t.databaseURL, "database-url", "WAFLOW_DATABASE_URL", "the server's database, where issued flow tokens are recorded (default DATA_DIR/waflow.db)")
 	fs.StringVar(&t.flowToken, "flow-token", "", "use this flow token instead of issuing one")
+	s.FlowsDir()
 	fs.StringVar(&t.waID, "wa-id", "15550000001", "the simulated user's WhatsApp id: flow tokens are issued for it and completion webhooks come from it")
 }
 
@@ -149,7 +150,7 @@ func (t *targetConfig) tokenIssuer(ctx context.Context) (func(ctx context.Contex
 // loadFlow reads FLOW: a catalog flow's name or a Flow JSON file. A flow
 // with errors is refused with the validator's report.
 func loadFlow(env *Env, arg string) (name string, spec *flowjson.Flow, src []byte, err error) {
-	known, err := describeFlows()
+	known, err := describeFlows(env)
 	if err != nil {
 		return "", nil, nil, err
 	}

@@ -3,22 +3,30 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
+	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/flowsdir"
 )
 
 func validateCommand() *Command {
 	return &Command{
 		Name:    "validate",
-		Args:    "FILE...",
-		Summary: "check Flow JSON files as Meta's Flow Builder does, offline",
+		Args:    "FILE|DIR...",
+		Summary: "check Flow JSON files and flows folders as Meta's Flow Builder does, offline",
 		Help: `
 Checks each Flow JSON file (versions 2.1 to 7.3; "-" reads standard input) and
-prints every problem as
+each flows folder (DIR: every NAME.json and its manifest NAME.waflow.json, as
+"waflow serve -flows-dir DIR" checks them at start: see docs/flows-folder.md;
+backend secrets are not read) and prints every problem as
 
     FILE:LINE:COL: CODE: message
 
@@ -34,7 +42,7 @@ warning), 2 for a usage mistake.`,
 			strict := fs.Bool("strict", false, "fail on warnings too")
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
-					return usagef("validate", "no Flow JSON file given")
+					return usagef("validate", "no Flow JSON file given (nor flows folder)")
 				}
 				return runValidate(env, args, *asJSON, *strict)
 			}
@@ -57,8 +65,21 @@ type validateFile struct {
 
 func runValidate(env *Env, files []string, asJSON, strict bool) error {
 	report := validateReport{Files: []validateFile{}}
-	unreadable := 0
+	unreadable, checked := 0, 0
 	for _, name := range files {
+		if st, err := os.Stat(name); name != "-" && err == nil && st.IsDir() {
+			n, err := validateDir(env, name, &report, asJSON)
+			if err != nil {
+				unreadable++
+				report.Files = append(report.Files, validateFile{FileReport: flowjson.FileReport{File: name, Problems: flowjson.Problems{}}, ReadError: err.Error()})
+				if !asJSON {
+					fmt.Fprintf(env.Stderr, "waflow validate: %v\n", err)
+				}
+			}
+			checked += n
+			continue
+		}
+		checked++
 		src, err := readFlowFile(env, name)
 		if err != nil {
 			unreadable++
@@ -92,7 +113,7 @@ func runValidate(env *Env, files []string, asJSON, strict bool) error {
 		}
 		return nil
 	}
-	msg := fmt.Sprintf("%s, %s in %s", count(report.Errors, "error"), count(report.Warnings, "warning"), count(len(files), "file"))
+	msg := fmt.Sprintf("%s, %s in %s", count(report.Errors, "error"), count(report.Warnings, "warning"), count(checked, "file"))
 	if !failed {
 		// The same summary on success, so that a clean run says what it checked.
 		fmt.Fprintf(env.Stderr, "waflow validate: %s\n", msg)
@@ -102,6 +123,53 @@ func runValidate(env *Env, files []string, asJSON, strict bool) error {
 		msg += fmt.Sprintf(" (%s unreadable)", count(unreadable, "file"))
 	}
 	return &exitError{code: 1, msg: msg}
+}
+
+// validateDir checks the flows folder dir as serve loads it, against the
+// catalog's flow names, adds its files' problems to report (printing them
+// unless asJSON) and returns how many files it checked. An error means the
+// folder could not be read.
+func validateDir(env *Env, dir string, report *validateReport, asJSON bool) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	known, err := catalog.Describe(nil)
+	if err != nil {
+		return 0, err
+	}
+	ps, err := flowsdir.Load(known, dir, flowsdir.Options{})
+	if _, ok := errors.AsType[*flowsdir.Error](err); err != nil && !ok {
+		return 0, err
+	}
+	if !asJSON {
+		if err := ps.WriteText(env.Stdout); err != nil {
+			return 0, err
+		}
+	}
+	// One report a file of the folder, in its order, then any other file
+	// a problem names.
+	byFile := map[string]flowjson.Problems{}
+	for _, p := range ps {
+		byFile[p.File] = append(byFile[p.File], p.Problem)
+	}
+	var names []string
+	for _, e := range entries {
+		if n := e.Name(); !e.IsDir() && !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".json") {
+			names = append(names, filepath.Join(dir, n))
+		}
+	}
+	for _, p := range ps {
+		if !slices.Contains(names, p.File) {
+			names = append(names, p.File)
+		}
+	}
+	for _, n := range names {
+		report.Files = append(report.Files, validateFile{FileReport: byFile[n].Report(n)})
+	}
+	report.Errors += ps.Errors()
+	report.Warnings += ps.Warnings()
+	return len(names), nil
 }
 
 func readFlowFile(env *Env, name string) ([]byte, error) {

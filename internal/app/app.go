@@ -1,7 +1,8 @@
 // Package app builds what "waflow serve" runs from an explicit Config: the
-// store, the registry of flows (the catalog's), a data endpoint per flow,
-// the webhook receiver and its worker, the outbox worker, metrics and the
-// browser preview, composed into one internal/server.Server.
+// store, the registry of flows (the catalog's and a flows folder's), a
+// data endpoint per flow, the webhook receiver and its worker, the outbox
+// worker, metrics and the browser preview, composed into one
+// internal/server.Server.
 //
 // It reads neither flags nor the environment: cmd/waflow parses them,
 // loads the secrets and copies them into a Config.
@@ -22,6 +23,8 @@ import (
 	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/flowsdir"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/metrics"
 	"github.com/waflow/waflow/internal/server"
@@ -65,6 +68,18 @@ type Config struct {
 	// CatalogSettings are the catalog flows' settings; the defaults when
 	// nil.
 	CatalogSettings *catalog.Settings
+
+	// FlowsDir is a flows folder (package flowsdir, docs/flows-folder.md)
+	// whose flows are served next to the catalog's; "" for none. A folder
+	// with any error stops the start.
+	FlowsDir string
+	// Forward builds the data-endpoint handlers of a folder flow answered
+	// by a backend (flowsdir.Options.Endpoint). When nil, a folder with
+	// such a flow stops the start.
+	Forward func(m flowsdir.Manifest, spec *flowjson.Flow) (*endpoint.Flow, error)
+	// Getenv looks up the environment variables that folder manifests
+	// name for backend secrets (backend.secret_env).
+	Getenv func(string) string
 
 	// Outbox, when set, sends the outbox's messages through the Graph API.
 	// When nil, OutboxOff says why, in one warning.
@@ -150,7 +165,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.metrics = metrics.New(log)
 	a.metrics.WatchInbox(store.InboxStats)
 
-	if err := a.loadFlows(cfg.CatalogSettings); err != nil {
+	if err := a.loadFlows(cfg); err != nil {
 		return nil, err
 	}
 	a.worker, err = webhook.NewWorker(webhook.WorkerConfig{
@@ -280,13 +295,13 @@ func (a *App) Close() error {
 }
 
 // loadFlows fills the registry: the catalog's ready-made flows with
-// settings. A flow whose Flow JSON or settings do not validate stops the
-// start.
-func (a *App) loadFlows(settings *catalog.Settings) error {
+// settings, then the flows folder's. A flow whose Flow JSON, settings or
+// manifest do not validate stops the start.
+func (a *App) loadFlows(cfg Config) error {
 	a.flows = registry.New()
-	return catalog.Register(a.flows, catalog.Deps{
+	err := catalog.Register(a.flows, catalog.Deps{
 		Store:    a.store,
-		Settings: settings,
+		Settings: cfg.CatalogSettings,
 		Logger:   a.log.With("component", "catalog"),
 		// A confirmation enqueued wakes the outbox worker at once.
 		OnEnqueue: func() {
@@ -295,6 +310,36 @@ func (a *App) loadFlows(settings *catalog.Settings) error {
 			}
 		},
 	})
+	if err != nil || cfg.FlowsDir == "" {
+		return err
+	}
+	forward := cfg.Forward
+	if forward == nil {
+		forward = func(flowsdir.Manifest, *flowjson.Flow) (*endpoint.Flow, error) {
+			return nil, errors.New("this server cannot forward to a backend")
+		}
+	}
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	ps, err := flowsdir.Load(a.flows, cfg.FlowsDir, flowsdir.Options{Endpoint: forward, Getenv: getenv})
+	for _, p := range ps {
+		if p.Severity == flowjson.SeverityWarning {
+			a.log.Warn("flows folder: " + p.String())
+		}
+	}
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, f := range a.flows.Flows() {
+		if f.Origin == registry.OriginFolder {
+			n++
+		}
+	}
+	a.log.Info("flows folder loaded", "dir", cfg.FlowsDir, "flows", n)
+	return nil
 }
 
 // completionHandler adapts a flow's completion handler to the webhook

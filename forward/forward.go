@@ -298,8 +298,8 @@ func (fw *Forwarder) request(id string, r *endpoint.Request) *Request {
 	return req
 }
 
-func (fw *Forwarder) send(ctx context.Context, id string, at time.Time, body []byte, flowToken string) (int, *endpoint.Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, fw.timeout)
+func (fw *Forwarder) send(parent context.Context, id string, at time.Time, body []byte, flowToken string) (int, *endpoint.Response, error) {
+	ctx, cancel := context.WithTimeout(parent, fw.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fw.url, bytes.NewReader(body))
 	if err != nil {
@@ -313,7 +313,7 @@ func (fw *Forwarder) send(ctx context.Context, id string, at time.Time, body []b
 	resp, err := fw.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil || isTimeout(err) {
-			return 0, nil, &Error{Failure: FailureTimeout, Detail: fmt.Sprintf("no answer within %v", fw.timeout), Err: err}
+			return 0, nil, &Error{Failure: FailureTimeout, Detail: fw.late(parent), Err: err}
 		}
 		return 0, nil, &Error{Failure: FailureUnreachable, Detail: transportDetail(err), Err: err}
 	}
@@ -323,12 +323,21 @@ func (fw *Forwarder) send(ctx context.Context, id string, at time.Time, body []b
 	case errors.Is(err, errTooLarge):
 		return resp.StatusCode, nil, &Error{Failure: FailureTooLarge, Status: resp.StatusCode, Detail: fmt.Sprintf("answer over %d bytes", MaxAnswerBytes), Err: err}
 	case err != nil && (ctx.Err() != nil || isTimeout(err)):
-		return resp.StatusCode, nil, &Error{Failure: FailureTimeout, Status: resp.StatusCode, Detail: fmt.Sprintf("answer not read within %v", fw.timeout), Err: err}
+		return resp.StatusCode, nil, &Error{Failure: FailureTimeout, Status: resp.StatusCode, Detail: "answer cut short: " + fw.late(parent), Err: err}
 	case err != nil:
 		return resp.StatusCode, nil, &Error{Failure: FailureUnreachable, Status: resp.StatusCode, Detail: "the answer broke off", Err: err}
 	}
 	answer, err := ParseAnswer(resp.StatusCode, b, flowToken)
 	return resp.StatusCode, answer, err
+}
+
+// late says which deadline passed: the forwarder's, or the request's own
+// (the endpoint's, or the client went away).
+func (fw *Forwarder) late(parent context.Context) string {
+	if parent.Err() != nil {
+		return "the request's deadline passed before the backend answered"
+	}
+	return fmt.Sprintf("no answer within %v", fw.timeout)
 }
 
 func isTimeout(err error) bool {

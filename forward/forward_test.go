@@ -281,8 +281,9 @@ func TestBackendFailures(t *testing.T) {
 		{"a body over 1 MiB, streamed", func(w http.ResponseWriter, _ *forward.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"screen":"WELCOME","data":{"greeting":"`)
-			for range forward.MaxAnswerBytes/len(value) + 1 {
-				io.WriteString(w, value)
+			chunk := strings.Repeat(value, 64<<10/len(value))
+			for written := 0; written <= forward.MaxAnswerBytes; written += len(chunk) {
+				io.WriteString(w, chunk)
 			}
 			w.(http.Flusher).Flush()
 			io.WriteString(w, `"}}`)
@@ -301,10 +302,14 @@ func TestBackendFailures(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			secret := stdwebhooks.NewSecret()
 			_, srv := newBackend(t, secret, c.answer)
+			timeout := 2 * time.Second
+			if c.failure == forward.FailureTimeout {
+				timeout = 150 * time.Millisecond
+			}
 			var obs observations
 			var logs syncBuffer
 			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			f, err := forward.NewFlow("booking", forward.Config{URL: srv.URL, Secret: secret, Timeout: 150 * time.Millisecond, Observe: obs.add, Logger: log})
+			f, err := forward.NewFlow("booking", forward.Config{URL: srv.URL, Secret: secret, Timeout: timeout, Observe: obs.add, Logger: log})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -472,7 +477,9 @@ func TestTokenPolicy(t *testing.T) {
 // backend alive between requests.
 func TestConnectionReuse(t *testing.T) {
 	secret := stdwebhooks.NewSecret()
-	be, srv := newBackend(t, secret, twoScreenAnswers)
+	v, _ := stdwebhooks.NewVerifier(secret)
+	be := &backend{t: t, verifier: v, answer: twoScreenAnswers}
+	srv := httptest.NewUnstartedServer(be)
 	var mu sync.Mutex
 	conns := 0
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -482,6 +489,8 @@ func TestConnectionReuse(t *testing.T) {
 			mu.Unlock()
 		}
 	}
+	srv.Start()
+	t.Cleanup(srv.Close)
 	fw, err := forward.New(forward.Config{URL: srv.URL, Secret: secret})
 	if err != nil {
 		t.Fatal(err)

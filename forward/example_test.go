@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/forward"
 	"github.com/waflow/waflow/stdwebhooks"
 )
@@ -42,7 +43,7 @@ func Example() {
 	fw, _ := forward.New(forward.Config{URL: backend.URL, Secret: secret})
 	answer, err := fw.Handle(context.Background(), &endpoint.Request{
 		Flow: "booking", Version: "3.0", Action: endpoint.ActionInit, FlowToken: "tok",
-		Token: flowTokenOf("15550000001"),
+		Token: flowtoken.Claims{Flow: "booking", WAID: "15550000001"}, // what the token check found
 	})
 	fmt.Println(answer.Screen, answer.Data["greeting"], err)
 	// Output:

@@ -18,7 +18,6 @@ import (
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtest"
-	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/forward"
 	"github.com/waflow/waflow/simulator"
 	"github.com/waflow/waflow/stdwebhooks"
@@ -626,5 +625,3 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 	})
 }
-
-func flowTokenOf(waID string) flowtoken.Claims { return flowtoken.Claims{Flow: "booking", WAID: waID} }

@@ -26,6 +26,7 @@ import (
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowsdir"
 	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/forward"
 	"github.com/waflow/waflow/internal/metrics"
 	"github.com/waflow/waflow/internal/server"
 	"github.com/waflow/waflow/internal/storage"
@@ -315,9 +316,7 @@ func (a *App) loadFlows(cfg Config) error {
 	}
 	forward := cfg.Forward
 	if forward == nil {
-		forward = func(flowsdir.Manifest, *flowjson.Flow) (*endpoint.Flow, error) {
-			return nil, errors.New("this server cannot forward to a backend")
-		}
+		forward = a.forwardFlow
 	}
 	getenv := cfg.Getenv
 	if getenv == nil {
@@ -340,6 +339,31 @@ func (a *App) loadFlows(cfg Config) error {
 	}
 	a.log.Info("flows folder loaded", "dir", cfg.FlowsDir, "flows", n)
 	return nil
+}
+
+// forwardFlow builds the handlers of a folder flow answered by its
+// backend (package forward, docs/forwarding.md): each request that passed
+// the endpoint's checks is POSTed to the backend, signed, and its answer
+// goes back through the endpoint's answer path.
+func (a *App) forwardFlow(m flowsdir.Manifest, spec *flowjson.Flow) (*endpoint.Flow, error) {
+	b := m.Backend
+	if b == nil {
+		return nil, errors.New("no backend")
+	}
+	policy := forward.TokensWaflow
+	if b.Tokens == flowsdir.TokensBackend {
+		policy = forward.TokensBackend
+	}
+	return forward.NewFlow(m.Name, forward.Config{
+		URL:         b.URL,
+		Secret:      string(b.Secret),
+		Timeout:     b.Timeout, // 0: forward.DefaultTimeout, under the endpoint's deadline
+		TokenPolicy: policy,
+		Logger:      a.log.With("component", "forward", "flow", m.Name),
+		Observe: func(o forward.Observation) {
+			a.metrics.ObserveForward(o.Flow, string(o.Outcome), string(o.Failure))
+		},
+	})
 }
 
 // completionHandler adapts a flow's completion handler to the webhook

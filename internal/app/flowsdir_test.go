@@ -1,16 +1,26 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowsdir"
+	"github.com/waflow/waflow/forward"
 	"github.com/waflow/waflow/registry"
+	"github.com/waflow/waflow/simulator"
+	"github.com/waflow/waflow/stdwebhooks"
 )
 
 const (
@@ -76,8 +86,8 @@ func TestAppServesFlowsFolder(t *testing.T) {
 }
 
 // TestAppRefusesBadFlowsFolder: a folder with an error stops the start
-// with a message naming the file; so does a backend flow on a server that
-// cannot forward.
+// with a message naming the file; so does a backend flow whose secret the
+// forwarder refuses.
 func TestAppRefusesBadFlowsFolder(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.FlowsDir = writeFlows(t, map[string]string{"expense_entry.json": folderStatic})
@@ -90,9 +100,110 @@ func TestAppRefusesBadFlowsFolder(t *testing.T) {
 		"order.json":        folderDynamic,
 		"order.waflow.json": `{"backend": {"url": "http://127.0.0.1:9/order", "secret_env": "ORDER_SECRET"}}`,
 	})
-	cfg.Getenv = func(string) string { return "whsec_b3JkZXI=" }
+	cfg.Getenv = func(string) string { return "whsec_b3JkZXI=" } // 5 bytes
 	_, err = New(t.Context(), cfg)
-	if err == nil || !strings.Contains(err.Error(), "order.waflow.json:1:2: ENDPOINT_NOT_BUILT: flow order: this server cannot forward to a backend") {
-		t.Errorf("no Forward: New = %v", err)
+	if err == nil || !strings.Contains(err.Error(), "order.waflow.json:1:2: ENDPOINT_NOT_BUILT: flow order: forward: secret 1: stdwebhooks: bad secret: 5 bytes, want at least 24") {
+		t.Errorf("a secret too short to sign with: New = %v", err)
 	}
+}
+
+// TestAppForwardsFolderFlow: a folder flow with a backend is answered by
+// that backend through the server's own forwarder: the request reaches it
+// signed the Standard Webhooks way, its screen reaches the phone, and
+// /metrics counts the forwarded request.
+func TestAppForwardsFolderFlow(t *testing.T) {
+	secret := stdwebhooks.NewSecret()
+	verifier, err := stdwebhooks.NewVerifier(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	var mu sync.Mutex
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := verifier.Verify(r.Header, body); err != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var req forward.Request
+		if err := json.Unmarshal(body, &req); err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		actions = append(actions, req.Action)
+		mu.Unlock()
+		if req.Action == "INIT" {
+			io.WriteString(w, `{"screen":"ONE","data":{}}`)
+			return
+		}
+		io.WriteString(w, `{"screen":"SUCCESS","data":{"extension_message_response":{"params":{"order":"A-1"}}}}`)
+	}))
+	defer backend.Close()
+
+	cfg := testConfig(t)
+	cfg.FlowsDir = writeFlows(t, map[string]string{
+		"order.json":        folderDynamic,
+		"order.waflow.json": `{"backend": {"url": "` + backend.URL + `", "secret_env": "ORDER_SECRET", "tokens": "backend"}}`,
+	})
+	cfg.Getenv = func(name string) string {
+		if name == "ORDER_SECRET" {
+			return secret
+		}
+		return ""
+	}
+	a, err := New(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go a.Serve(ctx, ln)
+	base := "http://" + ln.Addr().String()
+
+	c, err := simulator.NewClient(simulator.Config{Flow: a.Flows().Flow("order").Spec, Name: "order", URL: base + "/flows/order",
+		PublicKey: &cfg.PrivateKeys[0].PublicKey, AppSecret: cfg.AppSecrets[0], FlowToken: "a-token-the-backend-judges"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := simulator.NewSession(c)
+	if st, err := s.Start(ctx); err != nil || !st.OK() || st.To != "ONE" {
+		t.Fatalf("INIT: %v %v, to %q", err, st.Err(), st.To)
+	}
+	if err := s.Set("who", "Ada"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Submit(ctx); err != nil || !st.OK() || st.To != "SUCCESS" {
+		t.Fatalf("submit: %v %v, to %q", err, st.Err(), st.To)
+	}
+	mu.Lock()
+	got := strings.Join(actions, ",")
+	mu.Unlock()
+	if got != "INIT,data_exchange" {
+		t.Errorf("the backend saw %s", got)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(m), `waflow_forward_requests_total{failure="",flow="order",outcome="answered"} 2`) {
+		t.Errorf("/metrics does not count the two forwarded requests:\n%s", grepLines(string(m), "waflow_forward"))
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -37,6 +37,7 @@ type Metrics struct {
 	processed        *prometheus.CounterVec
 	failures         *prometheus.CounterVec
 	flowEvents       *prometheus.CounterVec
+	forwarded        *prometheus.CounterVec
 }
 
 // New returns a registry with waflow's metrics and the Go runtime and
@@ -87,13 +88,17 @@ func New(logger *slog.Logger) *Metrics {
 			Name: "waflow_flow_events_total",
 			Help: "flows webhooks processed (status changes and health alerts), by event and state (new status or alert state).",
 		}, []string{"event", "state"}),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waflow_forward_requests_total",
+			Help: "Data-endpoint requests forwarded to a folder flow's backend, by flow, outcome (answered, token_rejected, failed) and failure (timeout, unreachable, status, too_large, not_json, bad_answer; empty unless failed).",
+		}, []string{"flow", "outcome", "failure"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.endpointRequests, m.endpointLatency,
 		m.webhookRequests, m.webhookLatency, m.webhookEvents, m.webhookDups,
-		m.processed, m.failures, m.flowEvents,
+		m.processed, m.failures, m.flowEvents, m.forwarded,
 	)
 	return m
 }
@@ -130,6 +135,15 @@ func (m *Metrics) ObserveEndpoint(flow, action string, status int, d time.Durati
 	}
 	m.endpointRequests.WithLabelValues(flow, action, strconv.Itoa(status)).Inc()
 	m.endpointLatency.WithLabelValues(flow, action).Observe(d.Seconds())
+}
+
+// ObserveForward records one request forwarded to a backend (package
+// forward's Observation: outcome and failure are its fixed words).
+func (m *Metrics) ObserveForward(flow, outcome, failure string) {
+	if m == nil {
+		return
+	}
+	m.forwarded.WithLabelValues(flow, outcome, failure).Inc()
 }
 
 // WebhookRequest records one answered webhook request.

@@ -48,7 +48,7 @@ func newBooking(e *env) (*registry.Flow, error) {
 	for _, d := range b.cfg.Closures {
 		b.closed[d] = true
 	}
-	f := endpoint.NewFlow("appointment_booking")
+	f := endpoint.NewFlowFromJSON("appointment_booking", spec)
 	f.Use(checkValues(spec, map[string]screenData{
 		"DETAILS": noData,
 		"DATE":    b.dateData,

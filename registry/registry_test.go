@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -96,16 +97,16 @@ func TestValidateCompletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.ValidateCompletion("f", map[string]any{"who": "ana"}); err != nil {
+	if err := r.ValidateCompletion(context.Background(), "f", map[string]any{"who": "ana"}); err != nil {
 		t.Errorf("good values: %v", err)
 	}
-	if err := r.ValidateCompletion("f", map[string]any{}); err == nil {
+	if err := r.ValidateCompletion(context.Background(), "f", map[string]any{}); err == nil {
 		t.Error("a completion without the complete payload's field was accepted")
 	}
-	if err := r.ValidateCompletion("f", map[string]any{"who": "root"}); !errors.Is(err, rule) {
+	if err := r.ValidateCompletion(context.Background(), "f", map[string]any{"who": "root"}); !errors.Is(err, rule) {
 		t.Errorf("CheckCompletion's error: got %v", err)
 	}
-	if err := r.ValidateCompletion("nope", nil); err == nil {
+	if err := r.ValidateCompletion(context.Background(), "nope", nil); err == nil {
 		t.Error("an unknown flow was accepted")
 	}
 }

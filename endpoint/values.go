@@ -22,7 +22,9 @@ type ValueCheck struct {
 	// screen without one is checked without its data: a value whose
 	// options or limits come from it is type-checked only (see
 	// flowjson.SubmissionCheck.Unverified) and the handler checks it
-	// against what it sent.
+	// against what it sent; and a rejected submission from a screen that
+	// declares data is answered 500, since the screen cannot be shown
+	// again without it.
 	Data map[string]ScreenData
 	// Needs lists, for a screen, the other screens whose data its values
 	// are checked against too (values bound through ${screen.ID.form.x} to
@@ -85,6 +87,12 @@ func CheckValues(cfg ValueCheck) Middleware {
 				fields = append(fields, e.Key)
 			}
 			log.Warn("submitted values rejected", "flow", r.Flow, "screen", r.Screen, "fields", fields)
+			if s := spec.Screen(r.Screen); data == nil && s != nil && len(s.Data) > 0 {
+				// The screen cannot be shown again without its data: an
+				// answer missing it would be refused (a phone never sends
+				// such values; a forged request gets a failure).
+				return nil, Fail("submitted values rejected, and no data to show their screen again", check.Err())
+			}
 			return InvalidAnswer(spec, r.Screen, data, check), nil
 		}
 	}

@@ -548,8 +548,17 @@ func (vc *valueChecker) options(s *Screen, c *Component) ([]option, bool) {
 		return out, true
 	}
 	x, known := vc.resolve(s, &Value{Kind: String, Str: c.DataSource.Ref})
+	if !known {
+		return nil, false
+	}
 	items, ok := x.([]any)
-	if !known || !ok {
+	if ms, isMaps := x.([]map[string]any); isMaps { // screen data built in Go
+		items, ok = make([]any, len(ms)), true
+		for i, m := range ms {
+			items[i] = m
+		}
+	}
+	if !ok {
 		return nil, false
 	}
 	out := make([]option, 0, len(items))

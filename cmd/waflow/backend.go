@@ -137,6 +137,9 @@ func (b *backend) tokenValidator() endpoint.TokenValidator { return b.tokens }
 // observeEndpoint receives one observation per endpoint request.
 func (b *backend) observeEndpoint(o endpoint.Observation) {
 	b.metrics.ObserveEndpoint(o.Flow, o.Action, o.Status, o.Duration)
+	if o.AnswerRule != "" {
+		b.metrics.AnswerRefused(o.Flow, o.AnswerRule)
+	}
 }
 
 // ready reports whether the backend can take traffic.

@@ -292,7 +292,7 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 	}
 	// A replayed submission finds the session's booking and gets its answer.
 	local := bk.Start.In(b.settings.Location())
-	return endpoint.Complete(r.FlowToken, map[string]any{
+	return endpoint.Success(map[string]any{
 		"booking_ref": bk.Ref,
 		"date":        local.Format(time.DateOnly),
 		"time":        local.Format("15:04"),

@@ -279,5 +279,5 @@ func (b *budget) save(ctx context.Context, r *endpoint.Request) (*endpoint.Respo
 	if err != nil {
 		return nil, err
 	}
-	return endpoint.Complete(r.FlowToken, map[string]any{"budget_id": bu.ID}), nil
+	return endpoint.Success(map[string]any{"budget_id": bu.ID}), nil
 }

@@ -60,8 +60,9 @@ func (r *Request) Decode(v any) error {
 type Response struct {
 	Screen string
 	// Data is the screen's data: any value that marshals to a JSON object
-	// (a map[string]any, a struct with json tags, a pointer to one), or
-	// nil for none.
+	// (a map[string]any, a struct with json tags, a pointer to one; a
+	// json.RawMessage holding an object, such as a relayed backend's, is
+	// sent as it is), or nil for none.
 	Data any
 
 	// params are the SUCCESS params of Success, to which the endpoint
@@ -147,6 +148,7 @@ type TokenError struct {
 	Err error  // logged, never shown
 }
 
+// Error says the token was rejected, with Err's text or Msg.
 func (e *TokenError) Error() string {
 	if e.Err != nil {
 		return "flow token rejected: " + e.Err.Error()
@@ -154,6 +156,7 @@ func (e *TokenError) Error() string {
 	return "flow token rejected: " + e.Msg
 }
 
+// Unwrap returns Err.
 func (e *TokenError) Unwrap() error { return e.Err }
 
 // CloseError closes the flow: the endpoint answers 427, the only status
@@ -171,6 +174,7 @@ type CloseError struct {
 // Close returns a *CloseError that closes the flow showing msg.
 func Close(msg string) error { return &CloseError{Msg: msg} }
 
+// Error says the flow was closed, with Err's text or Msg.
 func (e *CloseError) Error() string {
 	if e.Err != nil {
 		return "flow closed: " + e.Err.Error()
@@ -178,6 +182,7 @@ func (e *CloseError) Error() string {
 	return "flow closed: " + e.Msg
 }
 
+// Unwrap returns Err.
 func (e *CloseError) Unwrap() error { return e.Err }
 
 // HandlerFunc answers one request.

@@ -48,7 +48,7 @@ func newBooking(e *env) (*registry.Flow, error) {
 	for _, d := range b.cfg.Closures {
 		b.closed[d] = true
 	}
-	f := endpoint.NewFlow("appointment_booking")
+	f := endpoint.NewFlowFromJSON("appointment_booking", spec)
 	f.Use(checkValues(spec, map[string]screenData{
 		"DETAILS": noData,
 		"DATE":    b.dateData,
@@ -292,7 +292,7 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 	}
 	// A replayed submission finds the session's booking and gets its answer.
 	local := bk.Start.In(b.settings.Location())
-	return endpoint.Complete(r.FlowToken, map[string]any{
+	return endpoint.Success(map[string]any{
 		"booking_ref": bk.Ref,
 		"date":        local.Format(time.DateOnly),
 		"time":        local.Format("15:04"),

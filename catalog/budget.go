@@ -35,7 +35,7 @@ func newBudget(e *env) (*registry.Flow, error) {
 	}
 	b := &budget{env: e, cfg: e.settings.BudgetSetup}
 	b.max, _ = parseAmount(b.cfg.MaxTotal)
-	f := endpoint.NewFlow("budget_setup")
+	f := endpoint.NewFlowFromJSON("budget_setup", spec)
 	f.Use(checkValues(spec, map[string]screenData{
 		"BUDGET": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) {
 			return b.budgetData(""), nil
@@ -279,5 +279,5 @@ func (b *budget) save(ctx context.Context, r *endpoint.Request) (*endpoint.Respo
 	if err != nil {
 		return nil, err
 	}
-	return endpoint.Complete(r.FlowToken, map[string]any{"budget_id": bu.ID}), nil
+	return endpoint.Success(map[string]any{"budget_id": bu.ID}), nil
 }

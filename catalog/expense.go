@@ -31,7 +31,7 @@ func newExpense(e *env) (*registry.Flow, error) {
 	}
 	x := &expense{env: e, cfg: e.settings.ExpenseEntry}
 	x.max, _ = parseAmount(x.cfg.MaxAmount) // checked by Settings.Validate
-	f := endpoint.NewFlow("expense_entry")
+	f := endpoint.NewFlowFromJSON("expense_entry", spec)
 	f.Use(checkValues(spec, map[string]screenData{
 		"EXPENSE": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) {
 			return x.form("", "", "", nil), nil

@@ -249,7 +249,7 @@ func TestCompletionNumbers(t *testing.T) {
 		{"expense_entry", "expense_id", "EX-7F3K2Q"},
 		{"budget_setup", "budget_id", "BU-7F3K2Q"},
 	} {
-		if err := c.ValidateCompletion(tt.flow, map[string]any{tt.key: tt.good}); err != nil {
+		if err := c.ValidateCompletion(context.Background(), tt.flow, map[string]any{tt.key: tt.good}); err != nil {
 			t.Errorf("%s: the valid completion was refused: %v", tt.flow, err)
 		}
 		for _, v := range numberVariants {
@@ -263,7 +263,7 @@ func TestCompletionNumbers(t *testing.T) {
 			if err := dec.Decode(&values); err != nil {
 				t.Fatal(err)
 			}
-			err = c.ValidateCompletion(tt.flow, values)
+			err = c.ValidateCompletion(context.Background(), tt.flow, values)
 			if err == nil || !strings.Contains(err.Error(), tt.key) {
 				t.Errorf("%s with %s = %s: %v, want an error naming %s", tt.flow, tt.key, v.value, err, tt.key)
 			}

@@ -32,7 +32,7 @@ func newPreferences(e *env) (*registry.Flow, error) {
 		return nil, err
 	}
 	p := &preferences{env: e, cfg: e.settings.CalendarPreferences}
-	f := endpoint.NewFlow("calendar_preferences")
+	f := endpoint.NewFlowFromJSON("calendar_preferences", spec)
 	f.Use(checkValues(spec, map[string]screenData{
 		"PREFERENCES": func(ctx context.Context, r *endpoint.Request, _ map[string]any) (map[string]any, error) {
 			return p.form(p.defaults(""), ""), nil

@@ -39,7 +39,7 @@ func newSchedule(e *env) (*registry.Flow, error) {
 		return nil, err
 	}
 	s := &schedule{env: e, cfg: e.settings.MultiDaySchedule}
-	f := endpoint.NewFlow("multi_day_schedule")
+	f := endpoint.NewFlowFromJSON("multi_day_schedule", spec)
 	f.Use(checkValues(spec, map[string]screenData{
 		"RANGE": func(context.Context, *endpoint.Request, map[string]any) (map[string]any, error) {
 			return s.rangeData(), nil

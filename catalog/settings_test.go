@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/waflow/waflow/endpoint"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -164,10 +166,10 @@ func TestValueCheckErrorsBindToFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := errorField(spec.Screen("EXPENSE").Component("amount")); got != "amount_error" {
-		t.Fatalf("errorField(amount) = %q", got)
+	if got := endpoint.ErrorField(spec.Screen("EXPENSE").Component("amount")); got != "amount_error" {
+		t.Fatalf("endpoint.ErrorField(amount) = %q", got)
 	}
-	if got := errorField(spec.Screen("SAVED").Component("nope")); got != "" {
-		t.Fatalf("errorField(missing) = %q", got)
+	if got := endpoint.ErrorField(spec.Screen("SAVED").Component("nope")); got != "" {
+		t.Fatalf("endpoint.ErrorField(missing) = %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package endpoint_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -208,3 +210,79 @@ type statusWriter struct {
 func (w *statusWriter) Header() http.Header         { return w.header }
 func (w *statusWriter) WriteHeader(code int)        { w.status = code }
 func (w *statusWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkEndpointAnswerWithoutRSA measures what the answer check adds
+// (NewFlowFromJSON) to a data_exchange and an INIT request, RSA aside:
+// "unchecked" is the same flow with UncheckedAnswers, as a flow served
+// without its Flow JSON.
+func BenchmarkEndpointAnswerWithoutRSA(b *testing.B) {
+	k, _ := testKeys(b)
+	sig, _ := signature.New(appSecret)
+	iss, _ := flowtoken.NewIssuer(tokenSecret)
+	token, _, _ := iss.Issue("booking", "4915112345678")
+	spec := orderSpec(b)
+	many := make([]map[string]any, 20)
+	for i := range many {
+		many[i] = map[string]any{"id": "p" + strconv.Itoa(i), "title": "Product " + strconv.Itoa(i)}
+	}
+	for _, req := range []struct{ name, plain string }{
+		{"data_exchange", `{"version":"3.0","action":"data_exchange","screen":"PICK","data":{"product":"tea"},"flow_token":"` + token + `"}`},
+		{"INIT", `{"version":"3.0","action":"INIT","screen":"","data":{},"flow_token":"` + token + `"}`},
+	} {
+		const pool = 64
+		bodies := make([][]byte, pool)
+		sigs := make([]string, pool)
+		unwrapped := knownKeys{}
+		for i := range bodies {
+			aesKey, iv := make([]byte, envelope.KeySize), make([]byte, envelope.IVSize)
+			rand.Read(aesKey)
+			rand.Read(iv)
+			bodies[i], _, _ = envelope.EncryptRequestWithKey(&k.PublicKey, aesKey, iv, []byte(req.plain), nil)
+			sigs[i] = signature.Sign(appSecret, bodies[i])
+			p, err := envelope.Parse(bodies[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			unwrapped[string(p.WrappedKey)] = aesKey
+		}
+		for _, unchecked := range []bool{true, false} {
+			name := req.name + "/checked"
+			if unchecked {
+				name = req.name + "/unchecked"
+			}
+			b.Run(name, func(b *testing.B) {
+				flow := orderFlow(spec)
+				flow.HandleInit(func(context.Context, *endpoint.Request) (*endpoint.Response, error) {
+					return endpoint.Next("PICK", map[string]any{"products": many, "product_error": ""}), nil
+				})
+				flow.UncheckedAnswers = unchecked
+				h, err := endpoint.New(endpoint.Config{
+					Keys: unwrapped, Signatures: sig, Tokens: endpoint.IssuerTokens{Issuer: iss},
+					Logger: discardLogger(),
+				}, flow)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					w := &statusWriter{header: http.Header{}}
+					r := httptest.NewRequest(http.MethodPost, "/flows/booking", nil)
+					body := &bytes.Reader{}
+					for pb.Next() {
+						body.Reset(bodies[i%pool])
+						r.Body = io.NopCloser(body)
+						r.ContentLength = int64(len(bodies[i%pool]))
+						r.Header.Set(signature.Header, sigs[i%pool])
+						h.ServeHTTP(w, r)
+						if w.status != 200 {
+							b.Fatalf("status %d", w.status)
+						}
+						i++
+					}
+				})
+			})
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/waflow/waflow/admission"
 	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/httperr"
 	"github.com/waflow/waflow/signature"
@@ -73,6 +75,10 @@ type Observation struct {
 	Screen   string
 	Status   int
 	Duration time.Duration
+	// AnswerRule is, when the endpoint refused to send a handler's answer
+	// because it breaks the Flow JSON (see NewFlowFromJSON), the first rule
+	// it broke: one of flowjson.AnswerRules. "" otherwise.
+	AnswerRule string
 }
 
 // Handler serves one flow's data endpoint.
@@ -82,13 +88,28 @@ type Handler struct {
 	handlers map[route]HandlerFunc
 	tokens   TokenValidator
 	log      *slog.Logger
+	// spec checks every answer; nil when the flow has no Flow JSON or
+	// turned the check off.
+	spec *flowjson.Flow
 }
 
 // New returns the http.Handler of flow. The flow must have all its handlers
-// and middleware registered: New takes a snapshot.
+// and middleware registered: New takes a snapshot. For a flow built from
+// its Flow JSON, New fails (ErrMissingHandler) when a request the Flow JSON
+// can send has no handler, and the Handler checks every answer (see
+// NewFlowFromJSON).
 func New(cfg Config, flow *Flow) (*Handler, error) {
 	if flow == nil || flow.name == "" {
 		return nil, errors.New("endpoint: a flow with a name is required")
+	}
+	var spec *flowjson.Flow
+	if flow.spec != nil {
+		if err := flow.checkHandlers(); err != nil {
+			return nil, err
+		}
+		if !flow.UncheckedAnswers {
+			spec = flow.spec
+		}
 	}
 	if cfg.Keys == nil {
 		return nil, errors.New("endpoint: no private key configured")
@@ -122,6 +143,7 @@ func New(cfg Config, flow *Flow) (*Handler, error) {
 		handlers: flow.compile(),
 		tokens:   tokens,
 		log:      log.With("flow", flow.name),
+		spec:     spec,
 	}, nil
 }
 
@@ -151,6 +173,9 @@ type outcome struct {
 	// foreign is an error from a handler, a token validator or the
 	// payload's JSON: only described (errorAttrs), never logged by its text.
 	foreign error
+	// refused holds the problems of an answer the endpoint refused to
+	// send (answer check): logged, their first rule observed.
+	refused flowjson.Problems
 }
 
 // ServeHTTP implements http.Handler.
@@ -177,7 +202,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	d := h.cfg.Now().Sub(start)
 	if h.cfg.Observe != nil {
-		h.cfg.Observe(Observation{Flow: h.flow.name, Action: req.Action, Screen: req.Screen, Status: out.status, Duration: d})
+		o := Observation{Flow: h.flow.name, Action: req.Action, Screen: req.Screen, Status: out.status, Duration: d}
+		if len(out.refused) > 0 {
+			o.AnswerRule = out.refused[0].Code
+		}
+		h.cfg.Observe(o)
 	}
 	level := slog.LevelDebug
 	if out.status != http.StatusOK {
@@ -202,6 +231,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if out.foreign != nil {
 			attrs = append(attrs, errorAttrs(out.foreign)...)
+		}
+		if len(out.refused) > 0 {
+			attrs = append(attrs, refusedAttrs(out.refused)...)
 		}
 		h.log.LogAttrs(r.Context(), level, "flow endpoint request", attrs...)
 	}
@@ -312,6 +344,7 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 	answer, err := call(ctx, h.cfg.Timeout, func(ctx context.Context) (*Response, error) { return handler(ctx, hreq) })
 	if err != nil {
 		var te *TokenError
+		var ce *CloseError
 		var to *timeoutError
 		var pe *panicError
 		switch {
@@ -323,6 +356,8 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 			return plain(http.StatusInternalServerError, "the flow handler failed", nil)
 		case errors.As(err, &te):
 			return h.tokenRejected(resp, te, err)
+		case errors.As(err, &ce):
+			return h.closed(resp, ce, err)
 		default:
 			// Logged by kind and type only: a handler's error may quote
 			// what the user submitted (see Fail).
@@ -333,11 +368,75 @@ func (h *Handler) serve(r *http.Request, req *decrypted) outcome {
 		return plain(http.StatusInternalServerError, "the flow handler returned no screen", nil)
 	}
 	// 9. The answer. version is echoed; the client ignores it (protocol.md 2.4).
-	b, err := json.Marshal(wireResponse{Version: req.Version, Screen: answer.Screen, Data: answer.Data})
+	b, err := answerJSON(req, answer)
 	if err != nil {
 		return plain(http.StatusInternalServerError, "the flow handler's answer is not JSON-encodable", err)
 	}
+	// The answer is checked against the Flow JSON before it is encrypted:
+	// a wrong one would reach WhatsApp as an error notification and
+	// degrade the flow's health (protocol.md 3.3); an endpoint failure
+	// tells the user to try again and the operator what to fix.
+	if h.spec != nil {
+		if ps := h.spec.CheckAnswer(flowjson.AnswerTo{Action: req.Action, Screen: req.Screen, FlowToken: req.FlowToken}, b); ps.HasErrors() {
+			out := failed("the flow handler's answer breaks the flow's Flow JSON", "answer refused", nil)
+			out.refused = ps
+			return out
+		}
+	}
 	return sealed(resp, b)
+}
+
+// answerJSON encodes a handler's answer as the decrypted response.
+func answerJSON(req *decrypted, answer *Response) ([]byte, error) {
+	if answer.err != nil {
+		return nil, answer.err
+	}
+	data := answer.Data
+	switch d := data.(type) {
+	case nil:
+	case map[string]any:
+		if d == nil {
+			data = nil // omitted, as before data could be any value
+		}
+	default:
+		// A struct, or a map of another type: encoded once here, so a
+		// value that is not a JSON object is told apart.
+		raw, err := json.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case string(raw) == "null":
+			data = nil
+		case raw[0] != '{':
+			return nil, errNotObject
+		default:
+			data = json.RawMessage(raw)
+		}
+	}
+	if answer.params != nil {
+		// Success: the request's token goes with the params, unless the
+		// handler set one (Complete).
+		p := answer.params
+		if _, ok := p["flow_token"]; !ok {
+			p = maps.Clone(p) // a Response may be shared between requests
+			p["flow_token"] = req.FlowToken
+		}
+		data = map[string]any{"extension_message_response": map[string]any{"params": p}}
+	}
+	return json.Marshal(wireResponse{Version: req.Version, Screen: answer.Screen, Data: data})
+}
+
+// refusedAttrs describes the problems of a refused answer: rule, place and
+// message, which name screens and fields, never values.
+func refusedAttrs(ps flowjson.Problems) []slog.Attr {
+	rules := make([]string, len(ps))
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		rules[i] = p.Code
+		msgs[i] = p.Code + " at " + p.Pointer + ": " + p.Message
+	}
+	return []slog.Attr{slog.Any("answer_rules", rules), slog.String("answer_problems", strings.Join(msgs, "; "))}
 }
 
 // initialBodyBuffer bounds the first allocation for a request body; a
@@ -375,9 +474,9 @@ func readBody(body io.Reader, announced, limit int64) ([]byte, error) {
 }
 
 type wireResponse struct {
-	Version string         `json:"version,omitempty"`
-	Screen  string         `json:"screen"`
-	Data    map[string]any `json:"data,omitempty"`
+	Version string `json:"version,omitempty"`
+	Screen  string `json:"screen"`
+	Data    any    `json:"data,omitempty"`
 }
 
 var (
@@ -491,6 +590,14 @@ func (h *Handler) tokenRejected(resp *envelope.Responder, te *TokenError, foreig
 		return outcome{status: StatusTokenInvalid, sealed: body, reason: "flow token", foreign: foreign}
 	}
 	return outcome{status: StatusTokenInvalid, sealed: body, reason: "flow token", err: te}
+}
+
+// closed answers 427 with the encrypted error_msg of a handler's
+// CloseError: the client closes the flow (protocol.md 2.6).
+func (h *Handler) closed(resp *envelope.Responder, ce *CloseError, foreign error) outcome {
+	out := h.tokenRejected(resp, &TokenError{Msg: ce.Msg}, foreign)
+	out.reason = "flow closed by the handler"
+	return out
 }
 
 func majorVersion(v string) int {

@@ -147,7 +147,7 @@ func matchSchema(val *Value, s *Schema, path string, dyn map[*Value]vtype) strin
 	case Number:
 		if s.Type == "integer" {
 			if f, _ := val.AsFloat(); f != math.Trunc(f) {
-				return fmt.Sprintf("%s is %s, want an integer", path, val.Str)
+				return fmt.Sprintf("%s is a number with a fraction, want an integer", path)
 			}
 		}
 	case Array:

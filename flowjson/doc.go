@@ -55,6 +55,22 @@
 // JSON number read the same, so a handler behind the check never reads a
 // value differently from it.
 //
+// Constraints that come from screen data the caller does not give (a
+// dynamic Dropdown's options, sent by the endpoint at runtime) are checked
+// for type only and listed in [SubmissionCheck.Unverified]. A flow closed
+// by its data endpoint completes with the endpoint's SUCCESS params, which
+// [Flow.CheckCompletion] accepts ([SubmissionCheck.ByEndpoint]).
+//
+// # Checking an endpoint's answer
+//
+// [Flow.CheckAnswer] checks what a data endpoint answers, before it is
+// encrypted: the next screen exists, the routing model allows the move, the
+// data has the fields the screen declares with their types, and a SUCCESS
+// carries its params' flow_token. Each problem's Code is a Rule constant
+// ([RuleTransition], [RuleWrongType], ...). Package endpoint runs it on
+// every answer of a flow built from its Flow JSON; a forwarding endpoint
+// runs it on the answers it relays.
+//
 // # Navigating
 //
 // [Flow.Screen], [Screen.Components], [Screen.Inputs], [Screen.Actions],

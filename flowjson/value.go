@@ -346,13 +346,24 @@ type parser struct {
 	strs    map[string]string
 	values  []Value
 	members []Member
+	// valueSlab and memberSlab are the sizes of the next slabs (grow).
+	valueSlab, memberSlab int
 }
 
 const slab = 256
 
+// grow returns the size of the next slab of values or members: 16 at
+// first, doubling up to slab, so a small document (an endpoint's answer,
+// checked on every request) takes little.
+func grow(next *int) int {
+	n := max(*next, 16)
+	*next = min(2*n, slab)
+	return n
+}
+
 func (p *parser) newValue(v Value) *Value {
 	if len(p.values) == 0 {
-		p.values = make([]Value, slab)
+		p.values = make([]Value, grow(&p.valueSlab))
 	}
 	n := &p.values[0]
 	p.values = p.values[1:]
@@ -362,7 +373,7 @@ func (p *parser) newValue(v Value) *Value {
 
 func (p *parser) newMember(m Member) *Member {
 	if len(p.members) == 0 {
-		p.members = make([]Member, slab)
+		p.members = make([]Member, grow(&p.memberSlab))
 	}
 	n := &p.members[0]
 	p.members = p.members[1:]
@@ -379,7 +390,7 @@ func (p *parser) intern(b []byte) string {
 		return s
 	}
 	if p.strs == nil {
-		p.strs = make(map[string]string, 256)
+		p.strs = make(map[string]string, min(256, len(p.src)/32+1))
 	}
 	s := string(b)
 	p.strs[s] = s

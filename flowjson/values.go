@@ -33,13 +33,23 @@ type Submission struct {
 	Values map[string]any
 	// ScreenData is the dynamic data the screen was last given (by the
 	// endpoint, a navigate payload or the message), needed to check values
-	// against ${data.x} data sources and limits. Without it such values
-	// fail: they cannot be verified.
+	// against ${data.x} data sources and limits. Without it (nil), such a
+	// value is only checked for its type and listed in the check's
+	// Unverified: data that arrives from the endpoint at runtime (a dynamic
+	// Dropdown's options) is the endpoint's to check. With it, a value
+	// whose constraint it lacks fails.
 	ScreenData map[string]any
 	// OtherScreens optionally gives the data of other screens, by id, for
 	// values bound through ${screen.ID.form.x} to components whose
-	// constraints come from that screen's data.
+	// constraints come from that screen's data; a screen left out is
+	// treated as ScreenData nil is.
 	OtherScreens map[string]map[string]any
+	// EndpointCompletes says, for CheckCompletion, that the flow's data
+	// endpoint may close it with SUCCESS too, in a flow that also has
+	// complete actions: values that fit no complete action are then
+	// accepted as the endpoint's params (ByEndpoint). A flow with a data
+	// endpoint and no complete action is always completed by it.
+	EndpointCompletes bool
 }
 
 // FieldError is one submitted value the screen could not have produced.
@@ -64,6 +74,16 @@ type SubmissionCheck struct {
 	Action *ActionRef
 	// Errors lists every bad value; empty when the submission is valid.
 	Errors []FieldError
+	// Unverified lists the values that were only checked for their type,
+	// because their constraints (options, limits) come from screen data
+	// the submission did not give (see Submission.ScreenData): a caller
+	// that knows the data it sent checks them, or passes the data. They
+	// are not errors.
+	Unverified []FieldError
+	// ByEndpoint is set by CheckCompletion when the values are the data
+	// endpoint's SUCCESS params (protocol.md 2.4), which the Flow JSON
+	// does not describe: nothing was checked, the endpoint produced them.
+	ByEndpoint bool
 }
 
 // OK reports whether every value is one the screen could have produced.
@@ -155,6 +175,12 @@ func (f *Flow) CheckRequest(sub Submission) *SubmissionCheck {
 // CheckCompletion checks the values of a completion (the complete action's
 // payload as it arrives in response_json) against the complete actions of
 // sub.Screen, or of every terminal screen when sub.Screen is empty.
+//
+// A flow closed by its data endpoint (a SUCCESS answer, protocol.md 2.4)
+// completes with the endpoint's params, which no complete action
+// describes: for a flow with a data endpoint and no complete action, and
+// for any flow when sub.EndpointCompletes is set and the values fit no
+// complete action, the check is OK with ByEndpoint set.
 func (f *Flow) CheckCompletion(sub Submission) *SubmissionCheck {
 	var cands []candidate
 	for _, s := range f.Screens {
@@ -167,7 +193,30 @@ func (f *Flow) CheckCompletion(sub Submission) *SubmissionCheck {
 			}
 		}
 	}
-	return f.best(sub, cands, true)
+	if len(cands) == 0 && f.hasEndpoint() {
+		return &SubmissionCheck{Screen: sub.Screen, ByEndpoint: true}
+	}
+	chk := f.best(sub, cands, true)
+	if !chk.OK() && sub.EndpointCompletes && f.hasEndpoint() {
+		return &SubmissionCheck{Screen: sub.Screen, ByEndpoint: true}
+	}
+	return chk
+}
+
+// hasEndpoint reports whether the flow talks to a data endpoint: it has a
+// data_api_version (protocol.md 6.2), or a data_exchange action.
+func (f *Flow) hasEndpoint() bool {
+	if f.DataAPIVersion != "" {
+		return true
+	}
+	for _, s := range f.Screens {
+		for _, a := range s.Actions() {
+			if a.Action.Name == ActionDataExchange {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type candidate struct {
@@ -188,7 +237,7 @@ func (f *Flow) best(sub Submission, cands []candidate, completion bool) *Submiss
 		vc := &valueChecker{f: f, sub: sub, screen: c.s, completion: completion,
 			enforceRequired: c.a.Component.Type == "Footer"}
 		ref := c.a
-		chk := &SubmissionCheck{Screen: c.s.ID, Action: &ref, Errors: vc.check(c.a.Action)}
+		chk := &SubmissionCheck{Screen: c.s.ID, Action: &ref, Errors: vc.check(c.a.Action), Unverified: vc.unverified}
 		if best == nil || betterMatch(chk, best) {
 			best = chk
 		}
@@ -228,6 +277,28 @@ type valueChecker struct {
 	completion      bool
 	enforceRequired bool // only a Footer submits the form, so only then are required fields enforced
 	errs            []FieldError
+	unverified      []FieldError
+	// noData is set by resolve when a value it could not determine lies in
+	// screen data the submission did not give (rather than in data that
+	// lacks it, or in an expression): needData then lists the value as
+	// unverified instead of failing it.
+	noData bool
+}
+
+// needData handles a value whose constraint could not be resolved: not an
+// error when the screen data holding it was not given (the type was
+// checked), an error when it was given without it.
+func (vc *valueChecker) needData(key string, c *Component, s *Screen) {
+	if vc.noData {
+		vc.noData = false
+		e := FieldError{Key: key, Message: msgNeedData}
+		if c != nil {
+			e.Component, e.Screen = c.Name, s.ID
+		}
+		vc.unverified = append(vc.unverified, e)
+		return
+	}
+	vc.fail(key, c, s, msgNeedData)
 }
 
 func (vc *valueChecker) fail(key string, c *Component, s *Screen, msg string) {
@@ -407,6 +478,7 @@ func (vc *valueChecker) resolve(s *Screen, v *Value) (x any, known bool) {
 		}
 		data, ok := vc.screenData(target)
 		if !ok {
+			vc.noData = true
 			return nil, false
 		}
 		x, found := lookupValue(data, r.Path)
@@ -476,8 +548,17 @@ func (vc *valueChecker) options(s *Screen, c *Component) ([]option, bool) {
 		return out, true
 	}
 	x, known := vc.resolve(s, &Value{Kind: String, Str: c.DataSource.Ref})
+	if !known {
+		return nil, false
+	}
 	items, ok := x.([]any)
-	if !known || !ok {
+	if ms, isMaps := x.([]map[string]any); isMaps { // screen data built in Go
+		items, ok = make([]any, len(ms)), true
+		for i, m := range ms {
+			items[i] = m
+		}
+	}
+	if !ok {
 		return nil, false
 	}
 	out := make([]option, 0, len(items))
@@ -500,7 +581,14 @@ const msgNeedData = "Cannot verify: no screen data"
 
 // component checks one value bound to component c of screen s.
 func (vc *valueChecker) component(key string, c *Component, s *Screen, value any, present bool) {
-	fail := func(msg string) { vc.fail(key, c, s, msg) }
+	fail := func(msg string) {
+		if msg == msgNeedData {
+			vc.needData(key, c, s)
+			return
+		}
+		vc.fail(key, c, s, msg)
+	}
+	vc.noData = false
 	if !present || value == nil || value == "" || isEmptyArray(value) {
 		vc.missing(key, c, s)
 		return
@@ -612,7 +700,7 @@ func (vc *valueChecker) missing(key string, c *Component, s *Screen) {
 	}
 	switch {
 	case !known:
-		vc.fail(key, c, s, msgNeedData)
+		vc.needData(key, c, s)
 	case req:
 		vc.fail(key, c, s, "Required")
 	}

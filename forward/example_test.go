@@ -45,8 +45,9 @@ func Example() {
 		Flow: "booking", Version: "3.0", Action: endpoint.ActionInit, FlowToken: "tok",
 		Token: flowtoken.Claims{Flow: "booking", WAID: "15550000001"}, // what the token check found
 	})
-	fmt.Println(answer.Screen, answer.Data["greeting"], err)
+	data, _ := json.Marshal(answer.Data)
+	fmt.Println(answer.Screen, string(data), err)
 	// Output:
 	// backend: booking INIT from 15550000001
-	// WELCOME Hello <nil>
+	// WELCOME {"greeting":"Hello"} <nil>
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/stdwebhooks"
 )
@@ -80,6 +81,13 @@ type Config struct {
 	// Now returns the current time (the signature's timestamp); time.Now
 	// when nil.
 	Now func() time.Time
+	// Spec, when set, is the flow's Flow JSON: the submitted values are
+	// checked against its screens before a request is forwarded
+	// (endpoint.CheckValues), and every backend answer is checked against
+	// its routing and data models before it is encrypted
+	// (endpoint.NewFlowFromJSON; a wrong answer is never sent). Without it
+	// the backend's answers reach WhatsApp unchecked.
+	Spec *flowjson.Flow
 }
 
 // Outcome is how a forwarded request ended.
@@ -156,6 +164,7 @@ type Forwarder struct {
 	policy  TokenPolicy
 	observe func(Observation)
 	now     func() time.Time
+	spec    *flowjson.Flow
 }
 
 // New checks cfg and returns a Forwarder.
@@ -175,7 +184,7 @@ func New(cfg Config) (*Forwarder, error) {
 		return nil, err
 	}
 	fw := &Forwarder{url: cfg.URL, signer: signer, timeout: cfg.Timeout, client: cfg.Client,
-		log: cfg.Logger, policy: cfg.TokenPolicy, observe: cfg.Observe, now: cfg.Now}
+		log: cfg.Logger, policy: cfg.TokenPolicy, observe: cfg.Observe, now: cfg.Now, spec: cfg.Spec}
 	if fw.policy == "waflow" {
 		fw.policy = TokensWaflow
 	}
@@ -219,6 +228,10 @@ func NewFlow(name string, cfg Config) (*endpoint.Flow, error) {
 // Flow returns an endpoint.Flow called name answered by fw (see NewFlow).
 func (fw *Forwarder) Flow(name string) *endpoint.Flow {
 	f := endpoint.NewFlow(name)
+	if fw.spec != nil {
+		f = endpoint.NewFlowFromJSON(name, fw.spec)
+		f.Use(endpoint.CheckValues(endpoint.ValueCheck{Spec: fw.spec, Logger: fw.log}))
+	}
 	for _, a := range []string{endpoint.ActionInit, endpoint.ActionBack, endpoint.ActionDataExchange} {
 		f.Handle(a, "", fw.Handle)
 	}

@@ -570,7 +570,7 @@ func TestParseAnswer(t *testing.T) {
 		}
 	}
 	resp, _ := forward.ParseAnswer(200, []byte(`{"screen":"SUCCESS","data":{"extension_message_response":{"params":{"a":1}}}}`), "tok")
-	params := resp.Data["extension_message_response"].(map[string]any)["params"].(map[string]any)
+	params := resp.Data.(map[string]any)["extension_message_response"].(map[string]any)["params"].(map[string]any)
 	if params["flow_token"] != "tok" || params["a"] != json.Number("1") {
 		t.Errorf("SUCCESS params %v", params)
 	}
@@ -624,4 +624,44 @@ func FuzzParseAnswer(f *testing.F) {
 			t.Fatalf("an error of type %T: %v", err, err)
 		}
 	})
+}
+
+// TestForwardedAnswersCheckedWithSpec: with the flow's Flow JSON, a backend
+// answer that breaks it (a screen INIT cannot open, a mistyped data field)
+// is never sent to WhatsApp: the endpoint answers 500 instead. Without the
+// Flow JSON the same answer goes out.
+func TestForwardedAnswersCheckedWithSpec(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		answer map[string]any
+	}{
+		{"screen INIT cannot open", map[string]any{"screen": "CONFIRM", "data": map[string]any{"summary": "x"}}},
+		{"mistyped data field", map[string]any{"screen": "WELCOME", "data": map[string]any{"greeting": 5}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			secret := stdwebhooks.NewSecret()
+			_, srv := newBackend(t, secret, func(w http.ResponseWriter, r *forward.Request) { writeJSON(w, 200, c.answer) })
+			for _, checked := range []bool{true, false} {
+				cfg := forward.Config{URL: srv.URL, Secret: secret}
+				if checked {
+					cfg.Spec = spec(t)
+				}
+				f, err := forward.NewFlow("booking", cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h := flowtest.NewHarness(t, spec(t), f, flowtest.HarnessOptions{Logger: slog.New(slog.DiscardHandler)})
+				st, err := h.Session(t).Start(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if checked && st.Status != http.StatusInternalServerError {
+					t.Errorf("with the Flow JSON: status %d, want 500 (the answer refused before encryption)", st.Status)
+				}
+				if !checked && st.Status != http.StatusOK {
+					t.Errorf("without the Flow JSON: status %d, want the unchecked answer sent (200)", st.Status)
+				}
+			}
+		})
+	}
 }

@@ -104,35 +104,18 @@ func (f *Flow) ScreenIDs() []string {
 }
 
 // CheckValues checks a completion's values (response_json without
-// flow_token): against the flow's complete actions, when it has any (static
-// flows, and screens that end with complete), then with CheckCompletion. An
-// error never includes the values.
+// flow_token): against the flow's complete actions
+// (flowjson.Flow.CheckCompletion, which takes the values of a flow its
+// endpoint completes as the endpoint's params), then with CheckCompletion.
+// An error never includes the values.
 func (f *Flow) CheckValues(values map[string]any) error {
-	if hasComplete(f.Spec) {
-		if err := f.Spec.CheckCompletion(flowjson.Submission{Values: values}).Err(); err != nil {
-			return err
-		}
+	if err := f.Spec.CheckCompletion(flowjson.Submission{Values: values}).Err(); err != nil {
+		return err
 	}
 	if f.CheckCompletion != nil {
 		return f.CheckCompletion(values)
 	}
 	return nil
-}
-
-// hasComplete reports whether any terminal screen ends with complete;
-// otherwise the completion carries the endpoint's SUCCESS params.
-func hasComplete(spec *flowjson.Flow) bool {
-	for _, s := range spec.Screens {
-		if !s.IsTerminal() {
-			continue
-		}
-		for _, a := range s.Actions() {
-			if a.Action.Name == flowjson.ActionComplete {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // ErrDuplicate means a flow of that name is already registered.
@@ -241,7 +224,7 @@ func (r *Registry) Endpoints() []*endpoint.Flow {
 
 // ValidateCompletion checks a completion's values for the named flow (see
 // Flow.CheckValues); it has the signature of webhook.CompletionValidator.
-func (r *Registry) ValidateCompletion(flow string, values map[string]any) error {
+func (r *Registry) ValidateCompletion(_ context.Context, flow string, values map[string]any) error {
 	f := r.byName[flow]
 	if f == nil {
 		return fmt.Errorf("registry: no flow named %q", flow)

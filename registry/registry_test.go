@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -96,16 +97,40 @@ func TestValidateCompletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.ValidateCompletion("f", map[string]any{"who": "ana"}); err != nil {
+	if err := r.ValidateCompletion(context.Background(), "f", map[string]any{"who": "ana"}); err != nil {
 		t.Errorf("good values: %v", err)
 	}
-	if err := r.ValidateCompletion("f", map[string]any{}); err == nil {
+	if err := r.ValidateCompletion(context.Background(), "f", map[string]any{}); err == nil {
 		t.Error("a completion without the complete payload's field was accepted")
 	}
-	if err := r.ValidateCompletion("f", map[string]any{"who": "root"}); !errors.Is(err, rule) {
+	if err := r.ValidateCompletion(context.Background(), "f", map[string]any{"who": "root"}); !errors.Is(err, rule) {
 		t.Errorf("CheckCompletion's error: got %v", err)
 	}
-	if err := r.ValidateCompletion("nope", nil); err == nil {
+	if err := r.ValidateCompletion(context.Background(), "nope", nil); err == nil {
 		t.Error("an unknown flow was accepted")
+	}
+}
+
+// A flow its endpoint completes carries the endpoint's SUCCESS params,
+// which no complete action describes: only CheckCompletion judges them.
+func TestValidateEndpointCompletion(t *testing.T) {
+	const byEndpoint = `{"version":"7.2","data_api_version":"3.0","routing_model":{},"screens":[{"id":"ONE","title":"One","terminal":true,"layout":{"type":"SingleColumnLayout","children":[
+ {"type":"TextInput","name":"who","label":"Who","required":true},
+ {"type":"Footer","label":"Done","on-click-action":{"name":"data_exchange","payload":{"who":"${form.who}"}}}]}}]}`
+	r := registry.New()
+	err := r.Add(&registry.Flow{Name: "f", Source: []byte(byEndpoint), CheckCompletion: func(v map[string]any) error {
+		if _, ok := v["order_id"].(string); !ok {
+			return errors.New("no order_id")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ValidateCompletion(context.Background(), "f", map[string]any{"order_id": "O-1"}); err != nil {
+		t.Errorf("the endpoint's params: %v", err)
+	}
+	if err := r.ValidateCompletion(context.Background(), "f", map[string]any{}); err == nil {
+		t.Error("CheckCompletion was not asked")
 	}
 }

@@ -1,6 +1,7 @@
 package simulator_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
@@ -94,7 +95,7 @@ func TestCatalogFlows(t *testing.T) {
 					values[k] = v
 				}
 			}
-			if err := cat.ValidateCompletion(name, values); err != nil {
+			if err := cat.ValidateCompletion(context.Background(), name, values); err != nil {
 				t.Errorf("the completion the phone produced is refused by the catalog: %v", err)
 			}
 			// WhatsApp then delivers the completion webhook.

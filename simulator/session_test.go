@@ -89,7 +89,7 @@ func bookingEndpoint(rec *bookingRequests) *endpoint.Flow {
 		if in.Time == "11:00" {
 			return endpoint.ErrorOn("TIME", slots(in.Date), "That time was just taken."), nil
 		}
-		return endpoint.Complete(r.FlowToken, map[string]any{"booking_ref": "BK-1", "date": in.Date, "time": in.Time}), nil
+		return endpoint.Success(map[string]any{"booking_ref": "BK-1", "date": in.Date, "time": in.Time}), nil
 	})
 	return f
 }

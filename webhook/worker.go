@@ -51,9 +51,12 @@ type Completed struct {
 type CompletionHandler func(ctx context.Context, c Completed) error
 
 // CompletionValidator checks the values of a completion against the flow's
-// terminal screen (flowjson's value validation plugs in here). An error
-// rejects the completion: it is not recorded and the token stays unused.
-type CompletionValidator func(flow string, values map[string]any) error
+// terminal screen (flowjson's value validation plugs in here:
+// flowjson.Flow.CheckCompletion accepts flows completed by the data
+// endpoint too) and any business rule, under the worker's context, which
+// ends when the worker stops. An error rejects the completion: it is not recorded and
+// the token stays unused.
+type CompletionValidator func(ctx context.Context, flow string, values map[string]any) error
 
 // FlowsHandler is told about each flows event once, after it is logged and
 // counted; an error makes the worker retry it.
@@ -423,7 +426,7 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 		return failed(err)
 	}
 	if w.cfg.Validator != nil && !alreadyRecorded {
-		if err := w.cfg.Validator(tok.Flow, resp.Values); err != nil {
+		if err := w.cfg.Validator(ctx, tok.Flow, resp.Values); err != nil {
 			return rejected("submitted values do not fit flow %s: %v", tok.Flow, err)
 		}
 	}

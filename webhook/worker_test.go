@@ -185,7 +185,7 @@ func TestCompletionActedOnOnce(t *testing.T) {
 // Bad completions are stored, settled with a clear reason, answered 200,
 // and never reach the handler.
 func TestCompletionRejected(t *testing.T) {
-	b := newBench(t, webhook.WorkerConfig{Validator: func(flow string, values map[string]any) error {
+	b := newBench(t, webhook.WorkerConfig{Validator: func(_ context.Context, flow string, values map[string]any) error {
 		if _, ok := values["guests"]; !ok {
 			return errors.New(`missing required field "guests"`)
 		}
@@ -664,7 +664,7 @@ func TestLeaseCoversEveryClaimedEvent(t *testing.T) {
 // (settings changed meanwhile): they were checked once, before recording.
 func TestRetryOfARecordedCompletionSkipsValidation(t *testing.T) {
 	var strict atomic.Bool
-	b := newBench(t, webhook.WorkerConfig{Validator: func(string, map[string]any) error {
+	b := newBench(t, webhook.WorkerConfig{Validator: func(context.Context, string, map[string]any) error {
 		if strict.Load() {
 			return errors.New("duration not offered")
 		}

@@ -274,6 +274,9 @@ func (a *App) HasPreview() bool { return a.preview != nil }
 // observeEndpoint receives one observation per endpoint request.
 func (a *App) observeEndpoint(o endpoint.Observation) {
 	a.metrics.ObserveEndpoint(o.Flow, o.Action, o.Status, o.Duration)
+	if o.AnswerRule != "" {
+		a.metrics.AnswerRefused(o.Flow, o.AnswerRule)
+	}
 }
 
 // ready reports whether the server can take traffic.
@@ -359,6 +362,7 @@ func (a *App) forwardFlow(m flowsdir.Manifest, spec *flowjson.Flow) (*endpoint.F
 		Secret:      string(b.Secret),
 		Timeout:     b.Timeout, // 0: forward.DefaultTimeout, under the endpoint's deadline
 		TokenPolicy: policy,
+		Spec:        spec, // values checked before, answers after the backend
 		Logger:      a.log.With("component", "forward", "flow", m.Name),
 		Observe: func(o forward.Observation) {
 			a.metrics.ObserveForward(o.Flow, string(o.Outcome), string(o.Failure))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/flowjson"
 )
 
 // LatencyBuckets are the upper bounds, in seconds, of the latency
@@ -30,6 +32,7 @@ type Metrics struct {
 
 	endpointRequests *prometheus.CounterVec
 	endpointLatency  *prometheus.HistogramVec
+	answersRefused   *prometheus.CounterVec
 	webhookRequests  *prometheus.CounterVec
 	webhookLatency   prometheus.Histogram
 	webhookEvents    *prometheus.CounterVec
@@ -59,6 +62,10 @@ func New(logger *slog.Logger) *Metrics {
 			Help:    "Time to answer a data-endpoint request, by flow and action. Meta alerts on p90 above 1 s.",
 			Buckets: LatencyBuckets,
 		}, []string{"flow", "action"}),
+		answersRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waflow_endpoint_answers_refused_total",
+			Help: "Data-endpoint answers not sent because they break the flow's Flow JSON (answered 500 instead), by flow and the rule broken.",
+		}, []string{"flow", "rule"}),
 		webhookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waflow_webhook_requests_total",
 			Help: "Webhook requests answered, by HTTP status. Anything but 200 makes WhatsApp retry for up to 7 days.",
@@ -96,7 +103,7 @@ func New(logger *slog.Logger) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.endpointRequests, m.endpointLatency,
+		m.endpointRequests, m.endpointLatency, m.answersRefused,
 		m.webhookRequests, m.webhookLatency, m.webhookEvents, m.webhookDups,
 		m.processed, m.failures, m.flowEvents, m.forwarded,
 	)
@@ -144,6 +151,19 @@ func (m *Metrics) ObserveForward(flow, outcome, failure string) {
 		return
 	}
 	m.forwarded.WithLabelValues(flow, outcome, failure).Inc()
+}
+
+// AnswerRefused records a data-endpoint answer the endpoint refused to send
+// because it breaks the flow's Flow JSON (endpoint.Observation.AnswerRule).
+// A rule outside flowjson.AnswerRules is recorded as "other".
+func (m *Metrics) AnswerRefused(flow, rule string) {
+	if m == nil {
+		return
+	}
+	if !slices.Contains(flowjson.AnswerRules, rule) {
+		rule = "other"
+	}
+	m.answersRefused.WithLabelValues(flow, rule).Inc()
 }
 
 // WebhookRequest records one answered webhook request.

@@ -39,6 +39,8 @@ func TestMetrics(t *testing.T) {
 	m.ObserveEndpoint("book_table", "data_exchange", 200, 300*time.Millisecond)
 	m.ObserveEndpoint("book_table", "data_exchange", 200, 1500*time.Millisecond)
 	m.ObserveEndpoint("book_table", "<script>", 421, time.Millisecond)
+	m.AnswerRefused("book_table", "invalid-screen-transition")
+	m.AnswerRefused("book_table", "<made up>")
 	m.WebhookRequest(200, 3*time.Millisecond)
 	m.WebhookRequest(401, time.Millisecond)
 	m.WebhookEvent("completion")
@@ -62,6 +64,8 @@ func TestMetrics(t *testing.T) {
 		`waflow_endpoint_request_duration_seconds_bucket{action="data_exchange",flow="book_table",le="1"} 1`,
 		`waflow_endpoint_request_duration_seconds_bucket{action="data_exchange",flow="book_table",le="2"} 2`,
 		`waflow_endpoint_request_duration_seconds_bucket{action="data_exchange",flow="book_table",le="10"} 2`,
+		`waflow_endpoint_answers_refused_total{flow="book_table",rule="invalid-screen-transition"} 1`,
+		`waflow_endpoint_answers_refused_total{flow="book_table",rule="other"} 1`,
 		`waflow_webhook_requests_total{status="200"} 1`,
 		`waflow_webhook_requests_total{status="401"} 1`,
 		`waflow_webhook_events_total{kind="completion"} 2`,

@@ -50,7 +50,7 @@ func TestRunScenario(t *testing.T) {
 		return endpoint.Next("HELLO", map[string]any{"name": "Grace"}), nil
 	})
 	f.HandleDataExchange("HELLO", func(_ context.Context, r *endpoint.Request) (*endpoint.Response, error) {
-		return endpoint.Complete(r.FlowToken, map[string]any{"done": true}), nil
+		return endpoint.Success(map[string]any{"done": true}), nil
 	})
 	h := flowtest.NewHarness(t, spec(t, helloFlow), f, flowtest.HarnessOptions{})
 	token := h.Token(t, "15550000001")

@@ -206,6 +206,7 @@ type BusyError struct {
 	RetryAfter time.Duration
 }
 
+// Error says the server is busy; it names no client and no size.
 func (e *BusyError) Error() string {
 	return "server busy: too many request bytes in flight; retry later"
 }

@@ -200,6 +200,7 @@ type InvalidError struct {
 	Errors int // how many errors
 }
 
+// Error says how many errors kept the file from being uploaded.
 func (e *InvalidError) Error() string {
 	return fmt.Sprintf("not uploaded: %s in %s", plural(e.Errors, "error"), e.File)
 }

@@ -257,8 +257,10 @@ type TransportError struct {
 	Err error
 }
 
+// Error names the URL and what went wrong.
 func (e *TransportError) Error() string { return "simulator: POST " + e.URL + ": " + e.Err.Error() }
 
+// Unwrap returns the transport's error, for errors.Is and errors.As.
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // Prepared is one encrypted request ready to send, with the check of its

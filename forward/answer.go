@@ -22,6 +22,8 @@ type Error struct {
 	Err     error  // the underlying error, when there is one; may quote the answer
 }
 
+// Error says what went wrong with the backend: the failure kind and its
+// detail, never a value.
 func (e *Error) Error() string {
 	s := "forward: " + string(e.Failure) + ": " + e.Detail
 	if e.Err != nil {
@@ -30,6 +32,7 @@ func (e *Error) Error() string {
 	return s
 }
 
+// Unwrap returns the underlying error (a timeout, a connection error).
 func (e *Error) Unwrap() error { return e.Err }
 
 // endpointError wraps e for the endpoint, which logs the kind of an error

@@ -19,6 +19,7 @@ import (
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/signature"
@@ -31,6 +32,15 @@ const flowName = "order_coffee"
 
 //go:embed order.json
 var flowJSON []byte // the Flow JSON, uploaded to Meta as it is
+
+// spec is the Flow JSON parsed: the endpoint checks every answer against it.
+var spec = func() *flowjson.Flow {
+	f, problems := flowjson.ValidateSource(flowJSON)
+	if problems.HasErrors() {
+		panic(problems.Err())
+	}
+	return f
+}()
 
 // product is one line of the menu, as the Dropdown's data-source wants it.
 type product struct {
@@ -62,7 +72,7 @@ type shop struct {
 // PRODUCT answers the price, CONFIRM places the order and completes.
 func (s *shop) flow() *endpoint.Flow {
 	products := map[string]any{"products": menu}
-	f := endpoint.NewFlow(flowName)
+	f := endpoint.NewFlowFromJSON(flowName, spec)
 	f.HandleInit(func(ctx context.Context, r *endpoint.Request) (*endpoint.Response, error) {
 		return endpoint.Next("PRODUCT", products), nil
 	})
@@ -76,14 +86,14 @@ func (s *shop) flow() *endpoint.Flow {
 	})
 	f.HandleDataExchange("CONFIRM", func(ctx context.Context, r *endpoint.Request) (*endpoint.Response, error) {
 		if _, ok := pick(r); !ok {
-			return nil, &endpoint.TokenError{Msg: "This coffee is no longer on the menu."}
+			return nil, endpoint.Close("This coffee is no longer on the menu.")
 		}
 		id := "ord-" + rand.Text()[:10]
 		s.mu.Lock()
 		s.orders[id] = false
 		s.mu.Unlock()
 		// SUCCESS closes the flow; the completion webhook carries order_id.
-		return endpoint.Complete(r.FlowToken, map[string]any{"order_id": id}), nil
+		return endpoint.Success(map[string]any{"order_id": id}), nil
 	})
 	return f
 }

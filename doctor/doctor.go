@@ -570,5 +570,8 @@ func checkClock(cfg *Config) Check {
 		return warn(name, fmt.Sprintf("the local clock is %s %s the Graph API's: flow tokens and signatures expire by it", abs, ahead),
 			"synchronise the clock (timedatectl set-ntp true, or chrony/ntpd)")
 	}
+	if abs <= time.Second {
+		return ok(name, fmt.Sprintf("the local clock agrees with the Graph API's Date to the second (tolerated: %s)", limit))
+	}
 	return ok(name, fmt.Sprintf("the local clock is %s %s the Graph API's (tolerated: %s)", abs, ahead, limit))
 }

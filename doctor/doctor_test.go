@@ -220,7 +220,9 @@ func TestFailures(t *testing.T) {
 		detail string
 		fix    string
 	}{
-		{"untrusted certificate", func(f *fixture) { f.cfg.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}} },
+		{"untrusted certificate", func(f *fixture) {
+			f.cfg.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}
+		},
 			"https", doctor.Fail, "not signed by a trusted CA", "WAFLOW_TLS_DOMAINS"},
 		{"certificate expiring", func(f *fixture) {
 			f.serveWith(selfSigned(f.t, time.Now().Add(3*24*time.Hour)))

@@ -27,25 +27,10 @@ var ErrInUse = errors.New("sqlite: the database is in use (stop waflow serve fir
 // (every write committed before Backup was called is in it), the writer is
 // never blocked, and the copy is compacted. The file is synced before
 // Backup returns; on failure it is removed.
-func (db *DB) Backup(ctx context.Context, path string) (err error) {
+func (db *DB) Backup(ctx context.Context, path string) error {
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
-	if path == "" {
-		return errors.New("sqlite: backup: empty path")
-	}
-	// O_EXCL refuses an existing file atomically; VACUUM INTO accepts the
-	// empty file it leaves.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("sqlite: backup: %w", err)
-	}
-	f.Close()
-	defer func() {
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
 	conn, err := db.r.Conn(ctx)
 	if err != nil {
 		return wrap(err, "backup")
@@ -65,6 +50,60 @@ func (db *DB) Backup(ctx context.Context, path string) (err error) {
 			}
 		}()
 	}
+	return vacuumInto(ctx, conn, path)
+}
+
+// BackupFile is Backup for another process's database: it opens the
+// database at dbPath with one connection, without creating it nor applying
+// migrations (the server that owns it does that), checks that it is a
+// waflow database, and writes the copy to path, which must not exist. It is
+// what "waflow backup" runs while "waflow serve" keeps the database open:
+// in WAL mode the copy's read transaction blocks no writer.
+func BackupFile(ctx context.Context, dbPath, path string) error {
+	if strings.ContainsRune(dbPath, '?') {
+		return fmt.Errorf("sqlite: backup: database path %q contains '?'", dbPath)
+	}
+	if _, err := os.Stat(dbPath); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	db, err := openOne(dbPath + "?" + "_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	defer conn.Close()
+	var tables int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('schema_migrations', 'inbox_events')`).Scan(&tables); err != nil {
+		return fmt.Errorf("sqlite: backup: %s: %w", dbPath, err)
+	}
+	if tables != 2 {
+		return fmt.Errorf("sqlite: backup: %s is not a waflow database", dbPath)
+	}
+	return vacuumInto(ctx, conn, path)
+}
+
+// vacuumInto writes a copy of conn's database to path, which must not
+// exist, and syncs it; on failure it removes it.
+func vacuumInto(ctx context.Context, conn *sql.Conn, path string) (err error) {
+	if path == "" {
+		return errors.New("sqlite: backup: empty path")
+	}
+	// O_EXCL refuses an existing file atomically; VACUUM INTO accepts the
+	// empty file it leaves.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	f.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
 	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		return wrap(err, "backup")
 	}
@@ -185,11 +224,16 @@ func copyNew(src, dst string) error {
 	return out.Close()
 }
 
-// openOne opens path on one connection that fails at once on a lock.
+// openOne opens path on one connection; it fails at once on a lock unless
+// path carries its own busy_timeout.
 func openOne(path string) (*sql.DB, error) {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(0)")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	dsn := path
+	if !strings.ContainsRune(path, '?') {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(0)")
+		dsn += "?" + q.Encode()
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}

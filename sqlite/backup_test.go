@@ -249,3 +249,44 @@ func TestSchemaVersion(t *testing.T) {
 		t.Errorf("SchemaVersion = %d, %d, %v", applied, known, err)
 	}
 }
+
+// BackupFile copies a database another store holds open, without
+// migrating nor creating anything.
+func TestBackupFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	live := filepath.Join(dir, "waflow.db")
+	db, err := sqlite.Open(ctx, live, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.AddEvents(ctx, []waflow.InboxEvent{{DedupeKey: "k1", Kind: waflow.EventMessage, Payload: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "copy.db")
+	if err := sqlite.BackupFile(ctx, live, out); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlite.BackupFile(ctx, live, out); !errors.Is(err, os.ErrExist) {
+		t.Errorf("BackupFile over an existing file = %v", err)
+	}
+	if err := sqlite.BackupFile(ctx, filepath.Join(dir, "missing.db"), filepath.Join(dir, "x.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("BackupFile of a missing database = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("BackupFile created the missing database")
+	}
+	restored := filepath.Join(dir, "restored.db")
+	if _, err := sqlite.Restore(ctx, out, restored); err != nil {
+		t.Fatal(err)
+	}
+	r, err := sqlite.Open(ctx, restored, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.InboxEventByKey(ctx, "k1"); err != nil {
+		t.Error(err)
+	}
+}

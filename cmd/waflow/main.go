@@ -53,6 +53,9 @@ func commands() []*Command {
 		flowsCommand(),
 		sendCommand(),
 		keysCommand(),
+		doctorCommand(),
+		backupCommand(),
+		restoreCommand(),
 		versionCommand(),
 		benchCommand(),
 	}

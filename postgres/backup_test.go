@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -124,5 +125,15 @@ func TestSchemaVersion(t *testing.T) {
 	applied, known, err := db.SchemaVersion(context.Background())
 	if err != nil || applied == 0 || applied != known {
 		t.Errorf("SchemaVersion = %d, %d, %v", applied, known, err)
+	}
+}
+
+func TestServerVersion(t *testing.T) {
+	v, err := postgres.ServerVersion(context.Background(), storetest.PostgresURL(t))
+	if err != nil || v == "" || v[0] < '1' || v[0] > '9' {
+		t.Errorf("ServerVersion = %q, %v", v, err)
+	}
+	if _, err := postgres.ServerVersion(context.Background(), "postgres://u:secret@%zz"); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("ServerVersion of a bad URL = %v", err)
 	}
 }

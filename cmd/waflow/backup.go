@@ -6,19 +6,66 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/waflow/waflow/internal/storage"
+	"github.com/waflow/waflow/postgres"
 	"github.com/waflow/waflow/sqlite"
 )
 
 // pgBackupHelp is what backup and restore say for a PostgreSQL database:
 // pg_dump is the tool, and docs/deploy.md, Backups, says more.
-const pgBackupHelp = `the database is PostgreSQL: back it up with pg_dump from the server's major version (pg_dump --version must not be older than the server's), in the custom format:
+const pgBackupHelp = `Back it up with pg_dump, in the custom format, while waflow keeps running:
   pg_dump -Fc -d "$WAFLOW_DATABASE_URL" -f waflow.dump
-and restore it, with every waflow replica stopped, into an empty database:
-  pg_restore --no-owner -d "$NEW_DATABASE_URL" waflow.dump
+and restore it, with every waflow replica stopped, into a new empty database:
+  createdb -T template0 waflow_restored
+  pg_restore --no-owner --exit-on-error -d postgres://.../waflow_restored waflow.dump
 See docs/deploy.md, Backups.`
+
+// pgAdvice says which pg_dump backs up the database at dbURL: one of the
+// server's major version or newer, compared with the pg_dump on PATH.
+func pgAdvice(ctx context.Context, dbURL string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var b strings.Builder
+	b.WriteString("the database is PostgreSQL")
+	server, err := postgres.ServerVersion(ctx, dbURL)
+	serverMajor := majorOf(server)
+	if err != nil {
+		fmt.Fprintf(&b, " (its version cannot be read: %s)", strings.Join(strings.Fields(err.Error()), " "))
+		b.WriteString(": use a pg_dump of the server's major version or newer (psql -Atc 'SHOW server_version')")
+	} else {
+		fmt.Fprintf(&b, " %s: use pg_dump %d or newer", server, serverMajor)
+	}
+	b.WriteString(".\n")
+	if path, err := exec.LookPath("pg_dump"); err != nil {
+		b.WriteString("No pg_dump on PATH: install the PostgreSQL client tools (postgresql-client-NN on Debian).\n")
+	} else if out, err := exec.CommandContext(ctx, path, "--version").Output(); err == nil {
+		local := strings.TrimSpace(string(out))
+		switch m := majorOf(strings.TrimPrefix(local, "pg_dump (PostgreSQL) ")); {
+		case serverMajor > 0 && m > 0 && m < serverMajor:
+			fmt.Fprintf(&b, "The pg_dump on PATH is older (%s): it refuses a newer server; install postgresql-client-%d.\n", local, serverMajor)
+		default:
+			fmt.Fprintf(&b, "On PATH: %s.\n", local)
+		}
+	}
+	b.WriteString(pgBackupHelp)
+	return b.String()
+}
+
+// majorOf returns the leading number of a version string, 0 if none.
+func majorOf(v string) int {
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
 
 func backupCommand() *Command {
 	return &Command{
@@ -45,7 +92,7 @@ For PostgreSQL it says which pg_dump to run.`,
 				if err := s.resolve(); err != nil {
 					return err
 				}
-				dbPath, err := sqlitePath(&cfg)
+				dbPath, err := sqlitePath(ctx, &cfg)
 				if err != nil {
 					return err
 				}
@@ -90,7 +137,7 @@ For PostgreSQL it says how to use pg_restore.`,
 				if err := s.resolve(); err != nil {
 					return err
 				}
-				dbPath, err := sqlitePath(&cfg)
+				dbPath, err := sqlitePath(ctx, &cfg)
 				if err != nil {
 					return err
 				}
@@ -114,13 +161,13 @@ For PostgreSQL it says how to use pg_restore.`,
 
 // sqlitePath is the configured SQLite database file, or an exitError
 // saying how to back up PostgreSQL.
-func sqlitePath(cfg *appConfig) (string, error) {
+func sqlitePath(ctx context.Context, cfg *appConfig) (string, error) {
 	dbURL, err := cfg.databaseURL()
 	if err != nil {
 		return "", err
 	}
 	if storage.IsPostgres(dbURL) {
-		return "", &exitError{code: 1, msg: pgBackupHelp}
+		return "", &exitError{code: 1, msg: pgAdvice(ctx, dbURL)}
 	}
 	return dbURL, nil
 }

@@ -128,8 +128,9 @@ type Config struct {
 	// AppID, when set, must be among the apps subscribed to the WABA.
 	AppID string
 	// OurKeys are the public keys of the private keys the server decrypts
-	// with, current first.
+	// with, current first; KeysErr says why there are none.
 	OurKeys []*rsa.PublicKey
+	KeysErr error
 	// Flows are the flows to check on Meta.
 	Flows []Flow
 
@@ -313,6 +314,9 @@ func checkKey(ctx context.Context, cfg *Config) Check {
 	}
 	if cfg.PhoneNumberID == "" {
 		return fail(name, "no phone number id configured", "set WAFLOW_PHONE_NUMBER_ID (or -phone-number-id): the app dashboard's API Setup shows it")
+	}
+	if len(cfg.OurKeys) == 0 && cfg.KeysErr != nil {
+		return fail(name, fmt.Sprintf("cannot read our private key: %v", cfg.KeysErr), "check WAFLOW_PRIVATE_KEY_FILE and WAFLOW_PRIVATE_KEY_PASSPHRASE_FILE")
 	}
 	if len(cfg.OurKeys) == 0 {
 		return fail(name, "no private key configured", "set WAFLOW_PRIVATE_KEY_FILE to the key serve decrypts with")

@@ -253,6 +253,12 @@ func TestFailures(t *testing.T) {
 		{"rotation unfinished", func(f *fixture) {
 			f.cfg.OurKeys = []*rsa.PublicKey{&rsaKey(f.t, 1).PublicKey, f.ours}
 		}, "key", doctor.Warn, "our previous key", "waflow keys upload"},
+		{"private key unreadable", func(f *fixture) {
+			f.cfg.OurKeys, f.cfg.KeysErr = nil, errors.New("keys: the private key is encrypted and no passphrase was given")
+		},
+			"key", doctor.Fail, "cannot read our private key: keys: the private key is encrypted", "WAFLOW_PRIVATE_KEY_PASSPHRASE_FILE"},
+		{"no private key", func(f *fixture) { f.cfg.OurKeys = nil },
+			"key", doctor.Fail, "no private key configured", "WAFLOW_PRIVATE_KEY_FILE"},
 		{"no phone number id", func(f *fixture) { f.cfg.PhoneNumberID = "" },
 			"key", doctor.Fail, "no phone number id", "WAFLOW_PHONE_NUMBER_ID"},
 		{"expired token", func(f *fixture) { f.graph.SetToken("another") },

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -121,10 +122,11 @@ func doctorConfig(ctx context.Context, env *Env, cfg *appConfig, names []string)
 		return dc, closeAll, err
 	}
 
-	if ours, err := ourPublicKeys(env, cfg); err == nil {
-		dc.OurKeys = ours
-	} else {
-		fmt.Fprintf(env.Stderr, "waflow doctor: %v\n", err)
+	// Without a configured key serve uses the development key; doctor
+	// reads it but never makes one (ourPublicKeys would).
+	devKey := filepath.Join(cfg.dataDir, "dev", "private.pem")
+	if _, err := os.Stat(devKey); cfg.privateKey != "" || err == nil {
+		dc.OurKeys, dc.KeysErr = ourPublicKeys(env, cfg)
 	}
 
 	dates := &doctor.DateRecorder{}
@@ -145,7 +147,7 @@ func doctorConfig(ctx context.Context, env *Env, cfg *appConfig, names []string)
 	// database to create.
 	dbURL := cfg.databaseURLSetting
 	if dbURL == "" {
-		dbURL = cfg.dataDir + string(os.PathSeparator) + "waflow.db"
+		dbURL = filepath.Join(cfg.dataDir, "waflow.db")
 	}
 	if !storage.IsPostgres(dbURL) {
 		if _, err := os.Stat(dbURL); err != nil {

@@ -38,13 +38,16 @@ Checks, one line each (OK, WARN or FAIL, and what to do):
 
 Every flow waflow knows is checked, a flow missing on Meta being a warning;
 name flows to check only those, a missing one being a failure. Nothing is
-changed. Exit status: 0 when nothing failed, 1 otherwise.`,
+changed on Meta's side; the database is opened as serve opens it (so a
+database an older waflow left is migrated), never created. Exit status: 0
+when nothing failed, 1 otherwise.`,
 		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
 			var cfg appConfig
 			s := newSettings(fs, env)
 			declareCLI(&cfg, s)
 			appID := fs.String("app-id", "", "the Meta app id that must be subscribed to the WABA (default: any app)")
 			window := fs.Duration("webhook-window", 24*time.Hour, "how recent the newest webhook must be")
+			healthPath := fs.String("health-path", "/healthz", "the path fetched under the public URL for the https check (a reverse proxy may expose only /flows/ and /webhook)")
 			caFile := fs.String("ca-file", "", "PEM file of CA certificates to trust besides the system's for the https check (a staging CA; WhatsApp trusts only public CAs)")
 			return func(ctx context.Context, args []string) error {
 				if err := s.resolve(); err != nil {
@@ -56,6 +59,7 @@ changed. Exit status: 0 when nothing failed, 1 otherwise.`,
 				}
 				defer closeAll()
 				dc.AppID = *appID
+				dc.HealthPath = *healthPath
 				dc.WebhookWindow = *window
 				if *caFile != "" {
 					pool, err := x509.SystemCertPool()

@@ -58,6 +58,9 @@ func commands() []*Command {
 		flowsCommand(),
 		sendCommand(),
 		keysCommand(),
+		doctorCommand(),
+		backupCommand(),
+		restoreCommand(),
 		versionCommand(),
 		benchCommand(),
 	}

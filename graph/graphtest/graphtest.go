@@ -1,8 +1,9 @@
 // Package graphtest is a fake of the Graph API (the WhatsApp Cloud API) for
 // tests: an HTTP server on 127.0.0.1 that keeps flows (create, list, get,
 // update, assets, publish, deprecate, delete, preview, metrics), accepts
-// messages and holds the business public key of a phone number, as
-// protocol.md sections 1.6, 3.3 and 5 describe them.
+// messages, holds the business public key of a phone number and the apps
+// subscribed to the WABA, as protocol.md sections 1.6, 3.3 and 5 describe
+// them.
 //
 // It checks every request's method, path, headers and body; a request of
 // the wrong shape is answered 400 and listed by [Server.Violations], so a
@@ -71,6 +72,9 @@ type Server struct {
 	// metaErrors are the validation errors Meta reports for a flow's
 	// uploads, by flow name.
 	metaErrors map[string][]map[string]any
+	apps       []graph.Application // subscribed to the WABA
+	clock      func() time.Time    // the Date header's clock; time.Now when nil
+	health     map[string]string   // can_send_message by flow name, overriding the status's
 }
 
 // Request is one request the fake received.
@@ -251,6 +255,56 @@ func (f *Server) SetKey(pemText, status string) {
 	f.key, f.keyStatus = pemText, status
 }
 
+// SubscribeApp subscribes an app to the WABA's webhooks, as POST
+// /{WABA_ID}/subscribed_apps with that app's token would.
+func (f *Server) SubscribeApp(id, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.apps = append(f.apps, graph.Application{ID: id, Name: name, Link: "https://www.example.com/"})
+}
+
+// SetClock makes the fake answer with a Date header from now (a skewed
+// clock, say); nil restores the server's own.
+func (f *Server) SetClock(now func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clock = now
+}
+
+// SetFlowHealth makes the health_status of the flow named name say
+// canSend (AVAILABLE, LIMITED, BLOCKED) whatever its status; "" restores
+// the one its status gives.
+func (f *Server) SetFlowHealth(name, canSend string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.health == nil {
+		f.health = map[string]string{}
+	}
+	f.health[name] = canSend
+}
+
+// subscribedApps: GET /{WABA_ID}/subscribed_apps lists the apps; POST
+// subscribes the app of the token (named "waflow test app" here).
+func (f *Server) subscribedApps(w http.ResponseWriter, r *http.Request, waba string, bad func(string, ...any)) {
+	if waba != f.wabaID {
+		graphError(w, 400, 100, "Unsupported request: WABA "+waba+" does not exist", "")
+		return
+	}
+	switch r.Method {
+	case "GET":
+		data := []any{}
+		for _, a := range f.apps {
+			data = append(data, map[string]any{"whatsapp_business_api_data": map[string]any{"id": a.ID, "name": a.Name, "link": a.Link}})
+		}
+		writeJSON(w, 200, map[string]any{"data": data})
+	case "POST":
+		f.apps = append(f.apps, graph.Application{ID: "1000000000001", Name: "waflow test app", Link: "https://www.example.com/"})
+		writeJSON(w, 200, map[string]any{"success": true})
+	default:
+		bad("unexpected method")
+	}
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -270,6 +324,7 @@ var (
 	flowEdgeRE = regexp.MustCompile(`^/([0-9]+)(/(assets|publish|deprecate))?$`)
 	wabaFlows  = regexp.MustCompile(`^/([0-9]+)/flows$`)
 	phoneEdge  = regexp.MustCompile(`^/([0-9]+)/(messages|whatsapp_business_encryption)$`)
+	wabaApps   = regexp.MustCompile(`^/([0-9]+)/subscribed_apps$`)
 )
 
 func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -281,6 +336,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path, ok := strings.CutPrefix(r.URL.Path, "/"+f.version)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.clock != nil {
+		w.Header().Set("Date", f.clock().UTC().Format(http.TimeFormat))
+	}
 	f.log = append(f.log, Request{Method: r.Method, Path: path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
 	bad := func(format string, args ...any) {
 		msg := fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, fmt.Sprintf(format, args...))
@@ -331,6 +389,10 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"data": data, "paging": map[string]any{"cursors": map[string]any{"before": "b", "after": "a"}}})
 	default:
+		if m := wabaApps.FindStringSubmatch(path); m != nil {
+			f.subscribedApps(w, r, m[1], bad)
+			return
+		}
 		if m := phoneEdge.FindStringSubmatch(path); m != nil {
 			if m[1] != f.phoneID {
 				graphError(w, 400, 100, "Unsupported request: phone number "+m[1]+" does not exist", "")
@@ -510,6 +572,11 @@ func (f *Server) getFlow(w http.ResponseWriter, r *http.Request, fl *Flow, bad f
 			can = "BLOCKED"
 			entities = append(entities, map[string]any{"entity_type": "FLOW", "id": fl.ID, "can_send_message": "BLOCKED",
 				"errors": []any{map[string]any{"error_code": 139102, "error_description": "The flow is not published.", "possible_solution": "Publish the flow."}}})
+		}
+		if h := f.health[fl.Name]; h != "" && h != can {
+			can = h
+			entities = append(entities, map[string]any{"entity_type": "PHONE_NUMBER", "id": f.phoneID, "can_send_message": h,
+				"errors": []any{map[string]any{"error_code": 141006, "error_description": "The phone number's messaging limit is reached.", "possible_solution": "Wait for the limit to reset."}}})
 		}
 		writeJSON(w, 200, map[string]any{"id": fl.ID, "name": fl.Name, "status": fl.Status, "categories": fl.Categories,
 			"validation_errors": orEmpty(fl.Errors), "json_version": "7.3", "endpoint_uri": fl.EndpointURI,

@@ -2,8 +2,10 @@ package graphtest_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waflow/waflow/graph"
 	"github.com/waflow/waflow/graph/graphtest"
@@ -60,3 +62,55 @@ func TestViolations(t *testing.T) {
 		t.Fatalf("violations %q, want the missing version prefix", v)
 	}
 }
+
+func TestSubscribedAppsClockAndHealth(t *testing.T) {
+	g := graphtest.New(t)
+	var date string
+	opts := g.Options()
+	opts.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil {
+			date = resp.Header.Get("Date")
+		}
+		return resp, err
+	})}
+	c, err := graph.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if apps, err := c.SubscribedApps(ctx, graphtest.WABAID); err != nil || len(apps) != 0 {
+		t.Fatalf("SubscribedApps of a new fake = %v, %v", apps, err)
+	}
+	g.SubscribeApp("42", "ours")
+	if apps, err := c.SubscribedApps(ctx, graphtest.WABAID); err != nil || len(apps) != 1 || apps[0].ID != "42" || apps[0].Name != "ours" {
+		t.Fatalf("SubscribedApps = %v, %v", apps, err)
+	}
+	if _, err := c.SubscribedApps(ctx, "1"); err == nil {
+		t.Error("SubscribedApps of another WABA succeeded")
+	}
+
+	g.SetClock(func() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) })
+	fl := g.AddFlow("f", "PUBLISHED", []byte(`{}`), "")
+	got, err := c.GetFlow(ctx, fl.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if date != "Wed, 02 Jan 2030 03:04:05 GMT" {
+		t.Errorf("Date = %q", date)
+	}
+	if got.HealthStatus == nil || got.HealthStatus.CanSendMessage != "AVAILABLE" {
+		t.Errorf("health of a published flow = %+v", got.HealthStatus)
+	}
+	g.SetFlowHealth("f", "BLOCKED")
+	if got, err = c.GetFlow(ctx, fl.ID, nil); err != nil || got.HealthStatus.CanSendMessage != "BLOCKED" || len(got.HealthStatus.Entities) != 1 {
+		t.Errorf("health after SetFlowHealth = %+v, %v", got.HealthStatus, err)
+	}
+	if v := g.Violations(); len(v) != 0 {
+		t.Errorf("violations: %q", v)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

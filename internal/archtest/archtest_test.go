@@ -86,6 +86,8 @@ var rules = []rule{
 		pkgs: []string{"$mod/..."}, except: []string{"$mod/cmd/..."}, forbid: []string{"$mod/cmd/..."}},
 	{rule: "the flow core (registry, flowsdir, deploy, simulator) never imports storage nor the catalog: any flow, from any source, fits it",
 		pkgs: []string{"$mod/registry", "$mod/flowsdir", "$mod/deploy", "$mod/simulator/..."}, forbid: append([]string{"$mod/catalog/..."}, storage...), indirect: true},
+	{rule: "doctor never imports storage nor the catalog: it reads the store, the Graph API and the public URL through its Config",
+		pkgs: []string{"$mod/doctor"}, forbid: append([]string{"$mod/catalog/..."}, storage...), indirect: true},
 	{rule: "outside _test.go files only storetest, flowtest, graph/graphtest, catalogstore/catalogtest and internal/vectors import testing",
 		pkgs: []string{"$mod/..."}, except: testSupport, forbid: []string{"testing/..."}},
 	// The simulator is product code that preview, simulate and bench link

@@ -334,4 +334,3 @@ func pgtypeInfinity(sign int) string {
 	}
 	return "infinity"
 }
-

@@ -70,7 +70,11 @@ func testCompletionKeep(t *testing.T, s waflow.Store, clock *Clock) {
 		{"no message id", rejected("", "", "", "x"), waflow.ErrInvalid},
 		{"no response", func() waflow.Completion { c := rejected("wamid.r", "", "", "x"); c.Response = nil; return c }(), waflow.ErrInvalid},
 		{"no time", func() waflow.Completion { c := rejected("wamid.t", "", "", "x"); c.CompletedAt = time.Time{}; return c }(), waflow.ErrInvalid},
-		{"not rejected", func() waflow.Completion { c := rejected("wamid.s", "", "", "x"); c.Status = waflow.CompletionHandled; return c }(), waflow.ErrInvalid},
+		{"not rejected", func() waflow.Completion {
+			c := rejected("wamid.s", "", "", "x")
+			c.Status = waflow.CompletionHandled
+			return c
+		}(), waflow.ErrInvalid},
 	} {
 		_, err := s.KeepCompletion(ctx, tc.c)
 		WantErr(t, "KeepCompletion("+tc.name+")", err, tc.want)

@@ -130,4 +130,3 @@ func BenchmarkExport(b *testing.B) {
 		})
 	}
 }
-

@@ -412,4 +412,3 @@ func ParseTime(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("responses: time %q: want RFC 3339 (2026-12-03T10:00:00Z) or a date (2026-12-03)", s)
 }
-

@@ -72,7 +72,7 @@ func TestCSVReadsBack(t *testing.T) {
 
 func TestNeutralize(t *testing.T) {
 	for in, want := range map[string]string{
-		hyperlink:        "'" + hyperlink,
+		hyperlink:         "'" + hyperlink,
 		"+cmd|' /C calc'": "'+cmd|' /C calc'",
 		"-1+1":            "'-1+1",
 		"@SUM(A1)":        "'@SUM(A1)",

@@ -52,6 +52,7 @@ func commands() []*Command {
 		previewCommand(),
 		flowsCommand(),
 		sendCommand(),
+		responsesCommand(),
 		keysCommand(),
 		versionCommand(),
 		benchCommand(),

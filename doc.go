@@ -30,7 +30,7 @@
 // [Store] is the sum of [TokenStore], [InboxStore], [CompletionStore] and
 // [OutboxStore]. Each method documents the errors it returns, from the
 // vocabulary in this package ([ErrNotFound], [ErrConflict], [ErrTokenUsed],
-// [ErrTokenExpired], [ErrLeaseLost], [ErrInvalid], [ErrClosed]), tested with
+// [ErrTokenExpired], [ErrLeaseLost], [ErrInvalid], [ErrClosed], [ErrRejected]), tested with
 // errors.Is; any other error is an infrastructure failure worth a retry.
 // Two guarantees carry the design:
 //

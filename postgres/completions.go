@@ -266,7 +266,8 @@ const eachPage = 500
 
 // EachCompletion implements waflow.CompletionStore. It pages by the key
 // (received_at, message_id), so each page is a short read of the index
-// completions_flow and no transaction spans the caller's work.
+// completions_flow, starting where the last one ended, and no transaction
+// spans the caller's work.
 func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter.Seq2[waflow.Completion, error] {
 	return func(yield func(waflow.Completion, error) bool) {
 		if err := r.Validate(); err != nil {
@@ -293,7 +294,7 @@ func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter
 			err := func() error {
 				rows, err := db.pool.Query(ctx, "SELECT "+completionCols+` FROM completions
 					WHERE flow = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz
-						AND (received_at, message_id) > ($4::timestamptz, $5::text)
+						AND received_at >= $4::timestamptz AND (received_at, message_id) > ($4::timestamptz, $5::text)
 					ORDER BY received_at, message_id LIMIT $6`, r.Flow, since, until, afterAt, afterID, eachPage)
 				if err != nil {
 					return err

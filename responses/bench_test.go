@@ -103,6 +103,10 @@ func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); re
 // bytes written, and the peak of the live heap during the export (sampled
 // every millisecond, after a GC), which stays small and flat whatever the
 // number of rows: the export streams.
+//
+// On a shared 2-core VM (2026-12-03), per 100,000 rows: csv 1.2 s (19.6 MiB
+// written), jsonl 0.85 s and json 0.91 s (48.9 MiB), each with a peak live
+// heap of 4.6 MiB; about 34 allocations a row, most in the SQLite driver.
 func BenchmarkExport(b *testing.B) {
 	if testing.Short() {
 		b.Skip("fills a database with 100,000 completions")

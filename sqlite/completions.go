@@ -303,10 +303,13 @@ func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter
 			}
 			page = page[:0]
 			err := func() error {
+				// received_at >= max(since, afterAt) bounds the index range,
+				// so that a page starts where the last one ended instead of
+				// filtering every row before it.
 				rows, err := db.r.QueryContext(ctx, "SELECT "+completionCols+` FROM completions
 					WHERE flow = ? AND received_at >= ? AND received_at < ?
-						AND (received_at > ? OR (received_at = ? AND message_id > ?))
-					ORDER BY received_at, message_id LIMIT ?`, r.Flow, since, until, afterAt, afterAt, afterID, eachPage)
+						AND (received_at > ? OR message_id > ?)
+					ORDER BY received_at, message_id LIMIT ?`, r.Flow, max(since, afterAt), until, afterAt, afterID, eachPage)
 				if err != nil {
 					return err
 				}

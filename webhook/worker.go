@@ -43,8 +43,9 @@ type Completed struct {
 // waflow.ErrRejected (waflow.Rejectf), before the handler has any effect.
 // The worker then undoes the completion's record (RejectCompletion: the
 // completion is kept as rejected, its token issued again) and settles the
-// event as rejected at once, without retrying. The error's text is logged and stored
-// as the event's result: it must name fields, never submitted values. Any
+// event as rejected at once, without retrying. The error's text is logged
+// and stored as the event's result and the completion's: it must name
+// fields, never submitted values. Any
 // other error is taken as transient and retried, with backoff, up to
 // WorkerConfig.MaxAttempts, then dead-lettered: so "reject, don't retry" is
 // waflow.ErrRejected, wrapped or not (TestHandlerRejects).

@@ -35,7 +35,7 @@
 // tables have their contract in package catalog/catalogstore. Consumers take
 // the narrow interface they use. Each method documents the errors it returns, from the
 // vocabulary in this package ([ErrNotFound], [ErrConflict], [ErrTokenUsed],
-// [ErrTokenExpired], [ErrLeaseLost], [ErrInvalid], [ErrClosed]), tested with
+// [ErrTokenExpired], [ErrLeaseLost], [ErrInvalid], [ErrClosed], [ErrRejected]), tested with
 // errors.Is; any other error is an infrastructure failure worth a retry.
 // Two guarantees carry the design:
 //

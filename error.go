@@ -32,8 +32,9 @@ var (
 	// is retried: a completion handler returns it (see Rejectf) for a
 	// completion that names another session's booking or a record that does
 	// not exist. The webhook worker then settles the event as InboxRejected
-	// at once, undoes the recorded completion (DiscardCompletion) and does
-	// not retry.
+	// at once, undoes the recorded completion (RejectCompletion: it is kept
+	// as rejected, its token freed) and does not retry. RecordCompletion
+	// returns it for a message already kept as rejected.
 	ErrRejected = errors.New("waflow: rejected")
 )
 

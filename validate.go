@@ -51,6 +51,15 @@ func (c Completion) Validate() error {
 	return nil
 }
 
+// ValidateKept checks what KeepCompletion needs of c: a MessageID, a
+// Response, a CompletedAt and Status CompletionRejected.
+func (c Completion) ValidateKept() error {
+	if c.MessageID == "" || len(c.Response) == 0 || c.CompletedAt.IsZero() || c.Status != CompletionRejected {
+		return Invalidf("KeepCompletion needs a MessageID, a Response, a CompletedAt and Status rejected")
+	}
+	return nil
+}
+
 // Validate checks what Enqueue needs of m: an IdempotencyKey, a To and a
 // Payload.
 func (m OutboxMessage) Validate() error {

@@ -63,16 +63,16 @@ func (f *flowHarness) completeThroughWorker(wamid, waID, tok string, values map[
 }
 
 // wantRejectedOnce checks that a completion was rejected at its first
-// attempt and that nothing of it was kept: no completion, its token unused,
-// no message queued under outboxKey.
+// attempt and that nothing of it was acted on: the completion kept as
+// rejected, its token unused, no message queued under outboxKey.
 func (f *flowHarness) wantRejectedOnce(ev waflow.InboxEvent, wamid, tokenID, outboxKey, reason string) {
 	f.t.Helper()
 	ctx := context.Background()
 	if ev.State != waflow.InboxRejected || ev.Attempts != 1 || !contains(ev.Result, reason) {
 		f.t.Fatalf("event: %s after %d attempts, result %q; want rejected at the first attempt with %q", ev.State, ev.Attempts, ev.Result, reason)
 	}
-	if _, err := f.store.Completion(ctx, wamid); !errors.Is(err, waflow.ErrNotFound) {
-		f.t.Fatalf("the rejected completion is stored: %v", err)
+	if c, err := f.store.Completion(ctx, wamid); err != nil || c.Status != waflow.CompletionRejected {
+		f.t.Fatalf("the rejected completion is not kept as rejected: %+v, %v", c, err)
 	}
 	if tok, err := f.store.Token(ctx, tokenID); err != nil || tok.State != waflow.TokenIssued {
 		f.t.Fatalf("the rejected completion's token: %+v, %v; want issued", tok, err)

@@ -3,21 +3,59 @@ package postgres
 import (
 	"context"
 	"errors"
+	"iter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/waflow/waflow"
 )
 
-const completionCols = `message_id, token_id, flow, wa_id, context_id, response, completed_at, recorded_at,
-	handled_at, coalesce(inbox_event_id, 0)`
+const completionCols = `message_id, coalesce(token_id, ''), flow, wa_id, user_id, context_id, response, completed_at,
+	received_at, recorded_at, handled_at, coalesce(inbox_event_id, 0), status, result`
 
 func scanCompletion(r pgx.Row) (waflow.Completion, error) {
 	var c waflow.Completion
-	err := r.Scan(&c.MessageID, &c.TokenID, &c.Flow, &c.WAID, &c.ContextID, &c.Response,
-		timeCol{&c.CompletedAt}, timeCol{&c.RecordedAt}, timeCol{&c.HandledAt}, &c.InboxEventID)
+	var status string
+	err := r.Scan(&c.MessageID, &c.TokenID, &c.Flow, &c.WAID, &c.UserID, &c.ContextID, &c.Response,
+		timeCol{&c.CompletedAt}, timeCol{&c.ReceivedAt}, timeCol{&c.RecordedAt}, timeCol{&c.HandledAt},
+		&c.InboxEventID, &status, &c.Result)
+	c.Status = waflow.CompletionStatus(status)
 	return c, err
+}
+
+// insertCompletion stores c as it is, unless its message is stored already;
+// it reports whether it inserted.
+func insertCompletion(ctx context.Context, q querier, c waflow.Completion) (bool, error) {
+	var token, inbox any
+	if c.TokenID != "" {
+		token = c.TokenID
+	}
+	if c.InboxEventID != 0 {
+		inbox = c.InboxEventID
+	}
+	tag, err := q.Exec(ctx, `INSERT INTO completions (message_id, token_id, flow, wa_id, user_id, context_id, response,
+		completed_at, received_at, recorded_at, inbox_event_id, status, result)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (message_id) DO NOTHING`,
+		c.MessageID, token, c.Flow, c.WAID, c.UserID, c.ContextID, c.Response, c.CompletedAt, c.ReceivedAt,
+		c.RecordedAt, inbox, string(c.Status), c.Result)
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+// stamp sets what the store fills in of a completion it stores.
+func (db *DB) stamp(c *waflow.Completion, status waflow.CompletionStatus) {
+	if c.RecordedAt.IsZero() {
+		c.RecordedAt = db.now()
+	}
+	if c.ReceivedAt.IsZero() {
+		c.ReceivedAt = c.RecordedAt
+	}
+	c.HandledAt = time.Time{}
+	c.Status = status
+	if status != waflow.CompletionRejected {
+		c.Result = ""
+	}
 }
 
 // RecordCompletion implements waflow.CompletionStore.
@@ -25,10 +63,7 @@ func (db *DB) RecordCompletion(ctx context.Context, c waflow.Completion) (waflow
 	if err := c.Validate(); err != nil {
 		return waflow.Completion{}, err
 	}
-	if c.RecordedAt.IsZero() {
-		c.RecordedAt = db.now()
-	}
-	c.HandledAt = time.Time{}
+	db.stamp(&c, waflow.CompletionRecorded)
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return waflow.Completion{}, wrap(err, "RecordCompletion")
@@ -49,17 +84,14 @@ func (db *DB) RecordCompletion(ctx context.Context, c waflow.Completion) (waflow
 		}
 		return waflow.Completion{}, wrap(err, "RecordCompletion")
 	}
-	var inbox any
-	if c.InboxEventID != 0 {
-		inbox = c.InboxEventID
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO completions (message_id, token_id, flow, wa_id, context_id, response,
-		completed_at, recorded_at, inbox_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		c.MessageID, c.TokenID, c.Flow, c.WAID, c.ContextID, c.Response, c.CompletedAt, c.RecordedAt, inbox); err != nil {
-		if isUniqueViolation(err) {
-			return waflow.Completion{}, wrap(waflow.ErrConflict, "RecordCompletion: the message is recorded for another token")
-		}
+	inserted, err := insertCompletion(ctx, tx, c)
+	if err != nil {
 		return waflow.Completion{}, wrap(err, "RecordCompletion")
+	}
+	if !inserted {
+		// Stored meanwhile by a concurrent call with the same message and
+		// another token, or kept as rejected.
+		return waflow.Completion{}, wrap(waflow.ErrConflict, "RecordCompletion: the message is stored already")
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return waflow.Completion{}, wrap(err, "RecordCompletion")
@@ -67,9 +99,9 @@ func (db *DB) RecordCompletion(ctx context.Context, c waflow.Completion) (waflow
 	return c, nil
 }
 
-// sameCompletion looks for a completion already recorded with c's message
+// sameCompletion looks for a completion already stored with c's message
 // id. done is true when one is: then the caller returns stored (same token)
-// or ErrConflict (another token).
+// or ErrConflict (another token) or ErrRejected (a rejected one).
 func sameCompletion(ctx context.Context, q querier, c waflow.Completion) (stored waflow.Completion, done bool, err error) {
 	stored, err = scanCompletion(q.QueryRow(ctx, "SELECT "+completionCols+" FROM completions WHERE message_id = $1", c.MessageID))
 	switch {
@@ -77,6 +109,8 @@ func sameCompletion(ctx context.Context, q querier, c waflow.Completion) (stored
 		return waflow.Completion{}, false, nil
 	case err != nil:
 		return waflow.Completion{}, true, err
+	case stored.Status == waflow.CompletionRejected:
+		return stored, true, errors.Join(waflow.ErrRejected, errors.New("the message is stored as rejected"))
 	case stored.TokenID != c.TokenID:
 		return waflow.Completion{}, true, errors.Join(waflow.ErrConflict, errors.New("the message is recorded for another token"))
 	default:
@@ -84,33 +118,77 @@ func sameCompletion(ctx context.Context, q querier, c waflow.Completion) (stored
 	}
 }
 
-// DiscardCompletion implements waflow.CompletionStore.
-func (db *DB) DiscardCompletion(ctx context.Context, messageID string) error {
+// KeepCompletion implements waflow.CompletionStore.
+func (db *DB) KeepCompletion(ctx context.Context, c waflow.Completion) (waflow.Completion, error) {
+	if db.closed.Load() {
+		return waflow.Completion{}, waflow.ErrClosed
+	}
+	if err := c.ValidateKept(); err != nil {
+		return waflow.Completion{}, err
+	}
+	db.stamp(&c, waflow.CompletionRejected)
+	inserted, err := insertCompletion(ctx, db.pool, c)
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && pe.Code == "23503": // foreign_key_violation
+		return waflow.Completion{}, wrap(waflow.ErrNotFound, "KeepCompletion: no such token")
+	case err != nil:
+		return waflow.Completion{}, wrap(err, "KeepCompletion")
+	case inserted:
+		return c, nil
+	}
+	stored, err := db.Completion(ctx, c.MessageID)
+	return stored, wrap(err, "KeepCompletion")
+}
+
+// RejectCompletion implements waflow.CompletionStore.
+func (db *DB) RejectCompletion(ctx context.Context, messageID, reason string) error {
 	tx, err := db.begin(ctx)
 	if err != nil {
-		return wrap(err, "DiscardCompletion")
+		return wrap(err, "RejectCompletion")
 	}
 	defer tx.Rollback(ctx)
-	var tokenID string
+	var tokenID, status string
 	var handled *time.Time
-	// FOR UPDATE: a concurrent MarkCompletionHandled waits, then finds no
-	// row; it never marks a completion this call is deleting.
-	err = tx.QueryRow(ctx, "SELECT token_id, handled_at FROM completions WHERE message_id = $1 FOR UPDATE", messageID).Scan(&tokenID, &handled)
+	// FOR UPDATE: a concurrent MarkCompletionHandled waits, then finds the
+	// completion rejected; it never marks a completion this call rejects.
+	err = tx.QueryRow(ctx, "SELECT coalesce(token_id, ''), handled_at, status FROM completions WHERE message_id = $1 FOR UPDATE",
+		messageID).Scan(&tokenID, &handled, &status)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return wrap(waflow.ErrNotFound, "DiscardCompletion")
+		return wrap(waflow.ErrNotFound, "RejectCompletion")
 	case err != nil:
-		return wrap(err, "DiscardCompletion")
+		return wrap(err, "RejectCompletion")
 	case handled != nil:
-		return wrap(waflow.ErrConflict, "DiscardCompletion: the completion was handled")
+		return wrap(waflow.ErrConflict, "RejectCompletion: the completion was handled")
+	case status == string(waflow.CompletionRejected):
+		return nil
 	}
-	if _, err := tx.Exec(ctx, "DELETE FROM completions WHERE message_id = $1", messageID); err != nil {
-		return wrap(err, "DiscardCompletion")
+	if _, err := tx.Exec(ctx, "UPDATE completions SET status = 'rejected', result = $1 WHERE message_id = $2", reason, messageID); err != nil {
+		return wrap(err, "RejectCompletion")
 	}
 	if _, err := tx.Exec(ctx, "UPDATE flow_tokens SET state = 'issued', used_at = NULL WHERE id = $1 AND state = 'used'", tokenID); err != nil {
-		return wrap(err, "DiscardCompletion")
+		return wrap(err, "RejectCompletion")
 	}
-	return wrap(tx.Commit(ctx), "DiscardCompletion")
+	return wrap(tx.Commit(ctx), "RejectCompletion")
+}
+
+// MarkCompletionFailed implements waflow.CompletionStore.
+func (db *DB) MarkCompletionFailed(ctx context.Context, messageID, reason string) error {
+	if db.closed.Load() {
+		return waflow.ErrClosed
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE completions SET status = 'failed', result = $1
+		WHERE message_id = $2 AND status IN ('recorded', 'failed')`, reason, messageID)
+	if err != nil {
+		return wrap(err, "MarkCompletionFailed")
+	}
+	if tag.RowsAffected() == 0 {
+		if _, err := db.Completion(ctx, messageID); err != nil {
+			return wrap(err, "MarkCompletionFailed")
+		}
+	}
+	return nil
 }
 
 // MarkCompletionHandled implements waflow.CompletionStore.
@@ -118,12 +196,20 @@ func (db *DB) MarkCompletionHandled(ctx context.Context, messageID string, at ti
 	if db.closed.Load() {
 		return waflow.ErrClosed
 	}
-	tag, err := db.pool.Exec(ctx, "UPDATE completions SET handled_at = coalesce(handled_at, $1) WHERE message_id = $2", at, messageID)
+	tag, err := db.pool.Exec(ctx, `UPDATE completions SET handled_at = $1, status = 'handled', result = ''
+		WHERE message_id = $2 AND handled_at IS NULL AND status <> 'rejected'`, at, messageID)
 	if err != nil {
 		return wrap(err, "MarkCompletionHandled")
 	}
-	if tag.RowsAffected() == 0 {
-		return wrap(waflow.ErrNotFound, "MarkCompletionHandled")
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	c, err := db.Completion(ctx, messageID)
+	switch {
+	case err != nil:
+		return wrap(err, "MarkCompletionHandled")
+	case c.HandledAt.IsZero() && c.Status == waflow.CompletionRejected:
+		return wrap(waflow.ErrConflict, "MarkCompletionHandled: the completion was rejected")
 	}
 	return nil
 }
@@ -135,7 +221,7 @@ func (db *DB) Completion(ctx context.Context, messageID string) (waflow.Completi
 
 // CompletionByToken implements waflow.CompletionStore.
 func (db *DB) CompletionByToken(ctx context.Context, tokenID string) (waflow.Completion, error) {
-	return db.completionWhere(ctx, "CompletionByToken", "token_id = $1", tokenID)
+	return db.completionWhere(ctx, "CompletionByToken", "token_id = $1 AND status <> 'rejected'", tokenID)
 }
 
 func (db *DB) completionWhere(ctx context.Context, op, where string, arg any) (waflow.Completion, error) {
@@ -173,4 +259,79 @@ func (db *DB) Completions(ctx context.Context, f waflow.CompletionFilter) ([]waf
 		out = append(out, c)
 	}
 	return out, wrap(rows.Err(), "Completions")
+}
+
+// eachPage is how many completions EachCompletion reads per query.
+const eachPage = 500
+
+// EachCompletion implements waflow.CompletionStore. It pages by the key
+// (received_at, message_id), so each page is a short read of the index
+// completions_flow, starting where the last one ended, and no transaction
+// spans the caller's work.
+func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter.Seq2[waflow.Completion, error] {
+	return func(yield func(waflow.Completion, error) bool) {
+		if err := r.Validate(); err != nil {
+			yield(waflow.Completion{}, err)
+			return
+		}
+		// -infinity and infinity stand for the open bounds.
+		var since, until any = pgtypeInfinity(-1), pgtypeInfinity(1)
+		if !r.Since.IsZero() {
+			since = r.Since
+		}
+		if !r.Until.IsZero() {
+			until = r.Until
+		}
+		var afterAt any = pgtypeInfinity(-1)
+		afterID := ""
+		page := make([]waflow.Completion, 0, eachPage)
+		for {
+			if db.closed.Load() {
+				yield(waflow.Completion{}, waflow.ErrClosed)
+				return
+			}
+			page = page[:0]
+			err := func() error {
+				rows, err := db.pool.Query(ctx, "SELECT "+completionCols+` FROM completions
+					WHERE flow = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz
+						AND received_at >= $4::timestamptz AND (received_at, message_id) > ($4::timestamptz, $5::text)
+					ORDER BY received_at, message_id LIMIT $6`, r.Flow, since, until, afterAt, afterID, eachPage)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					c, err := scanCompletion(rows)
+					if err != nil {
+						return err
+					}
+					page = append(page, c)
+				}
+				return rows.Err()
+			}()
+			if err != nil {
+				yield(waflow.Completion{}, wrap(err, "EachCompletion"))
+				return
+			}
+			for _, c := range page {
+				if !yield(c, nil) {
+					return
+				}
+			}
+			if len(page) < eachPage {
+				return
+			}
+			last := page[len(page)-1]
+			afterAt, afterID = last.ReceivedAt, last.MessageID
+		}
+	}
+}
+
+// pgtypeInfinity is the text of PostgreSQL's -infinity (sign < 0) or
+// infinity timestamp, which every time sorts between.
+func pgtypeInfinity(sign int) string {
+	if sign < 0 {
+		return "-infinity"
+	}
+	return "infinity"
 }

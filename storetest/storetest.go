@@ -45,8 +45,12 @@ func Run(t *testing.T, open Opener) {
 		{"Completion/Idempotent", testCompletionIdempotent},
 		{"Completion/Refused", testCompletionRefused},
 		{"Completion/Concurrent", testCompletionConcurrent},
-		{"Completion/Discard", testCompletionDiscard},
+		{"Completion/Reject", testCompletionReject},
 		{"Completion/List", testCompletionList},
+		{"Completion/Keep", testCompletionKeep},
+		{"Completion/Failed", testCompletionFailed},
+		{"Completion/Each", testCompletionEach},
+		{"Completion/EachPages", testCompletionEachPages},
 		{"Outbox/Enqueue", testOutboxEnqueue},
 		{"Outbox/Lifecycle", testOutboxLifecycle},
 		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},
@@ -542,11 +546,15 @@ func testCompletionRecord(t *testing.T, s waflow.Store, clock *Clock) {
 	ev := mustEventByKey(t, s, "wamid.reply")
 	c := completion("wamid.reply", "t")
 	c.InboxEventID = ev.ID
+	c.UserID = "US.13491208655302741918"
+	c.ReceivedAt = Epoch.Add(90 * time.Second)
+	c.Status, c.Result = waflow.CompletionHandled, "ignored" // the store sets them
 	clock.Advance(2 * time.Minute)
 	got, err := s.RecordCompletion(ctx, c)
 	WantErr(t, "RecordCompletion", err, nil)
 	want := c
 	want.RecordedAt = clock.Now()
+	want.Status, want.Result = waflow.CompletionRecorded, ""
 	Diff(t, "recorded completion", want, got)
 
 	tok := mustToken(t, s, "t")
@@ -562,8 +570,8 @@ func testCompletionRecord(t *testing.T, s waflow.Store, clock *Clock) {
 
 	WantErr(t, "MarkCompletionHandled", s.MarkCompletionHandled(ctx, "wamid.reply", Epoch.Add(3*time.Minute)), nil)
 	WantErr(t, "MarkCompletionHandled(again)", s.MarkCompletionHandled(ctx, "wamid.reply", Epoch.Add(9*time.Minute)), nil)
-	if got, _ := s.Completion(ctx, "wamid.reply"); !got.HandledAt.Equal(Epoch.Add(3 * time.Minute)) {
-		t.Fatalf("HandledAt = %v, want the first call's time", got.HandledAt)
+	if got, _ := s.Completion(ctx, "wamid.reply"); !got.HandledAt.Equal(Epoch.Add(3*time.Minute)) || got.Status != waflow.CompletionHandled {
+		t.Fatalf("HandledAt = %v, status %q; want the first call's time, handled", got.HandledAt, got.Status)
 	}
 	WantErr(t, "MarkCompletionHandled(unknown)", s.MarkCompletionHandled(ctx, "nope", Epoch), waflow.ErrNotFound)
 	_, err = s.Completion(ctx, "nope")
@@ -635,45 +643,62 @@ func testCompletionRefused(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 }
 
-// A completion its handler rejected is undone: the completion is gone and
-// its token is issued again, as if it had never been recorded.
-func testCompletionDiscard(t *testing.T, s waflow.Store, clock *Clock) {
+// A completion its handler rejected is undone but kept: it is rejected, with
+// the reason, and its token is issued again.
+func testCompletionReject(t *testing.T, s waflow.Store, clock *Clock) {
 	mustCreateToken(t, s, "t", Epoch.Add(time.Hour))
 	mustCreateToken(t, s, "h", Epoch.Add(time.Hour))
 	_, err := s.RecordCompletion(ctx, completion("wamid.bad", "t"))
 	WantErr(t, "RecordCompletion", err, nil)
-	WantErr(t, "DiscardCompletion", s.DiscardCompletion(ctx, "wamid.bad"), nil)
-	_, err = s.Completion(ctx, "wamid.bad")
-	WantErr(t, "Completion after DiscardCompletion", err, waflow.ErrNotFound)
+	WantErr(t, "RejectCompletion", s.RejectCompletion(ctx, "wamid.bad", "booking_ref names no booking"), nil)
+	got, err := s.Completion(ctx, "wamid.bad")
+	WantErr(t, "Completion after RejectCompletion", err, nil)
+	if got.Status != waflow.CompletionRejected || got.Result != "booking_ref names no booking" || got.TokenID != "t" {
+		t.Fatalf("completion after RejectCompletion = %+v; want rejected with the reason, naming its token", got)
+	}
 	_, err = s.CompletionByToken(ctx, "t")
-	WantErr(t, "CompletionByToken after DiscardCompletion", err, waflow.ErrNotFound)
+	WantErr(t, "CompletionByToken after RejectCompletion", err, waflow.ErrNotFound)
 	if tok := mustToken(t, s, "t"); tok.State != waflow.TokenIssued || !tok.UsedAt.IsZero() {
-		t.Fatalf("token after DiscardCompletion = %+v, want issued and unused", tok)
+		t.Fatalf("token after RejectCompletion = %+v, want issued and unused", tok)
 	}
-	if list, err := s.Completions(ctx, waflow.CompletionFilter{}); err != nil || len(list) != 0 {
-		t.Fatalf("Completions after DiscardCompletion = %d, %v; want none", len(list), err)
+	WantErr(t, "RejectCompletion(again)", s.RejectCompletion(ctx, "wamid.bad", "other"), nil)
+	if got, _ := s.Completion(ctx, "wamid.bad"); got.Result != "booking_ref names no booking" {
+		t.Fatalf("a second RejectCompletion changed the result to %q", got.Result)
 	}
-	WantErr(t, "DiscardCompletion(again)", s.DiscardCompletion(ctx, "wamid.bad"), waflow.ErrNotFound)
+	// A rejected completion is never recorded nor handled.
+	_, err = s.RecordCompletion(ctx, completion("wamid.bad", "t"))
+	WantErr(t, "RecordCompletion(rejected message)", err, waflow.ErrRejected)
+	WantErr(t, "MarkCompletionHandled(rejected)", s.MarkCompletionHandled(ctx, "wamid.bad", clock.Now()), waflow.ErrConflict)
+	WantErr(t, "MarkCompletionFailed(rejected)", s.MarkCompletionFailed(ctx, "wamid.bad", "x"), nil)
+	if got, _ := s.Completion(ctx, "wamid.bad"); got.Status != waflow.CompletionRejected {
+		t.Fatalf("MarkCompletionFailed changed a rejected completion to %q", got.Status)
+	}
 
-	// The token can be used again, by another message or the same one.
+	// The token can be used again, by another message.
 	again, err := s.RecordCompletion(ctx, completion("wamid.good", "t"))
-	WantErr(t, "RecordCompletion after DiscardCompletion", err, nil)
+	WantErr(t, "RecordCompletion after RejectCompletion", err, nil)
 	if tok := mustToken(t, s, "t"); tok.State != waflow.TokenUsed || !tok.UsedAt.Equal(again.CompletedAt) {
 		t.Fatalf("token after a new completion = %+v, want used", tok)
+	}
+	if c, err := s.CompletionByToken(ctx, "t"); err != nil || c.MessageID != "wamid.good" {
+		t.Fatalf("CompletionByToken after a new completion = %+v, %v; want wamid.good", c, err)
+	}
+	if list, err := s.Completions(ctx, waflow.CompletionFilter{}); err != nil || len(list) != 2 {
+		t.Fatalf("Completions = %d, %v; want the rejected one and the new one", len(list), err)
 	}
 
 	// A handled completion was acted on: it stays.
 	_, err = s.RecordCompletion(ctx, completion("wamid.handled", "h"))
 	WantErr(t, "RecordCompletion", err, nil)
 	WantErr(t, "MarkCompletionHandled", s.MarkCompletionHandled(ctx, "wamid.handled", clock.Now()), nil)
-	WantErr(t, "DiscardCompletion(handled)", s.DiscardCompletion(ctx, "wamid.handled"), waflow.ErrConflict)
-	if _, err := s.Completion(ctx, "wamid.handled"); err != nil {
-		t.Fatalf("a handled completion was discarded: %v", err)
+	WantErr(t, "RejectCompletion(handled)", s.RejectCompletion(ctx, "wamid.handled", "x"), waflow.ErrConflict)
+	if c, err := s.Completion(ctx, "wamid.handled"); err != nil || c.Status != waflow.CompletionHandled {
+		t.Fatalf("a handled completion after RejectCompletion: %+v, %v", c, err)
 	}
 	if tok := mustToken(t, s, "h"); tok.State != waflow.TokenUsed {
-		t.Fatalf("the token of a handled completion is %q after DiscardCompletion, want used", tok.State)
+		t.Fatalf("the token of a handled completion is %q after RejectCompletion, want used", tok.State)
 	}
-	WantErr(t, "DiscardCompletion(unknown)", s.DiscardCompletion(ctx, "nope"), waflow.ErrNotFound)
+	WantErr(t, "RejectCompletion(unknown)", s.RejectCompletion(ctx, "nope", "x"), waflow.ErrNotFound)
 }
 
 func testCompletionConcurrent(t *testing.T, s waflow.Store, clock *Clock) {

@@ -11,8 +11,12 @@ import (
 // Message is an incoming message of a messages webhook, with the fields
 // waflow uses (protocol.md 4.2). Unknown fields are ignored.
 type Message struct {
-	ID        string    // the wamid
-	From      string    // the user's WhatsApp id
+	ID   string // the wamid
+	From string // the user's WhatsApp id, their phone number; Meta may leave it out for a user with a username
+	// UserID is the user's business-scoped user id (BSUID), when Meta sends
+	// it: the message's from_user_id, or else the user_id of the
+	// notification's contact (Event.DecodeMessage looks there).
+	UserID    string
 	Timestamp time.Time // when the user sent it; zero if absent or garbled
 	Type      string    // "interactive", "text", "image"...
 	// ContextID is the wamid of the message this one answers: for a flow
@@ -45,6 +49,7 @@ func (m *Message) IsCompletion() bool {
 type wireMessage struct {
 	ID        flexString `json:"id"`
 	From      flexString `json:"from"`
+	FromUser  flexString `json:"from_user_id"`
 	Timestamp flexString `json:"timestamp"`
 	Type      string     `json:"type"`
 	Context   *struct {
@@ -68,7 +73,7 @@ func decodeMessage(raw json.RawMessage) (*Message, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, errors.New(jsonErrText(err))
 	}
-	m := &Message{ID: string(w.ID), From: string(w.From), Timestamp: unixTime(w.Timestamp), Type: w.Type}
+	m := &Message{ID: string(w.ID), From: string(w.From), UserID: string(w.FromUser), Timestamp: unixTime(w.Timestamp), Type: w.Type}
 	if w.Context != nil {
 		m.ContextID = string(w.Context.ID)
 	}
@@ -94,12 +99,39 @@ func decodeMessage(raw json.RawMessage) (*Message, error) {
 }
 
 // DecodeMessage decodes the message of a messages event; it fails when the
-// event holds none.
+// event holds none. A message without from_user_id takes the user_id of the
+// notification's contact: the one whose wa_id is the message's from, or the
+// only one.
 func (e *Event) DecodeMessage() (*Message, error) {
 	if len(e.Message) == 0 {
 		return nil, errors.New("webhook: the event holds no message")
 	}
-	return decodeMessage(e.Message)
+	m, err := decodeMessage(e.Message)
+	if err == nil && m.UserID == "" && len(e.Contacts) > 0 {
+		m.UserID = contactUserID(e.Contacts, m.From)
+	}
+	return m, err
+}
+
+// contactUserID returns the user_id of the contact of waID in contacts (the
+// value's contacts array), or of the only contact; "" when there is none.
+func contactUserID(contacts json.RawMessage, waID string) string {
+	var cs []struct {
+		WAID   flexString `json:"wa_id"`
+		UserID flexString `json:"user_id"`
+	}
+	if json.Unmarshal(contacts, &cs) != nil {
+		return ""
+	}
+	for _, c := range cs {
+		if waID != "" && string(c.WAID) == waID {
+			return string(c.UserID)
+		}
+	}
+	if len(cs) == 1 {
+		return string(cs[0].UserID)
+	}
+	return ""
 }
 
 // Status is a delivery status of a message we sent.

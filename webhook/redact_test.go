@@ -192,7 +192,7 @@ func completeAndCheckNoToken(t *testing.T, open func(now func() time.Time) waflo
 		stored = append(stored, ev.Payload, []byte(ev.Result), []byte(ev.LastError))
 	}
 	cs, err := b.store.Completions(ctx, waflow.CompletionFilter{Limit: 1000})
-	if err != nil || len(cs) != 2 {
+	if err != nil || len(cs) != 3 { // the rejected one is kept too
 		t.Fatalf("completions: %d, %v", len(cs), err)
 	}
 	for _, c := range cs {

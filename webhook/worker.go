@@ -41,10 +41,11 @@ type Completed struct {
 // A completion that can never succeed (it names another session's booking,
 // or a record that does not exist) is rejected with an error matching
 // waflow.ErrRejected (waflow.Rejectf), before the handler has any effect.
-// The worker then undoes the completion's record (DiscardCompletion: the
-// completion is deleted, its token issued again) and settles the event as
-// rejected at once, without retrying. The error's text is logged and stored
-// as the event's result: it must name fields, never submitted values. Any
+// The worker then undoes the completion's record (RejectCompletion: the
+// completion is kept as rejected, its token issued again) and settles the
+// event as rejected at once, without retrying. The error's text is logged
+// and stored as the event's result and the completion's: it must name
+// fields, never submitted values. Any
 // other error is taken as transient and retried, with backoff, up to
 // WorkerConfig.MaxAttempts, then dead-lettered: so "reject, don't retry" is
 // waflow.ErrRejected, wrapped or not (TestHandlerRejects).
@@ -74,11 +75,14 @@ type WorkerStore interface {
 	RetryEvent(ctx context.Context, id int64, owner string, lastError string, next time.Time) error
 	FinishEvent(ctx context.Context, id int64, owner string, state waflow.InboxState, result string) error
 
-	// Completion, RecordCompletion, DiscardCompletion and
-	// MarkCompletionHandled keep completions (waflow.CompletionStore).
+	// Completion, RecordCompletion, KeepCompletion, RejectCompletion,
+	// MarkCompletionFailed and MarkCompletionHandled keep completions
+	// (waflow.CompletionStore).
 	Completion(ctx context.Context, messageID string) (waflow.Completion, error)
 	RecordCompletion(ctx context.Context, c waflow.Completion) (waflow.Completion, error)
-	DiscardCompletion(ctx context.Context, messageID string) error
+	KeepCompletion(ctx context.Context, c waflow.Completion) (waflow.Completion, error)
+	RejectCompletion(ctx context.Context, messageID, reason string) error
+	MarkCompletionFailed(ctx context.Context, messageID, reason string) error
 	MarkCompletionHandled(ctx context.Context, messageID string, at time.Time) error
 
 	// Token and TokenByMessage find a completion's flow token
@@ -310,6 +314,13 @@ func (w *Worker) processEvent(ctx context.Context, ev waflow.InboxEvent) {
 		// Claimed again and again without being settled: the process dies
 		// while processing it. Stop before it takes the service down again.
 		out = outcome{state: waflow.InboxDead, result: fmt.Sprintf("gave up: claimed %d times without finishing (did the process crash while processing it?)", ev.Attempts)}
+		if ev.Kind == waflow.EventCompletion {
+			if e, err := DecodeEvent(ev.Payload); err == nil {
+				if msg, err := e.DecodeMessage(); err == nil {
+					w.markFailed(ctx, msg.ID, out.result, log)
+				}
+			}
+		}
 	} else {
 		out = w.safeProcess(ctx, ev, log)
 	}
@@ -392,9 +403,12 @@ func (w *Worker) safeProcess(ctx context.Context, ev waflow.InboxEvent, log *slo
 // it to the flow's handler.
 //
 // A completion that can never be acted on (forged or unknown token, replay
-// of a used token, response_json that is not JSON) is rejected with the
-// reason. Its webhook was answered 200 all the same, and rightly: WhatsApp
-// would resend the same bytes for 7 days, and the answer would never change.
+// of a used token, a flow message another system sent, values that fail
+// their checks) is rejected with the reason. Its webhook was answered 200
+// all the same, and rightly: WhatsApp would resend the same bytes for 7
+// days, and the answer would never change. It is kept all the same
+// (KeepCompletion), attributed to its flow when waflow can tell which, so
+// that every answer a user sent can be read back.
 func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e *Event, log *slog.Logger) outcome {
 	msg, err := e.DecodeMessage()
 	if err != nil {
@@ -403,54 +417,66 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 	if !msg.IsCompletion() || msg.Interactive.NFMReply == nil {
 		return rejected("not an nfm_reply")
 	}
+	completedAt := msg.Timestamp
+	if completedAt.IsZero() {
+		completedAt = ev.ReceivedAt
+	}
+	c := waflow.Completion{
+		MessageID:    msg.ID,
+		WAID:         msg.From,
+		UserID:       msg.UserID,
+		ContextID:    msg.ContextID,
+		CompletedAt:  completedAt,
+		ReceivedAt:   ev.ReceivedAt,
+		InboxEventID: ev.ID,
+	}
+	// An attempt that kept or recorded it before (a worker that crashed or
+	// lost its lease after storing it): a rejected one ends the same way.
+	prev, err := w.cfg.Store.Completion(ctx, msg.ID)
+	switch {
+	case err == nil && prev.Status == waflow.CompletionRejected:
+		return rejected("%s", prev.Result)
+	case err != nil && !errors.Is(err, waflow.ErrNotFound):
+		return failed(err)
+	}
+	recorded := err == nil
 	resp, err := ParseResponse(msg.Interactive.NFMReply.ResponseJSON)
 	if err != nil {
-		return rejected("response_json is not a JSON object")
+		// Kept with an empty object: what was sent cannot be read.
+		c.Response = []byte("{}")
+		return w.keep(ctx, c, waflow.FlowToken{}, rejected("response_json is not a JSON object"))
 	}
+	c.Response = resp.Raw
 
 	tok, out, ok := w.correlate(ctx, msg, resp)
 	if !ok {
-		return out
+		return w.keep(ctx, c, tok, out)
 	}
 	log = log.With("flow", tok.Flow)
 	if tok.WAID != "" && msg.From != "" && tok.WAID != msg.From {
-		return rejected("flow token was issued to another WhatsApp user")
+		return w.keep(ctx, c, tok, rejected("flow token was issued to another WhatsApp user"))
 	}
 	// Values are checked once, before the completion is recorded. A retry
 	// of a completion already recorded (its handler failed) goes on to the
 	// handler: settings changed since must not reject a completion whose
 	// token is already used.
-	prev, err := w.cfg.Store.Completion(ctx, msg.ID)
-	alreadyRecorded := err == nil && prev.TokenID == tok.ID
-	if err != nil && !errors.Is(err, waflow.ErrNotFound) {
-		return failed(err)
-	}
+	alreadyRecorded := recorded && prev.TokenID == tok.ID
 	if w.cfg.Validator != nil && !alreadyRecorded {
 		if err := w.cfg.Validator(ctx, tok.Flow, resp.Values); err != nil {
-			return rejected("submitted values do not fit flow %s: %v", tok.Flow, err)
+			return w.keep(ctx, c, tok, rejected("submitted values do not fit flow %s: %v", tok.Flow, err))
 		}
 	}
-	completedAt := msg.Timestamp
-	if completedAt.IsZero() {
-		completedAt = ev.ReceivedAt
-	}
-	rec, err := w.cfg.Store.RecordCompletion(ctx, waflow.Completion{
-		MessageID:    msg.ID,
-		TokenID:      tok.ID,
-		Flow:         tok.Flow,
-		WAID:         msg.From,
-		ContextID:    msg.ContextID,
-		Response:     resp.Raw,
-		CompletedAt:  completedAt,
-		InboxEventID: ev.ID,
-	})
+	c.TokenID, c.Flow = tok.ID, tok.Flow
+	rec, err := w.cfg.Store.RecordCompletion(ctx, c)
 	switch {
 	case errors.Is(err, waflow.ErrTokenUsed):
-		return rejected("replayed completion: the flow token was already used")
+		return w.keep(ctx, c, tok, rejected("replayed completion: the flow token was already used"))
 	case errors.Is(err, waflow.ErrTokenExpired):
-		return rejected("the flow token had expired when the flow was completed")
+		return w.keep(ctx, c, tok, rejected("the flow token had expired when the flow was completed"))
 	case errors.Is(err, waflow.ErrNotFound):
-		return rejected("unknown flow token")
+		return w.keep(ctx, c, waflow.FlowToken{Flow: tok.Flow}, rejected("unknown flow token"))
+	case errors.Is(err, waflow.ErrRejected):
+		return rejected("%s", rec.Result)
 	case errors.Is(err, waflow.ErrConflict):
 		return rejected("this message is recorded as the completion of another token")
 	case err != nil:
@@ -469,15 +495,18 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 	err = h(hctx, Completed{Completion: rec, Values: resp.Values, Token: tok})
 	cancel()
 	if errors.Is(err, waflow.ErrRejected) {
-		// Nothing of a completion that can never succeed is kept but the
-		// rejection: its record is undone, and its token is unused again.
-		if derr := w.cfg.Store.DiscardCompletion(ctx, rec.MessageID); derr != nil && !errors.Is(derr, waflow.ErrNotFound) {
-			return failed(fmt.Errorf("undoing the record of a completion of flow %s that its handler rejected: %w", tok.Flow, derr))
+		// A completion that can never succeed is undone but kept, as
+		// rejected, and its token is unused again.
+		out := rejected("completion handler of flow %s rejected it: %v", tok.Flow, err)
+		if rerr := w.cfg.Store.RejectCompletion(ctx, rec.MessageID, out.result); rerr != nil && !errors.Is(rerr, waflow.ErrNotFound) {
+			return failed(fmt.Errorf("undoing the record of a completion of flow %s that its handler rejected: %w", tok.Flow, rerr))
 		}
-		return rejected("completion handler of flow %s rejected it: %v", tok.Flow, err)
+		return out
 	}
 	if err != nil {
-		return failed(fmt.Errorf("completion handler of flow %s: %w", tok.Flow, err))
+		err = fmt.Errorf("completion handler of flow %s: %w", tok.Flow, err)
+		w.markFailed(ctx, rec.MessageID, fmt.Sprintf("attempt %d: %v", ev.Attempts, err), log)
+		return failed(err)
 	}
 	if err := w.cfg.Store.MarkCompletionHandled(ctx, rec.MessageID, w.cfg.Now()); err != nil {
 		return failed(err)
@@ -486,8 +515,36 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 	return done("completion of flow %s recorded and handled", tok.Flow)
 }
 
+// keep stores c, a completion settled with out (rejected) before it used a
+// token, attributed to tok.Flow (empty: unattributed) and naming tok.ID (a
+// stored token, or empty). A completion that cannot be kept is retried, so
+// that no answer is lost.
+func (w *Worker) keep(ctx context.Context, c waflow.Completion, tok waflow.FlowToken, out outcome) outcome {
+	c.Flow, c.TokenID, c.Status, c.Result = tok.Flow, tok.ID, waflow.CompletionRejected, out.result
+	_, err := w.cfg.Store.KeepCompletion(ctx, c)
+	if errors.Is(err, waflow.ErrNotFound) && c.TokenID != "" {
+		// The token is gone from the store since: keep it without.
+		c.TokenID = ""
+		_, err = w.cfg.Store.KeepCompletion(ctx, c)
+	}
+	if err != nil {
+		return failed(fmt.Errorf("keeping a rejected completion (%s): %w", out.result, err))
+	}
+	return out
+}
+
+// markFailed records that the handler of completion messageID failed. It
+// is best effort: the inbox event's retry does not depend on it.
+func (w *Worker) markFailed(ctx context.Context, messageID, reason string, log *slog.Logger) {
+	if err := w.cfg.Store.MarkCompletionFailed(ctx, messageID, reason); err != nil && !errors.Is(err, waflow.ErrNotFound) {
+		log.Error("webhook event: recording the completion's failure failed", "error", err)
+	}
+}
+
 // correlate finds the token a completion answers. ok is false when it
-// cannot, with the outcome to settle the event with.
+// cannot, with the outcome to settle the event with and in tok what can be
+// told of the completion: its flow when the token proves it (empty:
+// unattributed), and the id of the stored token it named, if any.
 func (w *Worker) correlate(ctx context.Context, msg *Message, resp *CompletionResponse) (tok waflow.FlowToken, out outcome, ok bool) {
 	var err error
 	if resp.FlowToken != "" {
@@ -495,16 +552,17 @@ func (w *Worker) correlate(ctx context.Context, msg *Message, resp *CompletionRe
 		claims, perr := w.cfg.Tokens.ParseRedacted(resp.FlowToken)
 		switch {
 		case errors.Is(perr, flowtoken.ErrForged):
-			return tok, rejected("forged flow token: its signature does not match"), false
+			return waflow.FlowToken{}, rejected("forged flow token: its signature does not match"), false
 		case perr == nil:
 			tok, err = w.cfg.Store.Token(ctx, claims.ID)
 			switch {
 			case errors.Is(err, waflow.ErrNotFound):
-				return tok, rejected("unknown flow token: signed here but never stored"), false
+				// Signed here, so its flow is known; the token is not.
+				return waflow.FlowToken{Flow: claims.Flow}, rejected("unknown flow token: signed here but never stored"), false
 			case err != nil:
-				return tok, failed(err), false
+				return waflow.FlowToken{}, failed(err), false
 			case tok.Flow != claims.Flow:
-				return tok, rejected("flow token says flow %s, the store says %s", claims.Flow, tok.Flow), false
+				return waflow.FlowToken{}, rejected("flow token says flow %s, the store says %s", claims.Flow, tok.Flow), false
 			}
 			return tok, outcome{}, true
 		}
@@ -513,18 +571,18 @@ func (w *Worker) correlate(ctx context.Context, msg *Message, resp *CompletionRe
 	}
 	if msg.ContextID == "" {
 		if resp.FlowToken != "" {
-			return tok, rejected("flow_token is not a waflow token and the message has no context.id"), false
+			return waflow.FlowToken{}, rejected("flow_token is not a waflow token and the message has no context.id"), false
 		}
-		return tok, rejected("no flow_token and no context.id: cannot tell which flow message this completes"), false
+		return waflow.FlowToken{}, rejected("no flow_token and no context.id: cannot tell which flow message this completes"), false
 	}
 	tok, err = w.cfg.Store.TokenByMessage(ctx, msg.ContextID)
 	switch {
 	case errors.Is(err, waflow.ErrNotFound):
 		out := rejected("no usable flow_token, and context.id names no flow message we sent")
 		out.notOurs = true
-		return tok, out, false
+		return waflow.FlowToken{}, out, false
 	case err != nil:
-		return tok, failed(err), false
+		return waflow.FlowToken{}, failed(err), false
 	}
 	return tok, outcome{}, true
 }

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -183,7 +184,8 @@ func TestCompletionActedOnOnce(t *testing.T) {
 }
 
 // Bad completions are stored, settled with a clear reason, answered 200,
-// and never reach the handler.
+// and never reach the handler; each is kept as a rejected completion,
+// attributed to its flow when the token proves it.
 func TestCompletionRejected(t *testing.T) {
 	b := newBench(t, webhook.WorkerConfig{Validator: func(_ context.Context, flow string, values map[string]any) error {
 		if _, ok := values["guests"]; !ok {
@@ -192,7 +194,7 @@ func TestCompletionRejected(t *testing.T) {
 		return nil
 	}})
 	good := map[string]any{"guests": 2}
-	used, _ := issue(t, b.iss, b.store, "book_table", "")
+	used, usedClaims := issue(t, b.iss, b.store, "book_table", "")
 	b.complete("wamid.first", "", responseJSON(used, good))
 	b.drain()
 
@@ -200,26 +202,28 @@ func TestCompletionRejected(t *testing.T) {
 	forged, _, _ := forger.Issue("book_table", userWAID)
 	unstored, _, _ := b.iss.Issue("book_table", userWAID) // signed here, never stored
 	invalidValues, invalidClaims := issue(t, b.iss, b.store, "book_table", "")
-	expiredTok, _ := issue(t, b.iss, b.store, "book_table", "")
+	expiredTok, expiredClaims := issue(t, b.iss, b.store, "book_table", "")
 	otherUser, _, _ := b.iss.Issue("book_table", "19998887777")
 	ouClaims, _ := b.iss.Parse(otherUser)
 	b.store.CreateToken(ctx, waflow.FlowToken{ID: ouClaims.ID, Flow: ouClaims.Flow, WAID: ouClaims.WAID, IssuedAt: ouClaims.IssuedAt, ExpiresAt: ouClaims.ExpiresAt})
 
+	const bt = "book_table"
 	cases := []struct {
 		wamid, contextID, response, result string
 		at                                 time.Time
+		flow, tokenID                      string // kept with
 	}{
-		{"wamid.replay", "", responseJSON(used, good), "replayed completion", time.Time{}},
-		{"wamid.forged", "", responseJSON(forged, good), "forged flow token", time.Time{}},
-		{"wamid.unknown", "", responseJSON(unstored, good), "unknown flow token", time.Time{}},
-		{"wamid.notjson", "", `{"flow_token": "` + used + `", guests: 2`, "response_json is not a JSON object", time.Time{}},
-		{"wamid.array", "", `[1,2,3]`, "response_json is not a JSON object", time.Time{}},
-		{"wamid.notoken", "", responseJSON("", good), "no flow_token and no context.id", time.Time{}},
-		{"wamid.unknownctx", "wamid.never-sent", responseJSON("", good), "context.id names no flow message", time.Time{}},
-		{"wamid.unused", "", responseJSON("unused", good), "not a waflow token", time.Time{}},
-		{"wamid.invalid", "", responseJSON(invalidValues, map[string]any{"name": "x"}), `missing required field "guests"`, time.Time{}},
-		{"wamid.expired", "", responseJSON(expiredTok, good), "expired", storetest.Epoch.Add(flowtoken.DefaultTTL + time.Second)},
-		{"wamid.otheruser", "", responseJSON(otherUser, good), "another WhatsApp user", time.Time{}},
+		{"wamid.replay", "", responseJSON(used, good), "replayed completion", time.Time{}, bt, usedClaims.ID},
+		{"wamid.forged", "", responseJSON(forged, good), "forged flow token", time.Time{}, "", ""},
+		{"wamid.unknown", "", responseJSON(unstored, good), "unknown flow token", time.Time{}, bt, ""},
+		{"wamid.notjson", "", `{"flow_token": "` + used + `", guests: 2`, "response_json is not a JSON object", time.Time{}, "", ""},
+		{"wamid.array", "", `[1,2,3]`, "response_json is not a JSON object", time.Time{}, "", ""},
+		{"wamid.notoken", "", responseJSON("", good), "no flow_token and no context.id", time.Time{}, "", ""},
+		{"wamid.unknownctx", "wamid.never-sent", responseJSON("", good), "context.id names no flow message", time.Time{}, "", ""},
+		{"wamid.unused", "", responseJSON("unused", good), "not a waflow token", time.Time{}, "", ""},
+		{"wamid.invalid", "", responseJSON(invalidValues, map[string]any{"name": "x"}), `missing required field "guests"`, time.Time{}, bt, invalidClaims.ID},
+		{"wamid.expired", "", responseJSON(expiredTok, good), "expired", storetest.Epoch.Add(flowtoken.DefaultTTL + time.Second), bt, expiredClaims.ID},
+		{"wamid.otheruser", "", responseJSON(otherUser, good), "another WhatsApp user", time.Time{}, bt, ouClaims.ID},
 	}
 	for _, tc := range cases {
 		at := tc.at
@@ -230,7 +234,15 @@ func TestCompletionRejected(t *testing.T) {
 	}
 	b.drain()
 	for _, tc := range cases {
-		b.wantEvent("msg:"+tc.wamid, waflow.InboxRejected, tc.result)
+		ev := b.wantEvent("msg:"+tc.wamid, waflow.InboxRejected, tc.result)
+		c, err := b.store.Completion(ctx, tc.wamid)
+		if err != nil || c.Status != waflow.CompletionRejected || c.Result != ev.Result || c.Flow != tc.flow || c.TokenID != tc.tokenID ||
+			c.WAID != userWAID || c.InboxEventID != ev.ID || !c.ReceivedAt.Equal(ev.ReceivedAt) || !json.Valid(c.Response) {
+			t.Errorf("%s kept as %+v, %v; want rejected, flow %q, token %q", tc.wamid, c, err, tc.flow, tc.tokenID)
+		}
+		if bytes.Contains(c.Response, []byte(sig(used))) || bytes.Contains(c.Response, []byte(sig(invalidValues))) {
+			t.Errorf("%s kept with a flow token in clear", tc.wamid)
+		}
 	}
 	if n := b.calls(); n != 1 {
 		t.Fatalf("handler called %d times, want 1 (the first completion only)", n)
@@ -238,8 +250,12 @@ func TestCompletionRejected(t *testing.T) {
 	if st := b.tokenState(invalidClaims.ID); st != waflow.TokenIssued {
 		t.Fatalf("a completion with invalid values used its token: %q", st)
 	}
-	if cs, _ := b.store.Completions(ctx, waflow.CompletionFilter{}); len(cs) != 1 {
-		t.Fatalf("%d completions recorded, want 1", len(cs))
+	cs, _ := b.store.Completions(ctx, waflow.CompletionFilter{})
+	if len(cs) != 1+len(cases) {
+		t.Fatalf("%d completions stored, want %d", len(cs), 1+len(cases))
+	}
+	if c, err := b.store.CompletionByToken(ctx, usedClaims.ID); err != nil || c.MessageID != "wamid.first" || c.Status != waflow.CompletionHandled {
+		t.Fatalf("the completion that used the token: %+v, %v", c, err)
 	}
 }
 
@@ -686,9 +702,9 @@ func TestRetryOfARecordedCompletionSkipsValidation(t *testing.T) {
 	}
 }
 
-// A handler's rejection (waflow.ErrRejected) is final at the first attempt,
-// and nothing of the completion stays but the rejected event: no completion,
-// the token unused.
+// A handler's rejection (waflow.ErrRejected) is final at the first attempt:
+// the completion is kept as rejected, with the reason, and its token is
+// unused.
 func TestHandlerRejects(t *testing.T) {
 	obs := &countingObserver{}
 	b := newBench(t, webhook.WorkerConfig{Observer: obs})
@@ -706,8 +722,9 @@ func TestHandlerRejects(t *testing.T) {
 	if ev.Attempts != 1 || ev.LastError != "" {
 		t.Fatalf("rejected event: attempts %d, last error %q; want one attempt, no failure", ev.Attempts, ev.LastError)
 	}
-	if _, err := b.store.Completion(ctx, "wamid.tampered"); !errors.Is(err, waflow.ErrNotFound) {
-		t.Fatalf("the rejected completion is stored: %v", err)
+	if c, err := b.store.Completion(ctx, "wamid.tampered"); err != nil || c.Status != waflow.CompletionRejected ||
+		!strings.Contains(c.Result, "booking_ref names a booking of another session") {
+		t.Fatalf("the rejected completion is not kept as rejected: %+v, %v", c, err)
 	}
 	if st := b.tokenState(claims.ID); st != waflow.TokenIssued {
 		t.Fatalf("the rejected completion spent its token: %q", st)
@@ -731,25 +748,25 @@ func TestHandlerRejects(t *testing.T) {
 	}
 }
 
-// failDiscard fails DiscardCompletion once, as if the database went away
+// failReject fails RejectCompletion once, as if the database went away
 // between the handler's rejection and undoing the record.
-type failDiscard struct {
+type failReject struct {
 	waflow.Store
 	failed atomic.Bool
 }
 
-func (f *failDiscard) DiscardCompletion(ctx context.Context, id string) error {
+func (f *failReject) RejectCompletion(ctx context.Context, id, reason string) error {
 	if f.failed.CompareAndSwap(false, true) {
 		return errors.New("database unavailable")
 	}
-	return f.Store.DiscardCompletion(ctx, id)
+	return f.Store.RejectCompletion(ctx, id, reason)
 }
 
 // When undoing the record fails, the event is retried, and the retry, which
 // finds the completion recorded, rejects it again and undoes it.
 func TestHandlerRejectsAfterAFailedDiscard(t *testing.T) {
 	b := newBench(t, webhook.WorkerConfig{})
-	store := &failDiscard{Store: b.store}
+	store := &failReject{Store: b.store}
 	w, err := webhook.NewWorker(webhook.WorkerConfig{Store: store, Tokens: b.iss, Now: b.clock.Now, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -767,8 +784,8 @@ func TestHandlerRejectsAfterAFailedDiscard(t *testing.T) {
 	b.clock.Advance(time.Hour)
 	w.ProcessBatch(ctx)
 	b.wantEvent("msg:wamid.r", waflow.InboxRejected, "expense_id names no expense")
-	if _, err := b.store.Completion(ctx, "wamid.r"); !errors.Is(err, waflow.ErrNotFound) {
-		t.Fatalf("the rejected completion is stored: %v", err)
+	if c, err := b.store.Completion(ctx, "wamid.r"); err != nil || c.Status != waflow.CompletionRejected {
+		t.Fatalf("the rejected completion is not kept as rejected: %+v, %v", c, err)
 	}
 	if st := b.tokenState(claims.ID); st != waflow.TokenIssued {
 		t.Fatalf("token %q, want issued", st)

@@ -120,7 +120,8 @@ func TestCatalogBadInput(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("webhook status %d", status)
 		}
-		if ev, c := env.waitHandled(wamid); ev.State != waflow.InboxRejected || c != nil {
+		// Kept, as rejected.
+		if ev, c := env.waitHandled(wamid); ev.State != waflow.InboxRejected || c == nil || c.Status != waflow.CompletionRejected {
 			t.Fatalf("invalid completion: event %s, completion %+v", ev.State, c)
 		}
 		if list, _ := env.store.SchedulesByUser(ctx, e2eUser); len(list) != 0 {
@@ -163,7 +164,7 @@ func TestCatalogBadInput(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("webhook status %d", status)
 		}
-		if ev, c := env.waitHandled(wamid); ev.State != waflow.InboxRejected || c != nil {
+		if ev, c := env.waitHandled(wamid); ev.State != waflow.InboxRejected || c == nil || c.Status != waflow.CompletionRejected {
 			t.Fatalf("forged rating: event %s, completion %+v", ev.State, c)
 		}
 		good := map[string]any{"rating": "5", "comments": "", "follow_up": false}

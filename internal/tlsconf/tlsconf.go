@@ -170,19 +170,24 @@ func (c *Certs) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 		hello = &h
 	}
 	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
-	if c.locker == nil || !c.domains[name] || isChallenge(hello) || c.has(name) {
+	if !c.domains[name] || isChallenge(hello) || c.has(name) {
+		// Names not configured are refused by autocert's host policy
+		// (and not logged: scanners try any name).
 		return c.manager.GetCertificate(hello)
 	}
-	// The first certificate for name in this process: under the lock, so
-	// that a replica starting at the same time finds it in the cache
-	// instead of asking the CA for another.
-	ctx, cancel := context.WithTimeout(hello.Context(), 5*time.Minute)
-	defer cancel()
-	unlock, err := c.locker.Lock(ctx, "acme "+name)
-	if err != nil {
-		return nil, fmt.Errorf("tls: certificate lock for %s: %w", name, err)
+	if c.locker != nil {
+		// The first certificate for name in this process: under the
+		// lock, so that a replica starting at the same time finds it in
+		// the cache instead of asking the CA for another.
+		ctx, cancel := context.WithTimeout(hello.Context(), 5*time.Minute)
+		defer cancel()
+		unlock, err := c.locker.Lock(ctx, "acme "+name)
+		if err != nil {
+			c.log.Error("tls: certificate lock", "domain", name, "error", err)
+			return nil, fmt.Errorf("tls: certificate lock for %s: %w", name, err)
+		}
+		defer unlock()
 	}
-	defer unlock()
 	start := time.Now()
 	cert, err := c.manager.GetCertificate(hello)
 	if err != nil {

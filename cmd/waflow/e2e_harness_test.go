@@ -146,6 +146,9 @@ func (e *e2eEnv) start() *e2eServer {
 		// dead one's claimed events in seconds, not the default minute.
 		"WAFLOW_WEBHOOK_LEASE=5s",
 		"WAFLOW_WEBHOOK_HANDLER_TIMEOUT=4s",
+		// No load balancer to warn: stop at once (a test that drains sets
+		// its own in extraEnv, which comes after).
+		"WAFLOW_DRAIN_DELAY=0",
 	)
 	cmd.Env = append(cmd.Env, e.extraEnv...)
 	stderr, _ := cmd.StderrPipe()

@@ -43,3 +43,7 @@ func (c storeCache) Put(ctx context.Context, key string, data []byte) error {
 func (c storeCache) Delete(ctx context.Context, key string) error {
 	return c.s.DeleteTLSCache(ctx, key)
 }
+
+// DirCache is an autocert.Cache in folder dir (created with mode 0700 when
+// needed): for a server on one machine.
+func DirCache(dir string) autocert.Cache { return autocert.DirCache(dir) }

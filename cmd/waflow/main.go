@@ -55,6 +55,7 @@ func commands() []*Command {
 		keysCommand(),
 		versionCommand(),
 		benchCommand(),
+		healthcheckCommand(),
 	}
 }
 

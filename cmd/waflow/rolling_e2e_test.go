@@ -13,18 +13,22 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/internal/loadgen"
+	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/signature"
 )
 
 // TestRollingRestartBehindCaddy: two waflow serve replicas on one
 // PostgreSQL database behind Caddy (Debian's package) on 127.0.0.1, under
-// a steady load of data-endpoint requests and completion webhooks; each
-// replica is stopped with SIGTERM and started again in turn. No request
-// fails, and every webhook acknowledged is in the inbox and processed.
+// load: "waflow bench" sending data-endpoint pings at half of the peak it
+// measured through the proxy first, and two clients posting completion
+// webhooks; each replica is stopped with SIGTERM and started again in
+// turn. No request fails, and every webhook acknowledged is in the inbox
+// and processed.
 //
 // It needs PostgreSQL (WAFLOW_TEST_POSTGRES_URL) and caddy on PATH;
 // without caddy it skips, unless WAFLOW_TEST_CADDY is set (.ci/run sets
@@ -51,6 +55,31 @@ func TestRollingRestartBehindCaddy(t *testing.T) {
 	}
 	proxy := startCaddy(t, caddy, addrs)
 
+	// waflow bench: the peak of pings through the proxy, then half of it
+	// in an open loop for the rest of the test.
+	pub, _ := keys.MarshalPublicKey(&e.key.PublicKey)
+	pubFile := filepath.Join(e.dir, "public.pem")
+	os.WriteFile(pubFile, pub, 0o600)
+	benchArgs := []string{"bench", "-mode", "ping", "-q", "-json", "-public-key", pubFile}
+	benchEnv := append(os.Environ(), "WAFLOW_APP_SECRET="+string(e.appSecret))
+	peakCmd := exec.Command(waflowBinary(t), append(benchArgs, "-c", "8", "-d", "3s", proxy+"/flows/appointment_booking")...)
+	peakCmd.Env = benchEnv
+	out, err := peakCmd.Output()
+	var peak loadgen.Result
+	if err != nil || json.Unmarshal(out, &peak) != nil || peak.PerSecond <= 0 {
+		t.Fatalf("bench at peak: %v\n%s", err, out)
+	}
+	rate := peak.PerSecond / 2
+	t.Logf("peak through Caddy: %.0f pings/s (8 clients); the rolling restart runs at %.0f/s", peak.PerSecond, rate)
+	halfCmd := exec.Command(waflowBinary(t), append(benchArgs, "-rate", fmt.Sprintf("%.0f", rate), "-d", "5m", proxy+"/flows/appointment_booking")...)
+	halfCmd.Env = benchEnv
+	var halfOut, halfErr bytes.Buffer
+	halfCmd.Stdout, halfCmd.Stderr = &halfOut, &halfErr
+	if err := halfCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { halfCmd.Process.Kill() })
+
 	// The load: data-endpoint pings and completion webhooks, through
 	// Caddy, from a few clients that keep their connections.
 	ctx, stopLoad := context.WithCancel(context.Background())
@@ -69,24 +98,18 @@ func TestRollingRestartBehindCaddy(t *testing.T) {
 		mu.Unlock()
 	}
 	var wg sync.WaitGroup
-	for c := range 6 {
+	for c := range 2 {
 		wg.Go(func() {
 			client := &http.Client{Timeout: 15 * time.Second}
 			for n := 0; ctx.Err() == nil; n++ {
 				sent.Add(1)
-				if c < 4 {
-					if err := rollingPing(client, e, proxy); err != nil {
-						fail("ping: %v", err)
-					}
+				wamid := fmt.Sprintf("wamid.ROLL%d_%d_%s", c, n, randomHex(4))
+				if err := rollingWebhook(client, e, proxy, wamid); err != nil {
+					fail("webhook %s: %v", wamid, err)
 				} else {
-					wamid := fmt.Sprintf("wamid.ROLL%d_%d_%s", c, n, randomHex(4))
-					if err := rollingWebhook(client, e, proxy, wamid); err != nil {
-						fail("webhook %s: %v", wamid, err)
-					} else {
-						mu.Lock()
-						acked = append(acked, wamid)
-						mu.Unlock()
-					}
+					mu.Lock()
+					acked = append(acked, wamid)
+					mu.Unlock()
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
@@ -111,13 +134,22 @@ func TestRollingRestartBehindCaddy(t *testing.T) {
 	time.Sleep(time.Second)
 	stopLoad()
 	wg.Wait()
-
-	t.Logf("%d requests through Caddy, %d failed, %d webhooks acknowledged", sent.Load(), failed.Load(), len(acked))
+	halfCmd.Process.Signal(syscall.SIGINT) // bench prints its result and exits
+	halfCmd.Wait()
+	var half loadgen.Result
+	if err := json.Unmarshal(halfOut.Bytes(), &half); err != nil {
+		t.Fatalf("bench result: %v\n%s\n%s", err, halfOut.String(), halfErr.String())
+	}
+	t.Logf("bench: %d pings at %.0f/s asked (%.0f/s answered), %d failed, p99 %.1f ms; webhooks: %d posted, %d failed",
+		half.Requests, rate, half.PerSecond, half.Failed, half.Latency.P99, sent.Load(), failed.Load())
+	if half.Failed > 0 || half.Requests < 100 {
+		t.Errorf("bench: %d of %d pings failed during the rolling restart: %+v", half.Failed, half.Requests, half.Errors)
+	}
 	if failed.Load() > 0 {
-		t.Errorf("%d requests failed during the rolling restart; first ones:\n%s", failed.Load(), joinLines(errs))
+		t.Errorf("%d webhooks failed during the rolling restart; first ones:\n%s", failed.Load(), joinLines(errs))
 	}
 	if sent.Load() < 100 {
-		t.Errorf("only %d requests sent: the load did not run", sent.Load())
+		t.Errorf("only %d webhooks sent: the load did not run", sent.Load())
 	}
 	// Every webhook acknowledged is in the inbox and gets processed.
 	lost := 0
@@ -196,7 +228,6 @@ http://127.0.0.1:%s {
 		health_timeout 1s
 		lb_try_duration 5s
 		lb_try_interval 100ms
-		fail_duration 5s
 	}
 }
 `, port, filepath.Join(dir, "data"), port, upstreams[0], upstreams[1])
@@ -219,35 +250,6 @@ http://127.0.0.1:%s {
 	base := "http://" + addr
 	waitReady(t, base+"/readyz")
 	return base
-}
-
-// rollingPing sends an encrypted, signed ping to the appointment_booking
-// endpoint at base and checks the sealed answer.
-func rollingPing(client *http.Client, e *e2eEnv, base string) error {
-	body, sess, err := envelope.EncryptRequest(&e.key.PublicKey, []byte(`{"version":"3.0","action":"ping"}`), nil)
-	if err != nil {
-		return err
-	}
-	req, _ := http.NewRequest(http.MethodPost, base+"/flows/appointment_booking", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(signature.Header, signature.Sign(e.appSecret, body))
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("status %d: %.200s", resp.StatusCode, raw)
-	}
-	p, err := sess.DecryptResponse(raw)
-	if err != nil {
-		return fmt.Errorf("answer does not decrypt: %v", err)
-	}
-	if !bytes.Contains(p, []byte(`"active"`)) {
-		return fmt.Errorf("answer %s", p)
-	}
-	return nil
 }
 
 // rollingWebhook posts a signed completion webhook for message wamid.

@@ -51,6 +51,7 @@ type DB struct {
 	testClock func() time.Time
 	log       *slog.Logger
 	closed    atomic.Bool
+	schema    string // Options.Schema, which names advisory locks
 }
 
 var (
@@ -82,7 +83,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{pool: pool, now: opts.Now, log: opts.Logger}
+	db := &DB{pool: pool, now: opts.Now, log: opts.Logger, schema: opts.Schema}
 	if db.now == nil {
 		db.now = time.Now
 	}

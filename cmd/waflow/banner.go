@@ -11,6 +11,8 @@ import (
 // server answers and where the development secrets are.
 type bannerInfo struct {
 	addr    net.Addr
+	https   bool
+	domains []string // ACME domains: the first is the address shown
 	flows   []string // "/flows/NAME", sorted
 	webhook bool
 	preview bool
@@ -22,6 +24,15 @@ type bannerInfo struct {
 // that holds it.
 func writeBanner(w io.Writer, b bannerInfo) {
 	base := "http://" + displayAddr(b.addr)
+	if b.https {
+		base = "https://" + displayAddr(b.addr)
+		if len(b.domains) > 0 {
+			base = "https://" + b.domains[0]
+			if _, port, err := net.SplitHostPort(b.addr.String()); err == nil && port != "443" {
+				base = "https://" + net.JoinHostPort(b.domains[0], port)
+			}
+		}
+	}
 	var s strings.Builder
 	mode := ""
 	if b.sec.dev {

@@ -76,6 +76,7 @@ type e2eEnv struct {
 	tokens      endpoint.StoreTokens
 	extraEnv    []string
 	binary      string // the waflow binary to run; built from this tree when ""
+	addr        string // the next server's listen address; 127.0.0.1:0 when ""
 }
 
 // newE2EEnv makes an installation on dbURL ("" for SQLite in a temp folder).
@@ -133,7 +134,11 @@ func (e *e2eEnv) start() *e2eServer {
 	if bin == "" {
 		bin = waflowBinary(t)
 	}
-	cmd := exec.Command(bin, "serve", "-addr", "127.0.0.1:0", "-log-level", "info")
+	addr := e.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	cmd := exec.Command(bin, "serve", "-addr", addr, "-log-level", "info")
 	cmd.Env = append(os.Environ(),
 		"WAFLOW_DATA_DIR="+e.dir,
 		"WAFLOW_DATABASE_URL="+e.dbURL,
@@ -146,6 +151,9 @@ func (e *e2eEnv) start() *e2eServer {
 		// dead one's claimed events in seconds, not the default minute.
 		"WAFLOW_WEBHOOK_LEASE=5s",
 		"WAFLOW_WEBHOOK_HANDLER_TIMEOUT=4s",
+		// No load balancer to warn: stop at once (a test that drains sets
+		// its own in extraEnv, which comes after).
+		"WAFLOW_DRAIN_DELAY=0",
 	)
 	cmd.Env = append(cmd.Env, e.extraEnv...)
 	stderr, _ := cmd.StderrPipe()
@@ -153,7 +161,7 @@ func (e *e2eEnv) start() *e2eServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addr := make(chan string, 1)
+	listening := make(chan string, 1)
 	re := regexp.MustCompile(`msg="waflow serving" addr=(\S+)`)
 	go func() {
 		defer close(s.done)
@@ -165,13 +173,13 @@ func (e *e2eEnv) start() *e2eServer {
 			s.logs.WriteString(line + "\n")
 			s.mu.Unlock()
 			if m := re.FindStringSubmatch(line); m != nil {
-				addr <- m[1]
+				listening <- m[1]
 			}
 		}
 		cmd.Wait()
 	}()
 	select {
-	case a := <-addr:
+	case a := <-listening:
 		s.base = "http://" + a
 	case <-s.done:
 		t.Fatalf("waflow serve exited:\n%s", s.Logs())

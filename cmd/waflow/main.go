@@ -64,6 +64,7 @@ func commands() []*Command {
 		restoreCommand(),
 		versionCommand(),
 		benchCommand(),
+		healthcheckCommand(),
 	}
 }
 

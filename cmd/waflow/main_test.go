@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/waflow/waflow/keys"
 
@@ -41,6 +43,28 @@ func TestScripts(t *testing.T) {
 
 // scriptCmds are the script commands beyond testscript's own.
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// eventually TIMEOUT REGEXP PROGRAM ARGS...: runs the program again,
+	// every 100 ms, until it succeeds with a standard output matching
+	// REGEXP, for what a server does in the background (the webhook
+	// worker); fails after TIMEOUT.
+	"eventually": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) < 3 {
+			ts.Fatalf("usage: eventually TIMEOUT REGEXP PROGRAM ARGS...")
+		}
+		within, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		re, err := regexp.Compile(args[1])
+		ts.Check(err)
+		for deadline := time.Now().Add(within); ; time.Sleep(100 * time.Millisecond) {
+			err := ts.Exec(args[2], args[3:]...)
+			if err == nil && re.MatchString(ts.ReadFile("stdout")) {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("%s: no output matching %q within %s (last error: %v)", strings.Join(args[2:], " "), args[1], within, err)
+			}
+		}
+	},
 	// perm MODE FILE: the file's permission bits are MODE (octal).
 	"perm": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 2 {

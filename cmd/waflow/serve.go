@@ -51,6 +51,8 @@ type appConfig struct {
 	previewSecret   string
 
 	graph graphConfig // the Graph API side (graphconfig.go)
+
+	serve serveSettings // serve's own: HTTPS, stopping (servetls.go)
 }
 
 func (c *appConfig) declare(s *settings) {
@@ -185,6 +187,7 @@ explicit GOMAXPROCS variable is left as set.`,
 			var cfg appConfig
 			s := newSettings(fs, env)
 			cfg.declare(s)
+			cfg.serve.declare(s)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("serve", "unexpected argument %q", args[0])
@@ -253,6 +256,14 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if err != nil {
 		return err
 	}
+	tlsCfg, err := cfg.serve.tlsConfig(cfg.addr)
+	if err != nil {
+		return err
+	}
+	drain, shutdown, err := cfg.serve.stopDurations(sec.dev)
+	if err != nil {
+		return err
+	}
 	ac := app.Config{
 		Addr:                  cfg.addr,
 		DatabaseURL:           dbURL,
@@ -272,6 +283,10 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		PreviewSecret:         cfg.previewSecret,
 		BodyBytesInFlight:     bodyMiB << 20,
 		MaxConns:              maxConns,
+		TLS:                   tlsCfg,
+		TLSCacheDir:           cfg.tlsCacheDir(),
+		DrainDelay:            drain,
+		ShutdownTimeout:       shutdown,
 		Logger:                log,
 	}
 	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {
@@ -289,16 +304,24 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if err != nil {
 		return err
 	}
+	var httpLn net.Listener
+	if cfg.serve.httpAddr != "" {
+		if httpLn, err = net.Listen("tcp", cfg.serve.httpAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("HTTP address: %w", err)
+		}
+		log.Info("plain HTTP: redirects to HTTPS and ACME challenges", "http_addr", httpLn.Addr().String())
+	}
 	names := a.EndpointPaths()
-	log.Info("waflow serving", "addr", ln.Addr().String(), "flows", strings.Join(names, " "), "dev", sec.dev, "rsa", envelope.Backend, "rsa_concurrency", decryptions, "gomaxprocs", procs)
+	log.Info("waflow serving", "addr", ln.Addr().String(), "tls", a.HasTLS(), "flows", strings.Join(names, " "), "dev", sec.dev, "rsa", envelope.Backend, "rsa_concurrency", decryptions, "gomaxprocs", procs)
 	if a.HasPreview() {
 		warnPreviewReach(log, ln.Addr(), cfg.previewSecret != "")
 	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	writeBanner(env.Stderr, bannerInfo{addr: ln.Addr(), flows: names, webhook: a.HasWebhook(), preview: a.HasPreview(), sec: sec})
-	err = a.Serve(ctx, ln)
+	writeBanner(env.Stderr, bannerInfo{addr: ln.Addr(), https: a.HasTLS(), domains: splitList(cfg.serve.tlsDomains), flows: names, webhook: a.HasWebhook(), preview: a.HasPreview(), sec: sec})
+	err = a.ServeWithHTTP(ctx, ln, httpLn)
 	writeStopped(env.Stderr, err)
 	return err
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -250,6 +252,12 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 		if err := probe.WaitReady(ctx, o.wait); err != nil {
 			return err
 		}
+	} else if o.webhook != "" && o.wait > 0 {
+		// A static flow never calls the endpoint: wait for the webhook
+		// receiver instead, or the completion finds no server yet.
+		if err := waitListening(ctx, o.webhook, o.wait); err != nil {
+			return err
+		}
 	}
 	cfg.FlowToken = o.target.flowToken
 	if cfg.FlowToken == "" && !needSecret {
@@ -282,4 +290,36 @@ func simulate(ctx context.Context, env *Env, flowArg string, o *simulateOptions)
 		return &exitError{code: 1, msg: fmt.Sprintf("%d problem(s)", len(failures))}
 	}
 	return nil
+}
+
+// waitListening waits until the host of rawURL accepts TCP connections,
+// for at most within.
+func waitListening(ctx context.Context, rawURL string, within time.Duration) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("-webhook %q: want a URL such as http://127.0.0.1:8080/webhook", rawURL)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	host := net.JoinHostPort(u.Hostname(), port)
+	deadline := time.Now().Add(within)
+	for {
+		c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", host)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the webhook receiver %s did not answer within %s: %w", host, within, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

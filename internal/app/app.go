@@ -11,6 +11,7 @@ package app
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/waflow/waflow/catalog"
@@ -30,6 +32,7 @@ import (
 	"github.com/waflow/waflow/internal/metrics"
 	"github.com/waflow/waflow/internal/server"
 	"github.com/waflow/waflow/internal/storage"
+	"github.com/waflow/waflow/internal/tlsconf"
 	"github.com/waflow/waflow/outbox"
 	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
@@ -98,6 +101,19 @@ type Config struct {
 	BodyBytesInFlight int64
 	MaxConns          int
 
+	// TLS, when set, serves HTTPS (internal/tlsconf). With ACME domains
+	// and no cache set, New gives it one: the database's tls_cache table
+	// and lock with PostgreSQL, so that replicas share one certificate;
+	// the folder TLSCacheDir otherwise.
+	TLS         *tlsconf.Config
+	TLSCacheDir string
+	// DrainDelay and ShutdownTimeout shape the stop (server.Config):
+	// /readyz answers 503 for DrainDelay while the server still serves,
+	// then requests in flight get up to ShutdownTimeout; Close then lets
+	// the workers settle what they hold.
+	DrainDelay      time.Duration
+	ShutdownTimeout time.Duration
+
 	// Logger receives the server's logs; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -114,6 +130,7 @@ type App struct {
 	preview http.Handler
 	paths   []string // "/flows/NAME", sorted
 	srv     *server.Server
+	certs   *tlsconf.Certs // nil without TLS
 
 	stopWorker context.CancelFunc
 	workerDone chan struct{}
@@ -239,15 +256,26 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			return nil, err
 		}
 	}
+	var tlsCfg *tls.Config
+	if cfg.TLS != nil {
+		if a.certs, err = a.newCerts(*cfg.TLS, cfg.TLSCacheDir); err != nil {
+			return nil, err
+		}
+		tlsCfg = a.certs.TLSConfig()
+	}
 	a.srv = server.New(server.Config{
-		Addr:           cfg.Addr,
-		Flows:          flowHandlers,
-		Webhook:        a.webhook,
-		Metrics:        a.metrics.Handler(),
-		Preview:        a.preview,
-		Ready:          a.ready,
-		RequestTimeout: cfg.RequestTimeout,
-		Logger:         log,
+		TLS:             tlsCfg,
+		HTTP:            a.httpHandler(),
+		DrainDelay:      cfg.DrainDelay,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Addr:            cfg.Addr,
+		Flows:           flowHandlers,
+		Webhook:         a.webhook,
+		Metrics:         a.metrics.Handler(),
+		Preview:         a.preview,
+		Ready:           a.ready,
+		RequestTimeout:  cfg.RequestTimeout,
+		Logger:          log,
 
 		BodyBytesInFlight: cfg.BodyBytesInFlight,
 		MaxConns:          cfg.MaxConns,
@@ -255,9 +283,51 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	return a, nil
 }
 
-// Serve serves the routes on ln until ctx is done, then shuts down
-// gracefully (internal/server).
+// Serve serves the routes on ln (over TLS when Config.TLS is set) until
+// ctx is done, then drains and shuts down gracefully (internal/server).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error { return a.srv.Serve(ctx, ln) }
+
+// ServeWithHTTP is Serve, with httpLn serving plain HTTP beside it when
+// not nil: ACME http-01 challenges and a redirect to HTTPS.
+func (a *App) ServeWithHTTP(ctx context.Context, ln, httpLn net.Listener) error {
+	return a.srv.ServeWithHTTP(ctx, ln, httpLn)
+}
+
+// HasTLS reports whether the server speaks HTTPS.
+func (a *App) HasTLS() bool { return a.certs != nil }
+
+// newCerts builds the certificate source, giving ACME its cache: the
+// database's when it has one (PostgreSQL: replicas share it), dir
+// otherwise.
+func (a *App) newCerts(c tlsconf.Config, dir string) (*tlsconf.Certs, error) {
+	if c.Logger == nil {
+		c.Logger = a.log.With("component", "tls")
+	}
+	if len(c.Domains) > 0 && c.Cache == nil {
+		if cs, ok := a.store.(interface {
+			tlsconf.CertStore
+			tlsconf.Locker
+		}); ok {
+			c.Cache, c.Locker = tlsconf.StoreCache(cs), cs
+			a.log.Info("tls: ACME certificates kept in the database, shared by replicas")
+		} else {
+			if dir == "" {
+				return nil, errors.New("app: ACME needs a certificate cache folder")
+			}
+			c.Cache = tlsconf.DirCache(dir)
+			a.log.Info("tls: ACME certificates kept in a folder", "dir", dir)
+		}
+	}
+	return tlsconf.New(c)
+}
+
+// httpHandler is what the plain-HTTP listener serves beside HTTPS.
+func (a *App) httpHandler() http.Handler {
+	if a.certs == nil {
+		return nil
+	}
+	return a.certs.HTTPHandler()
+}
 
 // Flows returns the registry of the flows the server runs.
 func (a *App) Flows() *registry.Registry { return a.flows }
@@ -282,16 +352,22 @@ func (a *App) observeEndpoint(o endpoint.Observation) {
 // ready reports whether the server can take traffic.
 func (a *App) ready(ctx context.Context) error { return a.store.Ping(ctx) }
 
-// Close stops the workers, waits for their batches to settle, and closes
-// the store.
+// Close stops the workers, waits for what they hold to settle (the webhook
+// worker's batch, the outbox's send in flight; each bounded by its own
+// timeout, and both stopped at once so that the wait is the longer of the
+// two, not their sum), and closes the store.
 func (a *App) Close() error {
+	var wg sync.WaitGroup
 	if a.stopOutbox != nil {
-		a.stopOutbox()
+		wg.Go(a.stopOutbox)
 	}
 	if a.stopWorker != nil {
-		a.stopWorker()
-		<-a.workerDone
+		wg.Go(func() {
+			a.stopWorker()
+			<-a.workerDone
+		})
 	}
+	wg.Wait()
 	if a.store != nil {
 		return a.store.Close()
 	}

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,9 +42,22 @@ type Config struct {
 	// RequestTimeout is the longest a handler may take; the write timeout
 	// is derived from it. Default 3 s.
 	RequestTimeout time.Duration
-	// ShutdownTimeout bounds the graceful shutdown. Default 15 s.
+	// DrainDelay is how long the server keeps serving once asked to stop,
+	// with /readyz answering 503, before it refuses new connections: time
+	// for a load balancer to see it and send traffic elsewhere. Responses
+	// meanwhile close their HTTP/1 connection, so that clients reconnect
+	// (to another replica). Zero: no delay.
+	DrainDelay time.Duration
+	// ShutdownTimeout bounds the graceful shutdown after the drain delay:
+	// requests still in flight then are cut. Default 15 s.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+
+	// TLS, when set, makes Serve serve HTTPS (internal/tlsconf builds it).
+	TLS *tls.Config
+	// HTTP is what ServeWithHTTP serves on its plain-HTTP listener: ACME
+	// http-01 challenges and the redirect to HTTPS.
+	HTTP http.Handler
 
 	// BodyBytesInFlight bounds the body bytes of /webhook and /flows/*
 	// requests read and not yet answered, over all of them: until its
@@ -83,8 +97,22 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	s.bodies = admission.New(admission.Config{MaxBytes: cfg.BodyBytesInFlight, OnIdle: releaseMemory})
-	s.handler = recoverPanics(s.log, s.routes())
+	s.handler = s.closeWhileDraining(recoverPanics(s.log, s.routes()))
 	return s
+}
+
+// closeWhileDraining asks HTTP/1 clients to close their connection after
+// each response once the server is draining, so that their next request
+// opens a new connection, which the load balancer sends to a replica that
+// stays. (Closing idle connections outright could race with a request
+// being sent on one; HTTP/2 connections get a GOAWAY at shutdown.)
+func (s *Server) closeWhileDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() && r.ProtoMajor == 1 {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // routes is the whole route table.
@@ -154,31 +182,85 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
-// Serve accepts connections on ln, at most MaxConns open at once, until ctx
-// is done, then stops accepting, finishes the requests in flight (up to
+// Serve accepts connections on ln, at most MaxConns open at once, over TLS
+// when Config.TLS is set, until ctx is done; then it drains (see
+// DrainDelay), stops accepting, finishes the requests in flight (up to
 // ShutdownTimeout) and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.ServeWithHTTP(ctx, ln, nil)
+}
+
+// ServeWithHTTP is Serve, serving Config.HTTP on httpLn as well when
+// httpLn is not nil; both stop together.
+func (s *Server) ServeWithHTTP(ctx context.Context, ln, httpLn net.Listener) error {
 	hs := s.HTTPServer()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	limited := admission.LimitListener(ln, s.cfg.MaxConns, admission.DefaultRetryAfter)
 	hs.ConnState = limited.ConnState
-	go func() { errc <- hs.Serve(limited) }()
+	servers := []*http.Server{hs}
+	if s.cfg.TLS != nil {
+		hs.TLSConfig = s.cfg.TLS
+		go func() { errc <- hs.ServeTLS(limited, "", "") }()
+	} else {
+		go func() { errc <- hs.Serve(limited) }()
+	}
+	if httpLn != nil {
+		h := s.cfg.HTTP
+		if h == nil {
+			h = http.NotFoundHandler()
+		}
+		plain := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      10 * time.Second,
+			IdleTimeout:       30 * time.Second,
+			ErrorLog:          hs.ErrorLog,
+		}
+		lim := admission.LimitListener(httpLn, s.cfg.MaxConns, admission.DefaultRetryAfter)
+		plain.ConnState = lim.ConnState
+		servers = append(servers, plain)
+		go func() { errc <- plain.Serve(lim) }()
+	}
 	select {
 	case err := <-errc:
+		for _, srv := range servers {
+			srv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
+	if d := s.cfg.DrainDelay; d > 0 {
+		s.log.Info("draining: /readyz answers 503 so that load balancers stop sending requests here; still serving meanwhile", "drain_delay", d)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			for _, srv := range servers {
+				srv.Close()
+			}
+			return err
+		}
+	}
 	s.log.Info("shutting down: finishing requests in flight", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			// Past the timeout: cut what is left, the process must exit.
+			srv.Close()
+			errs = append(errs, fmt.Errorf("graceful shutdown: %w", err))
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range servers {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // releaseMemory hands the memory of a burst of bodies back to the system.

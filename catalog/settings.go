@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // IANA names are checked with the zone database even where the system has none
+
+	"github.com/waflow/waflow/flowjson"
 )
 
 //go:embed settings.default.json
@@ -216,38 +218,10 @@ func unknownKey(section, key string, known []string) error {
 	if section != "" {
 		where = section
 	}
-	best, bestDist := "", -1
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(key), k); bestDist < 0 || d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	if bestDist >= 0 && (bestDist <= 2 || bestDist*3 <= len(best)) {
+	if best, near := flowjson.Nearest(key, known); near {
 		return fmt.Errorf("%s: unknown key %q; did you mean %q?", where, key, best)
 	}
 	return fmt.Errorf("%s: unknown key %q; the keys are %s", where, key, strings.Join(known, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes (keys
-// are ASCII).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // Location returns the business time zone.

@@ -213,37 +213,10 @@ func backendPrefix(section string) string {
 // unknownKey names the unknown key and the nearest known one, or lists the
 // known keys when none is near.
 func unknownKey(section, key string, known []string) string {
-	best, bestDist := "", -1
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(key), k); bestDist < 0 || d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	if bestDist >= 0 && (bestDist <= 2 || bestDist*3 <= len(best)) {
+	if best, near := flowjson.Nearest(key, known); near {
 		return fmt.Sprintf("unknown key %q; did you mean %q?", section+key, section+best)
 	}
 	return fmt.Sprintf("unknown key %q; the keys are %s", section+key, strings.Join(known, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // text reads a one-line string of at most limit bytes.

@@ -207,7 +207,7 @@ func waitReady(t *testing.T, url string) {
 }
 
 // startCaddy runs caddy as a reverse proxy to upstreams on 127.0.0.1,
-// checking their /readyz every 500 ms as deploy/Caddyfile does every 2 s,
+// checking their /readyz every 500 ms as packaging/Caddyfile does every 2 s,
 // and returns its base URL.
 func startCaddy(t *testing.T, bin string, upstreams []string) string {
 	t.Helper()

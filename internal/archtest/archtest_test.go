@@ -34,7 +34,7 @@ var storage = append([]string{"database/sql/...", "$mod/sqlite/...", "$mod/postg
 
 // protocol are the packages that speak WhatsApp's protocol: they hold no
 // storage and no flow of the catalog.
-var protocol = []string{"$mod/keys", "$mod/envelope", "$mod/signature", "$mod/flowtoken", "$mod/flowjson", "$mod/admission", "$mod/graph", "$mod/endpoint", "$mod/media", "$mod/httperr"}
+var protocol = []string{"$mod/keys", "$mod/envelope", "$mod/signature", "$mod/flowtoken", "$mod/flowjson", "$mod/admission", "$mod/graph", "$mod/endpoint", "$mod/media", "$mod/httperr", "$mod/stdwebhooks", "$mod/forward"}
 
 // testSupport are the packages that exist to be imported by tests.
 var testSupport = []string{"$mod/storetest", "$mod/flowtest", "$mod/internal/vectors", "$mod/graph/graphtest", "$mod/catalog/catalogstore/catalogtest"}
@@ -67,8 +67,8 @@ type rule struct {
 var rules = []rule{
 	{rule: "the root imports only the standard library",
 		pkgs: []string{"$mod"}, forbid: []string{nonstd}},
-	{rule: "signature, flowtoken, flowjson, graph, envelope and httperr import only the standard library",
-		pkgs:   []string{"$mod/signature", "$mod/flowtoken", "$mod/flowjson", "$mod/graph", "$mod/envelope", "$mod/httperr"},
+	{rule: "signature, stdwebhooks, flowtoken, flowjson, graph, envelope and httperr import only the standard library",
+		pkgs:   []string{"$mod/signature", "$mod/stdwebhooks", "$mod/flowtoken", "$mod/flowjson", "$mod/graph", "$mod/envelope", "$mod/httperr"},
 		forbid: []string{nonstd}, allow: []string{"$mod/internal/ossl"}}, // envelope's OpenSSL backend, -tags openssl
 	{rule: "admission imports only the standard library and httperr",
 		pkgs: []string{"$mod/admission"}, forbid: []string{nonstd}, allow: []string{"$mod/httperr"}},

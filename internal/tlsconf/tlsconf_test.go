@@ -226,3 +226,20 @@ func TestRedirect(t *testing.T) {
 }
 
 func autocertDirCache(dir string) autocert.Cache { return autocert.DirCache(dir) }
+
+// A domain written with a trailing dot or in capitals is served: the host
+// policy gets the name as checked, not as written.
+func TestACMEHostPolicyNormalizedNames(t *testing.T) {
+	c, err := New(Config{Domains: []string{"Flows.Example.com.", " other.example.org "}, Cache: autocert.DirCache(t.TempDir()), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"flows.example.com", "other.example.org"} {
+		if err := c.manager.HostPolicy(t.Context(), name); err != nil {
+			t.Errorf("HostPolicy(%s) = %v, want nil", name, err)
+		}
+	}
+	if err := c.manager.HostPolicy(t.Context(), "evil.example.net"); err == nil {
+		t.Error("HostPolicy(evil.example.net) = nil, want a refusal")
+	}
+}

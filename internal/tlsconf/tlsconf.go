@@ -236,7 +236,9 @@ func (c *Certs) redirect(w http.ResponseWriter, r *http.Request) {
 		host = h
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if host == "" {
+	if host == "" || c.domains != nil && !c.domains[strings.ToLower(strings.TrimSuffix(host, "."))] {
+		// With ACME, only to a configured name: the Host header is the
+		// client's to choose (an open redirect, a poisoned cache).
 		host = c.primary
 	}
 	if c.port != "" {

@@ -243,3 +243,22 @@ func TestACMEHostPolicyNormalizedNames(t *testing.T) {
 		t.Error("HostPolicy(evil.example.net) = nil, want a refusal")
 	}
 }
+
+// With ACME, the redirect goes to a configured name only, whatever Host the
+// client sent.
+func TestRedirectACMEConfiguredNamesOnly(t *testing.T) {
+	certs := &Certs{log: quiet(), primary: "flows.example.com", domains: map[string]bool{"flows.example.com": true, "other.example.org": true}}
+	for host, want := range map[string]string{
+		"evil.example.net":   "https://flows.example.com/x",
+		"Other.Example.org.": "https://Other.Example.org./x",
+		"203.0.113.9":        "https://flows.example.com/x",
+	} {
+		r := httptest.NewRequest("GET", "http://flows.example.com/x", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		certs.HTTPHandler().ServeHTTP(w, r)
+		if got := w.Header().Get("Location"); w.Code != 308 || got != want {
+			t.Errorf("Host %s: %d %q, want 308 %q", host, w.Code, got, want)
+		}
+	}
+}

@@ -324,7 +324,7 @@ func (l *flowLoader) readSecret(m *Manifest, mroot *flowjson.Value) bool {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(l.dir, path)
 		}
-		raw, err := os.ReadFile(path)
+		raw, err := readSecretFile(path)
 		if err != nil {
 			l.errorf(m.File, pos, CodeSecret, "backend.secret_file %s: %v", path, unwrapPath(err))
 			return false
@@ -346,6 +346,27 @@ func (l *flowLoader) readSecret(m *Manifest, mroot *flowjson.Value) bool {
 	}
 	b.Secret = []byte(secret)
 	return true
+}
+
+// maxSecretFileBytes bounds a secret file: a secret is some 50 bytes, and
+// a path to the wrong file (a log, /dev/zero) must not be read whole.
+const maxSecretFileBytes = 4096
+
+// readSecretFile reads the secret file path, at most maxSecretFileBytes.
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSecretFileBytes {
+		return nil, fmt.Errorf("over %d bytes: not a secret file", maxSecretFileBytes)
+	}
+	return b, nil
 }
 
 // posOf returns the position of obj's member key, or obj's own.

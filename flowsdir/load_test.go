@@ -242,6 +242,10 @@ func TestLoadBadFolders(t *testing.T) {
 			files: map[string]string{"f.json": dynamic, "f.waflow.json": `{"backend": {"url": "http://h/", "secret_file": "nope"}}`},
 			serve: true,
 			want:  []string{"FILE/f.waflow.json:1:34: BACKEND_SECRET_UNAVAILABLE: backend.secret_file FILE/nope: "}},
+		{name: "secret file too large",
+			files: map[string]string{"f.json": dynamic, "f.waflow.json": `{"backend": {"url": "http://h/", "secret_file": "big"}}`, "big": strings.Repeat("x", 5000)},
+			serve: true,
+			want:  []string{"FILE/f.waflow.json:1:34: BACKEND_SECRET_UNAVAILABLE: backend.secret_file FILE/big: over 4096 bytes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeFolder(t, tc.files)

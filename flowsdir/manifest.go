@@ -273,8 +273,14 @@ func (p *manifestParser) backend(v *flowjson.Value) *Backend {
 			b.URL = p.backendURL(w)
 		case "secret_file":
 			b.SecretFile = p.text(w, "backend.secret_file", 4096)
-			if b.SecretFile == "" && w.Kind == flowjson.String {
+			switch {
+			case b.SecretFile == "" && w.Kind == flowjson.String:
 				p.add(w.Pos, CodeInvalidValue, "backend.secret_file is empty")
+			case strings.HasPrefix(b.SecretFile, "whsec_"):
+				// Said without the value, and never read as a path (whose
+				// error would name it): it is a secret.
+				p.add(w.Pos, CodeInvalidValue, "backend.secret_file is the path of a file that holds the secret, not the secret itself; remove the secret from this file")
+				b.SecretFile = ""
 			}
 		case "secret_env":
 			s := p.text(w, "backend.secret_env", 256)

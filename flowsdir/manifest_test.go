@@ -68,6 +68,7 @@ func TestParseManifestSecretNeverInMessages(t *testing.T) {
 	const secret = "whsec_c2VjcmV0LXZhbHVl"
 	for _, src := range []string{
 		`{"backend": {"url": "http://h/", "secret_env": "` + secret + `"}}`,
+		`{"backend": {"url": "http://h/", "secret_file": "` + secret + `"}}`,
 		`{"backend": {"url": "http://h/", "secret": "` + secret + `"}}`,
 		`{"secret": "` + secret + `"}`,
 	} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/waflow/waflow/endpoint"
@@ -26,7 +27,17 @@ type Error struct {
 // detail, never a value.
 func (e *Error) Error() string {
 	s := "forward: " + string(e.Failure) + ": " + e.Detail
-	if e.Err != nil {
+	var ue *url.Error
+	switch {
+	case e.Err == nil, e.Failure == FailureNotJSON:
+		// A JSON syntax error quotes a character of the answer; Detail
+		// has its offset.
+	case errors.As(e.Err, &ue):
+		// Without the URL, whose query may hold a key.
+		if ue.Err != nil && ue.Err.Error() != e.Detail {
+			s += ": " + ue.Err.Error()
+		}
+	default:
 		s += ": " + e.Err.Error()
 	}
 	return s

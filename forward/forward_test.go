@@ -665,3 +665,27 @@ func TestForwardedAnswersCheckedWithSpec(t *testing.T) {
 		})
 	}
 }
+
+// The text of a forward error holds neither the backend URL's query, which
+// may carry a key, nor a character of an answer that is not JSON.
+func TestErrorTextHoldsNoValues(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	fw, err := forward.New(forward.Config{URL: "http://" + addr + "/flow?key=QUERYKEY", Secret: stdwebhooks.NewSecret(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fw.Handle(t.Context(), &endpoint.Request{Flow: "booking", Action: endpoint.ActionInit, Version: "3.0"})
+	if err == nil || strings.Contains(err.Error(), "QUERYKEY") {
+		t.Errorf("unreachable backend: error %v, want one without the URL's query", err)
+	}
+	_, err = forward.ParseAnswer(200, []byte(`{"screen": Zebra}`), "")
+	if err == nil || strings.Contains(err.Error(), "Z") {
+		t.Errorf("answer not JSON: error %v, want one without the answer's characters", err)
+	}
+}

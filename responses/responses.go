@@ -455,16 +455,19 @@ var number = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 // Neutralize escapes s against spreadsheet formula injection, following
 // OWASP's guidance on CSV injection: a cell that starts with =, +, -, @, a
 // tab or a carriage return gets a leading apostrophe, so that a spreadsheet
-// shows it as text instead of evaluating it. A plain number (-12.5) is left
-// as it is: it evaluates to itself. Quoting the cell, where needed, is the
-// CSV writer's job.
+// shows it as text instead of evaluating it. So does one that starts with
+// them after spaces or line feeds, which an import that trims cells (an
+// option of LibreOffice's and Google Sheets') would remove. A plain number
+// (-12.5) is left as it is: it evaluates to itself. Quoting the cell, where
+// needed, is the CSV writer's job.
 func Neutralize(s string) string {
-	if s == "" {
+	t := strings.TrimLeft(s, " \n\v\f\u00a0")
+	if t == "" {
 		return s
 	}
-	switch s[0] {
+	switch t[0] {
 	case '=', '+', '-', '@', '\t', '\r':
-		if number.MatchString(s) {
+		if number.MatchString(t) {
 			return s
 		}
 		return "'" + s

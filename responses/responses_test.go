@@ -83,6 +83,11 @@ func TestNeutralize(t *testing.T) {
 		"1e-3":            "1e-3",
 		"plain = text":    "plain = text",
 		"":                "",
+		" =1+1":           "' =1+1",
+		"\n@SUM(A1)":      "'\n@SUM(A1)",
+		"  -1+1":          "'  -1+1",
+		" -12.5":          " -12.5",
+		"   ":             "   ",
 	} {
 		if got := responses.Neutralize(in); got != want {
 			t.Errorf("Neutralize(%q) = %q, want %q", in, got, want)

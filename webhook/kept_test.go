@@ -1,7 +1,10 @@
 package webhook_test
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,5 +75,40 @@ func TestCompletionFailedStatus(t *testing.T) {
 	b.wantEvent("msg:wamid.dead", waflow.InboxDead, "gave up after 2 attempts")
 	if c, _ := b.store.Completion(ctx, "wamid.dead"); c.Status != waflow.CompletionFailed || !strings.HasPrefix(c.Result, "attempt 2:") {
 		t.Fatalf("a dead-lettered completion: %+v", c)
+	}
+}
+
+// failToken fails Token once, as if the database went away while the
+// worker looked the completion's token up.
+type failToken struct {
+	waflow.Store
+	failed atomic.Bool
+}
+
+func (f *failToken) Token(ctx context.Context, id string) (waflow.FlowToken, error) {
+	if f.failed.CompareAndSwap(false, true) {
+		return waflow.FlowToken{}, errors.New("database unavailable")
+	}
+	return f.Store.Token(ctx, id)
+}
+
+// A store error while finding the token is retried; it does not keep the
+// completion as rejected, which would settle every retry the same way.
+func TestCompletionTokenLookupFailsOnce(t *testing.T) {
+	b := newBench(t, webhook.WorkerConfig{})
+	w, err := webhook.NewWorker(webhook.WorkerConfig{Store: &failToken{Store: b.store}, Tokens: b.iss, Now: b.clock.Now, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Handle("book_table", b.handle)
+	tok, _ := issue(t, b.iss, b.store, "book_table", "")
+	b.complete("wamid.t", "", responseJSON(tok, map[string]any{"guests": 2}))
+	w.ProcessBatch(ctx)
+	b.wantEvent("msg:wamid.t", waflow.InboxPending, "")
+	b.clock.Advance(time.Hour)
+	w.ProcessBatch(ctx)
+	b.wantEvent("msg:wamid.t", waflow.InboxDone, "handled")
+	if c, err := b.store.Completion(ctx, "wamid.t"); err != nil || c.Status != waflow.CompletionHandled {
+		t.Fatalf("completion %+v, %v; want handled", c, err)
 	}
 }

@@ -449,7 +449,12 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 	c.Response = resp.Raw
 
 	tok, out, ok := w.correlate(ctx, msg, resp)
-	if !ok {
+	switch {
+	case !ok && out.err != nil:
+		// A store error: retried, never kept as rejected (a retry would
+		// find it so and settle the same way).
+		return out
+	case !ok:
 		return w.keep(ctx, c, tok, out)
 	}
 	log = log.With("flow", tok.Flow)

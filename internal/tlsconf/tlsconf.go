@@ -119,12 +119,14 @@ func New(cfg Config) (*Certs, error) {
 		return nil, errors.New("tls: ACME needs a cache, or each start would ask the CA for a new certificate")
 	}
 	c.domains = map[string]bool{}
+	var names []string // as checked: autocert's host policy sees the SNI name without its trailing dot
 	for _, d := range cfg.Domains {
 		d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
 		if !strings.Contains(d, ".") || strings.ContainsAny(d, "/: *") || net.ParseIP(d) != nil {
 			return nil, fmt.Errorf("tls: domain %q: want a DNS name such as flows.example.com (ACME gives no certificate for an IP address, a wildcard or a bare host name)", d)
 		}
 		c.domains[d] = true
+		names = append(names, d)
 		if c.primary == "" {
 			c.primary = d
 		}
@@ -136,7 +138,7 @@ func New(cfg Config) (*Certs, error) {
 	c.manager = &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
 		Cache:      cfg.Cache,
-		HostPolicy: autocert.HostWhitelist(cfg.Domains...),
+		HostPolicy: autocert.HostWhitelist(names...),
 		Email:      cfg.Email,
 		Client:     &acme.Client{DirectoryURL: dir, HTTPClient: cfg.HTTPClient, UserAgent: "waflow"},
 	}
@@ -234,7 +236,9 @@ func (c *Certs) redirect(w http.ResponseWriter, r *http.Request) {
 		host = h
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if host == "" {
+	if host == "" || c.domains != nil && !c.domains[strings.ToLower(strings.TrimSuffix(host, "."))] {
+		// With ACME, only to a configured name: the Host header is the
+		// client's to choose (an open redirect, a poisoned cache).
 		host = c.primary
 	}
 	if c.port != "" {

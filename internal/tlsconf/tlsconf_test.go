@@ -226,3 +226,39 @@ func TestRedirect(t *testing.T) {
 }
 
 func autocertDirCache(dir string) autocert.Cache { return autocert.DirCache(dir) }
+
+// A domain written with a trailing dot or in capitals is served: the host
+// policy gets the name as checked, not as written.
+func TestACMEHostPolicyNormalizedNames(t *testing.T) {
+	c, err := New(Config{Domains: []string{"Flows.Example.com.", " other.example.org "}, Cache: autocert.DirCache(t.TempDir()), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"flows.example.com", "other.example.org"} {
+		if err := c.manager.HostPolicy(t.Context(), name); err != nil {
+			t.Errorf("HostPolicy(%s) = %v, want nil", name, err)
+		}
+	}
+	if err := c.manager.HostPolicy(t.Context(), "evil.example.net"); err == nil {
+		t.Error("HostPolicy(evil.example.net) = nil, want a refusal")
+	}
+}
+
+// With ACME, the redirect goes to a configured name only, whatever Host the
+// client sent.
+func TestRedirectACMEConfiguredNamesOnly(t *testing.T) {
+	certs := &Certs{log: quiet(), primary: "flows.example.com", domains: map[string]bool{"flows.example.com": true, "other.example.org": true}}
+	for host, want := range map[string]string{
+		"evil.example.net":   "https://flows.example.com/x",
+		"Other.Example.org.": "https://Other.Example.org./x",
+		"203.0.113.9":        "https://flows.example.com/x",
+	} {
+		r := httptest.NewRequest("GET", "http://flows.example.com/x", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		certs.HTTPHandler().ServeHTTP(w, r)
+		if got := w.Header().Get("Location"); w.Code != 308 || got != want {
+			t.Errorf("Host %s: %d %q, want 308 %q", host, w.Code, got, want)
+		}
+	}
+}

@@ -68,7 +68,7 @@ folder, so a bare "waflow bench -d 5s URL" tests a development server.
 			fs.IntVar(&o.pool, "pool", loadgen.DefaultPool, "distinct encrypted requests prepared up front")
 			fs.StringVar(&o.version, "version", "3.0", "Data API version in the requests")
 			fs.StringVar(&o.publicKey, "public-key", "", "the endpoint's public key, PEM (default: DATA_DIR/dev/public.pem)")
-			fs.StringVar(&o.flow, "flow", "", "flow name for minted flow tokens (default: the last element of URL)")
+			fs.StringVar(&o.flow, "flow", "", "the flow: init mints flow tokens for it; step plays the scenario on its Flow JSON (a catalog or -flows-dir flow, or FILE.json) and mints the token for it; webhook mints completion tokens for it; without URL, the target is /flows/FLOW (default: the last element of URL; in webhook mode none, placeholder tokens)")
 			fs.StringVar(&o.flowToken, "flow-token", "", "one flow token for every INIT request, instead of minted ones")
 			fs.StringVar(&o.databaseURL, "database-url", "", "the server's database, where minted flow tokens are recorded (default: DATA_DIR/waflow.db)")
 			fs.StringVar(&o.scenario, "scenario", "", "step mode: a simulator scenario (see waflow simulate)")

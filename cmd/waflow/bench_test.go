@@ -161,6 +161,12 @@ func TestBenchAgainstServe(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "step data_exchange DATE") || !strings.Contains(out, "8 ok, 0 failed") {
 		t.Fatalf("step: exit %d\n%s%s", code, out, errs)
 	}
+	// -flow as its help says: the Flow JSON the scenario is played on, here
+	// a file, and the flow its token is minted for (the file's name).
+	code, out, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-flow", "../../catalog/flows/appointment_booking.json", "-scenario", "../../simulator/testdata/scenarios/appointment_booking.json", "-step", "4", "-c", "1", "-n", "2", "-q", flowURL)
+	if code != 0 || !strings.Contains(out, "2 ok, 0 failed") {
+		t.Fatalf("step -flow FILE: exit %d\n%s%s", code, out, errs)
+	}
 	code, _, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-scenario", "../../simulator/testdata/scenarios/appointment_booking.json", "-step", "99", "-n", "1", flowURL)
 	if code != 2 || !strings.Contains(errs, "-step 99: the scenario sends") {
 		t.Fatalf("step out of range: exit %d %s", code, errs)

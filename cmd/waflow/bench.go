@@ -66,7 +66,7 @@ folder, so a bare "waflow bench -d 5s URL" tests a development server.
 			fs.DurationVar(&o.duration, "d", 0, "stop after this long")
 			fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "longest wait for one answer")
 			fs.IntVar(&o.pool, "pool", loadgen.DefaultPool, "distinct encrypted requests prepared up front")
-			fs.StringVar(&o.version, "version", "3.0", "Data API version in the requests")
+			fs.StringVar(&o.version, "version", "3.0", "Data API version in the requests; from 4.0, INIT requests carry the flow_token_signature, signed with the app secret")
 			fs.StringVar(&o.publicKey, "public-key", "", "the endpoint's public key, PEM (default: DATA_DIR/dev/public.pem)")
 			fs.StringVar(&o.flow, "flow", "", "the flow: init mints flow tokens for it; step plays the scenario on its Flow JSON (a catalog or -flows-dir flow, or FILE.json) and mints the token for it; webhook mints completion tokens for it; without URL, the target is /flows/FLOW (default: the last element of URL; in webhook mode none, placeholder tokens)")
 			fs.StringVar(&o.flowToken, "flow-token", "", "one flow token for every INIT request, instead of minted ones")

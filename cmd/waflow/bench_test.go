@@ -129,6 +129,7 @@ func TestBenchAgainstServe(t *testing.T) {
 	dir := t.TempDir()
 	cfg := baseServeConfig(dir)
 	cfg.logLevel = "error"
+	cfg.requireJWT = "true" // Data API 4.0 requests must carry flow_token_signature
 	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
@@ -153,6 +154,13 @@ func TestBenchAgainstServe(t *testing.T) {
 	}
 	if res.Mode != "init" || res.OK != 10 || res.Rate != 200 || res.Latency.P99 <= 0 || res.Server == nil || res.Server.PeakResidentMB <= 0 {
 		t.Fatalf("init result %+v", res)
+	}
+
+	// Data API 4.0: bench signs the flow tokens as WhatsApp does, which
+	// this server requires.
+	code, out, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "init", "-version", "4.0", "-c", "2", "-n", "6", "-q", flowURL)
+	if code != 0 || !strings.Contains(out, "6 ok, 0 failed") {
+		t.Fatalf("init -version 4.0: exit %d\n%s%s", code, out, errs)
 	}
 
 	// The fourth request of the booking scenario (the DATE screen's submit),

@@ -129,6 +129,7 @@ func TestBenchAgainstServe(t *testing.T) {
 	dir := t.TempDir()
 	cfg := baseServeConfig(dir)
 	cfg.logLevel = "error"
+	cfg.requireJWT = "true" // Data API 4.0 requests must carry flow_token_signature
 	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
@@ -155,11 +156,24 @@ func TestBenchAgainstServe(t *testing.T) {
 		t.Fatalf("init result %+v", res)
 	}
 
+	// Data API 4.0: bench signs the flow tokens as WhatsApp does, which
+	// this server requires.
+	code, out, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "init", "-version", "4.0", "-c", "2", "-n", "6", "-q", flowURL)
+	if code != 0 || !strings.Contains(out, "6 ok, 0 failed") {
+		t.Fatalf("init -version 4.0: exit %d\n%s%s", code, out, errs)
+	}
+
 	// The fourth request of the booking scenario (the DATE screen's submit),
 	// repeated.
 	code, out, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-scenario", "../../simulator/testdata/scenarios/appointment_booking.json", "-step", "4", "-c", "2", "-n", "8", "-q", flowURL)
 	if code != 0 || !strings.Contains(out, "step data_exchange DATE") || !strings.Contains(out, "8 ok, 0 failed") {
 		t.Fatalf("step: exit %d\n%s%s", code, out, errs)
+	}
+	// -flow as its help says: the Flow JSON the scenario is played on, here
+	// a file, and the flow its token is minted for (the file's name).
+	code, out, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-flow", "../../catalog/flows/appointment_booking.json", "-scenario", "../../simulator/testdata/scenarios/appointment_booking.json", "-step", "4", "-c", "1", "-n", "2", "-q", flowURL)
+	if code != 0 || !strings.Contains(out, "2 ok, 0 failed") {
+		t.Fatalf("step -flow FILE: exit %d\n%s%s", code, out, errs)
 	}
 	code, _, errs = runWaflow(t, "bench", "-data-dir", dir, "-mode", "step", "-scenario", "../../simulator/testdata/scenarios/appointment_booking.json", "-step", "99", "-n", "1", flowURL)
 	if code != 2 || !strings.Contains(errs, "-step 99: the scenario sends") {

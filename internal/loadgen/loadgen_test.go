@@ -190,6 +190,39 @@ func TestInit(t *testing.T) {
 	}
 }
 
+// TestInitSignsTokenFor4 checks that Data API 4.0 INIT requests carry the
+// flow_token_signature a server with RequireTokenSignature demands.
+func TestInitSignsTokenFor4(t *testing.T) {
+	k, _ := testKeys(t)
+	pk, _ := envelope.NewPrivateKeys(k)
+	sig, _ := signature.New(appSecret)
+	iss, _ := flowtoken.NewIssuer(tokenSecret)
+	flow := endpoint.NewFlow("bench")
+	flow.HandleInit(func(ctx context.Context, req *endpoint.Request) (*endpoint.Response, error) {
+		return endpoint.Next("WELCOME", nil), nil
+	})
+	h, err := endpoint.New(endpoint.Config{
+		Keys: pk, Signatures: sig, Tokens: endpoint.IssuerTokens{Issuer: iss}, RequireTokenSignature: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, version := range []string{"4.0", "3.0"} {
+		src, err := loadgen.NewInit(loadgen.EndpointOptions{PublicKey: &k.PublicKey, AppSecret: appSecret, Version: version, Pool: 2},
+			func(int) (string, error) { t, _, err := iss.Issue("bench", "491510000000"); return t, err })
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := loadgen.Run(t.Context(), loadgen.Config{URL: srv.URL, Source: src, Concurrency: 1, Requests: 4})
+		if err != nil || res.OK != 4 {
+			t.Fatalf("version %s against a server that requires the token signature: %+v, %v", version, res, err)
+		}
+	}
+}
+
 func TestOpenLoop(t *testing.T) {
 	url, _ := startEndpoint(t)
 	k, _ := testKeys(t)

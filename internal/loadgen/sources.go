@@ -11,11 +11,13 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/signature"
 )
 
@@ -82,8 +84,10 @@ func checkPing(plain []byte) error {
 }
 
 // NewInit returns the source of INIT requests (protocol.md 2.3), the first
-// request of a flow, with the flow token token(i) for pool entry i. Each
-// answer must be 200 and decrypt to a JSON object naming a screen.
+// request of a flow, with the flow token token(i) for pool entry i; for
+// Data API 4.0 and later each also carries the flow_token_signature JWT,
+// signed with the app secret and valid for JWTLifetime. Each answer must be
+// 200 and decrypt to a JSON object naming a screen.
 func NewInit(opts EndpointOptions, token func(i int) (string, error)) (Source, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
@@ -96,8 +100,27 @@ func NewInit(opts EndpointOptions, token func(i int) (string, error)) (Source, e
 		if err != nil {
 			return nil, fmt.Errorf("flow token: %w", err)
 		}
-		return json.Marshal(map[string]any{"version": opts.Version, "action": "INIT", "flow_token": t, "data": map[string]any{}})
+		m := map[string]any{"version": opts.Version, "action": "INIT", "flow_token": t, "data": map[string]any{}}
+		if signsToken(opts.Version) {
+			// Data API 4.0 requests carry the token signed with the app
+			// secret, as WhatsApp's client sends it (protocol.md 7); a
+			// server with RequireTokenSignature refuses them without it.
+			m["flow_token_signature"] = flowtoken.SignJWT(t, opts.AppSecret, time.Now().Add(JWTLifetime))
+		}
+		return json.Marshal(m)
 	}, checkScreen)
+}
+
+// JWTLifetime is how long the flow_token_signature of the INIT requests
+// NewInit prepares stays valid: longer than any load run.
+const JWTLifetime = 24 * time.Hour
+
+// signsToken reports whether requests of Data API version v carry the
+// flow_token_signature: 4.0 and later.
+func signsToken(v string) bool {
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	return err == nil && n >= 4
 }
 
 func checkScreen(plain []byte) error {

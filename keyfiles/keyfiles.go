@@ -196,11 +196,13 @@ func WriteKeyPair(dir, passphrase string) (KeyPair, error) {
 }
 
 // readOrCreateSecret returns the secret in path, writing a random one first
-// if the file does not exist.
+// if the file does not exist. Surrounding white space (a newline an editor
+// added) is not part of it, as for ReadDevSecret: serve and the tools must
+// agree on the secret.
 func readOrCreateSecret(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
-		return string(b), nil
+		return strings.TrimSpace(string(b)), nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", err

@@ -59,6 +59,27 @@ func TestDevelopmentMadeOnceThenReused(t *testing.T) {
 	}
 }
 
+// TestDevSecretEditedWithNewline: a secret file an editor saved with a
+// trailing newline gives serve the same secret as the tools.
+func TestDevSecretEditedWithNewline(t *testing.T) {
+	data := t.TempDir()
+	if _, err := keyfiles.Development(data); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(keyfiles.DevDir(data), keyfiles.AppSecretFile)
+	if err := os.WriteFile(path, []byte("edited-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := keyfiles.Development(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tool, err := keyfiles.ReadDevSecret(data, keyfiles.AppSecretFile)
+	if err != nil || dev.AppSecret != "edited-secret" || tool != dev.AppSecret {
+		t.Errorf("serve reads %q, the tools %q (%v): want both edited-secret", dev.AppSecret, tool, err)
+	}
+}
+
 func TestReadDevSecretMissing(t *testing.T) {
 	if _, err := keyfiles.ReadDevSecret(t.TempDir(), keyfiles.AppSecretFile); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("err = %v, want fs.ErrNotExist", err)

@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,9 +45,14 @@ type fixture struct {
 	dates  *doctor.DateRecorder
 }
 
-var rsaKeys = map[int]*rsa.PrivateKey{}
+var (
+	rsaKeysMu sync.Mutex // TestFailures' cases run in parallel
+	rsaKeys   = map[int]*rsa.PrivateKey{}
+)
 
 func rsaKey(t *testing.T, n int) *rsa.PrivateKey {
+	rsaKeysMu.Lock()
+	defer rsaKeysMu.Unlock()
 	if k := rsaKeys[n]; k != nil {
 		return k
 	}
@@ -314,6 +320,7 @@ func TestFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each case has its own servers, fake and database
 			f := newFixture(t)
 			tt.break_(f)
 			checks := f.run()

@@ -26,6 +26,8 @@ var quiet = slog.New(slog.DiscardHandler)
 
 // env is a SQLite store on a file (so it can be reopened, as after a
 // restart), a clock shared by the store and the worker, and a fake Graph API.
+// Each test has its own, so the tests run in parallel: they mostly wait for
+// SQLite's commits.
 type env struct {
 	t     *testing.T
 	path  string
@@ -141,6 +143,7 @@ func checkSent(t *testing.T, r sent, m waflow.OutboxMessage) {
 }
 
 func TestSendRecordsWAMIDOnMessageAndToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := e.enqueue("confirm:wamid.c1", "15550001111")
 	w := e.worker()
@@ -171,6 +174,7 @@ func TestSendRecordsWAMIDOnMessageAndToken(t *testing.T) {
 }
 
 func TestRunSendsEachMessageOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const n = 25
 	var msgs []waflow.OutboxMessage
@@ -221,6 +225,7 @@ func TestRunSendsEachMessageOnce(t *testing.T) {
 
 // A restart after a message was sent sends nothing again.
 func TestRestartAfterSendSendsNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := e.enqueue("k1", "15550001111")
 	wantStats(t, sendDue(t, e.worker()), outbox.Stats{Sent: 1})
@@ -255,6 +260,7 @@ func (crashingStore) MarkUnknown(context.Context, int64, string, string) error {
 // recorded. After the restart the message is settled as uncertain, not sent
 // a second time.
 func TestRestartAfterUnrecordedSendDoesNotResend(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := e.enqueue("k1", "15550001111")
 	w := e.worker(func(c *outbox.Config) { c.Store = crashingStore{e.store} })
@@ -293,6 +299,7 @@ func (s cancelAfterClaim) ClaimOutbox(ctx context.Context, owner string, max int
 // Stopping between the claim and the send gives the message back unsent; the
 // next worker sends it, once.
 func TestStopBeforeSendReleasesTheMessage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := e.enqueue("k1", "15550001111")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -322,6 +329,7 @@ func TestStopBeforeSendReleasesTheMessage(t *testing.T) {
 
 // A 500 or a timeout may mean Meta sent the message: it is not retried.
 func TestOutcomeUnknownIsNotResent(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		reply reply
@@ -350,6 +358,7 @@ func TestOutcomeUnknownIsNotResent(t *testing.T) {
 
 // A 429 the client could not ride out comes back after Retry-After.
 func TestRateLimitedRetriesAfterRetryAfter(t *testing.T) {
+	t.Parallel()
 	limited := graphErr(429, 130429, "Rate limit hit")
 	limited.header = map[string]string{"Retry-After": "120"} // longer than the client's MaxDelay
 	e := newEnv(t, limited)
@@ -376,6 +385,7 @@ func TestRateLimitedRetriesAfterRetryAfter(t *testing.T) {
 // Backoff doubles between attempts, and after MaxAttempts the message is
 // dead with every detail of the last refusal.
 func TestTemporaryFailuresBackOffThenGiveUp(t *testing.T) {
+	t.Parallel()
 	var replies []reply
 	for range 9 { // three attempts of the client for each of three outbox attempts
 		replies = append(replies, graphErr(429, 80007, "Rate limit issues"))
@@ -408,6 +418,7 @@ func TestTemporaryFailuresBackOffThenGiveUp(t *testing.T) {
 // A THROTTLED flow (132069) is refused with a 400 that the client does not
 // retry; the outbox tries again after a while, not at once.
 func TestThrottledFlowWaits(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, graphErr(400, graph.CodeFlowThrottled, "(#132069) Flow is throttled"))
 	m := e.enqueue("k1", "15550001111")
 	w := e.worker()
@@ -426,6 +437,7 @@ func TestThrottledFlowWaits(t *testing.T) {
 
 // Meta's other refusals are final: dead at once, Meta's words kept.
 func TestPermanentRefusalIsDead(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, graphErr(400, 131026, "Message undeliverable"))
 	m := e.enqueue("k1", "15550001111")
 	w := e.worker()
@@ -440,6 +452,7 @@ func TestPermanentRefusalIsDead(t *testing.T) {
 
 // A body that is not a WhatsApp message is refused before sending.
 func TestInvalidPayloadIsDeadWithoutRequest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m, _, err := e.store.Enqueue(context.Background(), waflow.OutboxMessage{IdempotencyKey: "bad", To: "15550001111", Payload: []byte(`{"text":"booked"}`)})
 	if err != nil {
@@ -457,6 +470,7 @@ func TestInvalidPayloadIsDeadWithoutRequest(t *testing.T) {
 // An expired access token stops all sending for AuthPause; the messages wait,
 // whatever their attempts, and go out once the pause is over.
 func TestExpiredAccessTokenPausesAndKeepsMessages(t *testing.T) {
+	t.Parallel()
 	expired := graphErr(401, graph.CodeAccessToken, "Error validating access token: Session has expired on Tuesday")
 	e := newEnv(t, expired, expired)
 	a := e.enqueue("a", "15550001111")
@@ -495,6 +509,7 @@ func TestExpiredAccessTokenPausesAndKeepsMessages(t *testing.T) {
 }
 
 func TestNewRefusesIncompleteConfig(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct {
 		name string

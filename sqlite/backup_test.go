@@ -20,6 +20,7 @@ import (
 // acknowledged before it started, restores into a fresh path, and the
 // restored database is a working store.
 func TestBackupUnderLoad(t *testing.T) {
+	t.Parallel() // its own database: overlaps the conformance suites
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := openTemp(t, sqlite.Options{})

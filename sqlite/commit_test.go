@@ -17,6 +17,7 @@ import (
 // explicit transaction by rolling back the whole transaction, which would
 // take the other writes of the batch with it.
 func TestGrantedWriteIgnoresCancellation(t *testing.T) {
+	t.Parallel() // its own database: overlaps the conformance suites
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "waflow.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +161,7 @@ func TestBatchAfterSQLiteRollback(t *testing.T) {
 // Writes racing Close end with ErrClosed or succeed; none waits forever for
 // a turn the stopped committer will never give.
 func TestWritesRacingClose(t *testing.T) {
+	t.Parallel() // its own database: overlaps the conformance suites
 	rounds := 100
 	if testing.Short() {
 		rounds = 10 // the fast path; go test without -short (and CI) runs them all

@@ -31,6 +31,8 @@ const (
 	verifyToken    = "verify-me"
 )
 
+// openStore opens a database of the test's own: the receiver and worker
+// tests run in parallel, as they mostly wait for SQLite's commits.
 func openStore(t testing.TB, now func() time.Time) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{Now: now, Logger: quiet})

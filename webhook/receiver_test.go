@@ -31,6 +31,7 @@ func newReceiver(t *testing.T, inbox waflow.InboxStore, secrets ...[]byte) *webh
 }
 
 func TestNewReceiverFailsClosed(t *testing.T) {
+	t.Parallel()
 	store := openStore(t, nil)
 	v := mustVerifier(t, appSecret)
 	for name, cfg := range map[string]webhook.ReceiverConfig{
@@ -45,6 +46,7 @@ func TestNewReceiverFailsClosed(t *testing.T) {
 }
 
 func TestHandshake(t *testing.T) {
+	t.Parallel()
 	r := newReceiver(t, openStore(t, nil))
 	for _, tc := range []struct {
 		name  string
@@ -77,6 +79,7 @@ func TestHandshake(t *testing.T) {
 
 // The real webhook and signature WhatsApp sent are accepted and stored.
 func TestReceiverRealVector(t *testing.T) {
+	t.Parallel()
 	body := vectors.Read(t, "webhook_body.json")
 	secret := bytes.TrimSpace(vectors.Read(t, "webhook_app_secret.txt"))
 	sig := strings.TrimSpace(string(vectors.Read(t, "webhook_signature.txt")))
@@ -98,6 +101,7 @@ func TestReceiverRealVector(t *testing.T) {
 // Every refused POST gets its status and a message that says what was
 // wrong, and stores nothing.
 func TestReceiverRefuses(t *testing.T) {
+	t.Parallel()
 	good := notification(messagesChange(nfmReply("wamid.1", "wamid.sent", `{"flow_token":"x"}`, time.Unix(1730231903, 0))))
 	other := notification(messagesChange(nfmReply("wamid.2", "wamid.sent", `{"flow_token":"y"}`, time.Unix(1730231903, 0))))
 	big := append([]byte(`{"entry":[],"pad":"`), bytes.Repeat([]byte("x"), webhook.MaxBodyBytes)...)
@@ -148,6 +152,7 @@ func TestReceiverRefuses(t *testing.T) {
 
 // Duplicates are stored once and answered 200 every time.
 func TestReceiverDuplicates(t *testing.T) {
+	t.Parallel()
 	store := openStore(t, nil)
 	r := newReceiver(t, store)
 	at := time.Unix(1730231903, 0)
@@ -171,6 +176,7 @@ func (failingInbox) AddEvents(context.Context, []waflow.InboxEvent) (int, error)
 
 // When the inbox cannot store, the answer is 500 so that WhatsApp retries.
 func TestReceiverStoreFailure(t *testing.T) {
+	t.Parallel()
 	r := newReceiver(t, failingInbox{})
 	body := notification(messagesChange(nfmReply("wamid.A", "", `{}`, time.Unix(1730231903, 0))))
 	rec := post(r, body, signed(body))
@@ -183,6 +189,7 @@ func TestReceiverStoreFailure(t *testing.T) {
 }
 
 func TestReceiverMethods(t *testing.T) {
+	t.Parallel()
 	r := newReceiver(t, openStore(t, nil))
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/webhook", nil))
@@ -194,6 +201,7 @@ func TestReceiverMethods(t *testing.T) {
 // Each refusal is logged in one line (httperr.Write): the status and why,
 // never the verify token given, the query or the body.
 func TestReceiverLogsRefusals(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	r, err := webhook.NewReceiver(webhook.ReceiverConfig{Verifier: mustVerifier(t, appSecret), VerifyToken: verifyToken, Inbox: openStore(t, nil),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})

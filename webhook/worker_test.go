@@ -155,6 +155,7 @@ func (b *bench) tokenState(id string) waflow.TokenState {
 }
 
 func TestCompletionActedOnOnce(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{})
 	tok, claims := issue(t, b.iss, b.store, "book_table", "wamid.sent")
 	resp := responseJSON(tok, map[string]any{"guests": 4, "name": "Zoë"})
@@ -187,6 +188,7 @@ func TestCompletionActedOnOnce(t *testing.T) {
 // and never reach the handler; each is kept as a rejected completion,
 // attributed to its flow when the token proves it.
 func TestCompletionRejected(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{Validator: func(_ context.Context, flow string, values map[string]any) error {
 		if _, ok := values["guests"]; !ok {
 			return errors.New(`missing required field "guests"`)
@@ -262,6 +264,7 @@ func TestCompletionRejected(t *testing.T) {
 // Without a flow_token (iOS), the completion is correlated through
 // context.id, the wamid of the flow message we sent.
 func TestCompletionByContextID(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{})
 	_, claims := issue(t, b.iss, b.store, "book_table", "wamid.sent-on-ios")
 	b.complete("wamid.ios", "wamid.sent-on-ios", responseJSON("", map[string]any{"guests": 3}))
@@ -279,6 +282,7 @@ func TestCompletionByContextID(t *testing.T) {
 // A failing handler is retried with backoff until it succeeds; a handler
 // that keeps failing is dead-lettered after MaxAttempts.
 func TestHandlerRetries(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{MaxAttempts: 4, MinBackoff: time.Second, MaxBackoff: 10 * time.Second})
 	tok, _ := issue(t, b.iss, b.store, "book_table", "")
 	b.fail.Store(1)
@@ -353,6 +357,7 @@ func (c *crashAfterHandler) MarkCompletionHandled(ctx context.Context, id string
 // handler's return and recording it — is closed by the handler's
 // idempotency key: one outbox message.
 func TestCrashAfterHandler(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{})
 	crashing := &crashAfterHandler{Store: b.store}
 	w, err := webhook.NewWorker(webhook.WorkerConfig{Store: crashing, Tokens: b.iss, Now: b.clock.Now, Logger: slog.New(slog.DiscardHandler)})
@@ -377,6 +382,7 @@ func TestCrashAfterHandler(t *testing.T) {
 // A worker that dies holding a lease loses nothing: once the lease runs
 // out, another worker (or the same one restarted) processes the event.
 func TestLeaseRetaken(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{Lease: time.Minute})
 	tok, _ := issue(t, b.iss, b.store, "book_table", "")
 	b.complete("wamid.l", "", responseJSON(tok, map[string]any{"guests": 2}))
@@ -394,6 +400,7 @@ func TestLeaseRetaken(t *testing.T) {
 // An event that kills the process every time it is processed is
 // dead-lettered once it has been claimed more than MaxAttempts times.
 func TestCrashLoopDeadLettered(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{MaxAttempts: 3})
 	b.send(notification(messagesChange(map[string]any{"id": "wamid.x", "type": "text", "from": "1"})))
 	for i := range 3 {
@@ -433,6 +440,7 @@ func (o *countingObserver) FlowEvent(e, s string)      { o.add("flow " + e + " "
 // flows events are logged at their level, counted, passed on, and settled;
 // statuses and other messages are stored and settled.
 func TestFlowsAndOtherEvents(t *testing.T) {
+	t.Parallel()
 	obs := &countingObserver{}
 	var got []*webhook.FlowsEvent
 	b := newBench(t, webhook.WorkerConfig{Observer: obs, OnFlowsEvent: func(_ context.Context, e *webhook.FlowsEvent) error {
@@ -499,6 +507,7 @@ func logLine(logs string, parts ...string) bool {
 
 // Run processes events as they arrive (Notify) and stops with its context.
 func TestRun(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{PollInterval: time.Hour})
 	recv, err := webhook.NewReceiver(webhook.ReceiverConfig{Verifier: mustVerifier(t, appSecret), VerifyToken: verifyToken,
 		Inbox: b.store, OnStored: b.worker.Notify, Logger: slog.New(slog.DiscardHandler)})
@@ -532,6 +541,7 @@ func TestRun(t *testing.T) {
 // Several workers on one store, with duplicates and replays arriving from
 // many senders at once: every completion handled exactly once.
 func TestConcurrentWorkersExactlyOnce(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{})
 	const tokens = 60
 	toks := make([]string, tokens)
@@ -600,6 +610,7 @@ func TestConcurrentWorkersExactlyOnce(t *testing.T) {
 }
 
 func TestNewWorkerErrors(t *testing.T) {
+	t.Parallel()
 	store := openStore(t, nil)
 	iss := newIssuer(t, nil)
 	for name, cfg := range map[string]webhook.WorkerConfig{
@@ -617,6 +628,7 @@ func TestNewWorkerErrors(t *testing.T) {
 // batch would outlive its lease if it were claimed at once: each flows
 // event still reaches the handler exactly once.
 func TestLeaseCoversEveryClaimedEvent(t *testing.T) {
+	t.Parallel()
 	store := openStore(t, time.Now)
 	recv := newReceiver(t, store)
 	var mu sync.Mutex
@@ -679,6 +691,7 @@ func TestLeaseCoversEveryClaimedEvent(t *testing.T) {
 // failed is handled on the retry even if the values would no longer pass
 // (settings changed meanwhile): they were checked once, before recording.
 func TestRetryOfARecordedCompletionSkipsValidation(t *testing.T) {
+	t.Parallel()
 	var strict atomic.Bool
 	b := newBench(t, webhook.WorkerConfig{Validator: func(context.Context, string, map[string]any) error {
 		if strict.Load() {
@@ -706,6 +719,7 @@ func TestRetryOfARecordedCompletionSkipsValidation(t *testing.T) {
 // the completion is kept as rejected, with the reason, and its token is
 // unused.
 func TestHandlerRejects(t *testing.T) {
+	t.Parallel()
 	obs := &countingObserver{}
 	b := newBench(t, webhook.WorkerConfig{Observer: obs})
 	var calls atomic.Int32
@@ -765,6 +779,7 @@ func (f *failReject) RejectCompletion(ctx context.Context, id, reason string) er
 // When undoing the record fails, the event is retried, and the retry, which
 // finds the completion recorded, rejects it again and undoes it.
 func TestHandlerRejectsAfterAFailedDiscard(t *testing.T) {
+	t.Parallel()
 	b := newBench(t, webhook.WorkerConfig{})
 	store := &failReject{Store: b.store}
 	w, err := webhook.NewWorker(webhook.WorkerConfig{Store: store, Tokens: b.iss, Now: b.clock.Now, Logger: quiet})

@@ -210,6 +210,9 @@ func TestSendFailures(t *testing.T) {
 		{"CTA too long", nil, []string{"send", "appointment_booking", "-to", "1555", "-cta", strings.Repeat("x", 31)}, 1, []string{"flow CTA is 31 characters, at most 30"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Each case has its own fake and data folder; in parallel the
+			// backoff and the timeout are waited out once, not in turn.
+			t.Parallel()
 			c := newCLI(t)
 			if tc.setup != nil {
 				tc.setup(c)

@@ -222,7 +222,7 @@ func startCaddy(t *testing.T, bin string, upstreams []string) string {
 }
 http://127.0.0.1:%s {
 	reverse_proxy %s %s {
-		lb_policy round_robin
+		lb_policy least_conn
 		health_uri /readyz
 		health_interval 500ms
 		health_timeout 1s

@@ -96,6 +96,9 @@ For PostgreSQL it says which pg_dump to run.`,
 				if err != nil {
 					return err
 				}
+				if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("no database at %s to back up: set -data-dir or -database-url to the server's", dbPath)
+				}
 				start := time.Now()
 				if err := sqlite.BackupFile(ctx, dbPath, args[0]); err != nil {
 					return err

@@ -54,7 +54,7 @@ func EncryptRequestWithKey(pub *rsa.PublicKey, aesKey, iv, plaintext []byte, rnd
 	if err != nil {
 		return nil, nil, err
 	}
-	body, err := json.Marshal(Request{
+	body, err := json.Marshal(Body{
 		EncryptedFlowData: base64.StdEncoding.EncodeToString(aead.Seal(nil, iv, plaintext, nil)),
 		EncryptedAESKey:   base64.StdEncoding.EncodeToString(wrapped),
 		InitialVector:     base64.StdEncoding.EncodeToString(iv),

@@ -48,8 +48,11 @@ var (
 	ErrDecrypt = errors.New("envelope: cannot decrypt request")
 )
 
-// Request is the JSON body of a data-endpoint request.
-type Request struct {
+// Body is the JSON body WhatsApp POSTs to the data endpoint: the encrypted
+// request, still sealed (protocol.md 2.1). The decrypted request a handler
+// sees is endpoint.Request; the JSON a forwarded backend receives is
+// forward.Request (docs/architecture.md, "Which Request is which").
+type Body struct {
 	EncryptedFlowData string `json:"encrypted_flow_data"`
 	EncryptedAESKey   string `json:"encrypted_aes_key"`
 	InitialVector     string `json:"initial_vector"`
@@ -69,12 +72,17 @@ func Parse(body []byte) (*Parsed, error) {
 	}
 	// Anything but the plain shape WhatsApp sends (see scanFields) takes
 	// the general path, which also finds the words for what is wrong.
-	var r Request
+	var r Body
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("%w: body is not a JSON object: %v", ErrMalformed, err)
 	}
 	return fields{[]byte(r.EncryptedFlowData), []byte(r.EncryptedAESKey), []byte(r.InitialVector)}.decode()
 }
+
+// Request is the old name of [Body].
+//
+// Deprecated: use Body; "Request" is the decrypted request (endpoint.Request).
+type Request = Body
 
 // fields are the base64 texts of a request's three fields.
 type fields struct{ flowData, aesKey, iv []byte }

@@ -56,7 +56,7 @@ func TestMetaVectors(t *testing.T) {
 	}
 	// NewResponder with the derived key and IV gives the same bytes.
 	key, _ := hex.DecodeString("712727b6b509f2e1ba62d9b91989ecc3")
-	var req envelope.Request
+	var req envelope.Body
 	json.Unmarshal(vectors.Read(t, "request.json"), &req)
 	iv, _ := base64.StdEncoding.DecodeString(req.InitialVector)
 	r2, err := envelope.NewResponder(key, iv)
@@ -136,9 +136,9 @@ func TestClientRoundTripAndRotation(t *testing.T) {
 }
 
 // mutate returns body with one JSON field replaced.
-func mutate(t *testing.T, body []byte, f func(r *envelope.Request)) []byte {
+func mutate(t *testing.T, body []byte, f func(r *envelope.Body)) []byte {
 	t.Helper()
-	var r envelope.Request
+	var r envelope.Body
 	if err := json.Unmarshal(body, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -174,20 +174,20 @@ func TestOpenErrorClasses(t *testing.T) {
 		msg  string // part of the error text
 	}{
 		{"wrong public key", wrongKey, envelope.ErrDecrypt, "does not decrypt with the configured private key"},
-		{"tampered tag", mutate(t, good, func(r *envelope.Request) { r.EncryptedFlowData = flipByte(t, r.EncryptedFlowData, -1) }), envelope.ErrDecrypt, "authentication failed"},
-		{"tampered ciphertext", mutate(t, good, func(r *envelope.Request) { r.EncryptedFlowData = flipByte(t, r.EncryptedFlowData, 0) }), envelope.ErrDecrypt, "authentication failed"},
-		{"tampered wrapped key", mutate(t, good, func(r *envelope.Request) { r.EncryptedAESKey = flipByte(t, r.EncryptedAESKey, 10) }), envelope.ErrDecrypt, "does not decrypt"},
-		{"other IV", mutate(t, good, func(r *envelope.Request) { r.InitialVector = flipByte(t, r.InitialVector, 0) }), envelope.ErrDecrypt, "authentication failed"},
-		{"12-byte IV", mutate(t, good, func(r *envelope.Request) { r.InitialVector = base64.StdEncoding.EncodeToString(make([]byte, 12)) }), envelope.ErrMalformed, "initial_vector is 12 bytes, want 16"},
-		{"truncated IV", mutate(t, good, func(r *envelope.Request) { r.InitialVector = r.InitialVector[:12] }), envelope.ErrMalformed, "initial_vector is 9 bytes"},
-		{"bad base64", mutate(t, good, func(r *envelope.Request) { r.EncryptedFlowData = "%%%" + r.EncryptedFlowData }), envelope.ErrMalformed, "encrypted_flow_data is not standard base64"},
-		{"URL-safe base64", mutate(t, good, func(r *envelope.Request) {
+		{"tampered tag", mutate(t, good, func(r *envelope.Body) { r.EncryptedFlowData = flipByte(t, r.EncryptedFlowData, -1) }), envelope.ErrDecrypt, "authentication failed"},
+		{"tampered ciphertext", mutate(t, good, func(r *envelope.Body) { r.EncryptedFlowData = flipByte(t, r.EncryptedFlowData, 0) }), envelope.ErrDecrypt, "authentication failed"},
+		{"tampered wrapped key", mutate(t, good, func(r *envelope.Body) { r.EncryptedAESKey = flipByte(t, r.EncryptedAESKey, 10) }), envelope.ErrDecrypt, "does not decrypt"},
+		{"other IV", mutate(t, good, func(r *envelope.Body) { r.InitialVector = flipByte(t, r.InitialVector, 0) }), envelope.ErrDecrypt, "authentication failed"},
+		{"12-byte IV", mutate(t, good, func(r *envelope.Body) { r.InitialVector = base64.StdEncoding.EncodeToString(make([]byte, 12)) }), envelope.ErrMalformed, "initial_vector is 12 bytes, want 16"},
+		{"truncated IV", mutate(t, good, func(r *envelope.Body) { r.InitialVector = r.InitialVector[:12] }), envelope.ErrMalformed, "initial_vector is 9 bytes"},
+		{"bad base64", mutate(t, good, func(r *envelope.Body) { r.EncryptedFlowData = "%%%" + r.EncryptedFlowData }), envelope.ErrMalformed, "encrypted_flow_data is not standard base64"},
+		{"URL-safe base64", mutate(t, good, func(r *envelope.Body) {
 			r.EncryptedAESKey = strings.NewReplacer("+", "-", "/", "_").Replace(r.EncryptedAESKey)
 		}), envelope.ErrMalformed, "encrypted_aes_key is not standard base64"},
-		{"missing key", mutate(t, good, func(r *envelope.Request) { r.EncryptedAESKey = "" }), envelope.ErrMalformed, "missing encrypted_aes_key"},
+		{"missing key", mutate(t, good, func(r *envelope.Body) { r.EncryptedAESKey = "" }), envelope.ErrMalformed, "missing encrypted_aes_key"},
 		{"all missing", []byte(`{}`), envelope.ErrMalformed, "missing encrypted_flow_data\nmissing encrypted_aes_key\nmissing initial_vector"},
-		{"short wrapped key", mutate(t, good, func(r *envelope.Request) { r.EncryptedAESKey = base64.StdEncoding.EncodeToString(make([]byte, 128)) }), envelope.ErrMalformed, "encrypted_aes_key is 128 bytes"},
-		{"ciphertext shorter than tag", mutate(t, good, func(r *envelope.Request) { r.EncryptedFlowData = "AAAA" }), envelope.ErrMalformed, "shorter than the 16-byte GCM tag"},
+		{"short wrapped key", mutate(t, good, func(r *envelope.Body) { r.EncryptedAESKey = base64.StdEncoding.EncodeToString(make([]byte, 128)) }), envelope.ErrMalformed, "encrypted_aes_key is 128 bytes"},
+		{"ciphertext shorter than tag", mutate(t, good, func(r *envelope.Body) { r.EncryptedFlowData = "AAAA" }), envelope.ErrMalformed, "shorter than the 16-byte GCM tag"},
 		{"not JSON", []byte("encrypted_flow_data=abc"), envelope.ErrMalformed, "not a JSON object"},
 		{"JSON array", []byte(`["a","b","c"]`), envelope.ErrMalformed, "not a JSON object"},
 		{"field of wrong type", []byte(`{"encrypted_flow_data":1,"encrypted_aes_key":"","initial_vector":""}`), envelope.ErrMalformed, "not a JSON object"},

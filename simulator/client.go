@@ -152,8 +152,10 @@ func (c *Client) WaitReady(ctx context.Context, within time.Duration) error {
 	}
 }
 
-// Request is the plaintext of one data-endpoint request (protocol.md 2.2,
-// 2.3, 2.5).
+// Request is what the simulated phone sends in one data-endpoint request,
+// before [Client.Send] adds the version, token and signature and encrypts it
+// (protocol.md 2.2, 2.3, 2.5). The server side of the same request is
+// endpoint.Request (docs/architecture.md, "Which Request is which").
 type Request struct {
 	Action string
 	// Screen is the screen that sent the request; empty for INIT and ping.

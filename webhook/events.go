@@ -276,7 +276,10 @@ func (e *Event) DecodeFlowsEvent() (*FlowsEvent, error) {
 // object.
 var ErrResponseNotJSON = errors.New("webhook: response_json is not a JSON object")
 
-// CompletionResponse is a decoded response_json.
+// CompletionResponse is a decoded response_json: the flow token apart from
+// the values. The stored completion is waflow.Completion; what a Go
+// completion handler receives is registry.Completion (docs/architecture.md,
+// "Which Request is which").
 type CompletionResponse struct {
 	// FlowToken is the flow_token value; empty when absent (it happens on
 	// iOS, protocol.md 4.2) or not a string.

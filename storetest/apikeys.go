@@ -23,7 +23,7 @@ func RunAPIKeys(t *testing.T, open APIKeyOpener) {
 }
 
 func apiKey(id, name string, scopes ...string) waflow.APIKey {
-	return waflow.APIKey{ID: id, Name: name, SecretHash: bytes.Repeat([]byte(id+"k")[:1], 32), Scopes: scopes}
+	return waflow.APIKey{ID: id, Name: name, SecretHash: bytes.Repeat([]byte(id + "k")[:1], 32), Scopes: scopes}
 }
 
 func testAPIKeyRoundTrip(t *testing.T, s waflow.APIKeyStore, clock *Clock) {

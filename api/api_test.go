@@ -56,7 +56,7 @@ func (c *countingKeys) TouchAPIKey(ctx context.Context, id string, at time.Time)
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	db      *sqlite.DB
 	keys    *countingKeys
 	flows   *registry.Registry
@@ -70,7 +70,7 @@ type harness struct {
 
 var epoch = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 
-func newHarness(t *testing.T, configure func(*api.Config)) *harness {
+func newHarness(t testing.TB, configure func(*api.Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &clock{t: epoch}, keyText: map[string]string{}}
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{Now: h.clock.Now, Synchronous: "NORMAL", Logger: slog.New(slog.DiscardHandler)})

@@ -205,7 +205,7 @@ func testCompletionEachPages(t *testing.T, s waflow.Store, clock *Clock) {
 // limit, across the driver's own pages too: what package api's cursor
 // pagination stands on.
 func testCompletionEachAfter(t *testing.T, s waflow.Store, clock *Clock) {
-	const n = 1100
+	const n = 620 // more than a driver's page (500)
 	all := make([]string, 0, n)
 	keys := map[string]waflow.CompletionKey{}
 	var rejectedIDs []string
@@ -233,8 +233,8 @@ func testCompletionEachAfter(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 	Diff(t, "limit 10", all[:10], collect(t, s, waflow.CompletionRange{Flow: "f", Limit: 10}))
 	Diff(t, "after the 10th, limit 10 (mid-second)", all[10:20], collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[9]], Limit: 10}))
-	Diff(t, "after the 1000th, no limit", all[1000:], collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[999]]}))
-	Diff(t, "limit beyond one driver page", all[3:903], collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[2]], Limit: 900}))
+	Diff(t, "after the 600th, no limit", all[600:], collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[599]]}))
+	Diff(t, "limit beyond one driver page", all[3:563], collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[2]], Limit: 560}))
 	Diff(t, "after the last", []string{}, collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[n-1]]}))
 	Diff(t, "rejected only", rejectedIDs, collect(t, s, waflow.CompletionRange{Flow: "f", Status: waflow.CompletionRejected}))
 	Diff(t, "rejected after the 6th, limit 5", rejectedIDs[2:7], collect(t, s, waflow.CompletionRange{Flow: "f", Status: waflow.CompletionRejected, After: keys[all[5]], Limit: 5}))

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"iter"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,10 +150,7 @@ type route struct {
 // route registers path with its methods: 401 without a valid key, 429 past
 // the key's rate, 405 for another method, 403 without the scope.
 func (a *API) route(path string, methods map[string]route) {
-	var allow []string
-	for m := range methods {
-		allow = append(allow, m)
-	}
+	allow := slices.Sorted(maps.Keys(methods))
 	a.mux.Handle(path, a.authenticated(func(w http.ResponseWriter, r *http.Request, k waflow.APIKey) {
 		rt, ok := methods[r.Method]
 		if !ok {

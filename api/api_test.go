@@ -713,3 +713,33 @@ func TestObserve(t *testing.T) {
 		t.Fatalf("observed %v, want %v", seen, want)
 	}
 }
+
+// FuzzSendBody: whatever the body, a send is answered 202, 400 or 413,
+// as the OpenAPI document says, and a refused one queues nothing.
+func FuzzSendBody(f *testing.F) {
+	for _, s := range []string{
+		`{"to":"15550001111"}`, `{"to":"15550001111","body":"Hi","cta":"Go","header":"H","footer":"F","draft":true}`,
+		`{"to":"15550001111","screen":"X","data":{"a":[1,2]}}`, `{}`, `[]`, `null`, `{"to":1}`, `{"to":"1555"}`,
+		`{"to":"15550001111"}{"to":"15550001111"}`, `{"to":"15550001111","body":"` + strings.Repeat("é", 1025) + `"}`, "\x00",
+	} {
+		f.Add(s)
+	}
+	h := newHarness(f, func(c *api.Config) { c.Rate, c.Burst = 1e9, 1e9 })
+	f.Fuzz(func(t *testing.T, body string) {
+		h.t = t
+		n := h.notify.Load()
+		a := h.do("POST", "/api/v1/flows/feedback_survey/send", "sender", body)
+		switch a.code {
+		case 202:
+			if h.notify.Load() != n+1 {
+				t.Fatalf("202 without a queued message: %s", body)
+			}
+		case 400, 413:
+			if h.notify.Load() != n {
+				t.Fatalf("%d but a message was queued: %s", a.code, body)
+			}
+		default:
+			t.Fatalf("%q answered %d %s", body, a.code, a.body)
+		}
+	})
+}

@@ -154,3 +154,51 @@ func TestLimiter(t *testing.T) {
 		t.Fatal("Retry-After rounds down")
 	}
 }
+
+// FuzzParseKey: ParseKey accepts exactly the texts NewKey makes: the
+// prefix, 16 lowercase hex digits, "_", 43 base64url characters.
+func FuzzParseKey(f *testing.F) {
+	text, _, _ := NewKey("f", []Scope{ScopeRead})
+	for _, s := range []string{text, "", "wfk_", "wfk__", text + "=", strings.ToUpper(text), "wfk_0123456789abcdef_" + strings.Repeat("-", 43)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, secret, err := ParseKey(s)
+		if err != nil {
+			return
+		}
+		if KeyPrefix+id+"_"+secret != s || len(id) != 16 || len(secret) != 43 || strings.ContainsAny(id, "_ABCDEF") {
+			t.Fatalf("ParseKey(%q) = %q, %q", s, id, secret)
+		}
+	})
+}
+
+// FuzzParseScopes: what ParseScopes accepts is known scopes, each once,
+// in the order of Scopes.
+func FuzzParseScopes(f *testing.F) {
+	for _, s := range []string{"read", "send,read", "read,read", "", ",", " send ", "admin"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseScopes(s)
+		if err != nil {
+			return
+		}
+		last := -1
+		for _, g := range got {
+			i := -1
+			for j, k := range Scopes {
+				if k == g {
+					i = j
+				}
+			}
+			if i <= last {
+				t.Fatalf("ParseScopes(%q) = %v: unknown, repeated or out of order", s, got)
+			}
+			last = i
+		}
+		if len(got) == 0 {
+			t.Fatalf("ParseScopes(%q) accepted no scope", s)
+		}
+	})
+}

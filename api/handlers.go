@@ -110,6 +110,7 @@ func (a *API) listResponses(w http.ResponseWriter, r *http.Request, _ waflow.API
 		a.fail(w, r, fmt.Errorf("api: writing the responses of %s: %w", f.Name, err))
 		return
 	}
+	buf.Truncate(len(bytes.TrimRight(buf.Bytes(), "\n")))
 	buf.WriteString(`,"next_cursor":` + next + "}\n")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -482,6 +482,20 @@ func TestSend(t *testing.T) {
 		t.Fatal("two API keys share an Idempotency-Key")
 	}
 
+	// A user known by a business-scoped user id alone: the message names
+	// it as recipient, and the token records no phone number.
+	a = h.do("POST", "/api/v1/flows/feedback_survey/send", "sender", map[string]any{"recipient": "US.13491208655302741918"})
+	wantStatus(t, "send to a BSUID", a, 202, "")
+	bs := decode[struct {
+		ID      int64  `json:"outbox_message_id"`
+		TokenID string `json:"flow_token_id"`
+	}](t, a)
+	m, _ = h.db.OutboxMessage(ctx, bs.ID)
+	if tok, _ := h.db.Token(ctx, bs.TokenID); m.To != "US.13491208655302741918" || tok.WAID != "" ||
+		!bytes.Contains(m.Payload, []byte(`"recipient":"US.13491208655302741918"`)) || bytes.Contains(m.Payload, []byte(`"to":`)) {
+		t.Fatalf("BSUID send: outbox to %q, token WAID %q, payload %s", m.To, tok.WAID, m.Payload)
+	}
+
 	for _, tc := range []struct {
 		name string
 		body any
@@ -489,6 +503,8 @@ func TestSend(t *testing.T) {
 		kind string
 	}{
 		{"no to", map[string]any{"body": "x"}, 400, "bad_request"},
+		{"bad recipient", map[string]any{"recipient": "13491208655302741918"}, 400, "bad_request"},
+		{"recipient with a space", map[string]any{"to": "15550001111", "recipient": "US. 1"}, 400, "bad_request"},
 		{"to with letters", map[string]any{"to": "+1 555 000"}, 400, "bad_request"},
 		{"unknown field", map[string]any{"to": "15550001111", "recipient_type": "group"}, 400, "bad_request"},
 		{"not JSON", "{to:", 400, "bad_request"},
@@ -719,7 +735,7 @@ func TestObserve(t *testing.T) {
 func FuzzSendBody(f *testing.F) {
 	for _, s := range []string{
 		`{"to":"15550001111"}`, `{"to":"15550001111","body":"Hi","cta":"Go","header":"H","footer":"F","draft":true}`,
-		`{"to":"15550001111","screen":"X","data":{"a":[1,2]}}`, `{}`, `[]`, `null`, `{"to":1}`, `{"to":"1555"}`,
+		`{"to":"15550001111","screen":"X","data":{"a":[1,2]}}`, `{"recipient":"US.ENT.11815799212886844830"}`, `{"recipient":"US."}`, `{}`, `[]`, `null`, `{"to":1}`, `{"to":"1555"}`,
 		`{"to":"15550001111"}{"to":"15550001111"}`, `{"to":"15550001111","body":"` + strings.Repeat("é", 1025) + `"}`, "\x00",
 	} {
 		f.Add(s)

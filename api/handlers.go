@@ -185,14 +185,15 @@ const MaxIdempotencyKey = 200
 
 // sendRequest is the body of POST /api/v1/flows/{name}/send.
 type sendRequest struct {
-	To     string         `json:"to"`
-	Body   string         `json:"body"`
-	CTA    string         `json:"cta"`
-	Header string         `json:"header"`
-	Footer string         `json:"footer"`
-	Screen string         `json:"screen"`
-	Data   map[string]any `json:"data"`
-	Draft  bool           `json:"draft"`
+	To        string         `json:"to"`
+	Recipient string         `json:"recipient"`
+	Body      string         `json:"body"`
+	CTA       string         `json:"cta"`
+	Header    string         `json:"header"`
+	Footer    string         `json:"footer"`
+	Screen    string         `json:"screen"`
+	Data      map[string]any `json:"data"`
+	Draft     bool           `json:"draft"`
 }
 
 // sendAnswer is the 202 answer of a send.
@@ -267,6 +268,8 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, k waflow.APIKey) {
 		rand.Read(b[:])
 		key += "rand:" + hex.EncodeToString(b[:])
 	}
+	// The token records the phone number; a BSUID-only send leaves it empty
+	// (unknown), so the completion is not checked against it.
 	tok, rec, err := s.Tokens.Issue(r.Context(), f.Name, req.To)
 	if err != nil {
 		a.fail(w, r, fmt.Errorf("api: issuing a flow token for %s: %w", f.Name, err))
@@ -278,7 +281,11 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, k waflow.APIKey) {
 		a.fail(w, r, fmt.Errorf("api: encoding a checked message: %w", err))
 		return
 	}
-	msg, created, err := s.Outbox.Enqueue(r.Context(), waflow.OutboxMessage{IdempotencyKey: key, To: req.To, TokenID: rec.ID, Payload: payload})
+	to := req.To // the outbox's recipient: the phone number, else the BSUID
+	if to == "" {
+		to = req.Recipient
+	}
+	msg, created, err := s.Outbox.Enqueue(r.Context(), waflow.OutboxMessage{IdempotencyKey: key, To: to, TokenID: rec.ID, Payload: payload})
 	if err != nil {
 		a.fail(w, r, fmt.Errorf("api: enqueueing a flow message of %s: %w", f.Name, err))
 		return
@@ -298,10 +305,15 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, k waflow.APIKey) {
 // message checks req against flow f and builds its flow message, without
 // the token, as waflow send does.
 func (a *API) message(ctx context.Context, f *registry.Flow, req sendRequest) (*graph.FlowMessage, error) {
-	if !isPhone(req.To) {
+	switch {
+	case req.To == "" && req.Recipient == "":
+		return nil, badRequest("to or recipient is required: the user's phone number, or their business-scoped user id (BSUID)")
+	case req.To != "" && !isPhone(req.To):
 		return nil, badRequest("to: want the user's WhatsApp id, a phone number with its country code, digits only (15550001111)")
+	case req.Recipient != "" && !isBSUID(req.Recipient):
+		return nil, badRequest("recipient: want a business-scoped user id (BSUID) as the webhook gives it, such as US.13491208655302741918")
 	}
-	m := &graph.FlowMessage{To: req.To, Body: req.Body, CTA: req.CTA, Header: req.Header, Footer: req.Footer, Screen: req.Screen, Data: req.Data}
+	m := &graph.FlowMessage{To: req.To, Recipient: req.Recipient, Body: req.Body, CTA: req.CTA, Header: req.Header, Footer: req.Footer, Screen: req.Screen, Data: req.Data}
 	if m.CTA == "" {
 		m.CTA = "Open"
 	}
@@ -352,6 +364,26 @@ func isPhone(s string) bool {
 	return true
 }
 
+// isBSUID reports whether s has the shape of a business-scoped user id: a
+// country code, a period, and alphanumeric parts separated by periods (a
+// parent BSUID has two: US.ENT.1181...), at most 150 characters.
+func isBSUID(s string) bool {
+	if len(s) < 4 || len(s) > 150 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' || s[2] != '.' {
+		return false
+	}
+	for _, part := range strings.Split(s[3:], ".") {
+		if part == "" {
+			return false
+		}
+		for _, c := range part {
+			if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // describeJSONError says what is wrong with a body without quoting it.
 func describeJSONError(err error) string {
 	var syn *json.SyntaxError
@@ -364,7 +396,7 @@ func describeJSONError(err error) string {
 	case errors.Is(err, io.EOF):
 		return "the body is empty"
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + ": want to, body, cta, header, footer, screen, data, draft"
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + ": want to, recipient, body, cta, header, footer, screen, data, draft"
 	}
 	return "invalid JSON"
 }

@@ -88,6 +88,21 @@ type CompletionRange struct {
 	// Since and Until bound ReceivedAt: Since <= ReceivedAt < Until. A zero
 	// bound does not limit.
 	Since, Until time.Time
+	// After, when its ReceivedAt is set, starts the range after the
+	// completion with that key, in EachCompletion's order: it resumes a
+	// listing where a page of it ended (package api's cursor).
+	After CompletionKey
+	// Status, when set, selects the completions with that Status only.
+	Status CompletionStatus
+	// Limit, when positive, ends the range after that many completions, and
+	// the store reads no more than that from the database.
+	Limit int
+}
+
+// CompletionKey is the place of a completion in EachCompletion's order.
+type CompletionKey struct {
+	ReceivedAt time.Time
+	MessageID  string
 }
 
 // CompletionStore records flow completions.
@@ -164,14 +179,23 @@ type CompletionStore interface {
 	// number, and no transaction is held open between pages. A completion
 	// stored meanwhile is yielded if it sorts after the last one yielded.
 	// An error ends the sequence, yielded with a zero Completion. It yields
-	// ErrInvalid when Until is not after Since (both set).
+	// ErrInvalid when r does not validate.
 	EachCompletion(ctx context.Context, r CompletionRange) iter.Seq2[Completion, error]
 }
 
-// Validate checks r: Until, when set with Since, must be after it.
+// Validate checks r: Until, when set with Since, must be after it; Status,
+// when set, is a known status; Limit is not negative.
 func (r CompletionRange) Validate() error {
 	if !r.Since.IsZero() && !r.Until.IsZero() && !r.Until.After(r.Since) {
 		return Invalidf("a completion range's until must be after its since")
+	}
+	switch r.Status {
+	case "", CompletionRecorded, CompletionHandled, CompletionFailed, CompletionRejected:
+	default:
+		return Invalidf("a completion range's status %q is none of recorded, handled, failed, rejected", r.Status)
+	}
+	if r.Limit < 0 {
+		return Invalidf("a completion range's limit is negative")
 	}
 	return nil
 }

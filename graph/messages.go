@@ -53,10 +53,14 @@ type Message interface {
 // customer-service window (protocol.md 5.1). Outside it, send a
 // TemplateMessage with a flow button.
 type FlowMessage struct {
-	To     string // recipient's WhatsApp id or phone number
-	Header string // optional header text
-	Body   string // body text, required
-	Footer string // optional footer text
+	To string // recipient's WhatsApp id or phone number
+	// Recipient is the user's business-scoped user id (BSUID), for a user
+	// known by it alone; Meta sends to To when both are set (protocol.md
+	// 4.2). One of To and Recipient is required.
+	Recipient string
+	Header    string // optional header text
+	Body      string // body text, required
+	Footer    string // optional footer text
 
 	FlowID   string // the flow's id; exactly one of FlowID and FlowName
 	FlowName string // the flow's name in the WABA
@@ -123,7 +127,8 @@ type (
 	messageRequest struct {
 		MessagingProduct string          `json:"messaging_product"`
 		RecipientType    string          `json:"recipient_type"`
-		To               string          `json:"to"`
+		To               string          `json:"to,omitempty"`
+		Recipient        string          `json:"recipient,omitempty"`
 		Type             string          `json:"type"`
 		Context          *messageContext `json:"context,omitempty"`
 		Interactive      *interactive    `json:"interactive,omitempty"`
@@ -205,11 +210,11 @@ func checkLen(field, s string, n int) error {
 	return nil
 }
 
-func newMessage(to, typ, replyTo string) (*messageRequest, error) {
-	if to == "" {
+func newMessage(to, recipient, typ, replyTo string) (*messageRequest, error) {
+	if to == "" && recipient == "" {
 		return nil, invalid("recipient (to) is empty")
 	}
-	r := &messageRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Type: typ}
+	r := &messageRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Recipient: recipient, Type: typ}
 	if replyTo != "" {
 		r.Context = &messageContext{MessageID: replyTo}
 	}
@@ -217,7 +222,7 @@ func newMessage(to, typ, replyTo string) (*messageRequest, error) {
 }
 
 func (m *FlowMessage) request() (*messageRequest, error) {
-	r, err := newMessage(m.To, "interactive", m.ReplyTo)
+	r, err := newMessage(m.To, m.Recipient, "interactive", m.ReplyTo)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +294,7 @@ func (m *FlowMessage) request() (*messageRequest, error) {
 }
 
 func (m *TemplateMessage) request() (*messageRequest, error) {
-	r, err := newMessage(m.To, "template", m.ReplyTo)
+	r, err := newMessage(m.To, "", "template", m.ReplyTo)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +329,7 @@ func (m *TemplateMessage) request() (*messageRequest, error) {
 }
 
 func (m *TextMessage) request() (*messageRequest, error) {
-	r, err := newMessage(m.To, "text", m.ReplyTo)
+	r, err := newMessage(m.To, "", "text", m.ReplyTo)
 	if err != nil {
 		return nil, err
 	}

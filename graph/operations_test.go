@@ -532,6 +532,27 @@ func TestEncodeMessageRoundTrip(t *testing.T) {
 	}
 }
 
+// A flow message goes to a phone number (to), a business-scoped user id
+// (recipient), or both, when Meta uses to; never to nobody.
+func TestFlowMessageRecipient(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		to, recipient, want string
+	}{
+		{"15550001111", "", `"to":"15550001111","type"`},
+		{"", "US.13491208655302741918", `"recipient_type":"individual","recipient":"US.13491208655302741918","type"`},
+		{"15550001111", "US.1", `"to":"15550001111","recipient":"US.1","type"`},
+	} {
+		b, err := graph.EncodeMessage(&graph.FlowMessage{To: tc.to, Recipient: tc.recipient, Body: "b", CTA: "c", FlowName: "f"})
+		if err != nil || !strings.Contains(string(b), tc.want) {
+			t.Errorf("to %q recipient %q: %s, %v; want %s", tc.to, tc.recipient, b, err, tc.want)
+		}
+	}
+	if _, err := graph.EncodeMessage(&graph.FlowMessage{Body: "b", CTA: "c", FlowName: "f"}); !errors.Is(err, graph.ErrInvalidRequest) {
+		t.Errorf("no recipient at all: %v", err)
+	}
+}
+
 func TestPreviewLink(t *testing.T) {
 	t.Parallel()
 	p := &graph.Preview{URL: "https://business.facebook.com/wa/manage/flows/8812/preview/?token=abc"}

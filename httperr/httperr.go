@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Error is an HTTP error answer.
@@ -39,12 +40,22 @@ type Error struct {
 	// Header holds headers the answer needs besides its Content-Type, e.g.
 	// Retry-After.
 	Header http.Header
+	// Kind is a short machine-readable name of the error, such as
+	// "bad_cursor", for the CodedJSON format; when empty, the status text in
+	// snake case ("too_many_requests").
+	Kind string
 }
 
 // New returns an Error answering code with msg, which logs err (nil for
 // none).
 func New(code int, msg string, err error) *Error {
 	return &Error{Code: code, Msg: msg, Err: err}
+}
+
+// WithKind sets the error's Kind and returns e.
+func (e *Error) WithKind(kind string) *Error {
+	e.Kind = kind
+	return e
 }
 
 // WithHeader sets a header of the answer and returns e.
@@ -71,6 +82,19 @@ func (e *Error) Error() string {
 // Unwrap returns the logged error, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
+// kind is Kind, or the status text in snake case.
+func (e *Error) kind() string {
+	if e.Kind != "" {
+		return e.Kind
+	}
+	k := strings.ToLower(http.StatusText(e.code()))
+	k = strings.NewReplacer(" ", "_", "-", "_", "'", "").Replace(k)
+	if k == "" {
+		return "error"
+	}
+	return k
+}
+
 func (e *Error) code() int {
 	if e.Code == 0 {
 		return http.StatusInternalServerError
@@ -86,6 +110,9 @@ const (
 	Text Format = iota
 	// JSON answers {"error": Msg} as application/json.
 	JSON
+	// CodedJSON answers {"error": {"code": Kind, "message": Msg}} as
+	// application/json: the HTTP API's errors (package api).
+	CodedJSON
 )
 
 // internal is what the client is told of an error that is not an *Error.
@@ -121,6 +148,16 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, f Format, e
 				Error string `json:"error"`
 			}{e.Msg})
 			body = b.Bytes()
+		} else if f == CodedJSON {
+			type coded struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			}
+			var b bytes.Buffer
+			json.NewEncoder(&b).Encode(struct {
+				Error coded `json:"error"`
+			}{coded{e.kind(), e.Msg}})
+			body = b.Bytes()
 		} else {
 			body = []byte(e.Msg + "\n")
 		}
@@ -130,7 +167,7 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, f Format, e
 		h[k] = append([]string(nil), v...)
 	}
 	if len(body) > 0 {
-		if f == JSON {
+		if f == JSON || f == CodedJSON {
 			h.Set("Content-Type", "application/json")
 		} else {
 			h.Set("Content-Type", "text/plain; charset=utf-8")

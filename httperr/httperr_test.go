@@ -130,3 +130,23 @@ func TestLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteCodedJSON(t *testing.T) {
+	for _, tc := range []struct {
+		e    *httperr.Error
+		want string
+	}{
+		{httperr.New(http.StatusBadRequest, "cursor is not one of ours", nil).WithKind("bad_cursor"),
+			`{"error":{"code":"bad_cursor","message":"cursor is not one of ours"}}`},
+		{httperr.New(http.StatusTooManyRequests, "slow down", nil),
+			`{"error":{"code":"too_many_requests","message":"slow down"}}`},
+		{httperr.New(http.StatusRequestEntityTooLarge, "too big", nil),
+			`{"error":{"code":"request_entity_too_large","message":"too big"}}`},
+	} {
+		w := httptest.NewRecorder()
+		httperr.Write(w, httptest.NewRequest("GET", "/api/v1/x", nil), nil, httperr.CodedJSON, tc.e)
+		if got := strings.TrimSpace(w.Body.String()); got != tc.want || w.Code != tc.e.Code || w.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("%d %q (%s), want %d %s", w.Code, got, w.Header().Get("Content-Type"), tc.e.Code, tc.want)
+		}
+	}
+}

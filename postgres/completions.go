@@ -284,8 +284,16 @@ func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter
 		}
 		var afterAt any = pgtypeInfinity(-1)
 		afterID := ""
-		page := make([]waflow.Completion, 0, eachPage)
+		if !r.After.ReceivedAt.IsZero() {
+			afterAt, afterID = r.After.ReceivedAt, r.After.MessageID
+		}
+		left := r.Limit // how many more to yield; 0: no limit
+		page := make([]waflow.Completion, 0, min(eachPage, max(left, 1)*2))
 		for {
+			size := eachPage
+			if r.Limit > 0 {
+				size = min(eachPage, left)
+			}
 			if db.closed.Load() {
 				yield(waflow.Completion{}, waflow.ErrClosed)
 				return
@@ -295,7 +303,8 @@ func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter
 				rows, err := db.pool.Query(ctx, "SELECT "+completionCols+` FROM completions
 					WHERE flow = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz
 						AND received_at >= $4::timestamptz AND (received_at, message_id) > ($4::timestamptz, $5::text)
-					ORDER BY received_at, message_id LIMIT $6`, r.Flow, since, until, afterAt, afterID, eachPage)
+						AND ($7::text = '' OR status = $7::text)
+					ORDER BY received_at, message_id LIMIT $6`, r.Flow, since, until, afterAt, afterID, size, string(r.Status))
 				if err != nil {
 					return err
 				}
@@ -318,7 +327,8 @@ func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter
 					return
 				}
 			}
-			if len(page) < eachPage {
+			left -= len(page)
+			if len(page) < size || (r.Limit > 0 && left <= 0) {
 				return
 			}
 			last := page[len(page)-1]

@@ -59,6 +59,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestAPIKeyConformance(t *testing.T) {
+	storetest.RunAPIKeys(t, func(t *testing.T, now func() time.Time) waflow.APIKeyStore {
+		db, _ := openSchema(t, now)
+		postgres.SetDatabaseClock(db, now)
+		return db
+	})
+}
+
 func TestCatalogConformance(t *testing.T) {
 	catalogtest.Run(t, func(t *testing.T, now func() time.Time) catalogtest.Store {
 		db, _ := openSchema(t, now)

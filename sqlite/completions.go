@@ -295,8 +295,16 @@ func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter
 		}
 		// The key of the last completion yielded; below every row at first.
 		afterAt, afterID := int64(-1<<63), ""
-		page := make([]waflow.Completion, 0, eachPage)
+		if !r.After.ReceivedAt.IsZero() {
+			afterAt, afterID = r.After.ReceivedAt.UnixMicro(), r.After.MessageID
+		}
+		left := r.Limit // how many more to yield; 0: no limit
+		page := make([]waflow.Completion, 0, min(eachPage, max(left, 1)*2))
 		for {
+			size := eachPage
+			if r.Limit > 0 {
+				size = min(eachPage, left)
+			}
 			if db.isClosed() {
 				yield(waflow.Completion{}, waflow.ErrClosed)
 				return
@@ -308,8 +316,8 @@ func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter
 				// filtering every row before it.
 				rows, err := db.r.QueryContext(ctx, "SELECT "+completionCols+` FROM completions
 					WHERE flow = ? AND received_at >= ? AND received_at < ?
-						AND (received_at > ? OR message_id > ?)
-					ORDER BY received_at, message_id LIMIT ?`, r.Flow, max(since, afterAt), until, afterAt, afterID, eachPage)
+						AND (received_at > ? OR message_id > ?) AND (? = '' OR status = ?)
+					ORDER BY received_at, message_id LIMIT ?`, r.Flow, max(since, afterAt), until, afterAt, afterID, r.Status, r.Status, size)
 				if err != nil {
 					return err
 				}
@@ -332,7 +340,8 @@ func (db *DB) EachCompletion(ctx context.Context, r waflow.CompletionRange) iter
 					return
 				}
 			}
-			if len(page) < eachPage {
+			left -= len(page)
+			if len(page) < size || (r.Limit > 0 && left <= 0) {
 				return
 			}
 			last := page[len(page)-1]

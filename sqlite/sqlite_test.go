@@ -31,6 +31,12 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestAPIKeyConformance(t *testing.T) {
+	storetest.RunAPIKeys(t, func(t *testing.T, now func() time.Time) waflow.APIKeyStore {
+		return openTemp(t, sqlite.Options{Now: now})
+	})
+}
+
 func TestCatalogConformance(t *testing.T) {
 	catalogtest.Run(t, func(t *testing.T, now func() time.Time) catalogtest.Store {
 		return openTemp(t, sqlite.Options{Now: now})

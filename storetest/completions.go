@@ -200,3 +200,56 @@ func testCompletionEachPages(t *testing.T, s waflow.Store, clock *Clock) {
 	Diff(t, "every completion once, in order", want, collect(t, s, waflow.CompletionRange{Flow: "big"}))
 	Diff(t, "from the third second", want[600:900], collect(t, s, waflow.CompletionRange{Flow: "big", Since: Epoch.Add(2 * time.Second), Until: Epoch.Add(3 * time.Second)}))
 }
+
+// EachCompletion resumes after a key, selects by status and stops at a
+// limit, across the driver's own pages too: what package api's cursor
+// pagination stands on.
+func testCompletionEachAfter(t *testing.T, s waflow.Store, clock *Clock) {
+	const n = 620 // more than a driver's page (500)
+	all := make([]string, 0, n)
+	keys := map[string]waflow.CompletionKey{}
+	var rejectedIDs []string
+	for i := range n {
+		msg := fmt.Sprintf("wamid.%05d", i)
+		at := Epoch.Add(time.Duration(i/7) * time.Second) // 7 share each time
+		if i%3 == 0 {
+			k := rejected(msg, "f", "", "x")
+			k.ReceivedAt = at
+			if _, err := s.KeepCompletion(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+			rejectedIDs = append(rejectedIDs, msg)
+		} else {
+			id := fmt.Sprintf("tok%05d", i)
+			mustCreateToken(t, s, id, Epoch.Add(time.Hour))
+			c := completion(msg, id)
+			c.Flow, c.ReceivedAt = "f", at
+			if _, err := s.RecordCompletion(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all = append(all, msg)
+		keys[msg] = waflow.CompletionKey{ReceivedAt: at, MessageID: msg}
+	}
+	Diff(t, "limit 10", all[:10], collect(t, s, waflow.CompletionRange{Flow: "f", Limit: 10}))
+	Diff(t, "after the 10th, limit 10 (mid-second)", all[10:20], collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[9]], Limit: 10}))
+	Diff(t, "after the 600th, no limit", all[600:], collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[599]]}))
+	Diff(t, "limit beyond one driver page", all[3:563], collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[2]], Limit: 560}))
+	Diff(t, "after the last", []string{}, collect(t, s, waflow.CompletionRange{Flow: "f", After: keys[all[n-1]]}))
+	Diff(t, "rejected only", rejectedIDs, collect(t, s, waflow.CompletionRange{Flow: "f", Status: waflow.CompletionRejected}))
+	Diff(t, "rejected after the 6th, limit 5", rejectedIDs[2:7], collect(t, s, waflow.CompletionRange{Flow: "f", Status: waflow.CompletionRejected, After: keys[all[5]], Limit: 5}))
+	Diff(t, "handled: none yet", []string{}, collect(t, s, waflow.CompletionRange{Flow: "f", Status: waflow.CompletionHandled}))
+	// The bounds still hold with a key before them.
+	Diff(t, "after a key before since", all[14:21], collect(t, s, waflow.CompletionRange{Flow: "f", Since: Epoch.Add(2 * time.Second), Until: Epoch.Add(3 * time.Second), After: keys[all[0]]}))
+
+	for _, r := range []waflow.CompletionRange{{Flow: "f", Status: "done"}, {Flow: "f", Limit: -1}} {
+		var errs int
+		for _, err := range s.EachCompletion(ctx, r) {
+			errs++
+			WantErr(t, fmt.Sprintf("EachCompletion(%+v)", r), err, waflow.ErrInvalid)
+		}
+		if errs != 1 {
+			t.Fatalf("EachCompletion(%+v) yielded %d times, want one error", r, errs)
+		}
+	}
+}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"Completion/Failed", testCompletionFailed},
 		{"Completion/Each", testCompletionEach},
 		{"Completion/EachPages", testCompletionEachPages},
+		{"Completion/EachAfter", testCompletionEachAfter},
 		{"Outbox/Enqueue", testOutboxEnqueue},
 		{"Outbox/Lifecycle", testOutboxLifecycle},
 		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/waflow/waflow/api"
 	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
@@ -90,6 +91,9 @@ type Config struct {
 	Outbox    *OutboxConfig
 	OutboxOff string
 
+	// API configures the HTTP API at /api/v1/ (api.go).
+	API APIConfig
+
 	// Preview serves the browser preview at /preview/. It issues real
 	// flow tokens and drives the real handlers; PreviewSecret, when set,
 	// signs in to it (preview.Config.Secret).
@@ -136,6 +140,7 @@ type App struct {
 	workerDone chan struct{}
 	outbox     *outbox.Worker // nil when the Graph API is not configured
 	stopOutbox func()
+	api        *api.API // nil when Config.API.Off
 }
 
 // New opens the store, registers the flows, builds the handlers and starts
@@ -256,6 +261,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			return nil, err
 		}
 	}
+	extra, err := a.newAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var tlsCfg *tls.Config
 	if cfg.TLS != nil {
 		if a.certs, err = a.newCerts(*cfg.TLS, cfg.TLSCacheDir); err != nil {
@@ -273,6 +282,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Webhook:         a.webhook,
 		Metrics:         a.metrics.Handler(),
 		Preview:         a.preview,
+		Extra:           extra,
 		Ready:           a.ready,
 		RequestTimeout:  cfg.RequestTimeout,
 		Logger:          log,

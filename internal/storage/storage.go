@@ -27,11 +27,13 @@ type Options struct {
 	PostgresSchema string
 }
 
-// Store is what either driver keeps: the core's tables and the catalog
-// flows' tables, which share the driver's migrations.
+// Store is what either driver keeps: the core's tables, the catalog
+// flows' tables and the HTTP API's keys, which share the driver's
+// migrations.
 type Store interface {
 	waflow.Store
 	catalogstore.Store
+	waflow.APIKeyStore
 }
 
 // IsPostgres reports whether dbURL names a PostgreSQL database.

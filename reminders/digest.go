@@ -7,7 +7,17 @@ import (
 	"time"
 
 	"github.com/waflow/waflow/catalog/catalogstore"
+	"github.com/waflow/waflow/graph"
 )
+
+// clip cuts s to at most n characters, ending it with "…" when cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
 
 // digestLines is how many bookings or sessions a digest lists; it says how
 // many more there are.
@@ -161,8 +171,16 @@ func (s *Scheduler) Digest(ctx context.Context, waID string, at time.Time, loc *
 		fmt.Fprintf(&w, "Total: %s\n", d.SpentText)
 	}
 	if len(budgets) > 0 {
-		// Where the budget stands in its period as of the end of last week.
-		st := Measure(budgets[len(budgets)-1], expenses, at.Add(-time.Microsecond), loc)
+		// Where the budget stands in its period at the digest time: the
+		// expenses before it, whenever the digest is made.
+		var before []catalogstore.Expense
+		for _, e := range expenses {
+			if e.CreatedAt.Before(at) {
+				before = append(before, e)
+			}
+		}
+		// The period is the one last week ended in.
+		st := Measure(budgets[len(budgets)-1], before, at.Add(-time.Microsecond), loc)
 		cur := st.Budget.Currency
 		fmt.Fprintf(&w, "\nBudget, %s (%s):\n", st.Budget.Period, periodText(st.From, st.To))
 		for _, l := range append(st.Lines, st.Total) {
@@ -173,6 +191,6 @@ func (s *Scheduler) Digest(ctx context.Context, waID string, at time.Time, loc *
 			fmt.Fprintf(&w, "• %s: %s of %s (%d%%)\n", name, Money(cur, l.SpentCents), Money(cur, l.LimitCents), l.Percent())
 		}
 	}
-	d.Text = strings.TrimRight(w.String(), "\n")
+	d.Text = clip(strings.TrimRight(w.String(), "\n"), graph.MaxTextBodyLen)
 	return d, nil
 }

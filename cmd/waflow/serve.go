@@ -53,6 +53,8 @@ type appConfig struct {
 	graph graphConfig // the Graph API side (graphconfig.go)
 
 	serve serveSettings // serve's own: HTTPS, stopping (servetls.go)
+
+	assistant assistantSettings // reminders, alerts, digests (assistant.go)
 }
 
 func (c *appConfig) declare(s *settings) {
@@ -188,6 +190,7 @@ explicit GOMAXPROCS variable is left as set.`,
 			s := newSettings(fs, env)
 			cfg.declare(s)
 			cfg.serve.declare(s)
+			cfg.assistant.declare(s)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("serve", "unexpected argument %q", args[0])
@@ -290,6 +293,9 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		Logger:                log,
 	}
 	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {
+		return err
+	}
+	if ac.Assistant, err = cfg.assistant.config(); err != nil {
 		return err
 	}
 	decryptions, procs := spareProcessor(env.Getenv)

@@ -88,6 +88,8 @@ var rules = []rule{
 		pkgs: []string{"$mod/registry", "$mod/flowsdir", "$mod/deploy", "$mod/simulator/..."}, forbid: append([]string{"$mod/catalog/..."}, storage...), indirect: true},
 	{rule: "doctor never imports storage nor the catalog: it reads the store, the Graph API and the public URL through its Config",
 		pkgs: []string{"$mod/doctor"}, forbid: append([]string{"$mod/catalog/..."}, storage...), indirect: true},
+	{rule: "reminders never imports storage: it reads and enqueues through its Store interface, so the catalog may use it",
+		pkgs: []string{"$mod/reminders"}, forbid: storage, indirect: true},
 	{rule: "outside _test.go files only storetest, flowtest, graph/graphtest, catalogstore/catalogtest and internal/vectors import testing",
 		pkgs: []string{"$mod/..."}, except: testSupport, forbid: []string{"testing/..."}},
 	// The simulator is product code that preview, simulate and bench link

@@ -9,6 +9,7 @@ import (
 
 	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/reminders"
+	"github.com/waflow/waflow/sqlite"
 	"github.com/waflow/waflow/storetest"
 )
 
@@ -134,4 +135,29 @@ func TestNewRefusesBadDigestTime(t *testing.T) {
 			t.Errorf("New with digest time %q: no error", clock)
 		}
 	}
+}
+
+// FuzzDigestClock: New accepts exactly the digest times HH:MM of a day.
+func FuzzDigestClock(f *testing.F) {
+	for _, s := range []string{"08:00", "23:59", "24:00", "8:00", "08:0", "", "aa:bb", "-1:30", "08:00 "} {
+		f.Add(s)
+	}
+	st := openSQLiteFuzz(f)
+	f.Fuzz(func(t *testing.T, clock string) {
+		cfg := reminders.Config{Store: st, Digest: true, DigestClock: clock}
+		_, err := reminders.New(cfg)
+		_, perr := time.Parse("15:04", clock)
+		if valid := perr == nil && len(clock) == 5; valid != (err == nil) {
+			t.Errorf("New(digest time %q): error %v, want valid=%v", clock, err, valid)
+		}
+	})
+}
+
+func openSQLiteFuzz(f *testing.F) store {
+	db, err := sqlite.Open(ctx, ":memory:", sqlite.Options{Logger: quiet})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { db.Close() })
+	return db
 }

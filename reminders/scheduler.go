@@ -131,11 +131,11 @@ func New(cfg Config) (*Scheduler, error) {
 	cfg.MaxLead = max(cfg.MaxLead, cfg.BookingLead)
 	s := &Scheduler{cfg: cfg}
 	if cfg.Digest {
-		var h, m int
-		if n, err := fmt.Sscanf(cfg.DigestClock, "%d:%d", &h, &m); err != nil || n != 2 || h < 0 || h > 23 || m < 0 || m > 59 || len(cfg.DigestClock) != 5 {
+		c, err := time.Parse("15:04", cfg.DigestClock)
+		if err != nil || len(cfg.DigestClock) != 5 {
 			return nil, fmt.Errorf("reminders: digest time %q is not HH:MM", cfg.DigestClock)
 		}
-		s.digestClock = h*60 + m
+		s.digestClock = c.Hour()*60 + c.Minute()
 	}
 	return s, nil
 }

@@ -35,7 +35,7 @@ type store interface {
 	ClaimOutbox(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.OutboxMessage, error)
 }
 
-func openSQLite(t *testing.T, now func() time.Time) store {
+func openSQLite(t testing.TB, now func() time.Time) store {
 	t.Helper()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{Now: now, Logger: quiet})
 	if err != nil {
@@ -398,3 +398,9 @@ func TestSessionReminders(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func bookingFor(ref, waID string, at time.Time) catalogstore.Booking {
+	return catalogstore.Booking{Ref: ref, TokenID: "tok-" + ref, WAID: waID, Start: at, Reminder: true, CreatedAt: today}
+}
+
+func newSchedulerB(cfg reminders.Config) (*reminders.Scheduler, error) { return reminders.New(cfg) }

@@ -18,7 +18,8 @@
 // what is due from the records as they are (docs/reminders.md).
 //
 // A message due while the user's 24-hour customer-service window is open
-// (their last message came less than 24 hours ago; protocol.md §4) is free
-// text; outside it, WhatsApp accepts only an approved template, so it goes
-// as the template the settings name, or not at all when none is named.
+// (their last message came less than 24 hours ago: the user-initiated
+// window of protocol.md §5.1) is free text; outside it, WhatsApp accepts
+// only an approved template (§5.2), so it goes as the template the settings
+// name, or not at all when none is named.
 package reminders

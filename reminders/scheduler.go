@@ -27,7 +27,7 @@ type Store interface {
 }
 
 // ServiceWindow is WhatsApp's customer-service window: free-form messages
-// reach a user only within 24 hours of their last message (protocol.md §4).
+// reach a user only within 24 hours of their last message (protocol.md §5.1; outside it, templates: §5.2).
 const ServiceWindow = 24 * time.Hour
 
 // Template is an approved WhatsApp message template, for messages due

@@ -196,8 +196,8 @@ func (x *expense) complete(ctx context.Context, c registry.Completion) error {
 	if i < 0 {
 		return waflow.Rejectf("expense_entry completion: expense_id names no expense of this user")
 	}
-	if x.deps.BudgetAlertsOff {
-		return nil
+	if x.deps.BudgetAlertsOff || c.WAID == "" {
+		return nil // off, or no user to alert (nor whose budget to read)
 	}
 	// The completion is the user's message: their customer-service window
 	// is open, so the alerts go as text. A retried completion enqueues

@@ -2,6 +2,7 @@ package reminders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -62,16 +63,7 @@ func (t *tick) digests(ctx context.Context, res *Result) error {
 			params: []string{fmt.Sprint(len(d.Bookings)), fmt.Sprint(len(d.Sessions)), d.SpentText},
 		}))
 	}
-	return joinErrs(errs)
-}
-
-func joinErrs(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // DigestContent is one user's weekly digest.

@@ -160,7 +160,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 }
 
 // Tick enqueues every reminder and digest due at Now that is not in the
-// outbox yet. It goes on past a failed item and returns the first error.
+// outbox yet. It goes on past a failed item and returns every error.
 func (s *Scheduler) Tick(ctx context.Context) (Result, error) {
 	now := s.cfg.Now()
 	var res Result

@@ -45,6 +45,23 @@ func onOff(name, v string) (bool, error) {
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
 	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
 
+// parseDigestAt reads "mon 08:00": a weekday (its first three letters or
+// its whole name) and HH:MM.
+func parseDigestAt(v string) (time.Weekday, string, error) {
+	day, clock, ok := strings.Cut(strings.TrimSpace(v), " ")
+	day = strings.ToLower(day)
+	wd, known := weekdays[day]
+	for _, d := range weekdays {
+		if strings.ToLower(d.String()) == day {
+			wd, known = d, true
+		}
+	}
+	if _, perr := time.Parse("15:04", clock); !ok || !known || perr != nil || len(clock) != 5 {
+		return 0, "", fmt.Errorf("WAFLOW_DIGEST_AT is %q: want a weekday and HH:MM, such as \"mon 08:00\"", v)
+	}
+	return wd, clock, nil
+}
+
 // config checks the settings and returns what app.Config.Assistant takes.
 func (c *assistantSettings) config() (app.AssistantConfig, error) {
 	var ac app.AssistantConfig
@@ -58,12 +75,9 @@ func (c *assistantSettings) config() (app.AssistantConfig, error) {
 	if ac.Digest, err = onOff("WAFLOW_DIGEST", c.digest); err != nil {
 		return ac, err
 	}
-	day, clock, ok := strings.Cut(strings.TrimSpace(c.digestAt), " ")
-	wd, known := weekdays[strings.ToLower(day)[:min(3, len(day))]]
-	if _, perr := time.Parse("15:04", clock); !ok || !known || perr != nil || len(clock) != 5 {
-		return ac, fmt.Errorf("WAFLOW_DIGEST_AT is %q: want a weekday and HH:MM, such as \"mon 08:00\"", c.digestAt)
+	if ac.DigestDay, ac.DigestClock, err = parseDigestAt(c.digestAt); err != nil {
+		return ac, err
 	}
-	ac.DigestDay, ac.DigestClock = wd, clock
 	if ac.Interval, err = positiveDuration("reminder interval", c.interval); err != nil {
 		return ac, err
 	}

@@ -32,6 +32,7 @@ func TestAssistantSettings(t *testing.T) {
 		"WAFLOW_DIGEST_AT=08:00":      "WAFLOW_DIGEST_AT",
 		"WAFLOW_DIGEST_AT=mon 8:00":   "WAFLOW_DIGEST_AT",
 		"WAFLOW_DIGEST_AT=xyz 08:00":  "WAFLOW_DIGEST_AT",
+		"WAFLOW_DIGEST_AT=monx 08:00": "WAFLOW_DIGEST_AT",
 		"WAFLOW_REMINDER_INTERVAL=0s": "reminder interval",
 	} {
 		k, v, _ := strings.Cut(env, "=")
@@ -46,4 +47,24 @@ type assistantSettingsResult struct {
 	day                       time.Weekday
 	clock, template           string
 	interval                  time.Duration
+}
+
+// FuzzDigestAt: any text gets an answer, and what is accepted names a day
+// and a time of day.
+func FuzzDigestAt(f *testing.F) {
+	for _, s := range []string{"mon 08:00", "Sunday 18:30", "ẞ 08:00", "monxyz 08:00", "mon 8:00", "", " ", "fri 23:59 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		wd, clock, err := parseDigestAt(v)
+		if err != nil {
+			return
+		}
+		if _, perr := time.Parse("15:04", clock); perr != nil || wd < time.Sunday || wd > time.Saturday {
+			t.Errorf("parseDigestAt(%q) = %v %q", v, wd, clock)
+		}
+		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), strings.ToLower(wd.String())[:3]) {
+			t.Errorf("parseDigestAt(%q) = %v: not the day written", v, wd)
+		}
+	})
 }

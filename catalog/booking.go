@@ -339,7 +339,7 @@ func (b *booking) tellLateBooking(ctx context.Context, r *endpoint.Request, bk c
 		b.log.Warn("appointment_booking: a booking was committed at the endpoint's deadline and the token names no user to tell")
 		return
 	}
-	if err := b.enqueue(ctx, confirmKey(bk), r.Token.WAID, r.Token.ID, "", b.confirmText(bk)); err != nil {
+	if err := b.enqueue(ctx, confirmKey(bk), r.Token.WAID, r.Token.ID, "", b.confirmText(ctx, bk)); err != nil {
 		b.log.Error("appointment_booking: a booking was committed at the endpoint's deadline; its confirmation could not be queued", "error", err)
 		return
 	}
@@ -350,15 +350,38 @@ func (b *booking) tellLateBooking(ctx context.Context, r *endpoint.Request, bk c
 // whether it is sent on the completion or after a late commit.
 func confirmKey(bk catalogstore.Booking) string { return "booking:" + bk.Ref }
 
-// confirmText is the confirmation message of bk.
-func (b *booking) confirmText(bk catalogstore.Booking) string {
+// confirmText is the confirmation message of bk. It promises a reminder
+// only when one will be sent (package reminders runs), at the lead time
+// that will be used: the user's Calendar Preferences, else the setting.
+func (b *booking) confirmText(ctx context.Context, bk catalogstore.Booking) string {
 	local := bk.Start.In(b.settings.Location())
 	text := fmt.Sprintf("Your appointment is booked for %s at %s. Your reference is %s.",
 		local.Format("Monday 2 January 2006"), local.Format("15:04"), bk.Ref)
-	if bk.Reminder {
-		text += " We will remind you the day before."
+	if bk.Reminder && !b.deps.RemindersOff && bk.WAID != "" {
+		lead := b.cfg.ReminderLeadMinutes
+		if p, err := b.store.Preferences(ctx, bk.WAID); err == nil {
+			lead = p.LeadMinutes
+		}
+		text += " We will remind you " + leadText(lead) + "."
 	}
 	return text
+}
+
+// leadText says a reminder lead time in words.
+func leadText(minutes int) string {
+	switch {
+	case minutes == 24*60:
+		return "the day before"
+	case minutes%(24*60) == 0:
+		return fmt.Sprintf("%d days before", minutes/(24*60))
+	case minutes == 60:
+		return "an hour before"
+	case minutes%60 == 0:
+		return fmt.Sprintf("%d hours before", minutes/60)
+	case minutes == 1:
+		return "a minute before"
+	}
+	return fmt.Sprintf("%d minutes before", minutes)
 }
 
 // complete acts on the completion webhook: the booking was committed by the
@@ -390,5 +413,5 @@ func (b *booking) complete(ctx context.Context, c registry.Completion) error {
 	if to == "" {
 		to = c.Token.WAID
 	}
-	return b.enqueue(ctx, confirmKey(bk), to, c.Token.ID, c.MessageID, b.confirmText(bk))
+	return b.enqueue(ctx, confirmKey(bk), to, c.Token.ID, c.MessageID, b.confirmText(ctx, bk))
 }

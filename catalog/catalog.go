@@ -50,6 +50,11 @@ type Deps struct {
 	// OnEnqueue, when set, is called after a flow put a message in the
 	// outbox (a booking confirmation), to wake the sender.
 	OnEnqueue func()
+	// RemindersOff: no reminders are sent (package reminders is not run),
+	// so a booking's confirmation promises none.
+	RemindersOff bool
+	// BudgetAlertsOff: an expense's completion sends no budget alert.
+	BudgetAlertsOff bool
 }
 
 // builders make each flow's handlers; one per name in Names.
@@ -62,6 +67,7 @@ type env struct {
 	now       func() time.Time
 	log       *slog.Logger
 	onEnqueue func()
+	deps      Deps
 }
 
 // Categories are the Meta categories each catalog flow is created with.
@@ -105,7 +111,7 @@ func Describe(settings *Settings) (*registry.Registry, error) {
 }
 
 func register(r *registry.Registry, deps Deps) error {
-	e := &env{store: deps.Store, settings: deps.Settings, now: deps.Now, log: deps.Logger, onEnqueue: deps.OnEnqueue}
+	e := &env{store: deps.Store, settings: deps.Settings, now: deps.Now, log: deps.Logger, onEnqueue: deps.OnEnqueue, deps: deps}
 	if e.settings == nil {
 		s, err := DefaultSettings()
 		if err != nil {

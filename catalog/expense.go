@@ -3,12 +3,15 @@ package catalog
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/registry"
+	"github.com/waflow/waflow/reminders"
 )
 
 // Expense Entry (P1): EXPENSE (amount, category, description) → SAVED. The
@@ -131,12 +134,54 @@ func (x *expense) save(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 	if desc == "" {
 		desc = "No description"
 	}
+	budgetText, err := x.remaining(ctx, ex)
+	if err != nil {
+		return nil, err
+	}
 	return endpoint.Next("SAVED", map[string]any{
 		"expense_id":     ex.ID,
 		"amount_text":    ex.Currency + " " + formatAmount(ex.AmountCents),
 		"category_title": optionTitle(x.cfg.Categories, ex.Category),
 		"description":    desc,
+		"budget_text":    budgetText,
+		"has_budget":     budgetText != "",
 	}), nil
+}
+
+// userLocation is the time zone of waID's Calendar Preferences, else the
+// business's: budget periods start at midnight there.
+func (e *env) userLocation(ctx context.Context, waID string) *time.Location {
+	if p, err := e.store.Preferences(ctx, waID); err == nil {
+		if loc, err := time.LoadLocation(p.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return e.settings.Location()
+}
+
+// titles are the category titles of Expense Entry and Budget Setup, by id.
+func (e *env) titles() map[string]string {
+	t := map[string]string{}
+	for _, list := range [][]Option{e.settings.BudgetSetup.Categories, e.settings.ExpenseEntry.Categories} {
+		for _, o := range list {
+			t[o.ID] = o.Title
+		}
+	}
+	return t
+}
+
+// remaining is what is left of the user's budget for ex's category in the
+// period of ex (package reminders), or "" when their budget does not limit
+// that category or they have none.
+func (x *expense) remaining(ctx context.Context, ex catalogstore.Expense) (string, error) {
+	if ex.WAID == "" {
+		return "", nil
+	}
+	s, ok, err := reminders.BudgetStatus(ctx, x.store, ex.WAID, ex.CreatedAt, x.userLocation(ctx, ex.WAID))
+	if err != nil || !ok {
+		return "", err
+	}
+	return reminders.Remaining(s, ex.Category, x.titles()), nil
 }
 
 // complete acts on the completion webhook: the expense was saved by the
@@ -147,10 +192,19 @@ func (x *expense) complete(ctx context.Context, c registry.Completion) error {
 	if err != nil {
 		return err
 	}
-	for _, e := range list {
-		if e.ID == id {
-			return nil
-		}
+	i := slices.IndexFunc(list, func(e catalogstore.Expense) bool { return e.ID == id })
+	if i < 0 {
+		return waflow.Rejectf("expense_entry completion: expense_id names no expense of this user")
 	}
-	return waflow.Rejectf("expense_entry completion: expense_id names no expense of this user")
+	if x.deps.BudgetAlertsOff || c.WAID == "" {
+		return nil // off, or no user to alert (nor whose budget to read)
+	}
+	// The completion is the user's message: their customer-service window
+	// is open, so the alerts go as text. A retried completion enqueues
+	// nothing more (each alert's key is taken).
+	n, err := reminders.SendBudgetAlerts(ctx, x.store, c.WAID, c.MessageID, list[i].CreatedAt, x.userLocation(ctx, c.WAID), x.titles())
+	if n > 0 && x.onEnqueue != nil {
+		x.onEnqueue()
+	}
+	return err
 }

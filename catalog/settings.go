@@ -60,6 +60,9 @@ type BookingSettings struct {
 	Closures []string `json:"closures"`
 	// Capacity is how many bookings one slot takes (1: one person at a time).
 	Capacity int `json:"capacity"`
+	// ReminderLeadMinutes is how long before a booking its reminder is sent
+	// to a user who saved no Calendar Preferences (theirs wins otherwise).
+	ReminderLeadMinutes int `json:"reminder_lead_minutes"`
 }
 
 // ExpenseSettings configure Expense Entry.
@@ -273,6 +276,9 @@ func (s *Settings) Validate() error {
 	}
 	if b.DaysAhead < 1 || b.DaysAhead > 365 {
 		bad("appointment_booking.days_ahead", "%d is not between 1 and 365", b.DaysAhead)
+	}
+	if b.ReminderLeadMinutes < 1 || b.ReminderLeadMinutes > 7*24*60 {
+		bad("appointment_booking.reminder_lead_minutes", "%d is not between 1 and 10080 (a week)", b.ReminderLeadMinutes)
 	}
 	if b.MinNoticeMinutes < 0 {
 		bad("appointment_booking.min_notice_minutes", "must not be negative")

@@ -51,10 +51,14 @@ func exists(ctx context.Context, q querier, query string, args ...any) (bool, er
 
 const bookingCols = `ref, token_id, wa_id, start_at, seat, name, reason, reminder, created_at`
 
+// bookingSelect is what scanBooking reads: the inserted columns and the
+// cancellation (migration/*_reminders.sql).
+const bookingSelect = bookingCols + `, cancelled_at`
+
 func scanBooking(r pgx.Row) (catalogstore.Booking, error) {
 	var b catalogstore.Booking
 	err := r.Scan(&b.Ref, &b.TokenID, &b.WAID, timeCol{&b.Start}, &b.Seat, &b.Name, &b.Reason, &b.Reminder,
-		timeCol{&b.CreatedAt})
+		timeCol{&b.CreatedAt}, timeCol{&b.CancelledAt})
 	return b, err
 }
 
@@ -112,7 +116,7 @@ func (db *DB) Book(ctx context.Context, b catalogstore.Booking, capacity int) (c
 		}
 		// Nothing inserted: the token has its booking, the ref is taken,
 		// the slot is full, or another Book took the seat just chosen.
-		existing, err := scanBooking(db.pool.QueryRow(ctx, "SELECT "+bookingCols+" FROM bookings WHERE token_id = $1", b.TokenID))
+		existing, err := scanBooking(db.pool.QueryRow(ctx, "SELECT "+bookingSelect+" FROM bookings WHERE token_id = $1", b.TokenID))
 		if err == nil {
 			return existing, false, nil
 		}
@@ -143,7 +147,7 @@ func (db *DB) BookingByRef(ctx context.Context, ref string) (catalogstore.Bookin
 	if db.closed.Load() {
 		return catalogstore.Booking{}, waflow.ErrClosed
 	}
-	b, err := scanBooking(db.pool.QueryRow(ctx, "SELECT "+bookingCols+" FROM bookings WHERE ref = $1", ref))
+	b, err := scanBooking(db.pool.QueryRow(ctx, "SELECT "+bookingSelect+" FROM bookings WHERE ref = $1", ref))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return catalogstore.Booking{}, wrap(waflow.ErrNotFound, "BookingByRef")
 	}

@@ -82,10 +82,14 @@ func (c jsonCol) Scan(v any) error {
 
 const bookingCols = `ref, token_id, wa_id, start_at, seat, name, reason, reminder, created_at`
 
+// bookingSelect is what scanBooking reads: the inserted columns and the
+// cancellation (migration/*_reminders.sql).
+const bookingSelect = bookingCols + `, cancelled_at`
+
 func scanBooking(r rowScanner) (catalogstore.Booking, error) {
 	var b catalogstore.Booking
 	err := r.Scan(&b.Ref, &b.TokenID, &b.WAID, timeCol{&b.Start}, &b.Seat, &b.Name, &b.Reason, &b.Reminder,
-		timeCol{&b.CreatedAt})
+		timeCol{&b.CreatedAt}, timeCol{&b.CancelledAt})
 	return b, err
 }
 
@@ -130,7 +134,7 @@ func (db *DB) Book(ctx context.Context, b catalogstore.Booking, capacity int) (c
 	var stored catalogstore.Booking
 	created := false
 	err := db.inTx(ctx, func(tx *opTx) error {
-		existing, err := scanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE token_id = ?", b.TokenID))
+		existing, err := scanBooking(tx.QueryRowContext(ctx, "SELECT "+bookingSelect+" FROM bookings WHERE token_id = ?", b.TokenID))
 		if err == nil {
 			stored = existing // a replayed submission
 			return nil
@@ -196,7 +200,7 @@ func (db *DB) BookingByRef(ctx context.Context, ref string) (catalogstore.Bookin
 	if db.isClosed() {
 		return catalogstore.Booking{}, waflow.ErrClosed
 	}
-	b, err := scanBooking(db.r.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings WHERE ref = ?", ref))
+	b, err := scanBooking(db.r.QueryRowContext(ctx, "SELECT "+bookingSelect+" FROM bookings WHERE ref = ?", ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return catalogstore.Booking{}, wrap(waflow.ErrNotFound, "BookingByRef")
 	}

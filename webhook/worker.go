@@ -107,6 +107,12 @@ type WorkerConfig struct {
 	Validator CompletionValidator
 	// OnFlowsEvent, when set, is told about each flows event.
 	OnFlowsEvent FlowsHandler
+	// OnInbound, when set, is told of each message a user sent (a
+	// completion or any other message), before it is acted on: who sent it
+	// and when (the message's timestamp, else when its webhook arrived).
+	// It keeps the start of the user's 24-hour customer-service window
+	// (package reminders). An error fails the event, which is retried.
+	OnInbound func(ctx context.Context, waID string, at time.Time) error
 	// Observer receives counts for metrics; none when nil.
 	Observer Observer
 	// Logger; slog.Default() when nil. Tokens and values are never logged.
@@ -381,6 +387,17 @@ func (w *Worker) safeProcess(ctx context.Context, ev waflow.InboxEvent, log *slo
 	e, err := DecodeEvent(ev.Payload)
 	if err != nil {
 		return rejected("%v", err)
+	}
+	if w.cfg.OnInbound != nil && (ev.Kind == waflow.EventCompletion || ev.Kind == waflow.EventMessage) {
+		if msg, err := e.DecodeMessage(); err == nil && msg.From != "" {
+			at := msg.Timestamp
+			if at.IsZero() {
+				at = ev.ReceivedAt
+			}
+			if err := w.cfg.OnInbound(ctx, msg.From, at); err != nil {
+				return failed(fmt.Errorf("recording the user's inbound message time: %w", err))
+			}
+		}
 	}
 	switch ev.Kind {
 	case waflow.EventCompletion:

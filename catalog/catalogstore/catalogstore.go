@@ -30,8 +30,11 @@ type Booking struct {
 	Seat      int       // 1..capacity, the seat of the slot this booking holds
 	Name      string
 	Reason    string
-	Reminder  bool // the user wants a reminder the day before
+	Reminder  bool // the user wants a reminder before the appointment
 	CreatedAt time.Time
+	// CancelledAt is when the booking was cancelled (AssistantStore); zero
+	// while it stands.
+	CancelledAt time.Time
 }
 
 // BookingStore keeps appointments.
@@ -214,4 +217,5 @@ type Store interface {
 	PreferencesStore
 	ScheduleStore
 	BudgetStore
+	AssistantStore
 }

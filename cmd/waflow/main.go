@@ -59,6 +59,7 @@ func commands() []*Command {
 		sendCommand(),
 		responsesCommand(),
 		apikeysCommand(),
+		bookingCommand(),
 		keysCommand(),
 		doctorCommand(),
 		backupCommand(),

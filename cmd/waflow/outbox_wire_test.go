@@ -77,6 +77,7 @@ func baseServeConfig(dir string) *appConfig {
 	var cfg appConfig
 	s := newSettings(flag.NewFlagSet("serve", flag.ContinueOnError), &Env{Getenv: func(string) string { return "" }})
 	cfg.declare(s)
+	cfg.assistant.declare(s)
 	if err := s.resolve(); err != nil {
 		panic(err)
 	}

@@ -55,6 +55,8 @@ type appConfig struct {
 	api apiSettings // the HTTP API (apikeys.go)
 
 	serve serveSettings // serve's own: HTTPS, stopping (servetls.go)
+
+	assistant assistantSettings // reminders, alerts, digests (assistant.go)
 }
 
 func (c *appConfig) declare(s *settings) {
@@ -191,6 +193,7 @@ explicit GOMAXPROCS variable is left as set.`,
 			s := newSettings(fs, env)
 			cfg.declare(s)
 			cfg.serve.declare(s)
+			cfg.assistant.declare(s)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("serve", "unexpected argument %q", args[0])
@@ -296,6 +299,9 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		return err
 	}
 	if ac.API, err = cfg.api.appConfig(); err != nil {
+		return err
+	}
+	if ac.Assistant, err = cfg.assistant.config(); err != nil {
 		return err
 	}
 	decryptions, procs := spareProcessor(env.Getenv)

@@ -93,6 +93,8 @@ type Config struct {
 
 	// API configures the HTTP API at /api/v1/ (api.go).
 	API APIConfig
+	// Assistant switches reminders, budget alerts and digests (assistant.go).
+	Assistant AssistantConfig
 
 	// Preview serves the browser preview at /preview/. It issues real
 	// flow tokens and drives the real handlers; PreviewSecret, when set,
@@ -141,6 +143,8 @@ type App struct {
 	outbox     *outbox.Worker // nil when the Graph API is not configured
 	stopOutbox func()
 	api        *api.API // nil when Config.API.Off
+
+	stopAssistant func() // nil when the scheduler does not run
 }
 
 // New opens the store, registers the flows, builds the handlers and starts
@@ -197,6 +201,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Store:          store,
 		Tokens:         issuer,
 		Validator:      a.flows.ValidateCompletion,
+		OnInbound:      a.noteInbound(cfg),
 		Observer:       a.metrics,
 		Logger:         log.With("component", "webhook-worker"),
 	})
@@ -218,6 +223,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	if err := a.startOutbox(ctx, cfg.Outbox, cfg.OutboxOff); err != nil {
+		return nil, err
+	}
+	if err := a.startAssistant(ctx, cfg); err != nil {
 		return nil, err
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -371,6 +379,9 @@ func (a *App) Close() error {
 	if a.stopOutbox != nil {
 		wg.Go(a.stopOutbox)
 	}
+	if a.stopAssistant != nil {
+		wg.Go(a.stopAssistant)
+	}
 	if a.stopWorker != nil {
 		wg.Go(func() {
 			a.stopWorker()
@@ -393,6 +404,9 @@ func (a *App) loadFlows(cfg Config) error {
 		Store:    a.store,
 		Settings: cfg.CatalogSettings,
 		Logger:   a.log.With("component", "catalog"),
+		// What the catalog's assistant does not send, no flow promises.
+		RemindersOff:    !cfg.Assistant.Reminders,
+		BudgetAlertsOff: !cfg.Assistant.BudgetAlerts,
 		// A confirmation enqueued wakes the outbox worker at once.
 		OnEnqueue: func() {
 			if a.outbox != nil {

@@ -90,6 +90,8 @@ var rules = []rule{
 		pkgs: []string{"$mod/doctor"}, forbid: append([]string{"$mod/catalog/..."}, storage...), indirect: true},
 	{rule: "api never imports storage nor the catalog: it reads keys, responses and the outbox through its Config",
 		pkgs: []string{"$mod/api"}, forbid: append([]string{"$mod/catalog/..."}, storage...), indirect: true},
+	{rule: "reminders never imports storage: it reads and enqueues through its Store interface, so the catalog may use it",
+		pkgs: []string{"$mod/reminders"}, forbid: storage, indirect: true},
 	{rule: "outside _test.go files only storetest, flowtest, graph/graphtest, catalogstore/catalogtest and internal/vectors import testing",
 		pkgs: []string{"$mod/..."}, except: testSupport, forbid: []string{"testing/..."}},
 	// The simulator is product code that preview, simulate and bench link

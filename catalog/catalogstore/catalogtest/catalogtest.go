@@ -70,6 +70,10 @@ func Run(t *testing.T, open Opener) {
 		{Name: "Budget/Idempotent", Check: testBudgetIdempotent},
 		{Name: "Budget/Errors", Check: testBudgetErrors},
 		{Name: "Budget/Concurrent", Check: testBudgetConcurrent},
+		{Name: "Assistant/Cancel", Check: testAssistantCancel},
+		{Name: "Assistant/Sessions", Check: testAssistantSessions},
+		{Name: "Assistant/Digest", Check: testAssistantDigest},
+		{Name: "Assistant/Inbound", Check: testAssistantInbound},
 		{Name: "Catalog/Closed", Check: testCatalogClosed},
 	})
 }
@@ -946,6 +950,18 @@ func testCatalogClosed(t *testing.T, s Store, clock *storetest.Clock) {
 		"SchedulesByUser": func() error { _, err := s.SchedulesByUser(ctx, "u1"); return err },
 		"SaveBudget":      func() error { _, _, err := s.SaveBudget(ctx, budget("BU-1", "tok-1", "u1")); return err },
 		"BudgetsByUser":   func() error { _, err := s.BudgetsByUser(ctx, "u1"); return err },
+		"CancelBooking":   func() error { _, err := s.CancelBooking(ctx, "BK-1", slot); return err },
+		"BookingsStarting": func() error {
+			_, err := s.BookingsStarting(ctx, slot, slot.Add(time.Hour))
+			return err
+		},
+		"SessionsStarting": func() error {
+			_, err := s.SessionsStarting(ctx, slot, slot.Add(time.Hour))
+			return err
+		},
+		"DigestSubscribers": func() error { _, err := s.DigestSubscribers(ctx); return err },
+		"NoteInbound":       func() error { return s.NoteInbound(ctx, "u1", slot) },
+		"LastInbound":       func() error { _, err := s.LastInbound(ctx, "u1"); return err },
 	} {
 		wantErr(t, name+" after Close", call(), waflow.ErrClosed)
 	}

@@ -32,9 +32,12 @@
 //  6. error notification (data.error, data.error_key or data.error_message):
 //     logged, the flow's OnNotification hook called,
 //     {"data":{"acknowledged":true}};
-//  7. flow token (and the Data API 4.0 flow_token_signature, checked with
-//     the app secrets of Config.Signatures): 427 with an encrypted
-//     {"error_msg": ...};
+//  7. flow token: 427 with an encrypted {"error_msg": ...}; and the Data
+//     API 4.0 flow_token_signature, checked with the app secrets of
+//     Config.Signatures (any string claim may hold the token, each new
+//     set of claim names is logged once): one that is missing or does not
+//     verify is observed and logged, and answered 427 only under
+//     Config.RequireTokenSignature;
 //  8. dispatch by action and screen to the flow's [HandlerFunc], with panics
 //     recovered (500);
 //  9. for a flow built from its Flow JSON, the answer checked against the

@@ -59,8 +59,9 @@ type Config struct {
 	TokenTTL    time.Duration
 	// VerifyToken is the webhook subscription handshake's token.
 	VerifyToken string
-	// RequireTokenSignature rejects Data API 4.0 requests without
-	// flow_token_signature.
+	// RequireTokenSignature rejects Data API 4.0 requests whose
+	// flow_token_signature is missing or does not verify; off, they are
+	// counted and logged (endpoint.Config.RequireTokenSignature).
 	RequireTokenSignature bool
 	// RequestTimeout is a flow handler's deadline.
 	RequestTimeout time.Duration
@@ -347,6 +348,7 @@ func (a *App) observeEndpoint(o endpoint.Observation) {
 	if o.AnswerRule != "" {
 		a.metrics.AnswerRefused(o.Flow, o.AnswerRule)
 	}
+	a.metrics.TokenSignature(o.Flow, o.TokenSignature)
 }
 
 // ready reports whether the server can take traffic.

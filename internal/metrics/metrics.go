@@ -41,6 +41,7 @@ type Metrics struct {
 	failures         *prometheus.CounterVec
 	flowEvents       *prometheus.CounterVec
 	forwarded        *prometheus.CounterVec
+	tokenSignatures  *prometheus.CounterVec
 }
 
 // New returns a registry with waflow's metrics and the Go runtime and
@@ -99,13 +100,17 @@ func New(logger *slog.Logger) *Metrics {
 			Name: "waflow_forward_requests_total",
 			Help: "Data-endpoint requests forwarded to a folder flow's backend, by flow, outcome (answered, token_rejected, failed) and failure (timeout, unreachable, status, too_large, not_json, bad_answer; empty unless failed).",
 		}, []string{"flow", "outcome", "failure"}),
+		tokenSignatures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waflow_endpoint_token_signatures_total",
+			Help: "Data API 4.0 flow_token_signature checks, by flow and result (valid, missing, bad_hmac, mismatch, expired, malformed). Anything but valid is answered all the same unless WAFLOW_REQUIRE_TOKEN_SIGNATURE=true.",
+		}, []string{"flow", "result"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.endpointRequests, m.endpointLatency, m.answersRefused,
 		m.webhookRequests, m.webhookLatency, m.webhookEvents, m.webhookDups,
-		m.processed, m.failures, m.flowEvents, m.forwarded,
+		m.processed, m.failures, m.flowEvents, m.forwarded, m.tokenSignatures,
 	)
 	return m
 }
@@ -151,6 +156,15 @@ func (m *Metrics) ObserveForward(flow, outcome, failure string) {
 		return
 	}
 	m.forwarded.WithLabelValues(flow, outcome, failure).Inc()
+}
+
+// TokenSignature records the result of one flow_token_signature check
+// (endpoint.Observation.TokenSignature); "" records nothing.
+func (m *Metrics) TokenSignature(flow, result string) {
+	if m == nil || result == "" {
+		return
+	}
+	m.tokenSignatures.WithLabelValues(flow, result).Inc()
 }
 
 // AnswerRefused records a data-endpoint answer the endpoint refused to send

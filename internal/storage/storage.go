@@ -27,10 +27,11 @@ type Options struct {
 	PostgresSchema string
 }
 
-// Store is what either driver keeps: the core's tables and the catalog
-// flows' tables, which share the driver's migrations.
+// Store is what either driver keeps: the core's tables, the media files
+// and the catalog flows' tables, which share the driver's migrations.
 type Store interface {
 	waflow.Store
+	waflow.MediaStore
 	catalogstore.Store
 }
 

@@ -121,6 +121,18 @@ func ReceiveMedia(cfg MediaConfig) (Middleware, error) {
 	}, nil
 }
 
+// HasMedia reports whether a screen of spec sends PhotoPicker or
+// DocumentPicker files to the data endpoint: whether [ReceiveMedia] has
+// anything to do for the flow.
+func HasMedia(spec *flowjson.Flow) bool {
+	for _, s := range spec.Screens {
+		if len(mediaFields(spec, s)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // mediaField is a payload key bound to a media component.
 type mediaField struct {
 	c     *flowjson.Component

@@ -49,6 +49,7 @@ type appConfig struct {
 	catalogSettings string
 	preview         string
 	previewSecret   string
+	mediaDir        string
 
 	graph graphConfig // the Graph API side (graphconfig.go)
 
@@ -77,6 +78,7 @@ func (c *appConfig) declare(s *settings) {
 	s.FlowsDir()
 	s.String(&c.preview, "preview", "WAFLOW_PREVIEW", "auto", "serve the browser preview at /preview/: true, false, or auto (only in development mode: the preview drives the real handlers, e.g. books slots)")
 	s.Secret(&c.previewSecret, "preview-secret", "WAFLOW_PREVIEW_SECRET", "the secret that signs in to the preview (/preview/?key=SECRET or Authorization: Bearer SECRET); required with real keys")
+	s.String(&c.mediaDir, "media-dir", "WAFLOW_MEDIA_DIR", "", "keep PhotoPicker and DocumentPicker files in this folder instead of the database (one machine only: replicas do not share it)")
 	c.graph.declare(s)
 }
 
@@ -287,6 +289,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		TLSCacheDir:           cfg.tlsCacheDir(),
 		DrainDelay:            drain,
 		ShutdownTimeout:       shutdown,
+		Media:                 app.MediaConfig{Dir: cfg.mediaDir, PublicURL: cfg.graph.publicURL},
 		Logger:                log,
 	}
 	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {

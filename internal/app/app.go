@@ -33,6 +33,7 @@ import (
 	"github.com/waflow/waflow/internal/server"
 	"github.com/waflow/waflow/internal/storage"
 	"github.com/waflow/waflow/internal/tlsconf"
+	"github.com/waflow/waflow/media"
 	"github.com/waflow/waflow/outbox"
 	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
@@ -115,6 +116,10 @@ type Config struct {
 	DrainDelay      time.Duration
 	ShutdownTimeout time.Duration
 
+	// Media says where PhotoPicker and DocumentPicker files are kept
+	// (internal/app/media.go); the database by default.
+	Media MediaConfig
+
 	// Logger receives the server's logs; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -137,6 +142,10 @@ type App struct {
 	workerDone chan struct{}
 	outbox     *outbox.Worker // nil when the Graph API is not configured
 	stopOutbox func()
+
+	mediaStore media.Store
+	mediaFetch *media.Fetcher
+	mediaURLs  *media.URLSigner
 }
 
 // New opens the store, registers the flows, builds the handlers and starts
@@ -233,7 +242,13 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Observe:               a.observeEndpoint,
 	}
 	flowHandlers := map[string]http.Handler{}
+	if err := a.setupMedia(cfg); err != nil {
+		return nil, err
+	}
 	for _, f := range a.flows.Endpoints() {
+		if err := a.useMedia(f); err != nil {
+			return nil, fmt.Errorf("flow %s: %w", f.Name(), err)
+		}
 		h, err := endpoint.New(epCfg, f)
 		if err != nil {
 			return nil, fmt.Errorf("flow %s: %w", f.Name(), err)
@@ -274,6 +289,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Webhook:         a.webhook,
 		Metrics:         a.metrics.Handler(),
 		Preview:         a.preview,
+		Extra:           a.mediaRoutes(),
 		Ready:           a.ready,
 		RequestTimeout:  cfg.RequestTimeout,
 		Logger:          log,
@@ -441,6 +457,7 @@ func (a *App) forwardFlow(m flowsdir.Manifest, spec *flowjson.Flow) (*endpoint.F
 		Timeout:     b.Timeout, // 0: forward.DefaultTimeout, under the endpoint's deadline
 		TokenPolicy: policy,
 		Spec:        spec, // values checked before, answers after the backend
+		MediaURL:    a.mediaURL,
 		Logger:      a.log.With("component", "forward", "flow", m.Name),
 		Observe: func(o forward.Observation) {
 			a.metrics.ObserveForward(o.Flow, string(o.Outcome), string(o.Failure))

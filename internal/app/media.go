@@ -1,0 +1,110 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/media"
+)
+
+// MediaConfig is where `waflow serve` keeps the files of PhotoPicker and
+// DocumentPicker (protocol.md §2.9) and how backends fetch them.
+type MediaConfig struct {
+	// Dir keeps the files in a folder of this machine (media.DirStore);
+	// "" keeps them in the database, which every replica reads.
+	Dir string
+	// PublicURL is the server's public URL (WAFLOW_PUBLIC_URL): the base
+	// of the signed media URLs forwarded backends get; without it they get
+	// paths to resolve against the address they know waflow by.
+	PublicURL string
+	// AllowedHosts overrides the CDN host allow-list (media.Options); nil
+	// for WhatsApp's CDN.
+	AllowedHosts []string
+}
+
+// dbMedia is a media.Store over the database's media_files table.
+type dbMedia struct{ s waflow.MediaStore }
+
+func (d dbMedia) Put(ctx context.Context, data []byte) (string, error) {
+	key := media.Key(data)
+	return key, d.s.PutMedia(ctx, waflow.MediaFile{Key: key, Data: data})
+}
+
+func (d dbMedia) Get(ctx context.Context, key string) ([]byte, error) {
+	f, err := d.s.GetMedia(ctx, key)
+	switch {
+	case errors.Is(err, waflow.ErrNotFound):
+		return nil, fmt.Errorf("%w: %s", media.ErrNotFound, key)
+	case errors.Is(err, waflow.ErrInvalid):
+		return nil, fmt.Errorf("%w: %v", media.ErrBadKey, err)
+	case err != nil:
+		return nil, err
+	}
+	if media.Key(f.Data) != key {
+		return nil, fmt.Errorf("%w: %s", media.ErrCorrupt, key)
+	}
+	return f.Data, nil
+}
+
+func (d dbMedia) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	b, err := d.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// setupMedia builds the media store, the CDN fetcher and the URL signer.
+// The signing key is derived from the flow-token secret, which every
+// replica shares, so that any of them serves a URL another signed.
+func (a *App) setupMedia(cfg Config) error {
+	a.mediaStore = dbMedia{a.store}
+	if cfg.Media.Dir != "" {
+		ds, err := media.NewDirStore(cfg.Media.Dir)
+		if err != nil {
+			return err
+		}
+		a.mediaStore = ds
+	}
+	var err error
+	a.mediaFetch, err = media.NewFetcher(media.Options{AllowedHosts: cfg.Media.AllowedHosts, Logger: a.log.With("component", "media")})
+	if err != nil {
+		return err
+	}
+	m := hmac.New(sha256.New, cfg.TokenSecret)
+	m.Write([]byte("waflow media URLs v1"))
+	a.mediaURLs, err = media.NewURLSigner(m.Sum(nil), cfg.Media.PublicURL, 0)
+	return err
+}
+
+// useMedia puts endpoint.ReceiveMedia in front of f's handlers when its
+// Flow JSON has a screen that sends PhotoPicker or DocumentPicker files to
+// the endpoint.
+func (a *App) useMedia(f *endpoint.Flow) error {
+	if f.Spec() == nil || !endpoint.HasMedia(f.Spec()) {
+		return nil
+	}
+	mw, err := endpoint.ReceiveMedia(endpoint.MediaConfig{Spec: f.Spec(), Fetcher: a.mediaFetch, Store: a.mediaStore,
+		Logger: a.log.With("component", "media", "flow", f.Name())})
+	if err != nil {
+		return err
+	}
+	f.Use(mw)
+	return nil
+}
+
+// mediaURL signs a URL to a stored file, for forwarded backends.
+func (a *App) mediaURL(key string) string { return a.mediaURLs.URL(key) }
+
+// mediaRoutes serves the signed media URLs.
+func (a *App) mediaRoutes() map[string]http.Handler {
+	return map[string]http.Handler{"GET " + media.URLPath: a.mediaURLs.Handler(a.mediaStore, a.log.With("component", "media"))}
+}

@@ -132,4 +132,3 @@ func (s *URLSigner) Handler(store Store, log *slog.Logger) http.Handler {
 		}
 	})
 }
-

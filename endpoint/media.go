@@ -121,6 +121,24 @@ func ReceiveMedia(cfg MediaConfig) (Middleware, error) {
 	}, nil
 }
 
+// CompletionMedia returns the rules of the PhotoPicker and DocumentPicker
+// values a completion of spec carries in response_json, by key: the
+// payload keys of the complete actions bound to a media component
+// (protocol.md §2.9: Cloud API media ids with a sha256, fetched with
+// media.FetchCompleted). Nil when there are none.
+func CompletionMedia(spec *flowjson.Flow) map[string]media.Rules {
+	var out map[string]media.Rules
+	for _, s := range spec.Screens {
+		for key, f := range mediaFieldsOf(spec, s, flowjson.ActionComplete) {
+			if out == nil {
+				out = map[string]media.Rules{}
+			}
+			out[key] = f.rules
+		}
+	}
+	return out
+}
+
 // HasMedia reports whether a screen of spec sends PhotoPicker or
 // DocumentPicker files to the data endpoint: whether [ReceiveMedia] has
 // anything to do for the flow.
@@ -143,9 +161,14 @@ type mediaField struct {
 // bound to a PhotoPicker or DocumentPicker (${form.x} or
 // ${screen.S.form.x}).
 func mediaFields(spec *flowjson.Flow, s *flowjson.Screen) map[string]mediaField {
+	return mediaFieldsOf(spec, s, flowjson.ActionDataExchange)
+}
+
+// mediaFieldsOf is mediaFields for the actions named action.
+func mediaFieldsOf(spec *flowjson.Flow, s *flowjson.Screen, action string) map[string]mediaField {
 	out := map[string]mediaField{}
 	for _, a := range s.Actions() {
-		if a.Action.Name != flowjson.ActionDataExchange || a.Action.Payload == nil || a.Action.Payload.Kind != flowjson.Object {
+		if a.Action.Name != action || a.Action.Payload == nil || a.Action.Payload.Kind != flowjson.Object {
 			continue
 		}
 		for _, m := range a.Action.Payload.Members {

@@ -208,8 +208,11 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.setupMedia(cfg); err != nil {
+		return nil, err
+	}
 	for _, f := range a.flows.Flows() {
-		a.worker.Handle(f.Name, completionHandler(f))
+		a.worker.Handle(f.Name, a.completionMedia(f, graphDownloader(cfg.Outbox), completionHandler(f)))
 	}
 	a.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
 		Verifier:    verifier,
@@ -242,9 +245,6 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Observe:               a.observeEndpoint,
 	}
 	flowHandlers := map[string]http.Handler{}
-	if err := a.setupMedia(cfg); err != nil {
-		return nil, err
-	}
 	for _, f := range a.flows.Endpoints() {
 		if err := a.useMedia(f); err != nil {
 			return nil, fmt.Errorf("flow %s: %w", f.Name(), err)

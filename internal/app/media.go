@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/media"
+	"github.com/waflow/waflow/registry"
+	"github.com/waflow/waflow/webhook"
 )
 
 // MediaConfig is where `waflow serve` keeps the files of PhotoPicker and
@@ -107,4 +110,58 @@ func (a *App) mediaURL(key string) string { return a.mediaURLs.URL(key) }
 // mediaRoutes serves the signed media URLs.
 func (a *App) mediaRoutes() map[string]http.Handler {
 	return map[string]http.Handler{"GET " + media.URLPath: a.mediaURLs.Handler(a.mediaStore, a.log.With("component", "media"))}
+}
+
+// completionMedia wraps a flow's completion handler so that the media
+// files of its completions (PhotoPicker or DocumentPicker values of a
+// complete action, protocol.md §2.9) are fetched through the Graph API
+// with their sha256 checked, stored, and handed to the handler in Values
+// as stored-file descriptions (endpoint.StoredFile) in place of the
+// Cloud API media ids. A file that can never pass (a sha256 that differs,
+// a type or size the component refuses, a malformed value) rejects the
+// completion (waflow.ErrRejected, not retried); a download that failed is
+// retried. Without Graph API access the values are passed on as they are.
+func (a *App) completionMedia(f *registry.Flow, g media.MediaDownloader, next webhook.CompletionHandler) webhook.CompletionHandler {
+	if f.Spec == nil {
+		return next
+	}
+	rules := endpoint.CompletionMedia(f.Spec)
+	if rules == nil {
+		return next
+	}
+	if g == nil {
+		a.log.Warn("completion media are not fetched: no Graph API access token", "flow", f.Name)
+		return next
+	}
+	return func(ctx context.Context, c webhook.Completed) error {
+		got, err := media.ReceiveCompleted(ctx, g, a.mediaStore, c.Values, rules)
+		var fe *media.FileError
+		switch {
+		case errors.As(err, &fe) && (errors.Is(err, media.ErrDownload) || errors.Is(err, media.ErrStore) || errors.Is(err, media.ErrTimeout)):
+			return fmt.Errorf("completion media: %w", err) // retried
+		case err != nil:
+			return waflow.Rejectf("completion media refused: %v", err)
+		case got == nil:
+			return next(ctx, c)
+		}
+		values := maps.Clone(c.Values)
+		for key, files := range got {
+			stored := make([]endpoint.StoredFile, len(files))
+			for i, f := range files {
+				stored[i] = endpoint.StoredFile{MediaID: f.MediaID, Key: f.SHA256, MIMEType: f.MIMEType, Size: len(f.Data), FileName: f.FileName}
+			}
+			values[key] = stored
+		}
+		c.Values = values
+		return next(ctx, c)
+	}
+}
+
+// graphDownloader is the Graph API client completion media are fetched
+// with: the outbox's, which holds the access token; nil without one.
+func graphDownloader(o *OutboxConfig) media.MediaDownloader {
+	if o == nil || o.Client == nil {
+		return nil
+	}
+	return o.Client
 }

@@ -59,4 +59,12 @@
 // which may quote what the user submitted: the log gets the kinds given to
 // [Fail] in its chain, the well-known sentinels it wraps
 // (waflow.ErrNotFound, ...) and its Go types.
+//
+// Middleware stands between the dispatch and a flow's handlers:
+// [CheckValues] checks submitted values against the screen that sent them,
+// and [ReceiveMedia] receives the files of a PhotoPicker or DocumentPicker
+// (protocol.md §2.9): fetched concurrently under one deadline with the
+// component's rules, stored through a media.Store only when all pass,
+// handed to the handler in Request.Media; a refused file shows its screen
+// again with the component's per-file error-message.
 package endpoint

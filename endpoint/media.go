@@ -57,7 +57,9 @@ type MediaConfig struct {
 // the handler their descriptions in Request.Media and in Data, in place
 // of WhatsApp's values with their keys.
 //
-// When any file is refused, none is stored and the handler is not called:
+// When any file is refused, none is stored and the handler is not called
+// (a store that fails part way through leaves the files it took, each
+// under its own hash, and the request is refused all the same):
 // the screen is shown again with the component's per-file error-message,
 // {"<media_id>": "<message>"}, bound where the component's error-message
 // points (${data.k}), and a snackbar. A request whose media values are not

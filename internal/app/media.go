@@ -82,6 +82,10 @@ func (a *App) setupMedia(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if len(cfg.TokenSecret) < 16 {
+		// An HMAC under an empty key would sign URLs anyone can forge.
+		return errors.New("media: the token secret (at least 16 bytes) keys the signed media URLs; none is configured")
+	}
 	m := hmac.New(sha256.New, cfg.TokenSecret)
 	m.Write([]byte("waflow media URLs v1"))
 	a.mediaURLs, err = media.NewURLSigner(m.Sum(nil), cfg.Media.PublicURL, 0)

@@ -156,6 +156,7 @@ func TestInspectSignatureJWT(t *testing.T) {
 		{"exp null is no expiry", `{"flow_token":"tok-1","exp":null}`, secret, nil, flowtoken.JWTShape{Claims: []string{"exp", "flow_token"}, TokenClaim: "flow_token"}},
 		{"exp not a number", `{"flow_token":"tok-1","exp":"soon"}`, secret, flowtoken.ErrJWTMalformed, flowtoken.JWTShape{Claims: []string{"exp", "flow_token"}, TokenClaim: "flow_token"}},
 		{"payload not an object", `["tok-1"]`, secret, flowtoken.ErrJWTMalformed, flowtoken.JWTShape{}},
+		{"a long claim name is cut", `{"` + strings.Repeat("n", 100) + `":"tok-1"}`, secret, nil, flowtoken.JWTShape{Claims: []string{strings.Repeat("n", 64) + "..."}, TokenClaim: strings.Repeat("n", 64) + "..."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,13 +56,18 @@ type JWTShape struct {
 	// could not be read. Never their values.
 	Claims []string
 	// TokenClaim is the name of the string claim that equals the flow
-	// token ("flow_token" is the expected one); "" when none does.
+	// token ("flow_token" is the expected one); "" when none does. Names
+	// longer than 64 bytes are cut, here and in Claims, and end in "...".
 	TokenClaim string
 }
 
 // maxClaims bounds the claim names a JWTShape reports, so that a log line
 // stays short whatever the payload.
 const maxClaims = 32
+
+// maxClaimName bounds the length of a claim name in a JWTShape; a longer
+// one is cut and marked with "...".
+const maxClaimName = 64
 
 // InspectSignatureJWT is VerifySignatureJWTWith that also returns the
 // JWT's shape: its claim names as soon as the payload parses (before the
@@ -102,6 +107,9 @@ func InspectSignatureJWT(jwt, flowToken string, macs MACVerifier, now time.Time)
 		if len(shape.Claims) == maxClaims {
 			break
 		}
+		if len(name) > maxClaimName {
+			name = name[:maxClaimName] + "..."
+		}
 		shape.Claims = append(shape.Claims, name)
 	}
 	sort.Strings(shape.Claims)
@@ -125,6 +133,9 @@ func InspectSignatureJWT(jwt, flowToken string, macs MACVerifier, now time.Time)
 		}
 		if hmac.Equal([]byte(v), []byte(flowToken)) && shape.TokenClaim == "" {
 			shape.TokenClaim = name
+			if len(name) > maxClaimName {
+				shape.TokenClaim = name[:maxClaimName] + "..."
+			}
 		}
 	}
 	if shape.TokenClaim == "" {

@@ -414,3 +414,29 @@ func TestReceiveMediaRefusals(t *testing.T) {
 		t.Fatalf("stored %v, want the one good file", s)
 	}
 }
+
+// The files of a request are fetched at once, under one deadline: three
+// files the CDN takes 500 ms each to send all arrive within a request
+// deadline of 1.5 s (1.2 s for the files), which one after the other
+// (1.5 s) would not.
+func TestReceiveMediaConcurrently(t *testing.T) {
+	mf := newMediaFixture(t, 1500*time.Millisecond)
+	_, _, plain := realMediaVector(t)
+	var files []map[string]any
+	for i := range 3 {
+		cdn, meta := sealMedia(t, append(bytes.Clone(plain), byte(i))) // three distinct files
+		path := "/v/slow" + strconv.Itoa(i)
+		mf.cdn.handle(path, func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(500 * time.Millisecond)
+			w.Write(cdn)
+		})
+		files = append(files, fileValue("m"+strconv.Itoa(i), mf.cdn.srv.URL+path, "r.jpg", meta))
+	}
+	r := mf.submit(t, files...)
+	if r.status != 200 || r.body["screen"] != "DONE" || get(r.body, "data", "count") != 3.0 {
+		t.Fatalf("answer: %d %v, want DONE with the 3 files", r.status, r.body)
+	}
+	if s := mf.stored(t); len(s) != 3 {
+		t.Fatalf("stored %d files, want 3", len(s))
+	}
+}

@@ -31,6 +31,9 @@ type MediaConfig struct {
 	// AllowedHosts overrides the CDN host allow-list (media.Options); nil
 	// for WhatsApp's CDN.
 	AllowedHosts []string
+	// HTTPClient downloads from the CDN (media.Options); nil for the
+	// default. Tests give one that trusts their TLS server.
+	HTTPClient *http.Client
 }
 
 // dbMedia is a media.Store over the database's media_files table.
@@ -78,7 +81,7 @@ func (a *App) setupMedia(cfg Config) error {
 		a.mediaStore = ds
 	}
 	var err error
-	a.mediaFetch, err = media.NewFetcher(media.Options{AllowedHosts: cfg.Media.AllowedHosts, Logger: a.log.With("component", "media")})
+	a.mediaFetch, err = media.NewFetcher(media.Options{AllowedHosts: cfg.Media.AllowedHosts, HTTPClient: cfg.Media.HTTPClient, Logger: a.log.With("component", "media")})
 	if err != nil {
 		return err
 	}

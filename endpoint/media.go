@@ -47,6 +47,10 @@ type MediaConfig struct {
 	// Logger receives one line per refused request: flow, screen, media
 	// ids and reasons, never URLs, keys or hashes. slog.Default() when nil.
 	Logger *slog.Logger
+	// Observe, when set, is called once per file with its result:
+	// "stored", or the refusal's media.FileError.Code ("hmac",
+	// "too_large", ...), e.g. for metrics.
+	Observe func(flow, result string)
 }
 
 // ReceiveMedia returns middleware that receives the files of a
@@ -93,6 +97,16 @@ func ReceiveMedia(cfg MediaConfig) (Middleware, error) {
 				return next(ctx, r) // not an object: CheckValues' concern
 			}
 			got, refused := receive(ctx, cfg, data, mf)
+			if cfg.Observe != nil {
+				for _, files := range got {
+					for range files {
+						cfg.Observe(r.Flow, "stored")
+					}
+				}
+				for _, x := range refused {
+					cfg.Observe(r.Flow, x.fe.Code())
+				}
+			}
 			if len(refused) > 0 {
 				ids, reasons := make([]string, 0, len(refused)), make([]string, 0, len(refused))
 				for _, x := range refused {

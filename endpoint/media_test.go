@@ -153,10 +153,11 @@ func sealMedia(t *testing.T, plain []byte) ([]byte, media.EncryptionMetadata) {
 // with a DirStore and a fake CDN.
 type mediaFixture struct {
 	*fixture
-	cdn   *fakeCDN
-	dir   string
-	mu    sync.Mutex
-	calls []*endpoint.Request // what the DOCS handler received
+	cdn      *fakeCDN
+	dir      string
+	mu       sync.Mutex
+	calls    []*endpoint.Request // what the DOCS handler received
+	observed []string            // MediaConfig.Observe's results
 }
 
 func newMediaFixture(t *testing.T, timeout time.Duration) *mediaFixture {
@@ -185,7 +186,12 @@ func newMediaFixture(t *testing.T, timeout time.Duration) *mediaFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mw, err := endpoint.ReceiveMedia(endpoint.MediaConfig{Spec: spec, Fetcher: fetcher, Store: store, Logger: logger})
+	mw, err := endpoint.ReceiveMedia(endpoint.MediaConfig{Spec: spec, Fetcher: fetcher, Store: store, Logger: logger,
+		Observe: func(flow, result string) {
+			mf.mu.Lock()
+			mf.observed = append(mf.observed, flow+":"+result)
+			mf.mu.Unlock()
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,6 +282,9 @@ func TestReceiveMediaRealVector(t *testing.T) {
 	if bytes.Contains(mf.calls[0].Data, []byte(meta.EncryptionKey)) || bytes.Contains(mf.calls[0].Data, []byte("SECRETSIG")) {
 		t.Fatal("the handler's data still holds the file's key or the CDN URL")
 	}
+	if strings.Join(mf.observed, ",") != "booking:stored" {
+		t.Errorf("observed %v, want one stored file", mf.observed)
+	}
 	b, err := os.ReadFile(filepath.Join(mf.dir, key[:2], key))
 	if err != nil || !bytes.Equal(b, plain) {
 		t.Fatalf("stored file: %v; equal to media_plaintext.jpg: %v", err, bytes.Equal(b, plain))
@@ -310,6 +319,7 @@ func TestReceiveMediaRefusals(t *testing.T) {
 		name   string
 		file   func(t *testing.T) map[string]any
 		want   string
+		code   string // observed
 		reason string // in the log
 		noGet  bool   // the CDN must not be asked
 	}
@@ -324,41 +334,41 @@ func TestReceiveMediaRefusals(t *testing.T) {
 	same := func(c []byte, m media.EncryptionMetadata) ([]byte, media.EncryptionMetadata) { return c, m }
 	pdfLike := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("0"), 2000)...)
 	cases := []tc{
-		{name: "flipped ciphertext byte", want: unreadable, reason: "HMAC mismatch",
+		{name: "flipped ciphertext byte", code: "hmac", want: unreadable, reason: "HMAC mismatch",
 			file: sealed(plain, func(c []byte, m media.EncryptionMetadata) ([]byte, media.EncryptionMetadata) {
 				c = flip(c, 3)
 				m.EncryptedHash = sha(c) // so the HMAC is what catches it
 				return c, m
 			})},
-		{name: "flipped HMAC byte", want: unreadable, reason: "HMAC mismatch",
+		{name: "flipped HMAC byte", code: "hmac", want: unreadable, reason: "HMAC mismatch",
 			file: sealed(plain, func(c []byte, m media.EncryptionMetadata) ([]byte, media.EncryptionMetadata) {
 				c = flip(c, -1)
 				m.EncryptedHash = sha(c)
 				return c, m
 			})},
-		{name: "wrong encrypted_hash", want: unreadable, reason: "encrypted_hash mismatch",
+		{name: "wrong encrypted_hash", code: "encrypted_hash", want: unreadable, reason: "encrypted_hash mismatch",
 			file: sealed(plain, func(c []byte, m media.EncryptionMetadata) ([]byte, media.EncryptionMetadata) {
 				m.EncryptedHash = sha([]byte("other"))
 				return c, m
 			})},
-		{name: "wrong plaintext_hash", want: unreadable, reason: "plaintext_hash mismatch",
+		{name: "wrong plaintext_hash", code: "plaintext_hash", want: unreadable, reason: "plaintext_hash mismatch",
 			file: sealed(plain, func(c []byte, m media.EncryptionMetadata) ([]byte, media.EncryptionMetadata) {
 				m.PlaintextHash = sha([]byte("other"))
 				return c, m
 			})},
-		{name: "wrong type", want: wrongType, reason: "file type not allowed",
+		{name: "wrong type", code: "type", want: wrongType, reason: "file type not allowed",
 			file: sealed([]byte("just some text, not a JPEG nor a PDF\n"), same)},
-		{name: "over max-file-size-kb", want: tooLarge, reason: "file too large",
+		{name: "over max-file-size-kb", code: "too_large", want: tooLarge, reason: "file too large",
 			file: sealed(pdfLike, same)},
-		{name: "not https", want: unreadable, reason: "cdn_url is not an https URL", noGet: true,
+		{name: "not https", code: "url", want: unreadable, reason: "cdn_url is not an https URL", noGet: true,
 			file: func(t *testing.T) map[string]any {
 				return fileValue("bad-1", strings.Replace(goodURL, "https://", "http://", 1), "x.jpg", goodMeta)
 			}},
-		{name: "foreign host", want: unreadable, reason: "cdn_url host is not allowed", noGet: true,
+		{name: "foreign host", code: "host", want: unreadable, reason: "cdn_url host is not allowed", noGet: true,
 			file: func(t *testing.T) map[string]any {
 				return fileValue("bad-1", "https://mmg.evil.example/v/good.enc?oh=SECRETSIG", "x.jpg", goodMeta)
 			}},
-		{name: "slow CDN", want: notFetched, reason: "download deadline exceeded",
+		{name: "slow CDN", code: "timeout", want: notFetched, reason: "download deadline exceeded",
 			file: func(t *testing.T) map[string]any {
 				cdn, meta := sealMedia(t, plain)
 				mf.cdn.handle("/v/slow.enc", func(w http.ResponseWriter, r *http.Request) {
@@ -373,7 +383,9 @@ func TestReceiveMediaRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before, logged := len(mf.calls), len(mf.logText())
+			mf.mu.Lock()
+			before, logged, seen := len(mf.calls), len(mf.logText()), len(mf.observed)
+			mf.mu.Unlock()
 			bad := c.file(t)
 			r := mf.submit(t, good, bad)
 			if r.status != 200 || r.body["screen"] != "DOCS" {
@@ -386,8 +398,14 @@ func TestReceiveMediaRefusals(t *testing.T) {
 			if get(r.body, "data", "error_message") != c.want {
 				t.Errorf("snackbar = %v, want %q", get(r.body, "data", "error_message"), c.want)
 			}
-			if len(mf.calls) != before {
+			mf.mu.Lock()
+			calls, observed := len(mf.calls), strings.Join(mf.observed[seen:], ",")
+			mf.mu.Unlock()
+			if calls != before {
 				t.Fatal("the handler was called with a refused file")
+			}
+			if observed != "booking:"+c.code {
+				t.Errorf("observed %q, want booking:%s (the good file is not stored, so not counted)", observed, c.code)
 			}
 			if s := mf.stored(t); len(s) != 0 {
 				t.Fatalf("stored %v after a refusal", s)

@@ -103,7 +103,7 @@ func (a *App) useMedia(f *endpoint.Flow) error {
 		return nil
 	}
 	mw, err := endpoint.ReceiveMedia(endpoint.MediaConfig{Spec: f.Spec(), Fetcher: a.mediaFetch, Store: a.mediaStore,
-		Logger: a.log.With("component", "media", "flow", f.Name())})
+		Logger: a.log.With("component", "media", "flow", f.Name()), Observe: a.metrics.MediaFile})
 	if err != nil {
 		return err
 	}

@@ -122,4 +122,12 @@ func TestForwardedMediaEndToEnd(t *testing.T) {
 	if b, err := a.mediaStore.Get(t.Context(), media.Key(plain)); err != nil || !bytes.Equal(b, plain) {
 		t.Fatalf("the database does not hold the file: %v", err)
 	}
+	mresp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mresp.Body.Close()
+	if m, _ := io.ReadAll(mresp.Body); !bytes.Contains(m, []byte(`waflow_media_files_total{flow="receipts",result="stored"} 1`+"\n")) {
+		t.Errorf("/metrics does not count the stored file:\n%s", grepLines(string(m), "waflow_media"))
+	}
 }

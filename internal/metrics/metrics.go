@@ -42,6 +42,7 @@ type Metrics struct {
 	flowEvents       *prometheus.CounterVec
 	forwarded        *prometheus.CounterVec
 	tokenSignatures  *prometheus.CounterVec
+	mediaFiles       *prometheus.CounterVec
 }
 
 // New returns a registry with waflow's metrics and the Go runtime and
@@ -104,13 +105,17 @@ func New(logger *slog.Logger) *Metrics {
 			Name: "waflow_endpoint_token_signatures_total",
 			Help: "Data API 4.0 flow_token_signature checks, by flow and result (valid, missing, bad_hmac, mismatch, expired, malformed). Anything but valid is answered all the same unless WAFLOW_REQUIRE_TOKEN_SIGNATURE=true.",
 		}, []string{"flow", "result"}),
+		mediaFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waflow_media_files_total",
+			Help: "PhotoPicker and DocumentPicker files sent to the data endpoint, by flow and result: stored, or why they were refused (url, host, too_large, download, timeout, encrypted_hash, hmac, decrypt, plaintext_hash, type, metadata, store).",
+		}, []string{"flow", "result"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.endpointRequests, m.endpointLatency, m.answersRefused,
 		m.webhookRequests, m.webhookLatency, m.webhookEvents, m.webhookDups,
-		m.processed, m.failures, m.flowEvents, m.forwarded, m.tokenSignatures,
+		m.processed, m.failures, m.flowEvents, m.forwarded, m.tokenSignatures, m.mediaFiles,
 	)
 	return m
 }
@@ -165,6 +170,15 @@ func (m *Metrics) TokenSignature(flow, result string) {
 		return
 	}
 	m.tokenSignatures.WithLabelValues(flow, result).Inc()
+}
+
+// MediaFile records one media file received by the data endpoint
+// (endpoint.MediaConfig.Observe).
+func (m *Metrics) MediaFile(flow, result string) {
+	if m == nil {
+		return
+	}
+	m.mediaFiles.WithLabelValues(flow, result).Inc()
 }
 
 // AnswerRefused records a data-endpoint answer the endpoint refused to send

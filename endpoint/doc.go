@@ -32,9 +32,12 @@
 //  6. error notification (data.error, data.error_key or data.error_message):
 //     logged, the flow's OnNotification hook called,
 //     {"data":{"acknowledged":true}};
-//  7. flow token (and the Data API 4.0 flow_token_signature, checked with
-//     the app secrets of Config.Signatures): 427 with an encrypted
-//     {"error_msg": ...};
+//  7. flow token: 427 with an encrypted {"error_msg": ...}; and the Data
+//     API 4.0 flow_token_signature, checked with the app secrets of
+//     Config.Signatures (any string claim may hold the token, each new
+//     set of claim names is logged once): one that is missing or does not
+//     verify is observed and logged, and answered 427 only under
+//     Config.RequireTokenSignature;
 //  8. dispatch by action and screen to the flow's [HandlerFunc], with panics
 //     recovered (500);
 //  9. for a flow built from its Flow JSON, the answer checked against the
@@ -56,4 +59,12 @@
 // which may quote what the user submitted: the log gets the kinds given to
 // [Fail] in its chain, the well-known sentinels it wraps
 // (waflow.ErrNotFound, ...) and its Go types.
+//
+// Middleware stands between the dispatch and a flow's handlers:
+// [CheckValues] checks submitted values against the screen that sent them,
+// and [ReceiveMedia] receives the files of a PhotoPicker or DocumentPicker
+// (protocol.md §2.9): fetched concurrently under one deadline with the
+// component's rules, stored through a media.Store only when all pass,
+// handed to the handler in Request.Media; a refused file shows its screen
+// again with the component's per-file error-message.
 package endpoint

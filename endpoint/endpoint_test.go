@@ -295,7 +295,8 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	f := newFixture(t, func(c *endpoint.Config) { c.MaxBodyBytes = 64 << 10 })
+	// RequireTokenSignature: the flow_token_signature cases expect a 427.
+	f := newFixture(t, func(c *endpoint.Config) { c.MaxBodyBytes = 64 << 10; c.RequireTokenSignature = true })
 	_, otherKey := testKeys(t)
 	good := func(action, screen string, data map[string]any) map[string]any {
 		return map[string]any{"version": "3.0", "action": action, "screen": screen, "data": data, "flow_token": f.token}
@@ -491,6 +492,7 @@ func TestTokenSignatureWithSignaturesOnly(t *testing.T) {
 	old := []byte("app-secret-being-rotated-out")
 	f := newFixture(t, func(c *endpoint.Config) {
 		c.Signatures, _ = signature.New(appSecret, old)
+		c.RequireTokenSignature = true
 	})
 	for name, secret := range map[string][]byte{"current secret": appSecret, "old secret": old} {
 		m := map[string]any{"version": "4.0", "action": "INIT", "flow_token": f.token,

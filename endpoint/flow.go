@@ -32,7 +32,13 @@ type Request struct {
 	Token flowtoken.Claims
 	// Data is the raw JSON of the request's data: the resolved payload of
 	// the action that fired. It is nil when the request had none or {}.
+	// Behind [ReceiveMedia], each media key holds the stored files'
+	// descriptions ([StoredFile]) instead of WhatsApp's media values.
 	Data json.RawMessage
+	// Media holds, behind [ReceiveMedia], the files of the request's
+	// PhotoPicker or DocumentPicker, by payload key: downloaded, checked
+	// and stored. Nil otherwise.
+	Media map[string][]StoredFile
 }
 
 // Values decodes Data into a map; an absent Data gives an empty map.

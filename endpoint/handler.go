@@ -47,9 +47,13 @@ type Config struct {
 	Signatures *signature.Verifier
 	// Tokens validates flow tokens for flows without their own validator.
 	Tokens TokenValidator
-	// RequireTokenSignature rejects (427) Data API 4.0 requests that carry
-	// no flow_token_signature. A signature that is present is always
-	// verified.
+	// RequireTokenSignature rejects (427) Data API 4.0 requests whose
+	// flow_token_signature is missing or does not verify. Off (the
+	// default), such requests are observed (Observation.TokenSignature)
+	// and logged but answered: X-Hub-Signature-256 already authenticates
+	// the request and the flow token is checked on its own, while Meta
+	// does not document the JWT's claims (protocol.md §7), so a wrong
+	// guess must not close every 4.0 flow with 427.
 	RequireTokenSignature bool
 	// Timeout bounds everything that may wait on a request: the token
 	// validator, the notification hook and the flow handler, together.
@@ -79,7 +83,22 @@ type Observation struct {
 	// because it breaks the Flow JSON (see NewFlowFromJSON), the first rule
 	// it broke: one of flowjson.AnswerRules. "" otherwise.
 	AnswerRule string
+	// TokenSignature is what came of the Data API 4.0
+	// flow_token_signature: one of the TokenSignature constants, "" when
+	// the request never reached the token check or is older than 4.0 and
+	// carries none.
+	TokenSignature string
 }
+
+// The outcomes of a flow_token_signature check (Observation.TokenSignature).
+const (
+	TokenSignatureValid     = "valid"     // verified, a claim holds the flow token
+	TokenSignatureMissing   = "missing"   // a 4.0 request without one (Flow JSON before 7.3 sends none)
+	TokenSignatureBadMAC    = "bad_hmac"  // the HMAC does not verify under the app secret(s)
+	TokenSignatureMismatch  = "mismatch"  // verified, but no string claim equals the flow token
+	TokenSignatureExpired   = "expired"   // exp or nbf out of range
+	TokenSignatureMalformed = "malformed" // not a JWT, or not HS256
+)
 
 // Handler serves one flow's data endpoint.
 type Handler struct {
@@ -91,6 +110,8 @@ type Handler struct {
 	// spec checks every answer; nil when the flow has no Flow JSON or
 	// turned the check off.
 	spec *flowjson.Flow
+	// shapes are the flow_token_signature claim sets already logged.
+	shapes jwtShapes
 }
 
 // New returns the http.Handler of flow. The flow must have all its handlers
@@ -155,6 +176,10 @@ type decrypted struct {
 	Data               json.RawMessage `json:"data"`
 	FlowToken          string          `json:"flow_token"`
 	FlowTokenSignature string          `json:"flow_token_signature"`
+
+	// tokenSignature is the outcome of the flow_token_signature check
+	// (Observation.TokenSignature).
+	tokenSignature string
 }
 
 // outcome is what ServeHTTP writes and logs.
@@ -206,6 +231,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if len(out.refused) > 0 {
 			o.AnswerRule = out.refused[0].Code
 		}
+		o.TokenSignature = req.tokenSignature
 		h.cfg.Observe(o)
 	}
 	level := slog.LevelDebug
@@ -529,13 +555,8 @@ func (h *Handler) checkToken(ctx context.Context, req *decrypted, hreq *Request,
 	if req.FlowToken == "" {
 		return h.tokenRejected(resp, &TokenError{Msg: msgTokenMissing, Err: errors.New("request has no flow_token")}, nil), false
 	}
-	if req.FlowTokenSignature != "" {
-		// The app secrets that checked X-Hub-Signature-256 check the JWT.
-		if err := flowtoken.VerifySignatureJWTWith(req.FlowTokenSignature, req.FlowToken, h.cfg.Signatures, h.cfg.Now()); err != nil {
-			return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: err}, nil), false
-		}
-	} else if h.cfg.RequireTokenSignature && majorVersion(req.Version) >= 4 {
-		return h.tokenRejected(resp, &TokenError{Msg: msgTokenInvalid, Err: errors.New("a Data API 4.0 request without flow_token_signature")}, nil), false
+	if out, ok := h.checkTokenSignature(ctx, req, resp); !ok {
+		return out, false
 	}
 	// The validator runs under the deadline: a store that ignores its
 	// context still gets WhatsApp its answer in time.

@@ -1,8 +1,11 @@
 package flowtoken_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +132,52 @@ func TestSignatureJWT(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Meta does not name the claim holding the flow token (protocol.md §7):
+// any string claim equal to it is accepted, and the shape says which.
+func TestInspectSignatureJWT(t *testing.T) {
+	secret := []byte("app-secret")
+	sign := func(claims string, key []byte) string {
+		head := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256"}`)) + "." + base64.RawURLEncoding.EncodeToString([]byte(claims))
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(head))
+		return head + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+	tests := []struct {
+		name, claims string
+		key          []byte
+		want         error
+		wantShape    flowtoken.JWTShape
+	}{
+		{"another claim name", `{"sub":"x","token":"tok-1","n":3}`, secret, nil, flowtoken.JWTShape{Claims: []string{"n", "sub", "token"}, TokenClaim: "token"}},
+		{"the token in a number is not a match", `{"flow_token":1}`, secret, flowtoken.ErrJWTMismatch, flowtoken.JWTShape{Claims: []string{"flow_token"}}},
+		{"bad HMAC still shows the shape", `{"flow_token":"tok-1"}`, []byte("other"), flowtoken.ErrJWTSignature, flowtoken.JWTShape{Claims: []string{"flow_token"}}},
+		{"exp null is no expiry", `{"flow_token":"tok-1","exp":null}`, secret, nil, flowtoken.JWTShape{Claims: []string{"exp", "flow_token"}, TokenClaim: "flow_token"}},
+		{"exp not a number", `{"flow_token":"tok-1","exp":"soon"}`, secret, flowtoken.ErrJWTMalformed, flowtoken.JWTShape{Claims: []string{"exp", "flow_token"}, TokenClaim: "flow_token"}},
+		{"payload not an object", `["tok-1"]`, secret, flowtoken.ErrJWTMalformed, flowtoken.JWTShape{}},
+		{"a long claim name is cut", `{"` + strings.Repeat("n", 100) + `":"tok-1"}`, secret, nil, flowtoken.JWTShape{Claims: []string{strings.Repeat("n", 64) + "..."}, TokenClaim: strings.Repeat("n", 64) + "..."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shape, err := flowtoken.InspectSignatureJWT(sign(tt.claims, tt.key), "tok-1", secretMAC(secret), t0)
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if !slices.Equal(shape.Claims, tt.wantShape.Claims) || shape.TokenClaim != tt.wantShape.TokenClaim {
+				t.Fatalf("shape = %+v, want %+v", shape, tt.wantShape)
+			}
+		})
+	}
+}
+
+// secretMAC is a MACVerifier over one secret.
+type secretMAC []byte
+
+func (s secretMAC) VerifyMAC(message, mac []byte) bool {
+	m := hmac.New(sha256.New, s)
+	m.Write(message)
+	return hmac.Equal(m.Sum(nil), mac)
 }
 
 func FuzzVerify(f *testing.F) {
@@ -286,4 +335,23 @@ func TestOneSpellingPerToken(t *testing.T) {
 			t.Errorf("%s: Parse accepted %q", name, variant)
 		}
 	}
+}
+
+// FuzzInspectSignatureJWT: any string is refused or accepted without
+// panicking; an accepted JWT names the claim holding the token, and the
+// shape never holds more than names.
+func FuzzInspectSignatureJWT(f *testing.F) {
+	secret := []byte("fuzz-secret")
+	f.Add(flowtoken.SignJWT("tok", secret, t0.Add(time.Minute)))
+	f.Add("a.b.c")
+	f.Add("eyJhbGciOiJIUzI1NiJ9.eyJ4IjoxfQ.")
+	f.Fuzz(func(t *testing.T, jwt string) {
+		shape, err := flowtoken.InspectSignatureJWT(jwt, "tok", secretMAC(secret), t0)
+		if err == nil && shape.TokenClaim == "" {
+			t.Fatal("accepted without a claim holding the token")
+		}
+		if !slices.IsSorted(shape.Claims) || len(shape.Claims) > 32 {
+			t.Fatalf("claims %v: not sorted or too many", shape.Claims)
+		}
+	})
 }

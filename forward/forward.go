@@ -88,6 +88,12 @@ type Config struct {
 	// (endpoint.NewFlowFromJSON; a wrong answer is never sent). Without it
 	// the backend's answers reach WhatsApp unchecked.
 	Spec *flowjson.Flow
+	// MediaURL, when set, makes the URL a backend fetches a stored media
+	// file from (a signed, short-lived URL served by waflow,
+	// media.URLSigner): each file of Request.Media carries one. The files
+	// themselves are received by endpoint.ReceiveMedia before the request
+	// is forwarded (docs/forwarding.md).
+	MediaURL func(key string) string
 }
 
 // Outcome is how a forwarded request ended.
@@ -147,6 +153,19 @@ type Request struct {
 	User *User `json:"user,omitempty"`
 	// DataAPIVersion is the flow's Data API version, "3.0" or "4.0".
 	DataAPIVersion string `json:"data_api_version"`
+	// Media holds, by payload key, the PhotoPicker or DocumentPicker files
+	// the endpoint received and stored (endpoint.ReceiveMedia), each with
+	// a signed URL to fetch it from; absent when there are none.
+	Media map[string][]File `json:"media,omitempty"`
+}
+
+// File is a media file received and stored by waflow: its description
+// (media_id, sha256, mime_type, size, file_name) and where to fetch it.
+type File struct {
+	endpoint.StoredFile
+	// URL is a short-lived signed URL to the file's bytes (GET); "" when
+	// the forwarder has no Config.MediaURL.
+	URL string `json:"url,omitempty"`
 }
 
 // User identifies the WhatsApp user.
@@ -156,15 +175,16 @@ type User struct {
 
 // Forwarder forwards one flow's requests to its backend.
 type Forwarder struct {
-	url     string
-	signer  *stdwebhooks.Signer
-	timeout time.Duration
-	client  *http.Client
-	log     *slog.Logger
-	policy  TokenPolicy
-	observe func(Observation)
-	now     func() time.Time
-	spec    *flowjson.Flow
+	url      string
+	signer   *stdwebhooks.Signer
+	timeout  time.Duration
+	client   *http.Client
+	log      *slog.Logger
+	policy   TokenPolicy
+	observe  func(Observation)
+	now      func() time.Time
+	spec     *flowjson.Flow
+	mediaURL func(key string) string
 }
 
 // New checks cfg and returns a Forwarder.
@@ -184,7 +204,7 @@ func New(cfg Config) (*Forwarder, error) {
 		return nil, err
 	}
 	fw := &Forwarder{url: cfg.URL, signer: signer, timeout: cfg.Timeout, client: cfg.Client,
-		log: cfg.Logger, policy: cfg.TokenPolicy, observe: cfg.Observe, now: cfg.Now, spec: cfg.Spec}
+		log: cfg.Logger, policy: cfg.TokenPolicy, observe: cfg.Observe, now: cfg.Now, spec: cfg.Spec, mediaURL: cfg.MediaURL}
 	if fw.policy == "waflow" {
 		fw.policy = TokensWaflow
 	}
@@ -307,6 +327,19 @@ func (fw *Forwarder) request(id string, r *endpoint.Request) *Request {
 	}
 	if req.FlowTokenChecked && r.Token.WAID != "" {
 		req.User = &User{WAID: r.Token.WAID}
+	}
+	for key, files := range r.Media {
+		if req.Media == nil {
+			req.Media = map[string][]File{}
+		}
+		out := make([]File, len(files))
+		for i, f := range files {
+			out[i] = File{StoredFile: f}
+			if fw.mediaURL != nil {
+				out[i].URL = fw.mediaURL(f.Key)
+			}
+		}
+		req.Media[key] = out
 	}
 	return req
 }

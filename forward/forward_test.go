@@ -689,3 +689,40 @@ func TestErrorTextHoldsNoValues(t *testing.T) {
 		t.Errorf("answer not JSON: error %v, want one without the answer's characters", err)
 	}
 }
+
+// Issue 19: the files endpoint.ReceiveMedia stored reach the backend as
+// descriptions with a signed URL to fetch each from waflow, never as
+// WhatsApp's CDN URLs and keys.
+func TestForwardMediaURLs(t *testing.T) {
+	secret := stdwebhooks.NewSecret()
+	be, srv := newBackend(t, secret, twoScreenAnswers)
+	f, err := forward.NewFlow("booking", forward.Config{URL: srv.URL, Secret: secret,
+		MediaURL: func(key string) string { return "https://flows.example.com/media/" + key + "?sig=s" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := endpoint.StoredFile{MediaID: "m1", Key: strings.Repeat("ab", 32), MIMEType: "application/pdf", Size: 1234, FileName: "receipt.pdf"}
+	// Stands in for ReceiveMedia, which sets Request.Media.
+	f.Use(func(next endpoint.HandlerFunc) endpoint.HandlerFunc {
+		return func(ctx context.Context, r *endpoint.Request) (*endpoint.Response, error) {
+			r.Media = map[string][]endpoint.StoredFile{"receipts": {stored}}
+			return next(ctx, r)
+		}
+	})
+	h := flowtest.NewHarness(t, spec(t), f, flowtest.HarnessOptions{})
+	c, err := simulator.NewClient(h.Config(h.Token(t, "15550000001")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := simulator.NewSession(c).Start(t.Context()); err != nil || !st.OK() {
+		t.Fatalf("start: %v %v", err, st.Err())
+	}
+	got := be.requests()[0].req.Media["receipts"]
+	want := forward.File{StoredFile: stored, URL: "https://flows.example.com/media/" + stored.Key + "?sig=s"}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("backend got media %+v, want %+v", got, want)
+	}
+	if body := string(be.requests()[0].body); !strings.Contains(body, `"media":{"receipts":[{"media_id":"m1","sha256":"`+stored.Key+`","mime_type":"application/pdf","size":1234,"file_name":"receipt.pdf","url":"https://flows.example.com/media/`) {
+		t.Fatalf("wire form: %s", body)
+	}
+}

@@ -2,8 +2,11 @@ package media
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"sync"
 
 	"github.com/waflow/waflow/graph"
 )
@@ -75,4 +78,70 @@ func FetchCompleted(ctx context.Context, g MediaDownloader, v CompletedValue, r 
 		return nil, &FileError{MediaID: v.ID, Reason: ErrDownload, Err: err}
 	}
 	return check(v.ID, v.FileName, m.Data, limit, r)
+}
+
+// ReceiveCompleted receives the media files of one completion: for each key
+// of rules present in values (response_json, decoded), it reads the
+// value ([ParseCompletedValues]), downloads every file through g
+// concurrently ([FetchCompleted]: the sha256 checked, then size and type),
+// and, only when every file passed, stores them all in s. It returns the
+// stored files by key; nil when values carry none.
+//
+// A malformed value is an error matching ErrMetadata; a refused file is
+// its *FileError (the first, by key and position). Nothing is stored then.
+func ReceiveCompleted(ctx context.Context, g MediaDownloader, s Store, values map[string]any, rules map[string]Rules) (map[string][]*File, error) {
+	type job struct {
+		key string
+		v   CompletedValue
+	}
+	var jobs []job
+	keys := make([]string, 0, len(rules))
+	for k := range rules {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		raw, ok := values[key]
+		if !ok || raw == nil {
+			continue
+		}
+		b, err := json.Marshal(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrMetadata, key, err)
+		}
+		vs, err := ParseCompletedValues(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		for _, v := range vs {
+			jobs = append(jobs, job{key, v})
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	files := make([]*File, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			files[i], errs[i] = FetchCompleted(ctx, g, j.v, rules[j.key])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // nothing stored: every file passed or none is kept
+		}
+	}
+	out := map[string][]*File{}
+	for i, j := range jobs {
+		if _, err := Save(ctx, s, files[i]); err != nil {
+			return nil, err
+		}
+		out[j.key] = append(out[j.key], files[i])
+	}
+	return out, nil
 }

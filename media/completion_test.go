@@ -131,3 +131,50 @@ func TestParseValues(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiveCompleted: a completion's files are fetched through the Graph
+// API and stored only when every one passed its sha256, size and type.
+func TestReceiveCompleted(t *testing.T) {
+	t.Parallel()
+	_, _, jpeg := realVector(t)
+	pdf := []byte("%PDF-1.7\n%%EOF\n")
+	g := fakeGraph(t, map[string][]byte{"jpeg": jpeg, "pdf": pdf}, nil)
+	rules := map[string]media.Rules{"photos": media.PhotoPicker(0)}
+	value := func(id string, b []byte) map[string]any {
+		return map[string]any{"file_name": id + ".bin", "mime_type": "image/jpeg", "sha256": sum(b), "id": id}
+	}
+
+	dir := t.TempDir()
+	store, _ := media.NewDirStore(dir)
+	got, err := media.ReceiveCompleted(t.Context(), g, store, map[string]any{"photos": []any{value("jpeg", jpeg)}, "note": "x"}, rules)
+	if err != nil || len(got["photos"]) != 1 || !bytes.Equal(got["photos"][0].Data, jpeg) {
+		t.Fatalf("ReceiveCompleted = %v, %v; want the JPEG", got, err)
+	}
+	if b, err := store.Get(t.Context(), media.Key(jpeg)); err != nil || !bytes.Equal(b, jpeg) {
+		t.Fatalf("stored: %v", err)
+	}
+	if got, err := media.ReceiveCompleted(t.Context(), g, store, map[string]any{"note": "x"}, rules); got != nil || err != nil {
+		t.Fatalf("no media: %v %v", got, err)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		value any
+		want  error
+	}{
+		{"a sha256 that differs", []any{value("jpeg", jpeg), map[string]any{"sha256": sum([]byte("x")), "id": "jpeg"}}, media.ErrSHA256},
+		{"a PDF in a PhotoPicker", []any{value("jpeg", jpeg), value("pdf", pdf)}, media.ErrType},
+		{"not an array", "photo", media.ErrMetadata},
+		{"no id", []any{map[string]any{"sha256": sum(pdf)}}, media.ErrMetadata},
+	} {
+		empty := t.TempDir()
+		s, _ := media.NewDirStore(empty)
+		got, err := media.ReceiveCompleted(t.Context(), g, s, map[string]any{"photos": tc.value}, rules)
+		if !errors.Is(err, tc.want) || got != nil {
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+		if n := storedFiles(t, empty); len(n) != 0 {
+			t.Errorf("%s: stored %v", tc.name, n)
+		}
+	}
+}

@@ -38,13 +38,26 @@
 // In a completion's response_json the same components carry Cloud API
 // media ids with a sha256 ([ParseCompletedValues]). [FetchCompleted]
 // downloads them through the Graph API (graph.Client.DownloadMedia checks
-// the SHA-256) and applies the same size and type rules.
+// the SHA-256) and applies the same size and type rules; [ReceiveCompleted]
+// does it for every file of a completion, storing them only when all pass.
+//
+// The data endpoint's middleware endpoint.ReceiveMedia puts the Fetcher in
+// front of a flow's handlers: it reads the rules from the Flow JSON and
+// answers a refused file with the component's per-file error-message.
 //
 // # Storage
 //
 // A [Store] keeps checked files under their SHA-256 ([Key]); [Save] puts a
 // [File] in one. Nothing is stored before every check has passed. The
-// [DirStore] keeps them in a folder of the local file system (the data
-// folder): right for one machine, not for replicas, which do not share
-// it. A database-backed Store that every replica can read is later work.
+// [DirStore] keeps them in a folder of the local file system: right for
+// one machine, not for replicas, which do not share it. `waflow serve`
+// keeps them in the database by default (waflow.MediaStore, both drivers),
+// which every replica reads.
+//
+// # Signed URLs
+//
+// A [URLSigner] makes short-lived URLs to stored files (GET
+// /media/{key}?expires=&sig=, an HMAC-SHA256 over key and expiry) and
+// serves them ([URLSigner.Handler]): how a forwarded backend fetches the
+// files of a request (docs/forwarding.md).
 package media

@@ -77,6 +77,23 @@ func (e *FileError) Unwrap() []error {
 	return []error{e.Reason}
 }
 
+// reasonCodes name the reasons in one word each, for metrics labels.
+var reasonCodes = map[error]string{
+	ErrMetadata: "metadata", ErrURL: "url", ErrHost: "host", ErrTooLarge: "too_large",
+	ErrDownload: "download", ErrTimeout: "timeout", ErrEncryptedHash: "encrypted_hash",
+	ErrHMAC: "hmac", ErrDecrypt: "decrypt", ErrPlaintextHash: "plaintext_hash",
+	ErrSHA256: "sha256", ErrType: "type", ErrStore: "store",
+}
+
+// Code names the reason in one word ("hmac", "too_large", "timeout", ...),
+// fit for a metrics label; "other" for a reason outside the Err sentinels.
+func (e *FileError) Code() string {
+	if c, ok := reasonCodes[e.Reason]; ok {
+		return c
+	}
+	return "other"
+}
+
 // UserMessage is a short text fit for the component's per-file
 // error-message, shown to the user on the device: it says what to do, not
 // what failed inside.

@@ -220,6 +220,10 @@ func check(id, name string, plain []byte, limit int64, r Rules) (*File, error) {
 // download reads u's body, at most max bytes, under the Fetcher's
 // deadline.
 func (f *Fetcher) download(ctx context.Context, u *url.URL, max int64) ([]byte, error) {
+	limit := f.timeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < limit {
+		limit = time.Until(d).Round(time.Millisecond) // the caller's deadline is sooner
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	fail := func(err error) error {
@@ -228,7 +232,7 @@ func (f *Fetcher) download(ctx context.Context, u *url.URL, max int64) ([]byte, 
 		case errors.As(err, &fe): // a refused redirect
 			return fe
 		case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
-			return &FileError{Reason: ErrTimeout, Detail: fmt.Sprintf("no complete file within %s", f.timeout)}
+			return &FileError{Reason: ErrTimeout, Detail: fmt.Sprintf("no complete file within %s", limit)}
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -54,8 +54,9 @@ func checkKey(key string) error {
 
 // DirStore is a Store in a folder of the local file system (the data
 // folder): one file per key under a two-character fan-out directory. It
-// suits one machine; replicas behind a load balancer do not share it (a
-// database-backed Store for them is later work).
+// suits one machine; replicas behind a load balancer do not share it
+// (`waflow serve` keeps files in the database, waflow.MediaStore, unless
+// WAFLOW_MEDIA_DIR names a folder).
 type DirStore struct {
 	dir string
 }

@@ -141,3 +141,11 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestMediaConformance(t *testing.T) {
+	storetest.RunMedia(t, func(t *testing.T, now func() time.Time) storetest.MediaStore {
+		db, _ := openSchema(t, now)
+		postgres.SetDatabaseClock(db, now)
+		return db
+	})
+}

@@ -198,3 +198,9 @@ func TestDurability(t *testing.T) {
 		}
 	}
 }
+
+func TestMediaConformance(t *testing.T) {
+	storetest.RunMedia(t, func(t *testing.T, now func() time.Time) storetest.MediaStore {
+		return openTemp(t, sqlite.Options{Now: now})
+	})
+}

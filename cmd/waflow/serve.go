@@ -49,6 +49,7 @@ type appConfig struct {
 	catalogSettings string
 	preview         string
 	previewSecret   string
+	mediaDir        string
 
 	graph graphConfig // the Graph API side (graphconfig.go)
 
@@ -72,7 +73,7 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.tokenTTL, "token-ttl", "WAFLOW_TOKEN_TTL", "168h", "how long an issued flow token stays valid")
 	s.String(&c.webhookTimeout, "webhook-handler-timeout", "WAFLOW_WEBHOOK_HANDLER_TIMEOUT", "30s", "deadline of one webhook event's processing (a completion handler)")
 	s.String(&c.webhookLease, "webhook-lease", "WAFLOW_WEBHOOK_LEASE", "1m", "how long a replica holds a claimed webhook event before another may retake it (after a crash); must exceed the handler timeout")
-	s.String(&c.requireJWT, "require-token-signature", "WAFLOW_REQUIRE_TOKEN_SIGNATURE", "false", "reject Data API 4.0 requests without flow_token_signature")
+	s.String(&c.requireJWT, "require-token-signature", "WAFLOW_REQUIRE_TOKEN_SIGNATURE", "false", "reject (427) Data API 4.0 requests whose flow_token_signature is missing or does not verify; otherwise they are counted and logged")
 	s.String(&c.logLevel, "log-level", "WAFLOW_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "WAFLOW_LOG_FORMAT", "text", "text or json")
 	s.String(&c.bodyMemoryMiB, "body-memory-mib", "WAFLOW_BODY_MEMORY_MIB", defaultBodyMemoryMiB, "MiB of webhook and data-endpoint request bodies in memory at once (read, not yet answered; the signature can only be checked once a body is whole); past it a request is answered 503 with Retry-After")
@@ -81,6 +82,7 @@ func (c *appConfig) declare(s *settings) {
 	s.FlowsDir()
 	s.String(&c.preview, "preview", "WAFLOW_PREVIEW", "auto", "serve the browser preview at /preview/: true, false, or auto (only in development mode: the preview drives the real handlers, e.g. books slots)")
 	s.Secret(&c.previewSecret, "preview-secret", "WAFLOW_PREVIEW_SECRET", "the secret that signs in to the preview (/preview/?key=SECRET or Authorization: Bearer SECRET); required with real keys")
+	s.String(&c.mediaDir, "media-dir", "WAFLOW_MEDIA_DIR", "", "keep PhotoPicker and DocumentPicker files in this folder instead of the database (one machine only: replicas do not share it)")
 	c.graph.declare(s)
 	c.api.declare(s)
 }
@@ -293,6 +295,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		TLSCacheDir:           cfg.tlsCacheDir(),
 		DrainDelay:            drain,
 		ShutdownTimeout:       shutdown,
+		Media:                 app.MediaConfig{Dir: cfg.mediaDir, PublicURL: cfg.graph.publicURL},
 		Logger:                log,
 	}
 	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {

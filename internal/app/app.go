@@ -34,6 +34,7 @@ import (
 	"github.com/waflow/waflow/internal/server"
 	"github.com/waflow/waflow/internal/storage"
 	"github.com/waflow/waflow/internal/tlsconf"
+	"github.com/waflow/waflow/media"
 	"github.com/waflow/waflow/outbox"
 	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
@@ -60,8 +61,9 @@ type Config struct {
 	TokenTTL    time.Duration
 	// VerifyToken is the webhook subscription handshake's token.
 	VerifyToken string
-	// RequireTokenSignature rejects Data API 4.0 requests without
-	// flow_token_signature.
+	// RequireTokenSignature rejects Data API 4.0 requests whose
+	// flow_token_signature is missing or does not verify; off, they are
+	// counted and logged (endpoint.Config.RequireTokenSignature).
 	RequireTokenSignature bool
 	// RequestTimeout is a flow handler's deadline.
 	RequestTimeout time.Duration
@@ -120,6 +122,10 @@ type Config struct {
 	DrainDelay      time.Duration
 	ShutdownTimeout time.Duration
 
+	// Media says where PhotoPicker and DocumentPicker files are kept
+	// (internal/app/media.go); the database by default.
+	Media MediaConfig
+
 	// Logger receives the server's logs; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -145,6 +151,10 @@ type App struct {
 	api        *api.API // nil when Config.API.Off
 
 	stopAssistant func() // nil when the scheduler does not run
+
+	mediaStore media.Store
+	mediaFetch *media.Fetcher
+	mediaURLs  *media.URLSigner
 }
 
 // New opens the store, registers the flows, builds the handlers and starts
@@ -208,8 +218,11 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.setupMedia(cfg); err != nil {
+		return nil, err
+	}
 	for _, f := range a.flows.Flows() {
-		a.worker.Handle(f.Name, completionHandler(f))
+		a.worker.Handle(f.Name, a.completionMedia(f, graphDownloader(cfg.Outbox), completionHandler(f)))
 	}
 	a.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
 		Verifier:    verifier,
@@ -246,6 +259,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	flowHandlers := map[string]http.Handler{}
 	for _, f := range a.flows.Endpoints() {
+		if err := a.useMedia(f); err != nil {
+			return nil, fmt.Errorf("flow %s: %w", f.Name(), err)
+		}
 		h, err := endpoint.New(epCfg, f)
 		if err != nil {
 			return nil, fmt.Errorf("flow %s: %w", f.Name(), err)
@@ -273,6 +289,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if extra == nil {
+		extra = map[string]http.Handler{}
+	}
+	maps.Copy(extra, a.mediaRoutes())
 	var tlsCfg *tls.Config
 	if cfg.TLS != nil {
 		if a.certs, err = a.newCerts(*cfg.TLS, cfg.TLSCacheDir); err != nil {
@@ -365,6 +385,7 @@ func (a *App) observeEndpoint(o endpoint.Observation) {
 	if o.AnswerRule != "" {
 		a.metrics.AnswerRefused(o.Flow, o.AnswerRule)
 	}
+	a.metrics.TokenSignature(o.Flow, o.TokenSignature)
 }
 
 // ready reports whether the server can take traffic.
@@ -463,6 +484,7 @@ func (a *App) forwardFlow(m flowsdir.Manifest, spec *flowjson.Flow) (*endpoint.F
 		Timeout:     b.Timeout, // 0: forward.DefaultTimeout, under the endpoint's deadline
 		TokenPolicy: policy,
 		Spec:        spec, // values checked before, answers after the backend
+		MediaURL:    a.mediaURL,
 		Logger:      a.log.With("component", "forward", "flow", m.Name),
 		Observe: func(o forward.Observation) {
 			a.metrics.ObserveForward(o.Flow, string(o.Outcome), string(o.Failure))

@@ -41,6 +41,8 @@ type Metrics struct {
 	failures         *prometheus.CounterVec
 	flowEvents       *prometheus.CounterVec
 	forwarded        *prometheus.CounterVec
+	tokenSignatures  *prometheus.CounterVec
+	mediaFiles       *prometheus.CounterVec
 }
 
 // New returns a registry with waflow's metrics and the Go runtime and
@@ -99,13 +101,21 @@ func New(logger *slog.Logger) *Metrics {
 			Name: "waflow_forward_requests_total",
 			Help: "Data-endpoint requests forwarded to a folder flow's backend, by flow, outcome (answered, token_rejected, failed) and failure (timeout, unreachable, status, too_large, not_json, bad_answer; empty unless failed).",
 		}, []string{"flow", "outcome", "failure"}),
+		tokenSignatures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waflow_endpoint_token_signatures_total",
+			Help: "Data API 4.0 flow_token_signature checks, by flow and result (valid, missing, bad_hmac, mismatch, expired, malformed). Anything but valid is answered all the same unless WAFLOW_REQUIRE_TOKEN_SIGNATURE=true.",
+		}, []string{"flow", "result"}),
+		mediaFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "waflow_media_files_total",
+			Help: "PhotoPicker and DocumentPicker files sent to the data endpoint, by flow and result: stored, or why they were refused (url, host, too_large, download, timeout, encrypted_hash, hmac, decrypt, plaintext_hash, type, metadata, store).",
+		}, []string{"flow", "result"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.endpointRequests, m.endpointLatency, m.answersRefused,
 		m.webhookRequests, m.webhookLatency, m.webhookEvents, m.webhookDups,
-		m.processed, m.failures, m.flowEvents, m.forwarded,
+		m.processed, m.failures, m.flowEvents, m.forwarded, m.tokenSignatures, m.mediaFiles,
 	)
 	return m
 }
@@ -151,6 +161,24 @@ func (m *Metrics) ObserveForward(flow, outcome, failure string) {
 		return
 	}
 	m.forwarded.WithLabelValues(flow, outcome, failure).Inc()
+}
+
+// TokenSignature records the result of one flow_token_signature check
+// (endpoint.Observation.TokenSignature); "" records nothing.
+func (m *Metrics) TokenSignature(flow, result string) {
+	if m == nil || result == "" {
+		return
+	}
+	m.tokenSignatures.WithLabelValues(flow, result).Inc()
+}
+
+// MediaFile records one media file received by the data endpoint
+// (endpoint.MediaConfig.Observe).
+func (m *Metrics) MediaFile(flow, result string) {
+	if m == nil {
+		return
+	}
+	m.mediaFiles.WithLabelValues(flow, result).Inc()
 }
 
 // AnswerRefused records a data-endpoint answer the endpoint refused to send

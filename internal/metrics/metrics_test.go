@@ -41,6 +41,10 @@ func TestMetrics(t *testing.T) {
 	m.ObserveEndpoint("book_table", "<script>", 421, time.Millisecond)
 	m.AnswerRefused("book_table", "invalid-screen-transition")
 	m.AnswerRefused("book_table", "<made up>")
+	m.TokenSignature("book_table", "bad_hmac")
+	m.TokenSignature("book_table", "bad_hmac")
+	m.TokenSignature("book_table", "")
+	m.MediaFile("receipts", "hmac")
 	m.WebhookRequest(200, 3*time.Millisecond)
 	m.WebhookRequest(401, time.Millisecond)
 	m.WebhookEvent("completion")
@@ -57,6 +61,8 @@ func TestMetrics(t *testing.T) {
 	})
 	body := scrape(t, m)
 	wantLines(t, body,
+		`waflow_endpoint_token_signatures_total{flow="book_table",result="bad_hmac"} 2`,
+		`waflow_media_files_total{flow="receipts",result="hmac"} 1`,
 		`waflow_endpoint_requests_total{action="data_exchange",flow="book_table",status="200"} 2`,
 		`waflow_endpoint_requests_total{action="other",flow="book_table",status="421"} 1`,
 		// p90 under 1 s is readable straight off the buckets.

@@ -27,11 +27,12 @@ type Options struct {
 	PostgresSchema string
 }
 
-// Store is what either driver keeps: the core's tables, the catalog
-// flows' tables and the HTTP API's keys, which share the driver's
-// migrations.
+// Store is what either driver keeps: the core's tables, the media files,
+// the catalog flows' tables and the HTTP API's keys, which share the
+// driver's migrations.
 type Store interface {
 	waflow.Store
+	waflow.MediaStore
 	catalogstore.Store
 	waflow.APIKeyStore
 }

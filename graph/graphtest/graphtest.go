@@ -75,6 +75,9 @@ type Server struct {
 	apps       []graph.Application // subscribed to the WABA
 	clock      func() time.Time    // the Date header's clock; time.Now when nil
 	health     map[string]string   // can_send_message by flow name, overriding the status's
+	// bsuidRefused names the templates a send by BSUID is refused for
+	// (131062), as Meta refuses authentication templates.
+	bsuidRefused map[string]bool
 }
 
 // Request is one request the fake received.
@@ -269,6 +272,24 @@ func (f *Server) SetClock(now func() time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.clock = now
+}
+
+// RefuseBSUID makes a send of template name to a business-scoped user id
+// (the recipient field) fail with 131062, as Meta answers for an
+// authentication template with a one-tap, zero-tap or copy-code button.
+func (f *Server) RefuseBSUID(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.bsuidRefused == nil {
+		f.bsuidRefused = map[string]bool{}
+	}
+	f.bsuidRefused[name] = true
+}
+
+func templateName(m map[string]any) string {
+	t, _ := m["template"].(map[string]any)
+	name, _ := t["name"].(string)
+	return name
 }
 
 // SetFlowHealth makes the health_status of the flow named name say
@@ -654,8 +675,20 @@ func (f *Server) sendMessage(w http.ResponseWriter, r *http.Request, body []byte
 		bad("messages wants a JSON POST")
 		return
 	}
-	if m["messaging_product"] != "whatsapp" || m["recipient_type"] != "individual" || m["to"] == "" {
-		bad("message lacks messaging_product, recipient_type or to: %s", body)
+	to, _ := m["to"].(string)
+	recipient, _ := m["recipient"].(string)
+	if m["messaging_product"] != "whatsapp" || m["recipient_type"] != "individual" || (to == "" && recipient == "") {
+		bad("message lacks messaging_product, recipient_type or to (or recipient): %s", body)
+		return
+	}
+	if to != "" && recipient != "" {
+		// Meta takes to and ignores recipient: a client sending both
+		// does not know which one reaches the user.
+		bad("message has both to and recipient; Meta would send to the phone number: %s", body)
+		return
+	}
+	if recipient != "" && m["type"] == "template" && f.bsuidRefused[templateName(m)] {
+		graphError(w, 400, 131062, "(#131062) Business-scoped User ID recipients are not supported for this message.", "")
 		return
 	}
 	if m["type"] == "interactive" {
@@ -692,8 +725,13 @@ func (f *Server) sendMessage(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	wamid := fmt.Sprintf("wamid.HBgLMTU1NTAwMDExMTEVAgARGBI%03d", len(f.messages)+1)
 	f.messages = append(f.messages, Message{WAMID: wamid, Body: m})
+	contact := map[string]any{"input": to, "wa_id": to}
+	if to == "" {
+		// A send by BSUID: the answer names the user by it, without wa_id.
+		contact = map[string]any{"input": recipient, "user_id": recipient}
+	}
 	writeJSON(w, 200, map[string]any{"messaging_product": "whatsapp",
-		"contacts": []any{map[string]any{"input": m["to"], "wa_id": m["to"]}},
+		"contacts": []any{contact},
 		"messages": []any{map[string]any{"id": wamid, "message_status": "accepted"}}})
 }
 

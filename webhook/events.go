@@ -308,6 +308,8 @@ type FlowsEvent struct {
 	Warning       string
 	// Time is the entry's time: when Meta raised the event.
 	Time time.Time
+	// WABAID is the entry's id: the WhatsApp Business Account of the flow.
+	WABAID string
 }
 
 // FlowError is one error type of an error-rate alert.
@@ -365,6 +367,7 @@ func (e *Event) DecodeFlowsEvent() (*FlowsEvent, error) {
 	if e.EntryTime > 0 && e.EntryTime <= maxUnix {
 		fe.Time = time.Unix(e.EntryTime, 0).UTC()
 	}
+	fe.WABAID = e.EntryID
 	return fe, nil
 }
 

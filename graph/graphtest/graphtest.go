@@ -1,7 +1,8 @@
 // Package graphtest is a fake of the Graph API (the WhatsApp Cloud API) for
 // tests: an HTTP server on 127.0.0.1 that keeps flows (create, list, get,
 // update, assets, publish, deprecate, delete, preview, metrics), accepts
-// messages, holds the business public key of a phone number and the apps
+// messages, keeps message templates with a FLOW button, holds the business
+// public key of a phone number and the apps
 // subscribed to the WABA, as protocol.md sections 1.6, 3.3 and 5 describe
 // them.
 //
@@ -78,6 +79,8 @@ type Server struct {
 	// bsuidRefused names the templates a send by BSUID is refused for
 	// (131062), as Meta refuses authentication templates.
 	bsuidRefused map[string]bool
+	templates    map[string]*Template // by name
+	nextTemplate int
 }
 
 // Request is one request the fake received.
@@ -410,6 +413,14 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"data": data, "paging": map[string]any{"cursors": map[string]any{"before": "b", "after": "a"}}})
 	default:
+		if m := wabaTemplates.FindStringSubmatch(path); m != nil {
+			if m[1] != f.wabaID {
+				graphError(w, 400, 100, "Unsupported request: WABA "+m[1]+" does not exist", "")
+				return
+			}
+			f.templatesEdge(w, r, body, bad)
+			return
+		}
 		if m := wabaApps.FindStringSubmatch(path); m != nil {
 			f.subscribedApps(w, r, m[1], bad)
 			return
@@ -685,6 +696,9 @@ func (f *Server) sendMessage(w http.ResponseWriter, r *http.Request, body []byte
 		// Meta takes to and ignores recipient: a client sending both
 		// does not know which one reaches the user.
 		bad("message has both to and recipient; Meta would send to the phone number: %s", body)
+		return
+	}
+	if m["type"] == "template" && !f.checkTemplateSend(w, m, bad) {
 		return
 	}
 	if recipient != "" && m["type"] == "template" && f.bsuidRefused[templateName(m)] {

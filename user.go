@@ -44,9 +44,10 @@ func (s UserSighting) Validate() error {
 	if s.Phone == "" && s.BSUID == "" {
 		return Invalidf("a user sighting needs a phone number or a business-scoped user id")
 	}
-	for _, id := range []string{s.BSUID, s.PreviousBSUID, s.ParentBSUID} {
-		if id != "" && !IsBSUID(id) {
-			return Invalidf("%q is not a business-scoped user id (want a country code, a period and letters or digits)", id)
+	// The messages name the field, never the user's identifier.
+	for _, f := range []struct{ name, id string }{{"BSUID", s.BSUID}, {"previous BSUID", s.PreviousBSUID}, {"parent BSUID", s.ParentBSUID}} {
+		if f.id != "" && !IsBSUID(f.id) {
+			return Invalidf("the %s of a user sighting is not a business-scoped user id (want a country code, a period and letters or digits)", f.name)
 		}
 	}
 	if s.Phone != "" && IsBSUID(s.Phone) {

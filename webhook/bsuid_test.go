@@ -217,3 +217,29 @@ func TestTokenCheckedAgainstBSUID(t *testing.T) {
 		})
 	}
 }
+
+// The identifiers of a webhook are read leniently: a system part of an
+// unexpected shape, or a contact without wa_id, does not make the
+// notification a 400, and the phone number and BSUID of a user changing
+// number are read from the system message.
+func TestUsersOfOddShapes(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+		"messages":[{"id":"wamid.s1","type":"system","system":"not an object","from_user_id":"` + anaBSUID + `"},
+		{"id":"wamid.s2","from":"16505550000","type":"system","timestamp":"1730231903","system":{"type":"user_changed_number","wa_id":"` + anaPhone + `",
+		"user_id":"` + anaNextBSUID + `","previous_user_id":"` + anaBSUID + `"}}]}}]}]}`)
+	evs, err := webhook.Parse(body)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("Parse = %d events, %v", len(evs), err)
+	}
+	e, _ := webhook.DecodeEvent(evs[0].Payload)
+	if got := e.Users(time.Unix(1, 0)); len(got) != 1 || got[0].BSUID != anaBSUID || got[0].Phone != "" {
+		t.Fatalf("users of a message with an odd system part: %+v", got)
+	}
+	e, _ = webhook.DecodeEvent(evs[1].Payload)
+	got := e.Users(time.Unix(1, 0))
+	want := waflow.UserSighting{Phone: anaPhone, BSUID: anaNextBSUID, PreviousBSUID: anaBSUID, At: time.Unix(1730231903, 0).UTC()}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("users of user_changed_number: %+v, want %+v (the new number, not the one left)", got, want)
+	}
+}

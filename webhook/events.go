@@ -89,14 +89,9 @@ type wireMessage struct {
 	Context   *struct {
 		ID flexString `json:"id"`
 	} `json:"context"`
-	System *struct {
-		Type           string     `json:"type"`
-		WAID           flexString `json:"wa_id"`
-		UserID         flexString `json:"user_id"`
-		ParentUserID   flexString `json:"parent_user_id"`
-		PreviousUserID flexString `json:"previous_user_id"`
-		PreviousParent flexString `json:"previous_parent_user_id"`
-	} `json:"system"`
+	// System is decoded on its own, leniently: a system part of an
+	// unexpected shape must not make the whole notification a 400.
+	System      json.RawMessage `json:"system"`
 	Interactive *struct {
 		Type     string `json:"type"`
 		NFMReply *struct {
@@ -120,7 +115,15 @@ func decodeMessage(raw json.RawMessage) (*Message, error) {
 	if w.Context != nil {
 		m.ContextID = string(w.Context.ID)
 	}
-	if s := w.System; s != nil {
+	var s struct {
+		Type           string     `json:"type"`
+		WAID           flexString `json:"wa_id"`
+		UserID         flexString `json:"user_id"`
+		ParentUserID   flexString `json:"parent_user_id"`
+		PreviousUserID flexString `json:"previous_user_id"`
+		PreviousParent flexString `json:"previous_parent_user_id"`
+	}
+	if isObject(w.System) && json.Unmarshal(w.System, &s) == nil {
 		m.System = &SystemChange{Type: s.Type, WAID: string(s.WAID), UserID: string(s.UserID), ParentUserID: string(s.ParentUserID),
 			PreviousUserID: string(s.PreviousUserID), PreviousParentUserID: string(s.PreviousParent)}
 		if m.System.UserID == "" {

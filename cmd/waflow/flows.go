@@ -211,6 +211,11 @@ func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 			}
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", f.Name, f.ID, f.Status, canSend, len(f.ValidationErrors), s.LocalText())
+		// What the flows webhooks last said, as every replica's outbox
+		// sees it.
+		if h, err := sess.store.FlowHealth(ctx, f.Name); err == nil && h.Paused {
+			notes = append(notes, fmt.Sprintf("%s: Meta reported it %s at %s: the outbox holds its messages until it is PUBLISHED again", f.Name, h.Status, h.UpdatedAt.UTC().Format(time.RFC3339)))
+		}
 		for _, v := range f.ValidationErrors {
 			notes = append(notes, deploy.MetaProblem(v).Format(f.Name+".json"))
 		}

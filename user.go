@@ -63,9 +63,11 @@ type UserStore interface {
 	// (whose BSUID becomes s.BSUID). When s names two users kept apart so
 	// far (one known by phone, one by BSUID), they become one, the older,
 	// which takes the other's identifiers. The newest non-empty Username
-	// and ParentBSUID win; FirstSeen and LastSeen span every sighting. A
-	// zero At is set to the store's clock. It returns ErrInvalid when
-	// s.Validate fails.
+	// and ParentBSUID win; FirstSeen and LastSeen span every sighting,
+	// LastSeen to LastSeenResolution: a sighting that changes nothing else
+	// and is less than that after the stored LastSeen writes nothing (a
+	// user who writes often costs a read, not a write). A zero At is set
+	// to the store's clock. It returns ErrInvalid when s.Validate fails.
 	SeeUser(ctx context.Context, s UserSighting) (User, error)
 
 	// UserByPhone returns the user with phone number phone, or ErrNotFound.
@@ -74,6 +76,26 @@ type UserStore interface {
 	// UserByBSUID returns the user whose BSUID or parent BSUID is id, or
 	// ErrNotFound.
 	UserByBSUID(ctx context.Context, id string) (User, error)
+}
+
+// LastSeenResolution is how finely UserStore.SeeUser keeps a user's
+// LastSeen.
+const LastSeenResolution = time.Hour
+
+// SightingNeedsWrite reports whether keep and merged, MergeSighting's
+// answer for found, differ from what is stored enough to be written: new
+// identifiers, a merge, a new username, an earlier FirstSeen, or a LastSeen
+// at least LastSeenResolution later.
+func SightingNeedsWrite(found []User, keep User, merged []int64) bool {
+	if len(found) != 1 || len(merged) > 0 || keep.ID == 0 {
+		return true
+	}
+	f := found[0]
+	if keep.Phone != f.Phone || keep.BSUID != f.BSUID || keep.ParentBSUID != f.ParentBSUID || keep.Username != f.Username ||
+		!keep.FirstSeen.Equal(f.FirstSeen) {
+		return true
+	}
+	return keep.LastSeen.Sub(f.LastSeen) >= LastSeenResolution
 }
 
 // IsBSUID reports whether s has the shape of a business-scoped user id: a

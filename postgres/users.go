@@ -33,6 +33,15 @@ func (db *DB) SeeUser(ctx context.Context, s waflow.UserSighting) (_ waflow.User
 	if s.At.IsZero() {
 		s.At = db.now()
 	}
+	// Most sightings are of a user already known as the webhook names
+	// them: a read, without the lock, tells.
+	found, err := findUsers(ctx, db.pool, s)
+	if err != nil {
+		return waflow.User{}, wrap(err, "SeeUser")
+	}
+	if keep, merged := waflow.MergeSighting(found, s); !waflow.SightingNeedsWrite(found, keep, merged) {
+		return found[0], nil
+	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return waflow.User{}, wrap(err, "SeeUser")
@@ -41,25 +50,8 @@ func (db *DB) SeeUser(ctx context.Context, s waflow.UserSighting) (_ waflow.User
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(usersLock)); err != nil {
 		return waflow.User{}, wrap(err, "SeeUser")
 	}
-	var found []waflow.User
-	for _, q := range []struct{ where, arg string }{{"phone = $1", s.Phone}, {"bsuid = $1", s.BSUID}, {"bsuid = $1", s.PreviousBSUID}} {
-		if q.arg == "" {
-			continue
-		}
-		u, err := scanUser(tx.QueryRow(ctx, "SELECT "+userCols+" FROM users WHERE "+q.where, q.arg))
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			continue
-		case err != nil:
-			return waflow.User{}, wrap(err, "SeeUser")
-		}
-		dup := false
-		for _, f := range found {
-			dup = dup || f.ID == u.ID
-		}
-		if !dup {
-			found = append(found, u)
-		}
+	if found, err = findUsers(ctx, tx, s); err != nil {
+		return waflow.User{}, wrap(err, "SeeUser")
 	}
 	keep, merged := waflow.MergeSighting(found, s)
 	for _, id := range merged {
@@ -86,14 +78,52 @@ func (db *DB) SeeUser(ctx context.Context, s waflow.UserSighting) (_ waflow.User
 	return keep, nil
 }
 
+// findUsers returns the users s names, each once: by phone, BSUID and
+// previous BSUID.
+func findUsers(ctx context.Context, q querier, s waflow.UserSighting) ([]waflow.User, error) {
+	var found []waflow.User
+	for _, w := range []struct{ where, arg string }{{byPhone, s.Phone}, {byBSUID, s.BSUID}, {byBSUID, s.PreviousBSUID}} {
+		if w.arg == "" {
+			continue
+		}
+		u, err := scanUser(q.QueryRow(ctx, "SELECT "+userCols+" FROM users WHERE "+w.where, w.arg))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		dup := false
+		for _, f := range found {
+			dup = dup || f.ID == u.ID
+		}
+		if !dup {
+			found = append(found, u)
+		}
+	}
+	return found, nil
+}
+
+// The lookups repeat the partial indexes' condition word for word, so that
+// the planner can use them whatever the parameter.
+const (
+	byPhone  = "phone = $1 AND phone <> ''"
+	byBSUID  = "bsuid = $1 AND bsuid <> ''"
+	byParent = "parent_bsuid = $1 AND parent_bsuid <> '' ORDER BY id LIMIT 1"
+)
+
 // UserByPhone implements waflow.UserStore.
 func (db *DB) UserByPhone(ctx context.Context, phone string) (waflow.User, error) {
-	return db.userWhere(ctx, "UserByPhone", "phone = $1 AND $1 <> ''", phone)
+	return db.userWhere(ctx, "UserByPhone", byPhone, phone)
 }
 
 // UserByBSUID implements waflow.UserStore.
 func (db *DB) UserByBSUID(ctx context.Context, id string) (waflow.User, error) {
-	return db.userWhere(ctx, "UserByBSUID", "(bsuid = $1 OR parent_bsuid = $1) AND $1 <> '' ORDER BY bsuid <> $1, id LIMIT 1", id)
+	u, err := db.userWhere(ctx, "UserByBSUID", byBSUID, id)
+	if errors.Is(err, waflow.ErrNotFound) {
+		return db.userWhere(ctx, "UserByBSUID", byParent, id)
+	}
+	return u, err
 }
 
 func (db *DB) userWhere(ctx context.Context, op, where, arg string) (waflow.User, error) {

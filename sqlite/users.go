@@ -27,26 +27,22 @@ func (db *DB) SeeUser(ctx context.Context, s waflow.UserSighting) (waflow.User, 
 	if s.At.IsZero() {
 		s.At = db.now()
 	}
+	// Most sightings are of a user already known as the webhook names
+	// them: a read, without taking the writer's turn, tells.
+	found, err := findUsers(ctx, db.r, s)
+	if err != nil {
+		return waflow.User{}, wrap(err, "SeeUser")
+	}
+	if keep, merged := waflow.MergeSighting(found, s); !waflow.SightingNeedsWrite(found, keep, merged) {
+		return found[0], nil
+	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return waflow.User{}, wrap(err, "SeeUser")
 	}
 	defer tx.Rollback()
-	var found []waflow.User
-	for _, q := range []struct{ where, arg string }{{"phone = ?", s.Phone}, {"bsuid = ?", s.BSUID}, {"bsuid = ?", s.PreviousBSUID}} {
-		if q.arg == "" {
-			continue
-		}
-		u, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE "+q.where, q.arg))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			continue
-		case err != nil:
-			return waflow.User{}, wrap(err, "SeeUser")
-		}
-		if !containsUser(found, u.ID) {
-			found = append(found, u)
-		}
+	if found, err = findUsers(ctx, tx, s); err != nil {
+		return waflow.User{}, wrap(err, "SeeUser")
 	}
 	keep, merged := waflow.MergeSighting(found, s)
 	for _, id := range merged {
@@ -72,6 +68,32 @@ func (db *DB) SeeUser(ctx context.Context, s waflow.UserSighting) (waflow.User, 
 	return keep, nil
 }
 
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// findUsers returns the users s names, each once: by phone, BSUID and
+// previous BSUID.
+func findUsers(ctx context.Context, q rowQuerier, s waflow.UserSighting) ([]waflow.User, error) {
+	var found []waflow.User
+	for _, w := range []struct{ where, arg string }{{byPhone, s.Phone}, {byBSUID, s.BSUID}, {byBSUID, s.PreviousBSUID}} {
+		if w.arg == "" {
+			continue
+		}
+		u, err := scanUser(q.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE "+w.where, w.arg))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if !containsUser(found, u.ID) {
+			found = append(found, u)
+		}
+	}
+	return found, nil
+}
+
 func containsUser(us []waflow.User, id int64) bool {
 	for _, u := range us {
 		if u.ID == id {
@@ -81,14 +103,26 @@ func containsUser(us []waflow.User, id int64) bool {
 	return false
 }
 
+// The lookups repeat the partial indexes' condition word for word: SQLite
+// uses a partial index only for a query whose WHERE holds its condition.
+const (
+	byPhone  = "phone = ? AND phone <> ''"
+	byBSUID  = "bsuid = ? AND bsuid <> ''"
+	byParent = "parent_bsuid = ? AND parent_bsuid <> '' ORDER BY id LIMIT 1"
+)
+
 // UserByPhone implements waflow.UserStore.
 func (db *DB) UserByPhone(ctx context.Context, phone string) (waflow.User, error) {
-	return db.userWhere(ctx, "UserByPhone", "phone = ?1 AND ?1 <> ''", phone)
+	return db.userWhere(ctx, "UserByPhone", byPhone, phone)
 }
 
 // UserByBSUID implements waflow.UserStore.
 func (db *DB) UserByBSUID(ctx context.Context, id string) (waflow.User, error) {
-	return db.userWhere(ctx, "UserByBSUID", "(bsuid = ?1 OR parent_bsuid = ?1) AND ?1 <> '' ORDER BY bsuid <> ?1, id LIMIT 1", id)
+	u, err := db.userWhere(ctx, "UserByBSUID", byBSUID, id)
+	if errors.Is(err, waflow.ErrNotFound) {
+		return db.userWhere(ctx, "UserByBSUID", byParent, id)
+	}
+	return u, err
 }
 
 func (db *DB) userWhere(ctx context.Context, op, where, arg string) (waflow.User, error) {

@@ -66,6 +66,22 @@ func testUsersMerge(t *testing.T, s waflow.Store, clock *Clock) {
 	_, err = s.UserByBSUID(ctx, bsuid)
 	WantErr(t, "UserByBSUID(previous BSUID)", err, waflow.ErrNotFound)
 
+	// LastSeen moves to the hour (waflow.LastSeenResolution): a frequent
+	// user costs a read.
+	clock.Advance(10 * time.Minute)
+	again, err := s.SeeUser(ctx, waflow.UserSighting{Phone: phone, BSUID: next})
+	WantErr(t, "SeeUser(10 minutes later)", err, nil)
+	Diff(t, "user seen again within the hour", moved, again)
+	clock.Advance(waflow.LastSeenResolution)
+	later, err := s.SeeUser(ctx, waflow.UserSighting{Phone: phone, BSUID: next})
+	WantErr(t, "SeeUser(an hour later)", err, nil)
+	if !later.LastSeen.Equal(clock.Now()) {
+		t.Fatalf("LastSeen an hour later: %v, want %v", later.LastSeen, clock.Now())
+	}
+	if got, _ := s.UserByPhone(ctx, phone); !got.LastSeen.Equal(clock.Now()) {
+		t.Fatalf("stored LastSeen an hour later: %v, want %v", got.LastSeen, clock.Now())
+	}
+
 	for name, bad := range map[string]waflow.UserSighting{
 		"nothing":            {Username: "@x"},
 		"a BSUID as phone":   {Phone: bsuid},

@@ -546,17 +546,19 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 		return w.keep(ctx, c, tok, out)
 	}
 	log = log.With("flow", tok.Flow)
-	switch why, err := w.otherUser(ctx, tok, msg); {
-	case err != nil:
-		return failed(err)
-	case why != "":
-		return w.keep(ctx, c, tok, rejected("%s", why))
-	}
-	// Values are checked once, before the completion is recorded. A retry
-	// of a completion already recorded (its handler failed) goes on to the
-	// handler: settings changed since must not reject a completion whose
-	// token is already used.
+	// The user and the values are checked once, before the completion is
+	// recorded. A retry of a completion already recorded (its handler
+	// failed) goes on to the handler: users seen or settings changed since
+	// must not reject a completion whose token is already used.
 	alreadyRecorded := recorded && prev.TokenID == tok.ID
+	if !alreadyRecorded {
+		switch why, err := w.otherUser(ctx, tok, msg); {
+		case err != nil:
+			return failed(err)
+		case why != "":
+			return w.keep(ctx, c, tok, rejected("%s", why))
+		}
+	}
 	if w.cfg.Validator != nil && !alreadyRecorded {
 		if err := w.cfg.Validator(ctx, tok.Flow, resp.Values); err != nil {
 			return w.keep(ctx, c, tok, rejected("submitted values do not fit flow %s: %v", tok.Flow, err))

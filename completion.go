@@ -46,6 +46,10 @@ type Completion struct {
 	// UserID is the user's business-scoped user id (BSUID), when Meta sent
 	// it.
 	UserID string
+	// ParentUserID is the user's parent BSUID, when Meta sent one.
+	ParentUserID string
+	// Username is the user's WhatsApp username, when they adopted one.
+	Username string
 	// ContextID is the wamid of the flow message the user answered, when
 	// WhatsApp sent it.
 	ContextID string

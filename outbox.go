@@ -36,10 +36,16 @@ type OutboxMessage struct {
 	// "confirm:<completion wamid>": enqueueing the same key twice stores one
 	// message, so a producer that runs twice sends once.
 	IdempotencyKey string
-	To             string // the recipient's WhatsApp id
+	// To is the recipient: their phone number, or their business-scoped
+	// user id (BSUID) when no phone number is known (protocol.md 4.2).
+	To string
 	// TokenID is the flow token the message carries, if any; when the
 	// message is sent its wamid is recorded on that token too.
 	TokenID string
+	// Flow is the flow the message opens (a flow message, or a template
+	// with a flow button), empty for any other message. While Meta reports
+	// that flow BLOCKED or THROTTLED (FlowHealth), the message waits.
+	Flow string
 	// Payload is the Graph API message body, as JSON.
 	Payload []byte
 

@@ -3,7 +3,7 @@ package waflow
 import "context"
 
 // Store is what every flow needs kept: flow tokens, the webhook inbox,
-// completions, the outbox and deployments. The packages sqlite and postgres
+// completions, the outbox, deployments, the users seen and the flows' health. The packages sqlite and postgres
 // implement it, and package storetest is the conformance suite both pass.
 // What one set of flows keeps of its own (the catalog's bookings, expenses
 // ...) is that set's contract, not this one (see package
@@ -18,6 +18,8 @@ type Store interface {
 	CompletionStore
 	OutboxStore
 	DeploymentStore
+	UserStore
+	FlowHealthStore
 
 	// Ping checks that the database answers, for a readiness probe.
 	Ping(ctx context.Context) error

@@ -21,9 +21,14 @@ const (
 // itself is never stored: it is self-describing and signed (package
 // flowtoken), and ID, the random id inside it, is the key.
 type FlowToken struct {
-	ID        string    // the storage key, flowtoken.Claims.ID
-	Flow      string    // the flow the token was issued for
-	WAID      string    // the user's WhatsApp id; empty when unknown
+	ID   string // the storage key, flowtoken.Claims.ID
+	Flow string // the flow the token was issued for
+	WAID string // the user's WhatsApp id, their phone number; empty when unknown
+	// UserID is the user's business-scoped user id (BSUID) the token was
+	// issued to; empty when unknown. A token is bound to whichever of WAID
+	// and UserID were known, and a completion is checked against whichever
+	// of them arrive (protocol.md 4.2).
+	UserID    string
 	IssuedAt  time.Time // when the token was issued
 	ExpiresAt time.Time // the first instant at which it is no longer valid
 	State     TokenState

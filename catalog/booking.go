@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -335,11 +336,12 @@ func (b *booking) tellLateBooking(ctx context.Context, r *endpoint.Request, bk c
 		}
 		bk = found
 	}
-	if r.Token.WAID == "" {
+	to := waflow.Address(r.Token.WAID, r.Token.UserID)
+	if to == "" {
 		b.log.Warn("appointment_booking: a booking was committed at the endpoint's deadline and the token names no user to tell")
 		return
 	}
-	if err := b.enqueue(ctx, confirmKey(bk), r.Token.WAID, r.Token.ID, "", b.confirmText(ctx, bk)); err != nil {
+	if err := b.enqueue(ctx, confirmKey(bk), to, r.Token.ID, "", b.confirmText(ctx, bk)); err != nil {
 		b.log.Error("appointment_booking: a booking was committed at the endpoint's deadline; its confirmation could not be queued", "error", err)
 		return
 	}
@@ -409,9 +411,8 @@ func (b *booking) complete(ctx context.Context, c registry.Completion) error {
 	}
 	// Keyed by the booking, not the completion: a confirmation already sent
 	// after a late commit is not sent again.
-	to := c.WAID
-	if to == "" {
-		to = c.Token.WAID
-	}
+	// The phone number when known, else the BSUID of a user with a
+	// username (protocol.md 4.2).
+	to := cmp.Or(c.WAID, c.Token.WAID, c.UserID, c.Token.UserID)
 	return b.enqueue(ctx, confirmKey(bk), to, c.Token.ID, c.MessageID, b.confirmText(ctx, bk))
 }

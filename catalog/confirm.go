@@ -11,7 +11,13 @@ import (
 // call with the key stores nothing), quoting message replyTo when it is not
 // empty.
 func (e *env) enqueue(ctx context.Context, key, to, tokenID, replyTo, text string) error {
-	body, err := graph.EncodeMessage(&graph.TextMessage{To: to, Body: text, ReplyTo: replyTo})
+	m := &graph.TextMessage{To: to, Body: text, ReplyTo: replyTo}
+	if waflow.IsBSUID(to) {
+		// A user known only by their business-scoped user id is reached
+		// through recipient (protocol.md 4.2).
+		m.To, m.Recipient = "", to
+	}
+	body, err := graph.EncodeMessage(m)
 	if err != nil {
 		return err
 	}

@@ -207,3 +207,41 @@ func TestBookingCompletionOfAnotherSession(t *testing.T) {
 		t.Fatalf("a confirmation was queued for another session's booking: %v", err)
 	}
 }
+
+// A booking made by a user known only by their business-scoped user id (a
+// user with a username, no phone number: protocol.md 4.2) is confirmed
+// through the outbox with recipient, the BSUID, and no to.
+func TestBookingConfirmedToBSUID(t *testing.T) {
+	const bsuid = "US.13491208655302741918"
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	f := newFlowHarness(t, "appointment_booking", time.Date(2026, 12, 2, 8, 10, 0, 0, berlin))
+	tok, rec, err := endpoint.StoreTokens{Issuer: f.issuer, Store: f.store}.Issue(context.Background(), "appointment_booking", bsuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.UserID != bsuid || rec.WAID != "" {
+		t.Fatalf("token issued to a BSUID: %+v", rec)
+	}
+	screen, d := f.exchange(tok, "TIME", map[string]any{"date": "2026-12-02", "time": "10:00", "reminder": false, "name": "Ada", "reason": "Check up"})
+	params, _ := d["extension_message_response"].(map[string]any)["params"].(map[string]any)
+	ref, _ := params["booking_ref"].(string)
+	if screen != "SUCCESS" || ref == "" {
+		t.Fatalf("book: %s %v", screen, d)
+	}
+	c := registry.Completion{Completion: waflow.Completion{MessageID: "wamid.done", TokenID: rec.ID, Flow: "appointment_booking", UserID: bsuid},
+		Values: map[string]any{"booking_ref": ref}, Token: rec}
+	if err := f.cat.Flow("appointment_booking").Complete(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.store.OutboxMessageByKey(context.Background(), "booking:"+ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(m.Payload, &body); err != nil {
+		t.Fatal(err)
+	}
+	if m.To != bsuid || body["recipient"] != bsuid || body["to"] != nil {
+		t.Fatalf("confirmation %+v, body %s: want recipient %s and no to", m, m.Payload, bsuid)
+	}
+}

@@ -364,31 +364,45 @@ func graphFix(err error) string {
 }
 
 func checkSubscription(ctx context.Context, cfg *Config) Check {
-	const name = "subscription"
 	if cfg.Graph == nil {
-		return graphMissing(name, cfg)
+		return graphMissing("subscription", cfg)
 	}
-	if cfg.WABAID == "" {
+	return CheckSubscription(ctx, cfg.Graph, cfg.WABAID, cfg.AppID)
+}
+
+// SubscriptionLister lists the apps subscribed to a WABA; *graph.Client is
+// one.
+type SubscriptionLister interface {
+	SubscribedApps(ctx context.Context, wabaID string) ([]graph.Application, error)
+}
+
+// CheckSubscription checks that an app (appID, when set) is subscribed to
+// WABA wabaID: without one, WhatsApp sends the WABA's webhooks nowhere and
+// Meta refuses to publish flows (139002, protocol.md 5.3). waflow doctor
+// and waflow flows status run it.
+func CheckSubscription(ctx context.Context, g SubscriptionLister, wabaID, appID string) Check {
+	const name = "subscription"
+	if wabaID == "" {
 		return fail(name, "no WhatsApp Business Account id configured", "set WAFLOW_WABA_ID (or -waba-id): WhatsApp Manager, Account tools, shows it")
 	}
-	subscribe := fmt.Sprintf("subscribe the app with the token of its system user: curl -X POST -H \"Authorization: Bearer $TOKEN\" https://graph.facebook.com/%s/%s/subscribed_apps", graph.DefaultVersion, cfg.WABAID)
-	apps, err := cfg.Graph.SubscribedApps(ctx, cfg.WABAID)
+	subscribe := fmt.Sprintf("subscribe the app with the token of its system user: curl -X POST -H \"Authorization: Bearer $TOKEN\" https://graph.facebook.com/%s/%s/subscribed_apps", graph.DefaultVersion, wabaID)
+	apps, err := g.SubscribedApps(ctx, wabaID)
 	if err != nil {
-		return fail(name, fmt.Sprintf("cannot list the apps subscribed to WABA %s: %v", cfg.WABAID, err), graphFix(err))
+		return fail(name, fmt.Sprintf("cannot list the apps subscribed to WABA %s: %v", wabaID, err), graphFix(err))
 	}
 	if len(apps) == 0 {
-		return fail(name, fmt.Sprintf("no app is subscribed to WABA %s: WhatsApp sends its webhooks nowhere", cfg.WABAID), subscribe)
+		return fail(name, fmt.Sprintf("no app is subscribed to WABA %s: WhatsApp sends its webhooks (completions, flow status) nowhere, and Meta refuses to publish flows until one is", wabaID), subscribe)
 	}
 	var names []string
-	found := cfg.AppID == ""
+	found := appID == ""
 	for _, a := range apps {
 		names = append(names, fmt.Sprintf("%s (%s)", a.Name, a.ID))
-		found = found || a.ID == cfg.AppID
+		found = found || a.ID == appID
 	}
 	if !found {
-		return fail(name, fmt.Sprintf("app %s is not subscribed to WABA %s (subscribed: %s)", cfg.AppID, cfg.WABAID, strings.Join(names, ", ")), subscribe)
+		return fail(name, fmt.Sprintf("app %s is not subscribed to WABA %s (subscribed: %s)", appID, wabaID, strings.Join(names, ", ")), subscribe)
 	}
-	return ok(name, fmt.Sprintf("subscribed to WABA %s: %s", cfg.WABAID, strings.Join(names, ", ")))
+	return ok(name, fmt.Sprintf("subscribed to WABA %s: %s", wabaID, strings.Join(names, ", ")))
 }
 
 // webhookFix says how to connect the webhook; the receiver stores only

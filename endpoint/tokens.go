@@ -47,13 +47,26 @@ const (
 	msgTokenUnknown = msgTokenInvalid
 )
 
-// Issue issues a token for flow and the user waID and records it as issued.
-func (t StoreTokens) Issue(ctx context.Context, flow, waID string) (string, waflow.FlowToken, error) {
-	tok, c, err := t.Issuer.Issue(flow, waID)
+// Issue issues a token for flow and the user to, and records it as issued.
+// to is the user's phone number or, for a user known only by it, their
+// business-scoped user id (waflow.IsBSUID tells them apart): the token is
+// bound to it either way (protocol.md 4.2).
+func (t StoreTokens) Issue(ctx context.Context, flow, to string) (string, waflow.FlowToken, error) {
+	if waflow.IsBSUID(to) {
+		return t.IssueUser(ctx, flow, "", to)
+	}
+	return t.IssueUser(ctx, flow, to, "")
+}
+
+// IssueUser issues a token for flow bound to the user's phone number waID
+// and business-scoped user id userID, whichever are known (at least one
+// should be), and records it as issued.
+func (t StoreTokens) IssueUser(ctx context.Context, flow, waID, userID string) (string, waflow.FlowToken, error) {
+	tok, c, err := t.Issuer.IssueUser(flow, waID, userID)
 	if err != nil {
 		return "", waflow.FlowToken{}, err
 	}
-	rec := waflow.FlowToken{ID: c.ID, Flow: c.Flow, WAID: c.WAID, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt}
+	rec := waflow.FlowToken{ID: c.ID, Flow: c.Flow, WAID: c.WAID, UserID: c.UserID, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt}
 	if err := t.Store.CreateToken(ctx, rec); err != nil {
 		return "", waflow.FlowToken{}, fmt.Errorf("recording flow token: %w", err)
 	}

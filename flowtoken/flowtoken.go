@@ -9,7 +9,8 @@
 //
 //	wf1.<base64url(payload)>.<base64url(HMAC-SHA256(secret, "wf1." + payload))>
 //
-// where the payload binds the flow name, the user's WhatsApp id, the expiry
+// where the payload binds the flow name, the user's WhatsApp id (phone
+// number) and/or business-scoped user id, the expiry
 // and a random 128-bit id. Whether a token was already used is state, kept by
 // the storage layer and keyed by that id.
 package flowtoken
@@ -45,19 +46,23 @@ const MaxLen = 1024
 
 // Claims is what a flow token says about itself.
 type Claims struct {
-	ID        string    // random, 22 base64url characters; the storage key
-	Flow      string    // the flow the token was issued for
-	WAID      string    // the user's WhatsApp id
+	ID   string // random, 22 base64url characters; the storage key
+	Flow string // the flow the token was issued for
+	WAID string // the user's WhatsApp id, their phone number; empty when unknown
+	// UserID is the user's business-scoped user id (BSUID), for a token
+	// sent to a user known by it (protocol.md 4.2); empty when unknown.
+	UserID    string
 	IssuedAt  time.Time // second precision
 	ExpiresAt time.Time // second precision
 }
 
 type payload struct {
-	ID   string `json:"i"`
-	Flow string `json:"f"`
-	WAID string `json:"u,omitempty"`
-	Iat  int64  `json:"t"`
-	Exp  int64  `json:"e"`
+	ID    string `json:"i"`
+	Flow  string `json:"f"`
+	WAID  string `json:"u,omitempty"`
+	BSUID string `json:"b,omitempty"`
+	Iat   int64  `json:"t"`
+	Exp   int64  `json:"e"`
 }
 
 // Issuer signs and verifies flow tokens with server secrets.
@@ -99,6 +104,13 @@ func (iss *Issuer) now() time.Time {
 
 // Issue returns a new token for flow and the user waID, with its claims.
 func (iss *Issuer) Issue(flow, waID string) (string, Claims, error) {
+	return iss.IssueUser(flow, waID, "")
+}
+
+// IssueUser returns a new token for flow and the user known by the phone
+// number waID, the business-scoped user id userID, or both (either may be
+// empty), with its claims.
+func (iss *Issuer) IssueUser(flow, waID, userID string) (string, Claims, error) {
 	if iss == nil || len(iss.secrets) == 0 {
 		return "", Claims{}, ErrNoSecret
 	}
@@ -116,10 +128,11 @@ func (iss *Issuer) Issue(flow, waID string) (string, Claims, error) {
 		ID:        base64.RawURLEncoding.EncodeToString(id[:]),
 		Flow:      flow,
 		WAID:      waID,
+		UserID:    userID,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(ttl),
 	}
-	p, err := json.Marshal(payload{ID: c.ID, Flow: flow, WAID: waID, Iat: now.Unix(), Exp: c.ExpiresAt.Unix()})
+	p, err := json.Marshal(payload{ID: c.ID, Flow: flow, WAID: waID, BSUID: userID, Iat: now.Unix(), Exp: c.ExpiresAt.Unix()})
 	if err != nil {
 		return "", Claims{}, err
 	}
@@ -208,7 +221,7 @@ func parseHead(head string) (Claims, error) {
 	if err := json.Unmarshal(raw, &p); err != nil || p.ID == "" || p.Flow == "" {
 		return Claims{}, ErrMalformed
 	}
-	return Claims{ID: p.ID, Flow: p.Flow, WAID: p.WAID, IssuedAt: time.Unix(p.Iat, 0), ExpiresAt: time.Unix(p.Exp, 0)}, nil
+	return Claims{ID: p.ID, Flow: p.Flow, WAID: p.WAID, UserID: p.BSUID, IssuedAt: time.Unix(p.Iat, 0), ExpiresAt: time.Unix(p.Exp, 0)}, nil
 }
 
 // A flow token comes back in every completion webhook, and the webhook is

@@ -355,3 +355,31 @@ func FuzzInspectSignatureJWT(f *testing.F) {
 		}
 	})
 }
+
+// A token sent to a user known by a business-scoped user id binds it, with
+// or without the phone number, and keeps it through redaction (what the
+// webhook stores).
+func TestIssueUserBindsBSUID(t *testing.T) {
+	iss, err := flowtoken.NewIssuer([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ waID, userID string }{{"", "US.13491208655302741918"}, {"15551234567", "US.13491208655302741918"}, {"15551234567", ""}} {
+		tok, c, err := iss.IssueUser("customer_survey", tc.waID, tc.userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.WAID != tc.waID || c.UserID != tc.userID {
+			t.Fatalf("claims %+v, want phone %q and BSUID %q", c, tc.waID, tc.userID)
+		}
+		for name, parse := range map[string]func() (flowtoken.Claims, error){
+			"Verify":        func() (flowtoken.Claims, error) { return iss.Verify(tok, "customer_survey") },
+			"ParseRedacted": func() (flowtoken.Claims, error) { return iss.ParseRedacted(flowtoken.Redact(tok)) },
+		} {
+			got, err := parse()
+			if err != nil || got.WAID != tc.waID || got.UserID != tc.userID || got.ID != c.ID {
+				t.Fatalf("%s: %+v, %v; want phone %q and BSUID %q", name, got, err, tc.waID, tc.userID)
+			}
+		}
+	}
+}

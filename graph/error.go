@@ -23,6 +23,12 @@ const (
 	// CodeAccessToken (190): the access token is invalid or has expired.
 	CodeAccessToken = 190
 
+	// CodeBSUIDUnsupported (131062): a message addressed by business-scoped
+	// user id (the recipient field) is of a kind Meta does not deliver to
+	// one, such as an authentication template with a one-tap, zero-tap or
+	// copy-code button; it needs the user's phone number (protocol.md 4.2).
+	CodeBSUIDUnsupported = 131062
+
 	// CodeFlowBlocked (132068): the flow is BLOCKED by health monitoring
 	// (or, On-Prem, its public key is missing or invalid); it cannot be
 	// sent and delivered copies cannot be opened.
@@ -219,6 +225,11 @@ func IsThrottled(err error) bool { return CodeOf(err) == CodeFlowThrottled }
 
 // IsBlocked reports whether err says the flow is BLOCKED (132068).
 func IsBlocked(err error) bool { return CodeOf(err) == CodeFlowBlocked }
+
+// IsBSUIDUnsupported reports whether err says the message cannot be sent to
+// a business-scoped user id (131062): it needs the user's phone number, and
+// sending it again unchanged fails the same way.
+func IsBSUIDUnsupported(err error) bool { return CodeOf(err) == CodeBSUIDUnsupported }
 
 // IsAccessTokenError reports whether err says the access token is invalid
 // or expired (190).

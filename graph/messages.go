@@ -54,9 +54,9 @@ type Message interface {
 // TemplateMessage with a flow button.
 type FlowMessage struct {
 	To string // recipient's WhatsApp id or phone number
-	// Recipient is the user's business-scoped user id (BSUID), for a user
-	// known by it alone; Meta sends to To when both are set (protocol.md
-	// 4.2). One of To and Recipient is required.
+	// Recipient is the recipient's business-scoped user id (BSUID) or parent
+	// BSUID, for a user whose phone number is not known: it is sent when To
+	// is empty (protocol.md 4.2). One of To and Recipient is required.
 	Recipient string
 	Header    string // optional header text
 	Body      string // body text, required
@@ -84,9 +84,12 @@ type FlowMessage struct {
 // conversations (protocol.md 5.2). With FlowButton set it fills the
 // template's flow button.
 type TemplateMessage struct {
-	To       string // recipient's WhatsApp id or phone number
-	Name     string // the template name, required
-	Language string // the template language code, such as "en_US", required
+	To string // recipient's WhatsApp id or phone number
+	// Recipient is the recipient's BSUID, sent when To is empty (see
+	// FlowMessage.Recipient).
+	Recipient string
+	Name      string // the template name, required
+	Language  string // the template language code, such as "en_US", required
 	// BodyParameters fill the body's {{1}}, {{2}}, ... placeholders.
 	BodyParameters []string
 	// FlowButton fills the flow button, when the template has one.
@@ -107,7 +110,10 @@ type FlowButton struct {
 
 // TextMessage is a plain text message.
 type TextMessage struct {
-	To         string // recipient's WhatsApp id or phone number
+	To string // recipient's WhatsApp id or phone number
+	// Recipient is the recipient's BSUID, sent when To is empty (see
+	// FlowMessage.Recipient).
+	Recipient  string
 	Body       string // required, at most MaxTextBodyLen characters
 	PreviewURL bool   // let WhatsApp render a preview of the first URL
 	ReplyTo    string // wamid of a message this one quotes, if any
@@ -118,8 +124,9 @@ type TextMessage struct {
 type SendResult struct {
 	MessageID string // messages[0].id, the wamid
 	Status    string // messages[0].message_status, such as "accepted"; may be empty
-	WAID      string // contacts[0].wa_id, the recipient's WhatsApp id
+	WAID      string // contacts[0].wa_id, the recipient's WhatsApp id; absent for a send by BSUID
 	Input     string // contacts[0].input, the recipient as given
+	UserID    string // contacts[0].user_id, the recipient's BSUID, for a send by BSUID
 }
 
 // Wire shapes of POST /{PHONE_NUMBER_ID}/messages.
@@ -210,11 +217,17 @@ func checkLen(field, s string, n int) error {
 	return nil
 }
 
+// newMessage starts a message to to, the phone number, or when it is empty
+// to recipient, the business-scoped user id: Meta takes to over recipient
+// when both are sent, so only one is (protocol.md 4.2).
 func newMessage(to, recipient, typ, replyTo string) (*messageRequest, error) {
 	if to == "" && recipient == "" {
-		return nil, invalid("recipient (to) is empty")
+		return nil, invalid("recipient is empty: give the phone number (to) or the business-scoped user id (recipient)")
 	}
-	r := &messageRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Recipient: recipient, Type: typ}
+	r := &messageRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Type: typ}
+	if to == "" {
+		r.Recipient = recipient
+	}
 	if replyTo != "" {
 		r.Context = &messageContext{MessageID: replyTo}
 	}
@@ -294,7 +307,7 @@ func (m *FlowMessage) request() (*messageRequest, error) {
 }
 
 func (m *TemplateMessage) request() (*messageRequest, error) {
-	r, err := newMessage(m.To, "", "template", m.ReplyTo)
+	r, err := newMessage(m.To, m.Recipient, "template", m.ReplyTo)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +342,7 @@ func (m *TemplateMessage) request() (*messageRequest, error) {
 }
 
 func (m *TextMessage) request() (*messageRequest, error) {
-	r, err := newMessage(m.To, "", "text", m.ReplyTo)
+	r, err := newMessage(m.To, m.Recipient, "text", m.ReplyTo)
 	if err != nil {
 		return nil, err
 	}
@@ -356,8 +369,9 @@ func EncodeMessage(m Message) ([]byte, error) {
 // sendResponse is the answer of POST /{PHONE_NUMBER_ID}/messages.
 type sendResponse struct {
 	Contacts []struct {
-		Input string `json:"input"`
-		WAID  string `json:"wa_id"`
+		Input  string `json:"input"`
+		WAID   string `json:"wa_id"`
+		UserID string `json:"user_id"`
 	} `json:"contacts"`
 	Messages []struct {
 		ID            string `json:"id"`
@@ -380,18 +394,20 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, m Message) (*Se
 }
 
 // SendEncoded posts a body made by EncodeMessage, as Send does. It checks
-// that body is a WhatsApp message object with a recipient.
+// that body is a WhatsApp message object with a recipient (to, or recipient
+// for a business-scoped user id).
 func (c *Client) SendEncoded(ctx context.Context, phoneNumberID string, body []byte) (*SendResult, error) {
 	var probe struct {
 		MessagingProduct string `json:"messaging_product"`
 		To               string `json:"to"`
+		Recipient        string `json:"recipient"`
 		Type             string `json:"type"`
 	}
 	if err := json.Unmarshal(body, &probe); err != nil {
 		return nil, fmt.Errorf("graph: send message: %w: body is not a JSON object: %w", ErrInvalidRequest, err)
 	}
-	if probe.MessagingProduct != "whatsapp" || probe.To == "" || probe.Type == "" {
-		return nil, fmt.Errorf("graph: send message: %w: body lacks messaging_product \"whatsapp\", to or type", ErrInvalidRequest)
+	if probe.MessagingProduct != "whatsapp" || (probe.To == "" && probe.Recipient == "") || probe.Type == "" {
+		return nil, fmt.Errorf("graph: send message: %w: body lacks messaging_product \"whatsapp\", to (or recipient) or type", ErrInvalidRequest)
 	}
 	return c.send(ctx, phoneNumberID, body)
 }
@@ -414,7 +430,7 @@ func (c *Client) send(ctx context.Context, phoneNumberID string, body []byte) (*
 	}
 	res := &SendResult{MessageID: r.Messages[0].ID, Status: r.Messages[0].MessageStatus}
 	if len(r.Contacts) > 0 {
-		res.WAID, res.Input = r.Contacts[0].WAID, r.Contacts[0].Input
+		res.WAID, res.Input, res.UserID = r.Contacts[0].WAID, r.Contacts[0].Input, r.Contacts[0].UserID
 	}
 	return res, nil
 }

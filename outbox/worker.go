@@ -367,8 +367,13 @@ func (w *Worker) process(ctx context.Context, m waflow.OutboxMessage) Result {
 		return w.settle(ctx, log, m, Result{Outcome: Retry, Err: err, Next: next}, attemptPrefix(n)+err.Error())
 	default:
 		why := err.Error()
-		if graph.IsTemporary(err) {
+		switch {
+		case graph.IsTemporary(err):
 			why = fmt.Sprintf("gave up after %d attempts: %s", n, why)
+		case graph.IsBSUIDUnsupported(err):
+			// protocol.md 4.2: a message kind Meta does not deliver to a
+			// BSUID. Sending it again unchanged fails the same way.
+			why = fmt.Sprintf("not sent: the recipient %s is a business-scoped user id and Meta does not deliver this kind of message to one (131062); it needs the user's phone number: %s", m.To, why)
 		}
 		log.Error("outbox: message not sent; settled as dead", "error", why)
 		return w.settle(ctx, log, m, Result{Outcome: Dead, Err: err}, attemptPrefix(n)+why)

@@ -12,13 +12,13 @@ import (
 	"github.com/waflow/waflow"
 )
 
-const completionCols = `message_id, coalesce(token_id, ''), flow, wa_id, user_id, context_id, response, completed_at,
-	received_at, recorded_at, handled_at, coalesce(inbox_event_id, 0), status, result`
+const completionCols = `message_id, coalesce(token_id, ''), flow, wa_id, user_id, parent_user_id, username, context_id, response,
+	completed_at, received_at, recorded_at, handled_at, coalesce(inbox_event_id, 0), status, result`
 
 func scanCompletion(r pgx.Row) (waflow.Completion, error) {
 	var c waflow.Completion
 	var status string
-	err := r.Scan(&c.MessageID, &c.TokenID, &c.Flow, &c.WAID, &c.UserID, &c.ContextID, &c.Response,
+	err := r.Scan(&c.MessageID, &c.TokenID, &c.Flow, &c.WAID, &c.UserID, &c.ParentUserID, &c.Username, &c.ContextID, &c.Response,
 		timeCol{&c.CompletedAt}, timeCol{&c.ReceivedAt}, timeCol{&c.RecordedAt}, timeCol{&c.HandledAt},
 		&c.InboxEventID, &status, &c.Result)
 	c.Status = waflow.CompletionStatus(status)
@@ -35,10 +35,10 @@ func insertCompletion(ctx context.Context, q querier, c waflow.Completion) (bool
 	if c.InboxEventID != 0 {
 		inbox = c.InboxEventID
 	}
-	tag, err := q.Exec(ctx, `INSERT INTO completions (message_id, token_id, flow, wa_id, user_id, context_id, response,
-		completed_at, received_at, recorded_at, inbox_event_id, status, result)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (message_id) DO NOTHING`,
-		c.MessageID, token, c.Flow, c.WAID, c.UserID, c.ContextID, c.Response, c.CompletedAt, c.ReceivedAt,
+	tag, err := q.Exec(ctx, `INSERT INTO completions (message_id, token_id, flow, wa_id, user_id, parent_user_id, username,
+		context_id, response, completed_at, received_at, recorded_at, inbox_event_id, status, result)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (message_id) DO NOTHING`,
+		c.MessageID, token, c.Flow, c.WAID, c.UserID, c.ParentUserID, c.Username, c.ContextID, c.Response, c.CompletedAt, c.ReceivedAt,
 		c.RecordedAt, inbox, string(c.Status), c.Result)
 	return err == nil && tag.RowsAffected() == 1, err
 }

@@ -61,7 +61,7 @@ func (db *DB) AddEvents(ctx context.Context, events []waflow.InboxEvent) (int, e
 // ClaimEvents implements waflow.InboxStore (see claim).
 func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.InboxEvent, error) {
 	return claim(ctx, db, "ClaimEvents", "inbox_events", "processing", eventCols, owner, max, lease, scanEvent,
-		func(e waflow.InboxEvent) int64 { return e.ID })
+		func(e waflow.InboxEvent) int64 { return e.ID }, "")
 }
 
 // FinishEvent implements waflow.InboxStore.

@@ -20,12 +20,14 @@ import (
 // SQL so that the partial indexes on state apply.
 
 // claim leases up to max due rows of table to owner for lease, putting them in
-// state leased, and returns them (scanned by scan from cols) in id order.
+// state leased, and returns them (scanned by scan from cols) in id order;
+// pendingFilter (SQL beginning with AND, or empty) narrows the pending rows
+// it takes.
 // FOR UPDATE SKIP LOCKED lets replicas claim side by side: each skips the
 // rows another is claiming. The lease and the due times are read on the
 // database's clock (dbClock).
 func claim[T any](ctx context.Context, db *DB, op, table, leased, cols string, owner string, max int, lease time.Duration,
-	scan func(pgx.Row) (T, error), id func(T) int64) ([]T, error) {
+	scan func(pgx.Row) (T, error), id func(T) int64, pendingFilter string) ([]T, error) {
 	if db.closed.Load() {
 		return nil, waflow.ErrClosed
 	}
@@ -37,7 +39,7 @@ func claim[T any](ctx context.Context, db *DB, op, table, leased, cols string, o
 			lease_until = coalesce($3::timestamptz, now()) + $2::bigint * interval '1 microsecond'
 		WHERE id IN (
 			SELECT id FROM `+table+`
-			WHERE (state = 'pending' AND next_attempt_at <= coalesce($3::timestamptz, now()))
+			WHERE (state = 'pending' AND next_attempt_at <= coalesce($3::timestamptz, now())`+pendingFilter+`)
 				OR (state = '`+leased+`' AND lease_until <= coalesce($3::timestamptz, now()))
 			ORDER BY id LIMIT $4
 			FOR UPDATE SKIP LOCKED)

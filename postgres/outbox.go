@@ -12,14 +12,14 @@ import (
 )
 
 const outboxCols = `id, idempotency_key, recipient, coalesce(token_id, ''), payload, state, attempts, last_error,
-	next_attempt_at, lease_owner, lease_until, coalesce(wamid, ''), created_at, sent_at`
+	next_attempt_at, lease_owner, lease_until, coalesce(wamid, ''), created_at, sent_at, flow`
 
 func scanOutbox(r pgx.Row) (waflow.OutboxMessage, error) {
 	var m waflow.OutboxMessage
 	var state string
 	err := r.Scan(&m.ID, &m.IdempotencyKey, &m.To, &m.TokenID, &m.Payload, &state, &m.Attempts, &m.LastError,
 		timeCol{&m.NextAttemptAt}, &m.LeaseOwner, timeCol{&m.LeaseUntil}, &m.WAMID, timeCol{&m.CreatedAt},
-		timeCol{&m.SentAt})
+		timeCol{&m.SentAt}, &m.Flow)
 	m.State = waflow.OutboxState(state)
 	return m, err
 }
@@ -43,13 +43,13 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.Outbo
 		}
 	}
 	stored, err := scanOutbox(db.pool.QueryRow(ctx, `INSERT INTO outbox_messages
-		(idempotency_key, recipient, token_id, payload, next_attempt_at, created_at)
-		VALUES ($1, $2, $3, $4, coalesce($5, $6::timestamptz, now()), coalesce($5, $6::timestamptz, now()))
+		(idempotency_key, recipient, token_id, payload, flow, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $7, coalesce($5, $6::timestamptz, now()), coalesce($5, $6::timestamptz, now()))
 		ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+outboxCols,
 		m.IdempotencyKey, m.To, nullIfEmpty(m.TokenID), m.Payload,
 		// A zero CreatedAt is the database's clock: due at once whatever
 		// this replica's clock says.
-		pgtype.Timestamptz{Time: m.CreatedAt, Valid: !m.CreatedAt.IsZero()}, db.dbClock()))
+		pgtype.Timestamptz{Time: m.CreatedAt, Valid: !m.CreatedAt.IsZero()}, db.dbClock(), m.Flow))
 	if err == nil {
 		return stored, true, nil
 	}
@@ -61,10 +61,17 @@ func (db *DB) Enqueue(ctx context.Context, m waflow.OutboxMessage) (waflow.Outbo
 	return stored, false, err
 }
 
+// pausedFlowFilter leaves out the messages of a flow that Meta's flows
+// webhooks reported BLOCKED or THROTTLED (waflow.FlowHealth): they stay
+// pending until the flow is healthy again. A message whose lease ran out is
+// still taken, to be settled.
+const pausedFlowFilter = ` AND NOT EXISTS (SELECT 1 FROM flow_health AS h
+	WHERE h.flow = outbox_messages.flow AND outbox_messages.flow <> '' AND h.paused)`
+
 // ClaimOutbox implements waflow.OutboxStore (see claim).
 func (db *DB) ClaimOutbox(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.OutboxMessage, error) {
 	return claim(ctx, db, "ClaimOutbox", "outbox_messages", "sending", outboxCols, owner, max, lease, scanOutbox,
-		func(m waflow.OutboxMessage) int64 { return m.ID })
+		func(m waflow.OutboxMessage) int64 { return m.ID }, pausedFlowFilter)
 }
 
 // MarkSent implements waflow.OutboxStore.

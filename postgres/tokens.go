@@ -10,12 +10,12 @@ import (
 	"github.com/waflow/waflow"
 )
 
-const tokenCols = `id, flow, wa_id, issued_at, expires_at, state, used_at, coalesce(message_id, '')`
+const tokenCols = `id, flow, wa_id, user_id, issued_at, expires_at, state, used_at, coalesce(message_id, '')`
 
 func scanToken(r pgx.Row) (waflow.FlowToken, error) {
 	var t waflow.FlowToken
 	var state string
-	err := r.Scan(&t.ID, &t.Flow, &t.WAID, timeCol{&t.IssuedAt}, timeCol{&t.ExpiresAt}, &state,
+	err := r.Scan(&t.ID, &t.Flow, &t.WAID, &t.UserID, timeCol{&t.IssuedAt}, timeCol{&t.ExpiresAt}, &state,
 		timeCol{&t.UsedAt}, &t.MessageID)
 	t.State = waflow.TokenState(state)
 	return t, err
@@ -32,9 +32,9 @@ func (db *DB) CreateToken(ctx context.Context, t waflow.FlowToken) error {
 	if t.IssuedAt.IsZero() {
 		t.IssuedAt = db.now()
 	}
-	tag, err := db.pool.Exec(ctx, `INSERT INTO flow_tokens (id, flow, wa_id, issued_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
-		t.ID, t.Flow, t.WAID, t.IssuedAt, t.ExpiresAt)
+	tag, err := db.pool.Exec(ctx, `INSERT INTO flow_tokens (id, flow, wa_id, user_id, issued_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+		t.ID, t.Flow, t.WAID, t.UserID, t.IssuedAt, t.ExpiresAt)
 	if err != nil {
 		return wrap(err, "CreateToken")
 	}

@@ -36,8 +36,12 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("responses: unknown format %q: want csv, jsonl or json", s)
 }
 
-// FixedColumns are the first columns of a CSV export, in order.
-var FixedColumns = []string{"received_at", "message_id", "wa_id", "user_id", "status"}
+// FixedColumns are the first columns of a CSV export, in order. The user
+// is named by whichever identifiers Meta sent (protocol.md 4.2): wa_id, the
+// phone number, is empty for a user with a username who keeps it hidden;
+// user_id is the business-scoped user id, parent_user_id its parent, and
+// username the user's WhatsApp username.
+var FixedColumns = []string{"received_at", "message_id", "wa_id", "user_id", "parent_user_id", "username", "status"}
 
 // ExtraColumn is the last column of a CSV export: the keys of a response
 // that are not among the flow's fields, as a JSON object.
@@ -217,7 +221,10 @@ func (w *Writer) writeCSV(c waflow.Completion) error {
 	w.cells[1] = c.MessageID
 	w.cells[2] = c.WAID
 	w.cells[3] = c.UserID
-	w.cells[4] = string(c.Status)
+	w.cells[4] = c.ParentUserID
+	// A username is chosen by the user: "@ana" would be a formula.
+	w.cells[5] = Neutralize(c.Username)
+	w.cells[6] = string(c.Status)
 	w.extra.Reset()
 	err := eachMember(c.Response, func(k string, v json.RawMessage) {
 		if k == tokenKey {
@@ -290,6 +297,8 @@ func (w *Writer) writeJSON(c waflow.Completion) error {
 	str("token_id", c.TokenID, false)
 	str("wa_id", c.WAID, false)
 	str("user_id", c.UserID, false)
+	str("parent_user_id", c.ParentUserID, false)
+	str("username", c.Username, false)
 	str("context_id", c.ContextID, false)
 	str("status", string(c.Status), false)
 	str("result", c.Result, false)

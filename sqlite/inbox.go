@@ -89,7 +89,7 @@ func insertEvents(ctx context.Context, stmt *sql.Stmt, events []waflow.InboxEven
 // ClaimEvents implements waflow.InboxStore (see claim).
 func (db *DB) ClaimEvents(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.InboxEvent, error) {
 	return claim(ctx, db, "ClaimEvents", "inbox_events", "processing", eventCols, owner, max, lease, scanEvent,
-		func(e waflow.InboxEvent) int64 { return e.ID })
+		func(e waflow.InboxEvent) int64 { return e.ID }, "")
 }
 
 // FinishEvent implements waflow.InboxStore.

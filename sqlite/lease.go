@@ -19,11 +19,13 @@ import (
 // SQL so that the partial indexes on state apply.
 
 // claim leases up to max due rows of table to owner for lease, putting them in
-// state leased, and returns them (scanned by scan from cols) in id order.
+// state leased, and returns them (scanned by scan from cols) in id order;
+// pendingFilter (SQL beginning with AND, or empty) narrows the pending rows
+// it takes.
 // The single UPDATE is atomic, and the one-writer rule orders it with every
 // other write.
 func claim[T any](ctx context.Context, db *DB, op, table, leased, cols string, owner string, max int, lease time.Duration,
-	scan func(rowScanner) (T, error), id func(T) int64) ([]T, error) {
+	scan func(rowScanner) (T, error), id func(T) int64, pendingFilter string) ([]T, error) {
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
 	}
@@ -39,7 +41,7 @@ func claim[T any](ctx context.Context, db *DB, op, table, leased, cols string, o
 	rows, err := tx.QueryContext(ctx, `UPDATE `+table+`
 		SET state = '`+leased+`', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
 		WHERE id IN (
-			SELECT id FROM `+table+` WHERE state = 'pending' AND next_attempt_at <= ?3
+			SELECT id FROM `+table+` WHERE state = 'pending' AND next_attempt_at <= ?3`+pendingFilter+`
 			UNION ALL
 			SELECT id FROM `+table+` WHERE state = '`+leased+`' AND lease_until <= ?3
 			ORDER BY id LIMIT ?4)

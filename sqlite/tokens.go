@@ -9,14 +9,14 @@ import (
 	"github.com/waflow/waflow"
 )
 
-const tokenCols = `id, flow, wa_id, issued_at, expires_at, state, used_at, message_id`
+const tokenCols = `id, flow, wa_id, user_id, issued_at, expires_at, state, used_at, message_id`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanToken(r rowScanner) (waflow.FlowToken, error) {
 	var t waflow.FlowToken
 	var state string
-	err := r.Scan(&t.ID, &t.Flow, &t.WAID, timeCol{&t.IssuedAt}, timeCol{&t.ExpiresAt}, &state,
+	err := r.Scan(&t.ID, &t.Flow, &t.WAID, &t.UserID, timeCol{&t.IssuedAt}, timeCol{&t.ExpiresAt}, &state,
 		timeCol{&t.UsedAt}, nullString{&t.MessageID})
 	t.State = waflow.TokenState(state)
 	return t, err
@@ -33,9 +33,9 @@ func (db *DB) CreateToken(ctx context.Context, t waflow.FlowToken) error {
 	if t.IssuedAt.IsZero() {
 		t.IssuedAt = db.now()
 	}
-	res, err := db.exec(ctx, `INSERT INTO flow_tokens (id, flow, wa_id, issued_at, expires_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		t.ID, t.Flow, t.WAID, micros(t.IssuedAt), micros(t.ExpiresAt))
+	res, err := db.exec(ctx, `INSERT INTO flow_tokens (id, flow, wa_id, user_id, issued_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		t.ID, t.Flow, t.WAID, t.UserID, micros(t.IssuedAt), micros(t.ExpiresAt))
 	if err != nil {
 		return wrap(err, "CreateToken")
 	}

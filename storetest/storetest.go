@@ -57,6 +57,9 @@ func Run(t *testing.T, open Opener) {
 		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},
 		{"Outbox/Unknown", testOutboxUnknown},
 		{"Deployment/RoundTrip", testDeploymentRoundTrip},
+		{"Users/Merge", testUsersMerge},
+		{"Users/IDsKept", testUserIDsKept},
+		{"FlowHealth/PausesOutbox", testFlowHealthPausesOutbox},
 		{"Store/PingClose", testPingClose},
 	})
 }

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,13 +17,45 @@ type Message struct {
 	// UserID is the user's business-scoped user id (BSUID), when Meta sends
 	// it: the message's from_user_id, or else the user_id of the
 	// notification's contact (Event.DecodeMessage looks there).
-	UserID    string
+	UserID string
+	// ParentUserID is the user's parent BSUID, when parent BSUIDs are
+	// enabled: the message's from_parent_user_id, or else the
+	// parent_user_id of the notification's contact.
+	ParentUserID string
+	// Username is the user's WhatsApp username, from the notification's
+	// contact (contacts[].profile.username), when they adopted one.
+	Username  string
 	Timestamp time.Time // when the user sent it; zero if absent or garbled
 	Type      string    // "interactive", "text", "image"...
 	// ContextID is the wamid of the message this one answers: for a flow
 	// completion, the flow message we sent.
 	ContextID   string
 	Interactive *Interactive
+	// System is set for a system message (Type "system"): a user who
+	// changed their phone number or business-scoped user id.
+	System *SystemChange
+}
+
+// The system message types that report a changed identifier
+// (protocol.md 4.2).
+const (
+	UserChangedNumber = "user_changed_number"
+	UserChangedUserID = "user_changed_user_id"
+)
+
+// SystemChange is the system part of a system message: the user's new
+// identifiers and the previous BSUIDs.
+type SystemChange struct {
+	Type string // UserChangedNumber, UserChangedUserID...
+	// WAID is the user's new phone number (user_changed_number).
+	WAID string
+	// UserID and ParentUserID are the new BSUIDs, when sent (system.user_id
+	// and system.parent_user_id, else the message's from_user_id and
+	// from_parent_user_id).
+	UserID, ParentUserID string
+	// PreviousUserID and PreviousParentUserID are the BSUIDs the user had
+	// before the change.
+	PreviousUserID, PreviousParentUserID string
 }
 
 // Interactive is the interactive part of a message.
@@ -50,11 +83,15 @@ type wireMessage struct {
 	ID        flexString `json:"id"`
 	From      flexString `json:"from"`
 	FromUser  flexString `json:"from_user_id"`
+	FromPUser flexString `json:"from_parent_user_id"`
 	Timestamp flexString `json:"timestamp"`
 	Type      string     `json:"type"`
 	Context   *struct {
 		ID flexString `json:"id"`
 	} `json:"context"`
+	// System is decoded on its own, leniently: a system part of an
+	// unexpected shape must not make the whole notification a 400.
+	System      json.RawMessage `json:"system"`
 	Interactive *struct {
 		Type     string `json:"type"`
 		NFMReply *struct {
@@ -73,9 +110,28 @@ func decodeMessage(raw json.RawMessage) (*Message, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, errors.New(jsonErrText(err))
 	}
-	m := &Message{ID: string(w.ID), From: string(w.From), UserID: string(w.FromUser), Timestamp: unixTime(w.Timestamp), Type: w.Type}
+	m := &Message{ID: string(w.ID), From: string(w.From), UserID: string(w.FromUser), ParentUserID: string(w.FromPUser),
+		Timestamp: unixTime(w.Timestamp), Type: w.Type}
 	if w.Context != nil {
 		m.ContextID = string(w.Context.ID)
+	}
+	var s struct {
+		Type           string     `json:"type"`
+		WAID           flexString `json:"wa_id"`
+		UserID         flexString `json:"user_id"`
+		ParentUserID   flexString `json:"parent_user_id"`
+		PreviousUserID flexString `json:"previous_user_id"`
+		PreviousParent flexString `json:"previous_parent_user_id"`
+	}
+	if isObject(w.System) && json.Unmarshal(w.System, &s) == nil {
+		m.System = &SystemChange{Type: s.Type, WAID: string(s.WAID), UserID: string(s.UserID), ParentUserID: string(s.ParentUserID),
+			PreviousUserID: string(s.PreviousUserID), PreviousParentUserID: string(s.PreviousParent)}
+		if m.System.UserID == "" {
+			m.System.UserID = m.UserID
+		}
+		if m.System.ParentUserID == "" {
+			m.System.ParentUserID = m.ParentUserID
+		}
 	}
 	if w.Interactive != nil {
 		m.Interactive = &Interactive{Type: w.Interactive.Type}
@@ -99,48 +155,88 @@ func decodeMessage(raw json.RawMessage) (*Message, error) {
 }
 
 // DecodeMessage decodes the message of a messages event; it fails when the
-// event holds none. A message without from_user_id takes the user_id of the
-// notification's contact: the one whose wa_id is the message's from, or the
-// only one.
+// event holds none. What the message leaves out of the user's identifiers
+// (from_user_id, from_parent_user_id, and the username, which only
+// contacts carry) is taken from the notification's contact: the one whose
+// wa_id is the message's from or whose user_id is its from_user_id, or the
+// only one. A message with no from (a user with a username, protocol.md
+// 4.2) takes the contact's wa_id when it has one.
 func (e *Event) DecodeMessage() (*Message, error) {
 	if len(e.Message) == 0 {
 		return nil, errors.New("webhook: the event holds no message")
 	}
 	m, err := decodeMessage(e.Message)
-	if err == nil && m.UserID == "" && len(e.Contacts) > 0 {
-		m.UserID = contactUserID(e.Contacts, m.From)
+	if err == nil && len(e.Contacts) > 0 {
+		if c, ok := findContact(decodeContacts(e.Contacts), m.From, m.UserID); ok {
+			m.From = cmp.Or(m.From, c.WAID)
+			m.UserID = cmp.Or(m.UserID, c.UserID)
+			m.ParentUserID = cmp.Or(m.ParentUserID, c.ParentUserID)
+			m.Username = c.Username
+		}
 	}
 	return m, err
 }
 
-// contactUserID returns the user_id of the contact of waID in contacts (the
-// value's contacts array), or of the only contact; "" when there is none.
-func contactUserID(contacts json.RawMessage, waID string) string {
+// Contact is one entry of a notification's contacts array: a user, by
+// whichever identifiers Meta sent (protocol.md 4.2).
+type Contact struct {
+	WAID         string // the phone number; absent for some users with a username
+	UserID       string // the BSUID
+	ParentUserID string // the parent BSUID, when enabled
+	Username     string // profile.username
+	Name         string // profile.name
+}
+
+// decodeContacts decodes a contacts array leniently: nil when it is not
+// one.
+func decodeContacts(raw json.RawMessage) []Contact {
 	var cs []struct {
-		WAID   flexString `json:"wa_id"`
-		UserID flexString `json:"user_id"`
+		WAID         flexString `json:"wa_id"`
+		UserID       flexString `json:"user_id"`
+		ParentUserID flexString `json:"parent_user_id"`
+		Profile      struct {
+			Name     string `json:"name"`
+			Username string `json:"username"`
+		} `json:"profile"`
 	}
-	if json.Unmarshal(contacts, &cs) != nil {
-		return ""
+	if json.Unmarshal(raw, &cs) != nil {
+		return nil
 	}
+	out := make([]Contact, 0, len(cs))
 	for _, c := range cs {
-		if waID != "" && string(c.WAID) == waID {
-			return string(c.UserID)
+		out = append(out, Contact{WAID: string(c.WAID), UserID: string(c.UserID), ParentUserID: string(c.ParentUserID),
+			Username: c.Profile.Username, Name: c.Profile.Name})
+	}
+	return out
+}
+
+// DecodeContacts decodes the notification's contacts array (empty when it
+// has none or it is not an array).
+func (e *Event) DecodeContacts() []Contact { return decodeContacts(e.Contacts) }
+
+// findContact returns the contact of waID or userID, or the only contact.
+func findContact(cs []Contact, waID, userID string) (Contact, bool) {
+	for _, c := range cs {
+		if (waID != "" && c.WAID == waID) || (userID != "" && c.UserID == userID) {
+			return c, true
 		}
 	}
 	if len(cs) == 1 {
-		return string(cs[0].UserID)
+		return cs[0], true
 	}
-	return ""
+	return Contact{}, false
 }
 
 // Status is a delivery status of a message we sent.
 type Status struct {
 	ID          string // the wamid of our message
 	Status      string // sent, delivered, read, failed
-	RecipientID string
-	Timestamp   time.Time
-	Errors      []StatusError
+	RecipientID string // the recipient's phone number; absent for some users with a username
+	// RecipientUserID and RecipientParentUserID are the recipient's BSUID
+	// and parent BSUID (recipient_user_id, recipient_parent_user_id).
+	RecipientUserID, RecipientParentUserID string
+	Timestamp                              time.Time
+	Errors                                 []StatusError
 }
 
 // StatusError is one error of a failed status.
@@ -157,6 +253,8 @@ func decodeStatus(raw json.RawMessage) (*Status, error) {
 		ID          flexString `json:"id"`
 		Status      string     `json:"status"`
 		RecipientID flexString `json:"recipient_id"`
+		RecipientU  flexString `json:"recipient_user_id"`
+		RecipientPU flexString `json:"recipient_parent_user_id"`
 		Timestamp   flexString `json:"timestamp"`
 		Errors      []struct {
 			Code  flexInt `json:"code"`
@@ -166,7 +264,8 @@ func decodeStatus(raw json.RawMessage) (*Status, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, errors.New(jsonErrText(err))
 	}
-	s := &Status{ID: string(w.ID), Status: w.Status, RecipientID: string(w.RecipientID), Timestamp: unixTime(w.Timestamp)}
+	s := &Status{ID: string(w.ID), Status: w.Status, RecipientID: string(w.RecipientID), RecipientUserID: string(w.RecipientU),
+		RecipientParentUserID: string(w.RecipientPU), Timestamp: unixTime(w.Timestamp)}
 	for _, e := range w.Errors {
 		s.Errors = append(s.Errors, StatusError{Code: int64(e.Code), Title: e.Title})
 	}
@@ -212,6 +311,8 @@ type FlowsEvent struct {
 	Warning       string
 	// Time is the entry's time: when Meta raised the event.
 	Time time.Time
+	// WABAID is the entry's id: the WhatsApp Business Account of the flow.
+	WABAID string
 }
 
 // FlowError is one error type of an error-rate alert.
@@ -269,6 +370,7 @@ func (e *Event) DecodeFlowsEvent() (*FlowsEvent, error) {
 	if e.EntryTime > 0 && e.EntryTime <= maxUnix {
 		fe.Time = time.Unix(e.EntryTime, 0).UTC()
 	}
+	fe.WABAID = e.EntryID
 	return fe, nil
 }
 

@@ -2,6 +2,8 @@ package webhook_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -145,6 +147,42 @@ func FuzzParseRedacts(f *testing.F) {
 			}
 			if ft := r.FlowToken; ft != "" && ft != flowtoken.Redacted && !flowtoken.IsRedacted(ft) {
 				t.Fatalf("a stored completion's flow_token is not redacted: %q", ft)
+			}
+		}
+	})
+}
+
+// FuzzUsers checks Event.Users on any stored event: it never panics, and
+// every sighting it returns is one the store accepts (a phone number or a
+// BSUID, each of its documented shape).
+func FuzzUsers(f *testing.F) {
+	for _, name := range []string{"completion_username_no_phone.json", "text_same_user_with_phone.json",
+		"status_delivered_to_bsuid.json", "system_user_changed_user_id.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "bsuid", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"entry":[{"changes":[{"field":"user_id_update","value":{"user_id_update":[{"wa_id":"1555","user_id":"US.1","previous_user_id":"US.2"}]}}]}]}`))
+	f.Add([]byte(`{"entry":[{"changes":[{"field":"messages","value":{"contacts":[{"wa_id":"US.1","user_id":"15551234567"}],"messages":[{"id":"w","from":"US.9"}]}}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := webhook.Parse(body)
+		if err != nil {
+			return
+		}
+		for _, ev := range evs {
+			e, err := webhook.DecodeEvent(ev.Payload)
+			if err != nil {
+				t.Fatalf("a parsed event does not decode: %v", err)
+			}
+			for _, s := range e.Users(time.Unix(1730231903, 0)) {
+				if err := s.Validate(); err != nil {
+					t.Fatalf("sighting %+v of %s: %v", s, ev.Payload, err)
+				}
+				if s.At.IsZero() {
+					t.Fatalf("sighting %+v has no time", s)
+				}
 			}
 		}
 	})

@@ -94,6 +94,18 @@ type WorkerStore interface {
 // The core contract includes what the worker needs.
 var _ WorkerStore = waflow.Store(nil)
 
+// UserStore is where a Worker keeps the users webhooks name (their phone
+// numbers, BSUIDs and usernames, protocol.md 4.2), with the contracts of
+// waflow.UserStore; both drivers implement it.
+type UserStore interface {
+	SeeUser(ctx context.Context, s waflow.UserSighting) (waflow.User, error)
+	UserByPhone(ctx context.Context, phone string) (waflow.User, error)
+	UserByBSUID(ctx context.Context, id string) (waflow.User, error)
+}
+
+// The core contract includes what the worker needs of users.
+var _ UserStore = waflow.Store(nil)
+
 // WorkerConfig configures a Worker. Store and Tokens are required.
 type WorkerConfig struct {
 	// Store holds the inbox, the flow tokens and the completions; a
@@ -103,6 +115,13 @@ type WorkerConfig struct {
 	// is left of its MAC proves it was issued here, its id is the storage
 	// key).
 	Tokens *flowtoken.Issuer
+	// Users, when set, keeps the users every message, status and contact
+	// names (Event.Users), so that one user's phone number and BSUID stay
+	// together; a completion whose token was issued to a phone number and
+	// that arrives with a BSUID alone (or the reverse) is checked against
+	// it. Nil keeps no users, and such a completion cannot be checked: it
+	// is accepted on its signed, single-use token.
+	Users UserStore
 	// Validator checks submitted values; none when nil.
 	Validator CompletionValidator
 	// OnFlowsEvent, when set, is told about each flows event.
@@ -399,6 +418,11 @@ func (w *Worker) safeProcess(ctx context.Context, ev waflow.InboxEvent, log *slo
 			}
 		}
 	}
+	if ev.Kind != waflow.EventFlows {
+		if err := w.seeUsers(ctx, e, ev.ReceivedAt, log); err != nil {
+			return failed(err)
+		}
+	}
 	switch ev.Kind {
 	case waflow.EventCompletion:
 		return w.processCompletion(ctx, ev, e, log)
@@ -412,6 +436,68 @@ func (w *Worker) safeProcess(ctx context.Context, ev waflow.InboxEvent, log *slo
 	default:
 		return done("stored")
 	}
+}
+
+// seeUsers records the users e names (Config.Users). A sighting the store
+// refuses as invalid is logged and skipped: retrying would not change it.
+func (w *Worker) seeUsers(ctx context.Context, e *Event, at time.Time, log *slog.Logger) error {
+	if w.cfg.Users == nil {
+		return nil
+	}
+	for _, s := range e.Users(at) {
+		_, err := w.cfg.Users.SeeUser(ctx, s)
+		switch {
+		case errors.Is(err, waflow.ErrInvalid):
+			log.Warn("webhook event: a user's identifiers were not recorded", "error", err)
+		case err != nil:
+			return fmt.Errorf("recording a user: %w", err)
+		}
+	}
+	return nil
+}
+
+// otherUser says why the user who sent msg is not the one tok was issued
+// to, or "" when they are or cannot be told apart. A token is bound to the
+// phone number, the BSUID, or both, whichever were known when it was
+// issued, and checked against whichever the completion carries; when they
+// share none (a token sent to a phone number, a completion of a user with
+// a username that carries only their BSUID), the users table tells whether
+// the two belong to one user (protocol.md 4.2).
+func (w *Worker) otherUser(ctx context.Context, tok waflow.FlowToken, msg *Message) (string, error) {
+	const why = "flow token was issued to another WhatsApp user"
+	compared := false
+	if tok.WAID != "" && msg.From != "" {
+		if tok.WAID != msg.From {
+			return why, nil
+		}
+		compared = true
+	}
+	if tok.UserID != "" && (msg.UserID != "" || msg.ParentUserID != "") {
+		if tok.UserID != msg.UserID && tok.UserID != msg.ParentUserID {
+			return why, nil
+		}
+		compared = true
+	}
+	if compared || w.cfg.Users == nil || (tok.WAID == "" && tok.UserID == "") {
+		return "", nil
+	}
+	var u waflow.User
+	var err error
+	if msg.UserID != "" {
+		u, err = w.cfg.Users.UserByBSUID(ctx, msg.UserID)
+	} else {
+		u, err = w.cfg.Users.UserByPhone(ctx, msg.From)
+	}
+	switch {
+	case errors.Is(err, waflow.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	if (tok.WAID != "" && u.Phone != "" && u.Phone != tok.WAID) || (tok.UserID != "" && u.BSUID != "" && u.BSUID != tok.UserID && u.ParentBSUID != tok.UserID) {
+		return why, nil
+	}
+	return "", nil
 }
 
 // processCompletion acts on an nfm_reply (protocol.md 4.2): correlate it with
@@ -442,6 +528,8 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 		MessageID:    msg.ID,
 		WAID:         msg.From,
 		UserID:       msg.UserID,
+		ParentUserID: msg.ParentUserID,
+		Username:     msg.Username,
 		ContextID:    msg.ContextID,
 		CompletedAt:  completedAt,
 		ReceivedAt:   ev.ReceivedAt,
@@ -475,14 +563,19 @@ func (w *Worker) processCompletion(ctx context.Context, ev waflow.InboxEvent, e 
 		return w.keep(ctx, c, tok, out)
 	}
 	log = log.With("flow", tok.Flow)
-	if tok.WAID != "" && msg.From != "" && tok.WAID != msg.From {
-		return w.keep(ctx, c, tok, rejected("flow token was issued to another WhatsApp user"))
-	}
-	// Values are checked once, before the completion is recorded. A retry
-	// of a completion already recorded (its handler failed) goes on to the
-	// handler: settings changed since must not reject a completion whose
-	// token is already used.
+	// The user and the values are checked once, before the completion is
+	// recorded. A retry of a completion already recorded (its handler
+	// failed) goes on to the handler: users seen or settings changed since
+	// must not reject a completion whose token is already used.
 	alreadyRecorded := recorded && prev.TokenID == tok.ID
+	if !alreadyRecorded {
+		switch why, err := w.otherUser(ctx, tok, msg); {
+		case err != nil:
+			return failed(err)
+		case why != "":
+			return w.keep(ctx, c, tok, rejected("%s", why))
+		}
+	}
 	if w.cfg.Validator != nil && !alreadyRecorded {
 		if err := w.cfg.Validator(ctx, tok.Flow, resp.Values); err != nil {
 			return w.keep(ctx, c, tok, rejected("submitted values do not fit flow %s: %v", tok.Flow, err))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/deploy"
+	"github.com/waflow/waflow/doctor"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/graph"
@@ -39,7 +40,9 @@ file, whose name without .json is the flow's name on Meta.
 
   waflow flows status
       Every flow of the WABA: id, status, whether messages can be sent, Meta's
-      validation errors, and whether the local Flow JSON is deployed.
+      validation errors, and whether the local Flow JSON is deployed; then
+      whether an app is subscribed to the WABA (publishing and webhooks need
+      one): exit status 1 when none is.
 
   waflow flows preview FLOW [-invalidate] [-debug] [-screen S -data JSON]
       Prints the flow's web preview URL with the interactive parameters filled
@@ -208,6 +211,11 @@ func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 			}
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", f.Name, f.ID, f.Status, canSend, len(f.ValidationErrors), s.LocalText())
+		// What the flows webhooks last said, as every replica's outbox
+		// sees it.
+		if h, err := sess.store.FlowHealth(ctx, f.Name); err == nil && h.Paused {
+			notes = append(notes, fmt.Sprintf("%s: Meta reported it %s at %s: the outbox holds its messages until it is PUBLISHED again", f.Name, h.Status, h.UpdatedAt.UTC().Format(time.RFC3339)))
+		}
 		for _, v := range f.ValidationErrors {
 			notes = append(notes, deploy.MetaProblem(v).Format(f.Name+".json"))
 		}
@@ -217,6 +225,13 @@ func runFlowStatus(ctx context.Context, env *Env, cfg *appConfig) error {
 	}
 	for _, n := range notes {
 		fmt.Fprintln(env.Stdout, strings.TrimSpace(n))
+	}
+	// Publishing needs an app subscribed to the WABA, and so do the
+	// webhooks (protocol.md 5.3): say so here, where flows are looked at.
+	sub := doctor.CheckSubscription(ctx, sess.client, cfg.graph.wabaID, "")
+	fmt.Fprintln(env.Stdout, sub.String())
+	if sub.Status == doctor.Fail {
+		return fmt.Errorf("no app is subscribed to WABA %s: flows cannot be published and no webhook arrives", cfg.graph.wabaID)
 	}
 	return nil
 }

@@ -340,7 +340,26 @@ func TestFlowsStatus(t *testing.T) {
 	c := newCLI(t)
 	c.mustRun("flows", "deploy", "-publish", "appointment_booking")
 	c.mustRun("flows", "deploy", "feedback_survey")
-	out := c.mustRun("flows", "status")
+	// No app subscribed to the WABA: publishing and webhooks cannot work,
+	// and status says so and fails.
+	code, out, errOut := c.run("flows", "status")
+	if code != 1 || !strings.Contains(out, "FAIL subscription: no app is subscribed to WABA "+graphtest.WABAID) ||
+		!strings.Contains(out, "refuses to publish flows") || !strings.Contains(out+errOut, "/subscribed_apps") {
+		t.Fatalf("status without a subscribed app: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	c.g.SubscribeApp("1234567890", "waflow")
+	st := c.store()
+	if err := st.SetFlowHealth(context.Background(), waflow.FlowHealth{Flow: "appointment_booking", Status: "THROTTLED", Paused: true, UpdatedAt: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out = c.mustRun("flows", "status")
+	if !strings.Contains(out, "appointment_booking: Meta reported it THROTTLED at 2026-12-03T10:00:00Z: the outbox holds its messages until it is PUBLISHED again") {
+		t.Errorf("status does not say the flow is paused:\n%s", out)
+	}
+	if !strings.Contains(out, "OK   subscription: subscribed to WABA "+graphtest.WABAID+": waflow (1234567890)") {
+		t.Errorf("status with a subscribed app does not say so:\n%s", out)
+	}
 	c.checkShapes()
 	for _, re := range []string{
 		`(?m)^FLOW +ID +STATUS +CAN SEND +META ERRORS +LOCAL$`,

@@ -57,6 +57,7 @@ func commands() []*Command {
 		previewCommand(),
 		flowsCommand(),
 		sendCommand(),
+		templatesCommand(),
 		responsesCommand(),
 		apikeysCommand(),
 		bookingCommand(),

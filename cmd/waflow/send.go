@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/graph"
 )
 
@@ -40,7 +41,7 @@ retry; check the chat before sending again.`,
 			var cfg appConfig
 			s := newSettings(fs, env)
 			declareCLI(&cfg, s)
-			to := fs.String("to", "", "the user's WhatsApp id (phone number with country code, digits only)")
+			to := fs.String("to", "", "the user's WhatsApp id (phone number with country code, digits only), or their business-scoped user id (sent as recipient)")
 			draft := fs.Bool("draft", false, "send the flow's current draft (mode draft) instead of the published version")
 			body := fs.String("body", "", "the message text (default: the catalog flow's title, or \"Please open the form.\")")
 			cta := fs.String("cta", "Open", "the button text, at most 30 characters")
@@ -80,6 +81,12 @@ retry; check the chat before sending again.`,
 }
 
 func runSend(ctx context.Context, env *Env, cfg *appConfig, name string, m *graph.FlowMessage) error {
+	user := m.To
+	if waflow.IsBSUID(m.To) {
+		// A user known only by their business-scoped user id: sent as
+		// recipient, and the token is bound to it (protocol.md 4.2).
+		m.To, m.Recipient = "", user
+	}
 	if src, err := loadFlowSource(env, name); err == nil {
 		name = src.Name
 		if usesEndpoint(src.Src) {
@@ -101,7 +108,7 @@ func runSend(ctx context.Context, env *Env, cfg *appConfig, name string, m *grap
 		return err
 	}
 	// Refuse a malformed message before a token is issued for it.
-	if _, err := graph.EncodeMessage(&graph.FlowMessage{To: m.To, Body: m.Body, CTA: m.CTA, Header: m.Header, Footer: m.Footer, FlowName: name, Mode: m.Mode, Action: m.Action, Screen: m.Screen, Data: m.Data}); err != nil {
+	if _, err := graph.EncodeMessage(&graph.FlowMessage{To: m.To, Recipient: m.Recipient, Body: m.Body, CTA: m.CTA, Header: m.Header, Footer: m.Footer, FlowName: name, Mode: m.Mode, Action: m.Action, Screen: m.Screen, Data: m.Data}); err != nil {
 		return err
 	}
 	sess, err := openGraphSession(ctx, env, cfg)
@@ -118,7 +125,7 @@ func runSend(ctx context.Context, env *Env, cfg *appConfig, name string, m *grap
 			m.FlowID, m.FlowName = d.FlowID, ""
 		}
 	}
-	tok, rec, err := issueRecordedToken(ctx, env, cfg, sess, name, m.To)
+	tok, rec, err := issueRecordedToken(ctx, env, cfg, sess, name, user)
 	if err != nil {
 		return err
 	}

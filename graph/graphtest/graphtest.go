@@ -1,7 +1,8 @@
 // Package graphtest is a fake of the Graph API (the WhatsApp Cloud API) for
 // tests: an HTTP server on 127.0.0.1 that keeps flows (create, list, get,
 // update, assets, publish, deprecate, delete, preview, metrics), accepts
-// messages, holds the business public key of a phone number and the apps
+// messages, keeps message templates with a FLOW button, holds the business
+// public key of a phone number and the apps
 // subscribed to the WABA, as protocol.md sections 1.6, 3.3 and 5 describe
 // them.
 //
@@ -75,6 +76,11 @@ type Server struct {
 	apps       []graph.Application // subscribed to the WABA
 	clock      func() time.Time    // the Date header's clock; time.Now when nil
 	health     map[string]string   // can_send_message by flow name, overriding the status's
+	// bsuidRefused names the templates a send by BSUID is refused for
+	// (131062), as Meta refuses authentication templates.
+	bsuidRefused map[string]bool
+	templates    map[string]*Template // by name
+	nextTemplate int
 }
 
 // Request is one request the fake received.
@@ -271,6 +277,24 @@ func (f *Server) SetClock(now func() time.Time) {
 	f.clock = now
 }
 
+// RefuseBSUID makes a send of template name to a business-scoped user id
+// (the recipient field) fail with 131062, as Meta answers for an
+// authentication template with a one-tap, zero-tap or copy-code button.
+func (f *Server) RefuseBSUID(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.bsuidRefused == nil {
+		f.bsuidRefused = map[string]bool{}
+	}
+	f.bsuidRefused[name] = true
+}
+
+func templateName(m map[string]any) string {
+	t, _ := m["template"].(map[string]any)
+	name, _ := t["name"].(string)
+	return name
+}
+
 // SetFlowHealth makes the health_status of the flow named name say
 // canSend (AVAILABLE, LIMITED, BLOCKED) whatever its status; "" restores
 // the one its status gives.
@@ -389,6 +413,14 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"data": data, "paging": map[string]any{"cursors": map[string]any{"before": "b", "after": "a"}}})
 	default:
+		if m := wabaTemplates.FindStringSubmatch(path); m != nil {
+			if m[1] != f.wabaID {
+				graphError(w, 400, 100, "Unsupported request: WABA "+m[1]+" does not exist", "")
+				return
+			}
+			f.templatesEdge(w, r, body, bad)
+			return
+		}
 		if m := wabaApps.FindStringSubmatch(path); m != nil {
 			f.subscribedApps(w, r, m[1], bad)
 			return
@@ -654,8 +686,23 @@ func (f *Server) sendMessage(w http.ResponseWriter, r *http.Request, body []byte
 		bad("messages wants a JSON POST")
 		return
 	}
-	if m["messaging_product"] != "whatsapp" || m["recipient_type"] != "individual" || m["to"] == "" {
-		bad("message lacks messaging_product, recipient_type or to: %s", body)
+	to, _ := m["to"].(string)
+	recipient, _ := m["recipient"].(string)
+	if m["messaging_product"] != "whatsapp" || m["recipient_type"] != "individual" || (to == "" && recipient == "") {
+		bad("message lacks messaging_product, recipient_type or to (or recipient): %s", body)
+		return
+	}
+	if to != "" && recipient != "" {
+		// Meta takes to and ignores recipient: a client sending both
+		// does not know which one reaches the user.
+		bad("message has both to and recipient; Meta would send to the phone number: %s", body)
+		return
+	}
+	if m["type"] == "template" && !f.checkTemplateSend(w, m, bad) {
+		return
+	}
+	if recipient != "" && m["type"] == "template" && f.bsuidRefused[templateName(m)] {
+		graphError(w, 400, 131062, "(#131062) Business-scoped User ID recipients are not supported for this message.", "")
 		return
 	}
 	if m["type"] == "interactive" {
@@ -692,8 +739,13 @@ func (f *Server) sendMessage(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	wamid := fmt.Sprintf("wamid.HBgLMTU1NTAwMDExMTEVAgARGBI%03d", len(f.messages)+1)
 	f.messages = append(f.messages, Message{WAMID: wamid, Body: m})
+	contact := map[string]any{"input": to, "wa_id": to}
+	if to == "" {
+		// A send by BSUID: the answer names the user by it, without wa_id.
+		contact = map[string]any{"input": recipient, "user_id": recipient}
+	}
 	writeJSON(w, 200, map[string]any{"messaging_product": "whatsapp",
-		"contacts": []any{map[string]any{"input": m["to"], "wa_id": m["to"]}},
+		"contacts": []any{contact},
 		"messages": []any{map[string]any{"id": wamid, "message_status": "accepted"}}})
 }
 

@@ -209,6 +209,8 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Lease:          cfg.WebhookLease,
 		HandlerTimeout: cfg.WebhookHandlerTimeout,
 		Store:          store,
+		Users:          store,
+		OnFlowsEvent:   webhook.FlowHealthRecorder(store, log.With("component", "flow-health")),
 		Tokens:         issuer,
 		Validator:      a.flows.ValidateCompletion,
 		OnInbound:      a.noteInbound(cfg),

@@ -133,3 +133,11 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestConsoleConformance(t *testing.T) {
+	storetest.RunConsole(t, func(t *testing.T, now func() time.Time) storetest.ConsoleStore {
+		db, _ := openSchema(t, now)
+		postgres.SetDatabaseClock(db, now)
+		return db
+	})
+}

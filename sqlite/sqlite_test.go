@@ -192,3 +192,9 @@ func TestDurability(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleConformance(t *testing.T) {
+	storetest.RunConsole(t, func(t *testing.T, now func() time.Time) storetest.ConsoleStore {
+		return openTemp(t, sqlite.Options{Now: now})
+	})
+}

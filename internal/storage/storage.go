@@ -9,6 +9,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog/catalogstore"
+	"github.com/waflow/waflow/console/consolestore"
 	"github.com/waflow/waflow/postgres"
 	"github.com/waflow/waflow/sqlite"
 )
@@ -32,6 +33,7 @@ type Options struct {
 type Store interface {
 	waflow.Store
 	catalogstore.Store
+	consolestore.Store
 }
 
 // IsPostgres reports whether dbURL names a PostgreSQL database.

@@ -58,6 +58,7 @@ func commands() []*Command {
 		flowsCommand(),
 		sendCommand(),
 		responsesCommand(),
+		consoleCommand(),
 		keysCommand(),
 		doctorCommand(),
 		backupCommand(),

@@ -49,6 +49,7 @@ type appConfig struct {
 	catalogSettings string
 	preview         string
 	previewSecret   string
+	console         string
 
 	graph graphConfig // the Graph API side (graphconfig.go)
 
@@ -77,6 +78,7 @@ func (c *appConfig) declare(s *settings) {
 	s.FlowsDir()
 	s.String(&c.preview, "preview", "WAFLOW_PREVIEW", "auto", "serve the browser preview at /preview/: true, false, or auto (only in development mode: the preview drives the real handlers, e.g. books slots)")
 	s.Secret(&c.previewSecret, "preview-secret", "WAFLOW_PREVIEW_SECRET", "the secret that signs in to the preview (/preview/?key=SECRET or Authorization: Bearer SECRET); required with real keys")
+	s.String(&c.console, "console", "WAFLOW_CONSOLE", "auto", "serve the browser console at /console/: auto or true (in production only once an account exists: waflow console users add), or false")
 	c.graph.declare(s)
 }
 
@@ -288,6 +290,9 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		DrainDelay:            drain,
 		ShutdownTimeout:       shutdown,
 		Logger:                log,
+	}
+	if ac.Console, err = consoleConfig(cfg.console, sec.dev); err != nil {
+		return err
 	}
 	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {
 		return err

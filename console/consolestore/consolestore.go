@@ -61,9 +61,9 @@ type Minute struct {
 	// (protocol.md 3.1): 421 (the payload could not be decrypted), 427
 	// (the flow token is invalid), 432 (the signature is invalid).
 	Requests, Err421, Err427, Err432 int64
-	// HandlerFailures are requests answered 5xx (a handler's error or a
-	// refused answer); ForwardFailures are folder-flow requests whose
-	// backend failed.
+	// HandlerFailures are requests answered 5xx (a handler's error, a
+	// refused answer, a backend's failure); ForwardFailures says how many
+	// of them were a folder flow's backend failing (package forward).
 	HandlerFailures, ForwardFailures int64
 	// Completions are completed flows handled by the webhook worker.
 	Completions int64
@@ -86,9 +86,10 @@ func (m *Minute) Add(o Minute) {
 	}
 }
 
-// Errors is the sum of the error kinds.
+// Errors is the number of requests not answered with a screen: the
+// refusals and the failures (ForwardFailures are among HandlerFailures).
 func (m Minute) Errors() int64 {
-	return m.Err421 + m.Err427 + m.Err432 + m.HandlerFailures + m.ForwardFailures
+	return m.Err421 + m.Err427 + m.Err432 + m.HandlerFailures
 }
 
 // Validate checks m for AddMinutes: a flow, a start, no negative count.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow/catalog"
+	"github.com/waflow/waflow/console"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowjson"
@@ -114,6 +115,10 @@ type Config struct {
 	DrainDelay      time.Duration
 	ShutdownTimeout time.Duration
 
+	// Console, when set, serves the browser console at /console/
+	// (console.go).
+	Console *ConsoleConfig
+
 	// Logger receives the server's logs; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -136,6 +141,10 @@ type App struct {
 	workerDone chan struct{}
 	outbox     *outbox.Worker // nil when the Graph API is not configured
 	stopOutbox func()
+
+	console     http.Handler      // nil when Config.Console is
+	recorder    *console.Recorder // nil when Config.Console is
+	stopConsole func()
 }
 
 // New opens the store, registers the flows, builds the handlers and starts
@@ -199,7 +208,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	for _, f := range a.flows.Flows() {
-		a.worker.Handle(f.Name, completionHandler(f))
+		a.worker.Handle(f.Name, a.countCompletions(f.Name, completionHandler(f)))
 	}
 	a.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
 		Verifier:    verifier,
@@ -256,6 +265,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			return nil, err
 		}
 	}
+	if err := a.startConsole(ctx, cfg); err != nil {
+		return nil, err
+	}
 	var tlsCfg *tls.Config
 	if cfg.TLS != nil {
 		if a.certs, err = a.newCerts(*cfg.TLS, cfg.TLSCacheDir); err != nil {
@@ -273,6 +285,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Webhook:         a.webhook,
 		Metrics:         a.metrics.Handler(),
 		Preview:         a.preview,
+		Extra:           a.consoleRoutes(),
 		Ready:           a.ready,
 		RequestTimeout:  cfg.RequestTimeout,
 		Logger:          log,
@@ -344,6 +357,7 @@ func (a *App) HasPreview() bool { return a.preview != nil }
 // observeEndpoint receives one observation per endpoint request.
 func (a *App) observeEndpoint(o endpoint.Observation) {
 	a.metrics.ObserveEndpoint(o.Flow, o.Action, o.Status, o.Duration)
+	a.recorder.ObserveRequest(o.Flow, o.Status, o.Duration)
 	if o.AnswerRule != "" {
 		a.metrics.AnswerRefused(o.Flow, o.AnswerRule)
 	}
@@ -358,6 +372,9 @@ func (a *App) ready(ctx context.Context) error { return a.store.Ping(ctx) }
 // two, not their sum), and closes the store.
 func (a *App) Close() error {
 	var wg sync.WaitGroup
+	if a.stopConsole != nil {
+		wg.Go(a.stopConsole) // the last flush of the figures
+	}
 	if a.stopOutbox != nil {
 		wg.Go(a.stopOutbox)
 	}
@@ -442,6 +459,9 @@ func (a *App) forwardFlow(m flowsdir.Manifest, spec *flowjson.Flow) (*endpoint.F
 		Logger:      a.log.With("component", "forward", "flow", m.Name),
 		Observe: func(o forward.Observation) {
 			a.metrics.ObserveForward(o.Flow, string(o.Outcome), string(o.Failure))
+			if o.Outcome == forward.OutcomeFailed {
+				a.recorder.ObserveForwardFailure(o.Flow)
+			}
 		},
 	})
 }

@@ -58,9 +58,14 @@ func (c chart) svg() template.HTML {
 	yAt := func(v float64) float64 { return padT + plotH*(1-v/maxY) }
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartW, chartH,
 		html.EscapeString(c.Title+" ("+c.Unit+")"))
-	// grid and y labels
-	for i := 0; i <= 4; i++ {
-		v := maxY * float64(i) / 4
+	// grid and y labels: 5 steps when the top is 5 × 10^k (1, 2, 3, 4, 5),
+	// 4 otherwise (0.5, 1, 1.5, 2 or 2.5, 5, 7.5, 10)
+	ticks := 4
+	if m := maxY / math.Pow(10, math.Floor(math.Log10(maxY))); math.Abs(m-5) < 1e-9 {
+		ticks = 5
+	}
+	for i := 0; i <= ticks; i++ {
+		v := maxY * float64(i) / float64(ticks)
 		y := yAt(v)
 		fmt.Fprintf(&b, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, padL, chartW-padR, y, y)
 		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>`, padL-6, y+4, html.EscapeString(short(v)))
@@ -82,6 +87,14 @@ func (c chart) svg() template.HTML {
 		y := yAt(c.Alert)
 		fmt.Fprintf(&b, `<line class="alert" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, padL, chartW-padR, y, y)
 		fmt.Fprintf(&b, `<text class="alert-label" x="%d" y="%.1f" text-anchor="end">%s</text>`, chartW-padR-2, y-4, html.EscapeString(c.AlertLabel))
+	}
+	if len(c.Series) > 1 { // a legend, top left
+		x := float64(padL + 8)
+		for _, s := range c.Series {
+			fmt.Fprintf(&b, `<line class="line %s" x1="%.1f" x2="%.1f" y1="%d" y2="%d"/>`, html.EscapeString(s.Class), x, x+14, padT+6, padT+6)
+			fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d">%s</text>`, x+18, padT+10, html.EscapeString(s.Name))
+			x += 26 + 7*float64(len(s.Name))
+		}
 	}
 	for _, s := range c.Series {
 		var pts []string

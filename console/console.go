@@ -33,6 +33,7 @@ var assets embed.FS
 type Store interface {
 	consolestore.Store
 	Completion(ctx context.Context, messageID string) (waflow.Completion, error)
+	FlowDeployments(ctx context.Context, wabaID string) ([]waflow.FlowDeployment, error)
 	EachCompletion(ctx context.Context, r waflow.CompletionRange) iter.Seq2[waflow.Completion, error]
 }
 
@@ -42,6 +43,9 @@ type Flow struct {
 	Origin      string // "catalog" or "folder"
 	Endpoint    bool   // answered by a data endpoint; false for a static flow
 	Spec        *flowjson.Flow
+	// ContentHash is deploy.ContentHash of its Flow JSON, to tell whether
+	// the deployed version is this one.
+	ContentHash string
 	// Findings are the validator's warnings of its Flow JSON.
 	Findings []string
 	// PreviewURL is the flow's page in the browser preview; "" when the
@@ -102,6 +106,9 @@ type DeliverySource interface {
 type Config struct {
 	Store Store
 	Flows []Flow
+	// WABAID is the WhatsApp Business Account flows are deployed to; the
+	// flows page shows their deployment records there. "" when not set.
+	WABAID string
 	// Calendar, when set, shows the bookings page.
 	Calendar Calendar
 	// Events, when set, receives booking.changed.

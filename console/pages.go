@@ -54,8 +54,16 @@ type overviewFlow struct {
 	Name, Title string
 	Endpoint    bool
 	Totals      totals
-	Charts      []template.HTML
+	Charts      []figure
 }
+
+// figure is a chart and its caption.
+type figure struct {
+	Caption string
+	SVG     template.HTML
+}
+
+func fig(c chart) figure { return figure{Caption: c.Title + " (" + c.Unit + ")", SVG: c.svg()} }
 
 type flowEventRow struct {
 	At                           time.Time
@@ -148,16 +156,23 @@ func buildOverview(f Flow, ms []consolestore.Minute, since time.Time, sp span) o
 	o := overviewFlow{Name: f.Name, Title: f.Title, Endpoint: f.Endpoint, Totals: t}
 	if f.Endpoint {
 		o.Charts = append(o.Charts,
-			chart{Title: f.Name + ": requests per minute", Unit: "req/min", X: xs, Series: []series{{"requests", "s1", rpm}}}.svg(),
-			chart{Title: f.Name + ": latency p50, p90, p99", Unit: "ms", X: xs, Alert: float64(alertP90.Milliseconds()),
-				AlertLabel: "Meta alert: p90 1 s", Series: []series{{"p50", "s1", p50}, {"p90", "s2", p90}, {"p99", "s3", p99}}}.svg(),
-			chart{Title: f.Name + ": error rate", Unit: "%", X: xs, Alert: alertErrorRate, AlertLabel: "Meta alert: 5 %",
-				Series: []series{{"errors", "s4", errRate}}}.svg(),
+			fig(chart{Title: "Requests per minute", Unit: "req/min", X: xs, Series: []series{{"requests", "s1", rpm}}}),
+			fig(chart{Title: "Latency p50, p90, p99", Unit: "ms", X: xs, Alert: float64(alertP90.Milliseconds()),
+				AlertLabel: "Meta alert: p90 1 s", Series: []series{{"p50", "s1", p50}, {"p90", "s2", p90}, {"p99", "s3", p99}}}),
+			fig(chart{Title: "Error rate", Unit: "%", X: xs, Alert: alertErrorRate, AlertLabel: "Meta alert: 5 %",
+				Series: []series{{"errors", "s4", errRate}}}),
 		)
 	}
-	o.Charts = append(o.Charts, chart{Title: f.Name + ": completions", Unit: "per " + sp.Step.String(), X: xs,
-		Series: []series{{"completions", "s5", comp}}}.svg())
+	o.Charts = append(o.Charts, fig(chart{Title: "Completions", Unit: "per " + stepText(sp.Step), X: xs,
+		Series: []series{{"completions", "s5", comp}}}))
 	return o
+}
+
+func stepText(d time.Duration) string {
+	if d >= time.Hour {
+		return strconv.Itoa(int(d.Hours())) + " h"
+	}
+	return strconv.Itoa(int(d.Minutes())) + " min"
 }
 
 // Percentile estimates the q-quantile of m's latencies from its buckets,
@@ -293,10 +308,17 @@ func (c *Console) answers(w http.ResponseWriter, r *http.Request) {
 		"From": v.Get("from"), "To": v.Get("to"), "Q": q.Text, "CSV": filter.Encode(), "Next": next})
 }
 
-// summary shortens a response object to its values, for the table.
+// summary shortens a response object to its submitted values, for the
+// table (flow_token left out).
 func summary(resp []byte, n int) string {
-	s := strings.Join(strings.Fields(string(resp)), " ")
-	s = strings.ReplaceAll(s, `"flow_token":"[redacted]",`, "")
+	var parts []string
+	for _, f := range responseFields(resp) {
+		parts = append(parts, f.Name+": "+f.Value)
+	}
+	s := strings.Join(strings.Fields(strings.Join(parts, " · ")), " ")
+	if s == "" {
+		s = strings.Join(strings.Fields(string(resp)), " ")
+	}
 	if len([]rune(s)) > n {
 		s = string([]rune(s)[:n]) + "…"
 	}
@@ -323,6 +345,11 @@ func (c *Console) answer(w http.ResponseWriter, r *http.Request) {
 	}); err != nil {
 		pretty.Reset()
 		pretty.Write(cm.Response)
+	}
+	var indented bytes.Buffer
+	if json.Indent(&indented, []byte(pretty.String()), "", "  ") == nil {
+		pretty.Reset()
+		pretty.Write(indented.Bytes())
 	}
 	c.render(w, r, http.StatusOK, "answer", map[string]any{"C": cm, "Fields": fields, "JSON": pretty.String()})
 }
@@ -470,8 +497,52 @@ func (c *Console) cancelBooking(w http.ResponseWriter, r *http.Request) {
 
 // ---- flows
 
+type flowRow struct {
+	Flow
+	Deployed   bool
+	FlowID     string
+	UpdatedAt  time.Time
+	Current    bool   // the deployed Flow JSON is this one
+	MetaStatus string // the newest FLOW_STATUS_CHANGE Meta sent for it
+}
+
 func (c *Console) flows(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "flows", map[string]any{"Flows": c.cfg.Flows})
+	deps := map[string]waflow.FlowDeployment{}
+	if c.cfg.WABAID != "" {
+		ds, err := c.cfg.Store.FlowDeployments(r.Context(), c.cfg.WABAID)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		for _, d := range ds {
+			deps[d.Flow] = d
+		}
+	}
+	// Meta tells status changes by webhook; the newest per flow id wins.
+	status := map[string]string{}
+	evs, err := c.cfg.Store.FlowEvents(r.Context(), 200)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	for _, e := range evs {
+		if ev, err := webhook.DecodeEvent(e.Payload); err == nil {
+			if fe, err := ev.DecodeFlowsEvent(); err == nil && fe.NewStatus != "" && status[fe.FlowID] == "" {
+				status[fe.FlowID] = fe.NewStatus
+			}
+		}
+	}
+	var rows []flowRow
+	for _, f := range c.cfg.Flows {
+		row := flowRow{Flow: f}
+		if d, ok := deps[f.Name]; ok {
+			row.Deployed, row.FlowID, row.UpdatedAt = true, d.FlowID, d.UpdatedAt
+			row.Current = d.ContentHash == f.ContentHash
+			row.MetaStatus = status[d.FlowID]
+		}
+		rows = append(rows, row)
+	}
+	c.render(w, r, http.StatusOK, "flows", map[string]any{"Flows": rows, "WABA": c.cfg.WABAID})
 }
 
 // ---- deliveries

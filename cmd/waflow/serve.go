@@ -294,6 +294,9 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if ac.Console, err = consoleConfig(cfg.console, sec.dev); err != nil {
 		return err
 	}
+	if ac.Console != nil {
+		ac.Console.WABAID = cfg.graph.wabaID
+	}
 	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/console"
+	"github.com/waflow/waflow/deploy"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/webhook"
 )
@@ -25,6 +26,8 @@ type ConsoleConfig struct {
 	Events console.Events
 	// Deliveries are more lists for the deliveries page.
 	Deliveries []console.DeliverySource
+	// WABAID, when set, shows the flows' deployment records there.
+	WABAID string
 }
 
 // startConsole builds the console and starts its recorder; a.recorder
@@ -44,7 +47,8 @@ func (a *App) startConsole(ctx context.Context, cfg Config) error {
 	}
 	var flows []console.Flow
 	for _, f := range a.flows.Flows() {
-		cf := console.Flow{Name: f.Name, Title: f.Title, Origin: f.Origin, Endpoint: f.Endpoint != nil, Spec: f.Spec}
+		cf := console.Flow{Name: f.Name, Title: f.Title, Origin: f.Origin, Endpoint: f.Endpoint != nil, Spec: f.Spec,
+			ContentHash: deploy.ContentHash(f.Source)}
 		if f.Spec != nil {
 			for _, p := range flowjson.Validate(f.Spec) {
 				cf.Findings = append(cf.Findings, p.String())
@@ -66,6 +70,7 @@ func (a *App) startConsole(ctx context.Context, cfg Config) error {
 		Calendar:       cal,
 		Events:         cc.Events,
 		Deliveries:     cc.Deliveries,
+		WABAID:         cc.WABAID,
 		RequireAccount: cc.RequireAccount,
 		Secure:         cfg.TLS != nil,
 		Recorder:       a.recorder,

@@ -109,6 +109,10 @@ type Config struct {
 	// WABAID is the WhatsApp Business Account flows are deployed to; the
 	// flows page shows their deployment records there. "" when not set.
 	WABAID string
+	// Send, when set, puts a "send to my number" form on the flows page: it
+	// enqueues flow's interactive message to the WhatsApp number to
+	// (digits) in the outbox and returns the outbox message's id.
+	Send func(ctx context.Context, flow, to string) (int64, error)
 	// Calendar, when set, shows the bookings page.
 	Calendar Calendar
 	// Events, when set, receives booking.changed.
@@ -199,6 +203,7 @@ func New(cfg Config) (*Console, error) {
 	c.mux.HandleFunc("GET /console/bookings", c.auth(c.bookings))
 	c.mux.HandleFunc("POST /console/bookings/cancel", c.auth(c.cancelBooking))
 	c.mux.HandleFunc("GET /console/flows", c.auth(c.flows))
+	c.mux.HandleFunc("POST /console/flows/send", c.auth(c.sendFlow))
 	c.mux.HandleFunc("GET /console/deliveries", c.auth(c.deliveries))
 	c.mux.HandleFunc("POST /console/deliveries/retry", c.auth(c.retryDelivery))
 	return c, nil

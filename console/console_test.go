@@ -390,3 +390,35 @@ func TestFlowsPageShowsDeployments(t *testing.T) {
 		}
 	}
 }
+
+func TestSendForm(t *testing.T) {
+	db := openStore(t)
+	addUser(t, db, "ada")
+	var sent []string
+	s := newServer(t, console.Config{Store: db, Flows: []console.Flow{{Name: "survey", Title: "Survey"}},
+		Send: func(_ context.Context, flow, to string) (int64, error) {
+			sent = append(sent, flow+" "+to)
+			return 7, nil
+		}})
+	c := client()
+	s.signIn(c, "ada", password)
+	_, page := s.get(c, "/console/flows")
+	token := csrfRE.FindStringSubmatch(page)[1]
+	for _, bad := range []url.Values{
+		{"flow": {"survey"}, "to": {"12ab"}},
+		{"flow": {"survey"}, "to": {"1234567"}},
+		{"flow": {"nope"}, "to": {"4915112345678"}},
+	} {
+		bad.Set("csrf", token)
+		if resp, _ := s.post(c, "/console/flows/send", bad); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%v: %s, want 400", bad, resp.Status)
+		}
+	}
+	if len(sent) != 0 {
+		t.Fatalf("bad forms sent %v", sent)
+	}
+	resp, _ := s.post(c, "/console/flows/send", url.Values{"csrf": {token}, "flow": {"survey"}, "to": {"+49 151 12345678"}})
+	if resp.StatusCode != http.StatusSeeOther || len(sent) != 1 || sent[0] != "survey 4915112345678" {
+		t.Fatalf("send: %s, sent %v", resp.Status, sent)
+	}
+}

@@ -29,7 +29,7 @@ type span struct {
 
 var spans = []span{
 	{"hour", "Last hour", time.Hour, time.Minute},
-	{"day", "Last day", 24 * time.Hour, 15 * time.Minute},
+	{"day", "Last day", 24 * time.Hour, time.Hour},
 	{"week", "Last week", 7 * 24 * time.Hour, time.Hour},
 }
 
@@ -239,10 +239,15 @@ func dateParam(v string, end bool) (time.Time, error) {
 	return t, nil
 }
 
+// TextScan is how many of the newest answers (of the filter's dates, from
+// the page on) a text search reads: a search costs the same whatever the
+// table holds; narrowing the dates or paging reaches older ones.
+const TextScan = 5000
+
 // answerQuery reads the answers page's filter.
 func (c *Console) answerQuery(r *http.Request) (consolestore.AnswerQuery, Flow, error) {
 	v := r.URL.Query()
-	q := consolestore.AnswerQuery{Flow: v.Get("flow"), Text: v.Get("q"), Limit: 50}
+	q := consolestore.AnswerQuery{Flow: v.Get("flow"), Text: v.Get("q"), Limit: 50, ScanLimit: TextScan}
 	if q.Flow == "" && len(c.cfg.Flows) > 0 {
 		q.Flow = c.cfg.Flows[0].Name
 	}
@@ -305,7 +310,7 @@ func (c *Console) answers(w http.ResponseWriter, r *http.Request) {
 		next = nv.Encode()
 	}
 	c.render(w, r, http.StatusOK, "answers", map[string]any{"Flows": c.cfg.Flows, "Flow": f, "Rows": rows,
-		"From": v.Get("from"), "To": v.Get("to"), "Q": q.Text, "CSV": filter.Encode(), "Next": next})
+		"From": v.Get("from"), "To": v.Get("to"), "Q": q.Text, "CSV": filter.Encode(), "Next": next, "Scan": TextScan})
 }
 
 // summary shortens a response object to its submitted values, for the
@@ -542,7 +547,33 @@ func (c *Console) flows(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, row)
 	}
-	c.render(w, r, http.StatusOK, "flows", map[string]any{"Flows": rows, "WABA": c.cfg.WABAID})
+	c.render(w, r, http.StatusOK, "flows", map[string]any{"Flows": rows, "WABA": c.cfg.WABAID, "Send": c.cfg.Send != nil,
+		"Sent": r.URL.Query().Get("sent")})
+}
+
+// sendFlow enqueues a flow's message to a number typed in the form.
+func (c *Console) sendFlow(w http.ResponseWriter, r *http.Request) {
+	if c.cfg.Send == nil {
+		c.message(w, r, http.StatusNotFound, "Not available", "Sending flows from the console is not configured.")
+		return
+	}
+	flow, to := r.PostForm.Get("flow"), strings.TrimPrefix(strings.Join(strings.Fields(r.PostForm.Get("to")), ""), "+")
+	if _, ok := c.flowByNm[flow]; !ok {
+		c.message(w, r, http.StatusBadRequest, "No such flow", "No flow is named "+strconv.Quote(flow)+".")
+		return
+	}
+	if len(to) < 8 || len(to) > 15 || strings.Trim(to, "0123456789") != "" {
+		c.message(w, r, http.StatusBadRequest, "Bad number", "A WhatsApp number is 8 to 15 digits with its country code, e.g. 4915112345678.")
+		return
+	}
+	id, err := c.cfg.Send(r.Context(), flow, to)
+	if err != nil {
+		c.log.Error("console: sending a flow failed", "flow", flow, "error", err)
+		c.message(w, r, http.StatusBadGateway, "Not sent", "The message could not be queued: "+err.Error())
+		return
+	}
+	c.log.Info("console: flow message queued", "flow", flow, "outbox_id", id, "user", sessionOf(r).User)
+	http.Redirect(w, r, Prefix+"flows?sent="+url.QueryEscape(flow), http.StatusSeeOther)
 }
 
 // ---- deliveries

@@ -174,13 +174,16 @@ func (db *DB) AddMinutes(ctx context.Context, ms []consolestore.Minute) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	params, sets := []string{"$1", "$2"}, []string{}
-	for i, c := range minuteColumns {
-		params = append(params, "$"+strconv.Itoa(i+3))
-		sets = append(sets, c+" = console_minutes."+c+" + excluded."+c)
+	upsert := func(table, col string) string {
+		params, sets := []string{"$1", "$2"}, []string{}
+		for i, c := range minuteColumns {
+			params = append(params, "$"+strconv.Itoa(i+3))
+			sets = append(sets, c+" = "+table+"."+c+" + excluded."+c)
+		}
+		return `INSERT INTO ` + table + ` (flow, ` + col + `, ` + strings.Join(minuteColumns, ", ") + `) VALUES (` +
+			strings.Join(params, ", ") + `) ON CONFLICT (flow, ` + col + `) DO UPDATE SET ` + strings.Join(sets, ", ")
 	}
-	q := `INSERT INTO console_minutes (flow, minute, ` + strings.Join(minuteColumns, ", ") + `) VALUES (` +
-		strings.Join(params, ", ") + `) ON CONFLICT (flow, minute) DO UPDATE SET ` + strings.Join(sets, ", ")
+	qm, qh := upsert("console_minutes", "minute"), upsert("console_hours", "hour")
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return wrap(err, "AddMinutes")
@@ -194,8 +197,16 @@ func (db *DB) AddMinutes(ctx context.Context, ms []consolestore.Minute) error {
 	})
 	for i := range sorted {
 		m := &sorted[i]
-		args := append([]any{m.Flow, m.Start.UTC().Truncate(time.Minute)}, minuteArgs(m)...)
-		if _, err := tx.Exec(ctx, q, args...); err != nil {
+		counts := minuteArgs(m)
+		if _, err := tx.Exec(ctx, qm, append([]any{m.Flow, m.Start.UTC().Truncate(time.Minute)}, counts...)...); err != nil {
+			return wrap(err, "AddMinutes")
+		}
+	}
+	// The hours after all the minutes, in the same order: the same lock
+	// order in every replica.
+	for i := range sorted {
+		m := &sorted[i]
+		if _, err := tx.Exec(ctx, qh, append([]any{m.Flow, m.Start.UTC().Truncate(time.Hour)}, minuteArgs(m)...)...); err != nil {
 			return wrap(err, "AddMinutes")
 		}
 	}
@@ -214,9 +225,13 @@ func (db *DB) Minutes(ctx context.Context, flow string, since, until time.Time, 
 	for i, c := range minuteColumns {
 		sums[i] = "sum(" + c + ")::bigint"
 	}
-	rows, err := db.pool.Query(ctx, `SELECT floor(extract(epoch FROM minute - $1::timestamptz) / $2)::bigint AS n, `+
-		strings.Join(sums, ", ")+` FROM console_minutes
-		WHERE flow = $3 AND minute >= $1 AND minute < $4 GROUP BY n ORDER BY n`,
+	table, col := "console_minutes", "minute"
+	if consolestore.ByHour(since, until, step) {
+		table, col = "console_hours", "hour"
+	}
+	rows, err := db.pool.Query(ctx, `SELECT floor(extract(epoch FROM `+col+` - $1::timestamptz) / $2)::bigint AS n, `+
+		strings.Join(sums, ", ")+` FROM `+table+`
+		WHERE flow = $3 AND `+col+` >= $1 AND `+col+` < $4 GROUP BY n ORDER BY n`,
 		since, step.Seconds(), flow, until)
 	if err != nil {
 		return nil, wrap(err, "Minutes")
@@ -242,6 +257,9 @@ func (db *DB) PruneMinutes(ctx context.Context, before time.Time) (int64, error)
 	}
 	tag, err := db.pool.Exec(ctx, `DELETE FROM console_minutes WHERE minute < $1`, before)
 	if err != nil {
+		return 0, wrap(err, "PruneMinutes")
+	}
+	if _, err := db.pool.Exec(ctx, `DELETE FROM console_hours WHERE hour < $1`, before.Truncate(time.Hour)); err != nil {
 		return 0, wrap(err, "PruneMinutes")
 	}
 	return tag.RowsAffected(), nil
@@ -273,12 +291,16 @@ func (db *DB) Answers(ctx context.Context, q consolestore.AnswerQuery) ([]waflow
 		b := arg(q.Before)
 		where = append(where, "(received_at < "+b+" OR (received_at = "+b+" AND message_id < "+arg(q.BeforeID)+"))")
 	}
+	query := "SELECT " + completionCols + " FROM completions WHERE " + strings.Join(where, " AND ")
 	if q.Text != "" {
+		if q.ScanLimit > 0 {
+			query = "SELECT " + completionCols + " FROM completions WHERE message_id IN (SELECT message_id FROM completions WHERE " +
+				strings.Join(where, " AND ") + " ORDER BY received_at DESC, message_id DESC LIMIT " + arg(q.ScanLimit) + ")"
+		}
 		t := arg(q.Text)
-		where = append(where, "(position(convert_to("+t+"::text, 'UTF8') IN response) > 0 OR strpos(wa_id, "+t+") > 0)")
+		query += " AND (position(convert_to(" + t + "::text, 'UTF8') IN response) > 0 OR strpos(wa_id, " + t + ") > 0)"
 	}
-	rows, err := db.pool.Query(ctx, "SELECT "+completionCols+" FROM completions WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY received_at DESC, message_id DESC LIMIT "+arg(q.Limit), args...)
+	rows, err := db.pool.Query(ctx, query+" ORDER BY received_at DESC, message_id DESC LIMIT "+arg(q.Limit), args...)
 	if err != nil {
 		return nil, wrap(err, "Answers")
 	}

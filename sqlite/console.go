@@ -193,14 +193,19 @@ func (db *DB) AddMinutes(ctx context.Context, ms []consolestore.Minute) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	q := `INSERT INTO console_minutes (flow, minute, ` + minuteCounts + `)
-		VALUES (?, ?` + strings.Repeat(", ?", 7+consolestore.Buckets) + `)
-		ON CONFLICT (flow, minute) DO UPDATE SET ` + minuteUpdate
+	values := `VALUES (?, ?` + strings.Repeat(", ?", 7+consolestore.Buckets) + `)`
+	qm := `INSERT INTO console_minutes (flow, minute, ` + minuteCounts + `) ` + values +
+		` ON CONFLICT (flow, minute) DO UPDATE SET ` + minuteUpdate
+	qh := `INSERT INTO console_hours (flow, hour, ` + minuteCounts + `) ` + values +
+		` ON CONFLICT (flow, hour) DO UPDATE SET ` + minuteUpdate
 	err := db.inTx(ctx, func(tx *opTx) error {
 		for i := range ms {
 			m := &ms[i]
-			args := append([]any{m.Flow, m.Start.UTC().Truncate(time.Minute).UnixMicro()}, minuteArgs(m)...)
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			counts := minuteArgs(m)
+			if _, err := tx.ExecContext(ctx, qm, append([]any{m.Flow, m.Start.UTC().Truncate(time.Minute).UnixMicro()}, counts...)...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, qh, append([]any{m.Flow, m.Start.UTC().Truncate(time.Hour).UnixMicro()}, counts...)...); err != nil {
 				return err
 			}
 		}
@@ -218,8 +223,12 @@ func (db *DB) Minutes(ctx context.Context, flow string, since, until time.Time, 
 		return nil, waflow.Invalidf("minutes: the step must be whole minutes and until after since")
 	}
 	from, stepUS := since.UnixMicro(), step.Microseconds()
-	rows, err := db.r.QueryContext(ctx, `SELECT (minute - ?) / ? AS n, `+minuteSums+` FROM console_minutes
-		WHERE flow = ? AND minute >= ? AND minute < ? GROUP BY n ORDER BY n`,
+	table, col := "console_minutes", "minute"
+	if consolestore.ByHour(since, until, step) {
+		table, col = "console_hours", "hour"
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT (`+col+` - ?) / ? AS n, `+minuteSums+` FROM `+table+`
+		WHERE flow = ? AND `+col+` >= ? AND `+col+` < ? GROUP BY n ORDER BY n`,
 		from, stepUS, flow, from, until.UnixMicro())
 	if err != nil {
 		return nil, wrap(err, "Minutes")
@@ -243,12 +252,17 @@ func (db *DB) PruneMinutes(ctx context.Context, before time.Time) (int64, error)
 	if db.isClosed() {
 		return 0, waflow.ErrClosed
 	}
-	res, err := db.exec(ctx, `DELETE FROM console_minutes WHERE minute < ?`, before.UnixMicro())
-	if err != nil {
-		return 0, wrap(err, "PruneMinutes")
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
+	var n int64
+	err := db.inTx(ctx, func(tx *opTx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM console_minutes WHERE minute < ?`, before.UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		_, err = tx.ExecContext(ctx, `DELETE FROM console_hours WHERE hour < ?`, before.Truncate(time.Hour).UnixMicro())
+		return err
+	})
+	return n, wrap(err, "PruneMinutes")
 }
 
 // Answers implements consolestore.Store.
@@ -273,12 +287,20 @@ func (db *DB) Answers(ctx context.Context, q consolestore.AnswerQuery) ([]waflow
 		where = append(where, "(received_at < ? OR (received_at = ? AND message_id < ?))")
 		args = append(args, micros(q.Before), micros(q.Before), q.BeforeID)
 	}
+	query := "SELECT " + completionCols + " FROM completions WHERE " + strings.Join(where, " AND ")
 	if q.Text != "" {
-		where = append(where, "(instr(CAST(response AS TEXT), ?) > 0 OR instr(wa_id, ?) > 0)")
+		// Bytes against bytes: no conversion of each response.
+		text := "(instr(response, CAST(? AS BLOB)) > 0 OR instr(wa_id, ?) > 0)"
+		if q.ScanLimit > 0 {
+			query = "SELECT " + completionCols + " FROM completions WHERE message_id IN (SELECT message_id FROM completions WHERE " +
+				strings.Join(where, " AND ") + " ORDER BY received_at DESC, message_id DESC LIMIT ?) AND " + text
+			args = append(args, q.ScanLimit)
+		} else {
+			query += " AND " + text
+		}
 		args = append(args, q.Text, q.Text)
 	}
-	rows, err := db.r.QueryContext(ctx, "SELECT "+completionCols+" FROM completions WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY received_at DESC, message_id DESC LIMIT ?", append(args, q.Limit)...)
+	rows, err := db.r.QueryContext(ctx, query+" ORDER BY received_at DESC, message_id DESC LIMIT ?", append(args, q.Limit)...)
 	if err != nil {
 		return nil, wrap(err, "Answers")
 	}

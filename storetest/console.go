@@ -127,6 +127,10 @@ func testConsoleMinutesAddUp(t *testing.T, s ConsoleStore, clock *Clock) {
 	if sum.Errors() != 1+1+2+1 { // 421, 427, 432, 5xx; forward failures are among the 5xx
 		t.Fatalf("Errors() = %d", sum.Errors())
 	}
+	// Whole hours from an hour read the hourly sums: the same figures.
+	got, err = s.Minutes(ctx, "f", t0.Add(-time.Hour), t0.Add(2*time.Hour), time.Hour)
+	WantErr(t, "Minutes by hour", err, nil)
+	Diff(t, "Minutes by hour", []consolestore.Minute{sum}, got)
 	_, err = s.Minutes(ctx, "f", t0, t0.Add(time.Hour), 90*time.Second)
 	WantErr(t, "Minutes with a step that is not whole minutes", err, waflow.ErrInvalid)
 
@@ -137,6 +141,12 @@ func testConsoleMinutesAddUp(t *testing.T, s ConsoleStore, clock *Clock) {
 	}
 	got, _ = s.Minutes(ctx, "f", t0, t0.Add(time.Hour), time.Minute)
 	Diff(t, "Minutes after prune", []consolestore.Minute{c}, got)
+	if _, err := s.PruneMinutes(ctx, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Minutes(ctx, "f", t0, t0.Add(time.Hour), time.Hour); len(got) != 0 {
+		t.Fatalf("hours after prune: %+v", got)
+	}
 }
 
 // Replicas flushing the same minute at once add up; none is lost.
@@ -184,6 +194,10 @@ func testConsoleAnswers(t *testing.T, s ConsoleStore, clock *Clock) {
 	Diff(t, "newest first", "wamid.d wamid.c wamid.b wamid.a", ids(got))
 	got, _ = s.Answers(ctx, consolestore.AnswerQuery{Flow: "survey", Text: "Ada"})
 	Diff(t, "text filter", "wamid.d wamid.a", ids(got))
+	got, _ = s.Answers(ctx, consolestore.AnswerQuery{Flow: "survey", Text: "Ada", ScanLimit: 2})
+	Diff(t, "text filter over the 2 newest", "wamid.d", ids(got))
+	got, _ = s.Answers(ctx, consolestore.AnswerQuery{Flow: "survey", Text: "Ada", ScanLimit: 2, Before: base.Add(2 * time.Minute), BeforeID: "wamid.c"})
+	Diff(t, "text filter over the 2 before c", "wamid.a", ids(got))
 	got, _ = s.Answers(ctx, consolestore.AnswerQuery{Flow: "survey", Text: "3161234567b"})
 	Diff(t, "phone filter", "wamid.b", ids(got))
 	got, _ = s.Answers(ctx, consolestore.AnswerQuery{Flow: "survey", Since: base.Add(time.Minute), Until: base.Add(3 * time.Minute)})

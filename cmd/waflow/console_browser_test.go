@@ -270,6 +270,9 @@ func TestBrowserConsole(t *testing.T) {
 		into(&flowsText, chromedp.Text(chromedp.CSS("main"))),
 		consoleShot(t, "09-flows"),
 		axeCheck(t, "flows", string(axe)),
+		chromedp.SendKeys(chromedp.CSS(`input[aria-label="WhatsApp number to send feedback_survey to"]`), "4915100000009"),
+		chromedp.Click(chromedp.CSS(`form.send:has(input[aria-label="WhatsApp number to send feedback_survey to"]) button`)),
+		chromedp.WaitVisible(chromedp.CSS(".done")),
 		chromedp.Navigate(base+"/console/deliveries"),
 		chromedp.WaitVisible(chromedp.CSS("table")),
 		into(&deliveriesText, chromedp.Text(chromedp.CSS("main"))),
@@ -330,7 +333,7 @@ func TestBrowserConsole(t *testing.T) {
 	if !strings.Contains(flowsText, "appointment_booking") || !strings.Contains(flowsText, "data endpoint /flows/appointment_booking") {
 		t.Errorf("the flows page:\n%s", flowsText)
 	}
-	if !strings.Contains(deliveriesText, "Outbox: pending") || !strings.Contains(deliveriesText, e2eUser) {
+	if !strings.Contains(deliveriesText, "Outbox: pending") || !strings.Contains(deliveriesText, e2eUser) || !strings.Contains(deliveriesText, "4915100000009") {
 		t.Errorf("the deliveries page does not list the pending confirmation:\n%s", deliveriesText)
 	}
 	if signedOut != "Sign in" {

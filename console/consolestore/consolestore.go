@@ -135,14 +135,25 @@ type AnswerQuery struct {
 	Before   time.Time
 	BeforeID string
 	Limit    int // 50 when zero, at most 500
+	// ScanLimit, when set with Text, searches only the ScanLimit newest
+	// completions the other fields select (before Before): a text search
+	// then reads a bounded number of rows whatever the table holds, and
+	// paging with Before moves the window to older ones.
+	ScanLimit int
 }
 
 // Validate checks q.
 func (q AnswerQuery) Validate() error {
-	if q.Limit < 0 || q.Limit > 500 {
-		return waflow.Invalidf("an answer query's limit is 0 to 500")
+	if q.Limit < 0 || q.Limit > 500 || q.ScanLimit < 0 {
+		return waflow.Invalidf("an answer query's limit is 0 to 500 and its scan limit not negative")
 	}
 	return waflow.CompletionRange{Flow: q.Flow, Since: q.Since, Until: q.Until}.Validate()
+}
+
+// ByHour reports whether Minutes over [since, until) by step can be read
+// from the hourly sums: step is whole hours and since starts an hour.
+func ByHour(since, until time.Time, step time.Duration) bool {
+	return step%time.Hour == 0 && since.Equal(since.Truncate(time.Hour)) && until.Equal(until.Truncate(time.Hour))
 }
 
 // FlowEvent is a flows webhook event Meta sent (status changes, endpoint
@@ -177,14 +188,17 @@ type Store interface {
 	PruneSessions(ctx context.Context, now time.Time) (int64, error)
 
 	// AddMinutes adds each minute's counts to what is stored for its flow
-	// and minute (the start truncated to the minute), creating the row if
-	// needed, in one transaction: replicas add to the same rows.
+	// and minute (the start truncated to the minute), and to its hour's
+	// sums, creating the rows if needed, in one transaction: replicas add
+	// to the same rows.
 	AddMinutes(ctx context.Context, ms []Minute) error
 	// Minutes returns flow's minutes in [since, until) summed by step (a
 	// whole number of minutes), one Minute per step that has any, by
-	// increasing Start; each Start is since plus a multiple of step.
+	// increasing Start; each Start is since plus a multiple of step. When
+	// ByHour, it reads the hourly sums AddMinutes keeps beside the minutes.
 	Minutes(ctx context.Context, flow string, since, until time.Time, step time.Duration) ([]Minute, error)
-	// PruneMinutes removes the minutes before cutoff.
+	// PruneMinutes removes the minutes (and the hours) before cutoff and
+	// returns how many minutes it removed.
 	PruneMinutes(ctx context.Context, before time.Time) (int64, error)
 
 	// Answers returns the completions q selects, newest received first.

@@ -2,13 +2,16 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/console"
 	"github.com/waflow/waflow/deploy"
 	"github.com/waflow/waflow/flowjson"
+	"github.com/waflow/waflow/graph"
 	"github.com/waflow/waflow/webhook"
 )
 
@@ -71,6 +74,7 @@ func (a *App) startConsole(ctx context.Context, cfg Config) error {
 		Events:         cc.Events,
 		Deliveries:     cc.Deliveries,
 		WABAID:         cc.WABAID,
+		Send:           a.sendFlow(cc.WABAID),
 		RequireAccount: cc.RequireAccount,
 		Secure:         cfg.TLS != nil,
 		Recorder:       a.recorder,
@@ -107,4 +111,44 @@ func (a *App) consoleRoutes() map[string]http.Handler {
 		return nil
 	}
 	return map[string]http.Handler{console.Prefix: a.console}
+}
+
+// sendFlow queues a flow's interactive message in the outbox, with a
+// recorded flow token, as "waflow send" sends it: the deployed flow's id
+// when the WABA has a deployment record, its name otherwise; a flow with
+// a data endpoint opens with data_exchange (its INIT answers the first
+// screen). The outbox worker sends it when the Graph API is configured.
+func (a *App) sendFlow(wabaID string) func(ctx context.Context, flow, to string) (int64, error) {
+	return func(ctx context.Context, flow, to string) (int64, error) {
+		f := a.flows.Flow(flow)
+		if f == nil {
+			return 0, fmt.Errorf("no flow named %q", flow)
+		}
+		m := &graph.FlowMessage{To: to, Body: f.Title, CTA: "Open", FlowName: flow}
+		if f.Endpoint != nil {
+			m.Action = graph.ActionDataExchange
+		}
+		if wabaID != "" {
+			if d, err := a.store.FlowDeployment(ctx, wabaID, flow); err == nil {
+				m.FlowID, m.FlowName = d.FlowID, ""
+			}
+		}
+		tok, rec, err := a.tokens.Issue(ctx, flow, to)
+		if err != nil {
+			return 0, err
+		}
+		m.Token = tok
+		payload, err := graph.EncodeMessage(m)
+		if err != nil {
+			return 0, err
+		}
+		msg, _, err := a.store.Enqueue(ctx, waflow.OutboxMessage{IdempotencyKey: "console-send:" + rec.ID, To: to, TokenID: rec.ID, Payload: payload})
+		if err != nil {
+			return 0, err
+		}
+		if a.outbox != nil {
+			a.outbox.Notify()
+		}
+		return msg.ID, nil
+	}
 }

@@ -125,7 +125,7 @@ func niceCeil(v float64) float64 {
 func short(v float64) string {
 	switch {
 	case v >= 1000:
-		return fmt.Sprintf("%.0fk", v/1000)
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", v/1000), ".0") + "k"
 	case v == math.Trunc(v):
 		return fmt.Sprintf("%.0f", v)
 	default:

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/console"
 	"github.com/waflow/waflow/console/consolestore"
 	"github.com/waflow/waflow/sqlite"
@@ -361,7 +363,6 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-var _ = waflow.ErrNotFound
 
 func TestFlowsPageShowsDeployments(t *testing.T) {
 	db := openStore(t)
@@ -420,5 +421,56 @@ func TestSendForm(t *testing.T) {
 	resp, _ := s.post(c, "/console/flows/send", url.Values{"csrf": {token}, "flow": {"survey"}, "to": {"+49 151 12345678"}})
 	if resp.StatusCode != http.StatusSeeOther || len(sent) != 1 || sent[0] != "survey 4915112345678" {
 		t.Fatalf("send: %s, sent %v", resp.Status, sent)
+	}
+}
+
+type events struct{ got []console.BookingChange }
+
+func (e *events) Emit(_ context.Context, typ string, data any) error {
+	if typ == console.EventBookingChanged {
+		e.got = append(e.got, data.(console.BookingChange))
+	}
+	return nil
+}
+
+func TestCancelBookingEmits(t *testing.T) {
+	db := openStore(t)
+	addUser(t, db, "ada")
+	ctx := context.Background()
+	settings, _ := catalog.DefaultSettings()
+	cal := settings.BookingCalendar()
+	// A weekday with opening hours, its first slot.
+	day := time.Date(2030, 1, 7, 0, 0, 0, 0, cal.Location()) // a Monday
+	slots := cal.Slots(day)
+	if len(slots) == 0 {
+		t.Fatal("the default calendar has no slot on a Monday")
+	}
+	if _, _, err := db.Book(ctx, catalogstore.Booking{Ref: "BK-1", TokenID: "t1", Start: slots[0], Name: "Ada"}, cal.Capacity()); err != nil {
+		t.Fatal(err)
+	}
+	ev := &events{}
+	s := newServer(t, console.Config{Store: db, Calendar: cal, Events: ev})
+	c := client()
+	s.signIn(c, "ada", password)
+	resp, page := s.get(c, "/console/bookings?view=day&date=2030-01-07")
+	if resp.StatusCode != 200 || !strings.Contains(page, "BK-1 · Ada") || !strings.Contains(page, "1/1 booked") {
+		t.Fatalf("day view: %s", resp.Status)
+	}
+	token := csrfRE.FindStringSubmatch(page)[1]
+	resp, _ = s.post(c, "/console/bookings/cancel", url.Values{"csrf": {token}, "ref": {"BK-1"}, "view": {"day"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "cancelled=BK-1") {
+		t.Fatalf("cancel: %s %s", resp.Status, resp.Header.Get("Location"))
+	}
+	if len(ev.got) != 1 || ev.got[0].Change != "cancelled" || ev.got[0].By != "ada" || ev.got[0].Booking.Ref != "BK-1" {
+		t.Fatalf("events = %+v", ev.got)
+	}
+	if _, page := s.get(c, "/console/bookings?view=day&date=2030-01-07"); strings.Contains(page, "BK-1 · ") || !strings.Contains(page, "0/1 booked, 1 free") {
+		t.Fatal("the slot is not free after the cancel")
+	}
+	if resp, _ := s.post(c, "/console/bookings/cancel", url.Values{"csrf": {token}, "ref": {"BK-1"}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("cancelling again: %s, want 404", resp.Status)
+	}
+	if resp, _ := s.get(c, "/console/bookings?date=2030-13-01"); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a bad date: %s", resp.Status)
 	}
 }

@@ -363,7 +363,6 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-
 func TestFlowsPageShowsDeployments(t *testing.T) {
 	db := openStore(t)
 	addUser(t, db, "ada")

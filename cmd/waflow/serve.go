@@ -328,7 +328,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	writeBanner(env.Stderr, bannerInfo{addr: ln.Addr(), https: a.HasTLS(), domains: splitList(cfg.serve.tlsDomains), flows: names, webhook: a.HasWebhook(), preview: a.HasPreview(), sec: sec})
+	writeBanner(env.Stderr, bannerInfo{addr: ln.Addr(), https: a.HasTLS(), domains: splitList(cfg.serve.tlsDomains), flows: names, webhook: a.HasWebhook(), preview: a.HasPreview(), console: a.HasConsole(), sec: sec})
 	err = a.ServeWithHTTP(ctx, ln, httpLn)
 	writeStopped(env.Stderr, err)
 	return err

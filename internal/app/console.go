@@ -105,6 +105,9 @@ func (a *App) countCompletions(flow string, h webhook.CompletionHandler) webhook
 	}
 }
 
+// HasConsole reports whether /console/ is served.
+func (a *App) HasConsole() bool { return a.console != nil }
+
 // consoleRoutes is the console's route for the server, or nil.
 func (a *App) consoleRoutes() map[string]http.Handler {
 	if a.console == nil {

@@ -68,7 +68,7 @@ func (db *DB) BookingCounts(ctx context.Context, from, to time.Time) (map[time.T
 		return nil, waflow.ErrClosed
 	}
 	rows, err := db.pool.Query(ctx, `SELECT start_at, count(*) FROM bookings
-		WHERE start_at >= $1 AND start_at < $2 GROUP BY start_at`, from, to)
+		WHERE start_at >= $1 AND start_at < $2 AND cancelled_at IS NULL GROUP BY start_at`, from, to)
 	if err != nil {
 		return nil, wrap(err, "BookingCounts")
 	}
@@ -104,7 +104,7 @@ func (db *DB) Book(ctx context.Context, b catalogstore.Booking, capacity int) (c
 	for range capacity + 1 {
 		err := db.pool.QueryRow(ctx, `INSERT INTO bookings (`+bookingCols+`)
 			SELECT $1, $2, $3, $4, s.seat, $5, $6, $7, $8 FROM generate_series(1, $9::integer) AS s(seat)
-			WHERE NOT EXISTS (SELECT 1 FROM bookings t WHERE t.start_at = $4 AND t.seat = s.seat)
+			WHERE NOT EXISTS (SELECT 1 FROM bookings t WHERE t.start_at = $4 AND t.seat = s.seat AND t.cancelled_at IS NULL)
 			ORDER BY s.seat LIMIT 1
 			ON CONFLICT DO NOTHING RETURNING seat`,
 			b.Ref, b.TokenID, b.WAID, b.Start, b.Name, b.Reason, b.Reminder, b.CreatedAt, capacity).Scan(&b.Seat)
@@ -131,7 +131,7 @@ func (db *DB) Book(ctx context.Context, b catalogstore.Booking, capacity int) (c
 			return catalogstore.Booking{}, false, wrap(fmt.Errorf("%w: booking ref %s is taken", waflow.ErrConflict, b.Ref), "Book")
 		}
 		var held int
-		if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM bookings WHERE start_at = $1 AND seat <= $2",
+		if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM bookings WHERE start_at = $1 AND seat <= $2 AND cancelled_at IS NULL",
 			b.Start, capacity).Scan(&held); err != nil {
 			return catalogstore.Booking{}, false, wrap(err, "Book")
 		}

@@ -149,3 +149,11 @@ func TestMediaConformance(t *testing.T) {
 		return db
 	})
 }
+
+func TestConsoleConformance(t *testing.T) {
+	storetest.RunConsole(t, func(t *testing.T, now func() time.Time) storetest.ConsoleStore {
+		db, _ := openSchema(t, now)
+		postgres.SetDatabaseClock(db, now)
+		return db
+	})
+}

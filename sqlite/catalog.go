@@ -99,7 +99,7 @@ func (db *DB) BookingCounts(ctx context.Context, from, to time.Time) (map[time.T
 		return nil, waflow.ErrClosed
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT start_at, count(*) FROM bookings
-		WHERE start_at >= ? AND start_at < ? GROUP BY start_at`, from.UnixMicro(), to.UnixMicro())
+		WHERE start_at >= ? AND start_at < ? AND cancelled_at IS NULL GROUP BY start_at`, from.UnixMicro(), to.UnixMicro())
 	if err != nil {
 		return nil, wrap(err, "BookingCounts")
 	}
@@ -169,7 +169,7 @@ func (db *DB) Book(ctx context.Context, b catalogstore.Booking, capacity int) (c
 // firstFreeSeat returns the lowest seat in 1..capacity of the slot at start
 // that nobody holds, or ErrSlotFull.
 func firstFreeSeat(ctx context.Context, tx *opTx, start time.Time, capacity int) (int, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT seat FROM bookings WHERE start_at = ? AND seat <= ? ORDER BY seat",
+	rows, err := tx.QueryContext(ctx, "SELECT seat FROM bookings WHERE start_at = ? AND seat <= ? AND cancelled_at IS NULL ORDER BY seat",
 		micros(start), capacity)
 	if err != nil {
 		return 0, err

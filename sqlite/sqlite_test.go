@@ -204,3 +204,9 @@ func TestMediaConformance(t *testing.T) {
 		return openTemp(t, sqlite.Options{Now: now})
 	})
 }
+
+func TestConsoleConformance(t *testing.T) {
+	storetest.RunConsole(t, func(t *testing.T, now func() time.Time) storetest.ConsoleStore {
+		return openTemp(t, sqlite.Options{Now: now})
+	})
+}

@@ -21,7 +21,8 @@ type AssistantStore interface {
 	// CancelBooking marks booking ref cancelled at at and returns it: it is
 	// left out of BookingsStarting from then on, so it gets no reminder. A
 	// booking already cancelled keeps its first CancelledAt. It returns
-	// ErrNotFound when there is no such booking. The seat stays held.
+	// ErrNotFound when there is no such booking. Its seat is free again:
+	// BookingCounts and Book leave cancelled bookings out.
 	CancelBooking(ctx context.Context, ref string, at time.Time) (Booking, error)
 
 	// BookingsStarting returns the bookings not cancelled whose Start is in

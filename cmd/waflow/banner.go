@@ -16,6 +16,7 @@ type bannerInfo struct {
 	flows   []string // "/flows/NAME", sorted
 	webhook bool
 	preview bool
+	console bool
 	sec     *secrets
 }
 
@@ -48,6 +49,9 @@ func writeBanner(w io.Writer, b bannerInfo) {
 	}
 	if b.preview {
 		fmt.Fprintf(&s, "  preview in a browser:          %s/preview/\n", base)
+	}
+	if b.console {
+		fmt.Fprintf(&s, "  console in a browser:          %s/console/ (accounts: waflow console users add)\n", base)
 	}
 	if d := b.sec.devFiles; d != nil {
 		if d.Generated {

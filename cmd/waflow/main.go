@@ -61,6 +61,7 @@ func commands() []*Command {
 		responsesCommand(),
 		apikeysCommand(),
 		bookingCommand(),
+		consoleCommand(),
 		keysCommand(),
 		doctorCommand(),
 		backupCommand(),

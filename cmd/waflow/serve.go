@@ -50,6 +50,7 @@ type appConfig struct {
 	preview         string
 	previewSecret   string
 	mediaDir        string
+	console         string
 
 	graph graphConfig // the Graph API side (graphconfig.go)
 
@@ -83,6 +84,7 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.preview, "preview", "WAFLOW_PREVIEW", "auto", "serve the browser preview at /preview/: true, false, or auto (only in development mode: the preview drives the real handlers, e.g. books slots)")
 	s.Secret(&c.previewSecret, "preview-secret", "WAFLOW_PREVIEW_SECRET", "the secret that signs in to the preview (/preview/?key=SECRET or Authorization: Bearer SECRET); required with real keys")
 	s.String(&c.mediaDir, "media-dir", "WAFLOW_MEDIA_DIR", "", "keep PhotoPicker and DocumentPicker files in this folder instead of the database (one machine only: replicas do not share it)")
+	s.String(&c.console, "console", "WAFLOW_CONSOLE", "auto", "serve the browser console at /console/: auto or true (in production only once an account exists: waflow console users add), or false")
 	c.graph.declare(s)
 	c.api.declare(s)
 }
@@ -298,6 +300,12 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		Media:                 app.MediaConfig{Dir: cfg.mediaDir, PublicURL: cfg.graph.publicURL},
 		Logger:                log,
 	}
+	if ac.Console, err = consoleConfig(cfg.console, sec.dev); err != nil {
+		return err
+	}
+	if ac.Console != nil {
+		ac.Console.WABAID = cfg.graph.wabaID
+	}
 	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {
 		return err
 	}
@@ -335,7 +343,7 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	writeBanner(env.Stderr, bannerInfo{addr: ln.Addr(), https: a.HasTLS(), domains: splitList(cfg.serve.tlsDomains), flows: names, webhook: a.HasWebhook(), preview: a.HasPreview(), sec: sec})
+	writeBanner(env.Stderr, bannerInfo{addr: ln.Addr(), https: a.HasTLS(), domains: splitList(cfg.serve.tlsDomains), flows: names, webhook: a.HasWebhook(), preview: a.HasPreview(), console: a.HasConsole(), sec: sec})
 	err = a.ServeWithHTTP(ctx, ln, httpLn)
 	writeStopped(env.Stderr, err)
 	return err

@@ -24,6 +24,7 @@ import (
 
 	"github.com/waflow/waflow/api"
 	"github.com/waflow/waflow/catalog"
+	"github.com/waflow/waflow/console"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowjson"
@@ -125,6 +126,9 @@ type Config struct {
 	// Media says where PhotoPicker and DocumentPicker files are kept
 	// (internal/app/media.go); the database by default.
 	Media MediaConfig
+	// Console, when set, serves the browser console at /console/
+	// (console.go).
+	Console *ConsoleConfig
 
 	// Logger receives the server's logs; slog.Default() when nil.
 	Logger *slog.Logger
@@ -155,6 +159,10 @@ type App struct {
 	mediaStore media.Store
 	mediaFetch *media.Fetcher
 	mediaURLs  *media.URLSigner
+
+	console     http.Handler      // nil when Config.Console is
+	recorder    *console.Recorder // nil when Config.Console is
+	stopConsole func()
 }
 
 // New opens the store, registers the flows, builds the handlers and starts
@@ -224,7 +232,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	for _, f := range a.flows.Flows() {
-		a.worker.Handle(f.Name, a.completionMedia(f, graphDownloader(cfg.Outbox), completionHandler(f)))
+		a.worker.Handle(f.Name, a.countCompletions(f.Name, a.completionMedia(f, graphDownloader(cfg.Outbox), completionHandler(f))))
 	}
 	a.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
 		Verifier:    verifier,
@@ -295,6 +303,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		extra = map[string]http.Handler{}
 	}
 	maps.Copy(extra, a.mediaRoutes())
+	if err := a.startConsole(ctx, cfg); err != nil {
+		return nil, err
+	}
+	maps.Copy(extra, a.consoleRoutes())
 	var tlsCfg *tls.Config
 	if cfg.TLS != nil {
 		if a.certs, err = a.newCerts(*cfg.TLS, cfg.TLSCacheDir); err != nil {
@@ -384,6 +396,7 @@ func (a *App) HasPreview() bool { return a.preview != nil }
 // observeEndpoint receives one observation per endpoint request.
 func (a *App) observeEndpoint(o endpoint.Observation) {
 	a.metrics.ObserveEndpoint(o.Flow, o.Action, o.Status, o.Duration)
+	a.recorder.ObserveRequest(o.Flow, o.Status, o.Duration)
 	if o.AnswerRule != "" {
 		a.metrics.AnswerRefused(o.Flow, o.AnswerRule)
 	}
@@ -399,6 +412,9 @@ func (a *App) ready(ctx context.Context) error { return a.store.Ping(ctx) }
 // two, not their sum), and closes the store.
 func (a *App) Close() error {
 	var wg sync.WaitGroup
+	if a.stopConsole != nil {
+		wg.Go(a.stopConsole) // the last flush of the figures
+	}
 	if a.stopOutbox != nil {
 		wg.Go(a.stopOutbox)
 	}
@@ -490,6 +506,9 @@ func (a *App) forwardFlow(m flowsdir.Manifest, spec *flowjson.Flow) (*endpoint.F
 		Logger:      a.log.With("component", "forward", "flow", m.Name),
 		Observe: func(o forward.Observation) {
 			a.metrics.ObserveForward(o.Flow, string(o.Outcome), string(o.Failure))
+			if o.Outcome == forward.OutcomeFailed {
+				a.recorder.ObserveForwardFailure(o.Flow)
+			}
 		},
 	})
 }

@@ -92,12 +92,16 @@ var rules = []rule{
 		pkgs: []string{"$mod/api"}, forbid: append([]string{"$mod/catalog/..."}, storage...), indirect: true},
 	{rule: "reminders never imports storage: it reads and enqueues through its Store interface, so the catalog may use it",
 		pkgs: []string{"$mod/reminders"}, forbid: storage, indirect: true},
+	{rule: "the console never imports storage: it reads the store through its Config",
+		pkgs: []string{"$mod/console/..."}, forbid: storage, indirect: true},
+	{rule: "consolestore imports only the standard library, the root and catalogstore",
+		pkgs: []string{"$mod/console/consolestore"}, forbid: []string{nonstd}, allow: []string{"$mod", "$mod/catalog/catalogstore"}},
 	{rule: "outside _test.go files only storetest, flowtest, graph/graphtest, catalogstore/catalogtest and internal/vectors import testing",
 		pkgs: []string{"$mod/..."}, except: testSupport, forbid: []string{"testing/..."}},
 	// The simulator is product code that preview, simulate and bench link
 	// into the binary.
 	{rule: "the binary and what it serves never link testing nor httptest, not even through another package",
-		pkgs:   []string{"$mod/cmd/...", "$mod/simulator/...", "$mod/preview", "$mod/registry", "$mod/flowsdir", "$mod/deploy", "$mod/internal/server", "$mod/internal/app", "$mod/api"},
+		pkgs:   []string{"$mod/cmd/...", "$mod/simulator/...", "$mod/preview", "$mod/console/...", "$mod/registry", "$mod/flowsdir", "$mod/deploy", "$mod/internal/server", "$mod/internal/app", "$mod/api"},
 		forbid: []string{"testing/...", "net/http/httptest"}, indirect: true},
 	{rule: "library packages never read the environment nor exit (the binary parses its configuration)",
 		pkgs: []string{"$mod/..."}, except: append(slices.Clone(binaryOnly), testSupport...), calls: environment},

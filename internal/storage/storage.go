@@ -9,6 +9,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog/catalogstore"
+	"github.com/waflow/waflow/console/consolestore"
 	"github.com/waflow/waflow/postgres"
 	"github.com/waflow/waflow/sqlite"
 )
@@ -35,6 +36,7 @@ type Store interface {
 	waflow.MediaStore
 	catalogstore.Store
 	waflow.APIKeyStore
+	consolestore.Store
 }
 
 // IsPostgres reports whether dbURL names a PostgreSQL database.

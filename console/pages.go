@@ -476,12 +476,14 @@ func (c *Console) bookings(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) cancelBooking(w http.ResponseWriter, r *http.Request) {
 	ref := r.PostForm.Get("ref")
-	at := c.cfg.Now()
-	b, err := c.cfg.Store.CancelBooking(r.Context(), ref, at)
-	// A booking cancelled before keeps its first CancelledAt: tell it
-	// apart so that a second click emits no second event.
-	if err == nil && at.Sub(b.CancelledAt) > time.Second {
+	// A booking cancelled before is not cancelled again: a second click
+	// emits no second event.
+	b, err := c.cfg.Store.BookingByRef(r.Context(), ref)
+	if err == nil && !b.CancelledAt.IsZero() {
 		err = waflow.ErrNotFound
+	}
+	if err == nil {
+		b, err = c.cfg.Store.CancelBooking(r.Context(), ref, c.cfg.Now())
 	}
 	if errors.Is(err, waflow.ErrNotFound) {
 		c.message(w, r, http.StatusNotFound, "No such booking", "No booking has the reference "+strconv.Quote(ref)+" (cancelled already?).")

@@ -209,6 +209,9 @@ type Store interface {
 	// Bookings returns the bookings whose slot starts in [from, to), by
 	// start then seat.
 	Bookings(ctx context.Context, from, to time.Time) ([]catalogstore.Booking, error)
+	// BookingByRef is catalogstore.BookingStore's: the booking ref,
+	// cancelled or not; ErrNotFound when there is none.
+	BookingByRef(ctx context.Context, ref string) (catalogstore.Booking, error)
 	// CancelBooking is catalogstore.AssistantStore's: it marks booking ref
 	// cancelled at at, which frees its seat and stops its reminder, and
 	// returns it (a second cancel returns it unchanged); ErrNotFound when

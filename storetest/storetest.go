@@ -56,6 +56,10 @@ func Run(t *testing.T, open Opener) {
 		{"Outbox/ClaimConcurrent", testOutboxClaimConcurrent},
 		{"Outbox/Unknown", testOutboxUnknown},
 		{"Deployment/RoundTrip", testDeploymentRoundTrip},
+		{"Delivery/AddDedupe", testDeliveryAddDedupe},
+		{"Delivery/Lifecycle", testDeliveryLifecycle},
+		{"Delivery/OrderKey", testDeliveryOrderKey},
+		{"Delivery/Subscriptions", testDeliverySubscriptions},
 		{"Store/PingClose", testPingClose},
 	})
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/graph"
 	"github.com/waflow/waflow/registry"
@@ -50,6 +52,13 @@ type Deps struct {
 	// OnEnqueue, when set, is called after a flow put a message in the
 	// outbox (a booking confirmation), to wake the sender.
 	OnEnqueue func()
+	// OnBooked, when set, is told about each booking the
+	// appointment_booking flow made, and again when a replayed submission
+	// finds it (so it must be idempotent on the booking's Ref: package
+	// events emits booking.created with a stable id). It runs in the data
+	// endpoint's request: keep it short. Its error is logged, the booking
+	// stands.
+	OnBooked func(ctx context.Context, b catalogstore.Booking) error
 }
 
 // builders make each flow's handlers; one per name in Names.
@@ -62,6 +71,7 @@ type env struct {
 	now       func() time.Time
 	log       *slog.Logger
 	onEnqueue func()
+	onBooked  func(ctx context.Context, b catalogstore.Booking) error
 }
 
 // Categories are the Meta categories each catalog flow is created with.
@@ -105,7 +115,7 @@ func Describe(settings *Settings) (*registry.Registry, error) {
 }
 
 func register(r *registry.Registry, deps Deps) error {
-	e := &env{store: deps.Store, settings: deps.Settings, now: deps.Now, log: deps.Logger, onEnqueue: deps.OnEnqueue}
+	e := &env{store: deps.Store, settings: deps.Settings, now: deps.Now, log: deps.Logger, onEnqueue: deps.OnEnqueue, onBooked: deps.OnBooked}
 	if e.settings == nil {
 		s, err := DefaultSettings()
 		if err != nil {

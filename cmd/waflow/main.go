@@ -58,6 +58,7 @@ func commands() []*Command {
 		flowsCommand(),
 		sendCommand(),
 		responsesCommand(),
+		eventsCommand(),
 		keysCommand(),
 		doctorCommand(),
 		backupCommand(),

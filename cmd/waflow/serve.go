@@ -52,6 +52,8 @@ type appConfig struct {
 
 	graph graphConfig // the Graph API side (graphconfig.go)
 
+	events eventsSettings // events to the business, the relay (eventsconfig.go)
+
 	serve serveSettings // serve's own: HTTPS, stopping (servetls.go)
 }
 
@@ -78,6 +80,7 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.preview, "preview", "WAFLOW_PREVIEW", "auto", "serve the browser preview at /preview/: true, false, or auto (only in development mode: the preview drives the real handlers, e.g. books slots)")
 	s.Secret(&c.previewSecret, "preview-secret", "WAFLOW_PREVIEW_SECRET", "the secret that signs in to the preview (/preview/?key=SECRET or Authorization: Bearer SECRET); required with real keys")
 	c.graph.declare(s)
+	c.events.declare(s)
 }
 
 // logger builds the process logger from the configuration.
@@ -288,6 +291,9 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 		DrainDelay:            drain,
 		ShutdownTimeout:       shutdown,
 		Logger:                log,
+	}
+	if ac.Events, err = cfg.events.config(); err != nil {
+		return err
 	}
 	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {
 		return err

@@ -25,6 +25,7 @@ import (
 	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/events"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowsdir"
 	"github.com/waflow/waflow/flowtoken"
@@ -90,6 +91,10 @@ type Config struct {
 	Outbox    *OutboxConfig
 	OutboxOff string
 
+	// Events configures the events sent to the business and the webhook
+	// relay (events.go).
+	Events EventsConfig
+
 	// Preview serves the browser preview at /preview/. It issues real
 	// flow tokens and drives the real handlers; PreviewSecret, when set,
 	// signs in to it (preview.Config.Secret).
@@ -136,6 +141,9 @@ type App struct {
 	workerDone chan struct{}
 	outbox     *outbox.Worker // nil when the Graph API is not configured
 	stopOutbox func()
+	events     *events.Dispatcher
+	relay      *events.Relay // nil without a relay URL
+	stopEvents func()
 }
 
 // New opens the store, registers the flows, builds the handlers and starts
@@ -182,6 +190,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}()
 	a.metrics = metrics.New(log)
 	a.metrics.WatchInbox(store.InboxStats)
+	if err := a.startEvents(ctx, cfg.Events, cfg.AppSecrets); err != nil {
+		return nil, err
+	}
 
 	if err := a.loadFlows(cfg); err != nil {
 		return nil, err
@@ -192,6 +203,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Store:          store,
 		Tokens:         issuer,
 		Validator:      a.flows.ValidateCompletion,
+		OnFlowsEvent:   a.emitFlowsEvent,
 		Observer:       a.metrics,
 		Logger:         log.With("component", "webhook-worker"),
 	})
@@ -199,13 +211,14 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	for _, f := range a.flows.Flows() {
-		a.worker.Handle(f.Name, completionHandler(f))
+		a.worker.Handle(f.Name, a.emitCompletion(completionHandler(f)))
 	}
 	a.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
 		Verifier:    verifier,
 		VerifyToken: cfg.VerifyToken,
 		Inbox:       store,
 		OnStored:    a.worker.Notify,
+		Relay:       a.keepForRelay(),
 		Observer:    a.metrics,
 		Logger:      log.With("component", "webhook"),
 	})
@@ -361,6 +374,9 @@ func (a *App) Close() error {
 	if a.stopOutbox != nil {
 		wg.Go(a.stopOutbox)
 	}
+	if a.stopEvents != nil {
+		wg.Go(a.stopEvents)
+	}
 	if a.stopWorker != nil {
 		wg.Go(func() {
 			a.stopWorker()
@@ -384,6 +400,7 @@ func (a *App) loadFlows(cfg Config) error {
 		Settings: cfg.CatalogSettings,
 		Logger:   a.log.With("component", "catalog"),
 		// A confirmation enqueued wakes the outbox worker at once.
+		OnBooked: a.emitBooking,
 		OnEnqueue: func() {
 			if a.outbox != nil {
 				a.outbox.Notify()

@@ -32,6 +32,9 @@ type Options struct {
 type Store interface {
 	waflow.Store
 	catalogstore.Store
+	// DeliveryStore keeps the events and relayed webhooks of package
+	// events.
+	waflow.DeliveryStore
 }
 
 // IsPostgres reports whether dbURL names a PostgreSQL database.

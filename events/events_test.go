@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -23,11 +24,13 @@ import (
 
 var ctx = context.Background()
 
+var quiet = slog.New(slog.DiscardHandler)
+
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func openStore(t *testing.T) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{})
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +72,9 @@ func (r *receiver) all() []received {
 func newSender(t *testing.T, store events.SendStore, cfg events.SenderConfig) *events.Sender {
 	t.Helper()
 	cfg.Store = store
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
 	s, err := events.NewSender(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +112,7 @@ func TestEmitDeliversSignedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d, err := events.NewDispatcher(db, nil, nil)
+	d, err := events.NewDispatcher(db, nil, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +170,7 @@ func TestRetriesThenDeadThenRedeliver(t *testing.T) {
 	if _, err := db.PutSubscription(ctx, waflow.Subscription{ID: "crm", URL: srv.URL, Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
-	d, _ := events.NewDispatcher(db, nil, nil)
+	d, _ := events.NewDispatcher(db, nil, quiet)
 	id := events.ID("t")
 	if err := d.Emit(ctx, events.Event{ID: id, Type: events.BookingCreated, Data: map[string]string{"ref": "BK-1"}}); err != nil {
 		t.Fatal(err)
@@ -206,7 +212,7 @@ func TestDeletedSubscriptionDies(t *testing.T) {
 	if _, err := db.PutSubscription(ctx, waflow.Subscription{ID: "crm", URL: "http://127.0.0.1:1/", Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
-	d, _ := events.NewDispatcher(db, nil, nil)
+	d, _ := events.NewDispatcher(db, nil, quiet)
 	if err := d.Emit(ctx, events.Event{ID: events.ID("x"), Type: events.FlowCompleted, Data: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +239,7 @@ func TestRelay(t *testing.T) {
 	rcv := &receiver{}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	r, err := events.NewRelay(events.RelayConfig{Store: db})
+	r, err := events.NewRelay(events.RelayConfig{Logger: quiet, Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +277,7 @@ func TestRelay(t *testing.T) {
 // with any other event is.
 func TestRelaySkipFlowEvents(t *testing.T) {
 	db := openStore(t)
-	r, _ := events.NewRelay(events.RelayConfig{Store: db, SkipFlowEvents: true})
+	r, _ := events.NewRelay(events.RelayConfig{Logger: quiet, Store: db, SkipFlowEvents: true})
 	if err := r.Keep(ctx, []byte(`{"a":1}`), []waflow.InboxEvent{{Kind: waflow.EventCompletion}, {Kind: waflow.EventFlows}}); err != nil {
 		t.Fatal(err)
 	}
@@ -286,9 +292,9 @@ func TestRelaySkipFlowEvents(t *testing.T) {
 
 func TestUserOf(t *testing.T) {
 	for body, want := range map[string]string{
-		string(webhookBody("123", "x")): "123",
+		string(webhookBody("123", "x")):                                           "123",
 		`{"entry":[{"changes":[{"value":{"statuses":[{"recipient_id":"9"}]}}]}]}`: "9",
-		`{"entry":[{"changes":[{"value":{"event":"FLOW_STATUS_CHANGE"}}]}]}`:     "",
+		`{"entry":[{"changes":[{"value":{"event":"FLOW_STATUS_CHANGE"}}]}]}`:      "",
 		`not json`: "",
 	} {
 		if got := events.UserOf([]byte(body)); got != want {

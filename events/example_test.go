@@ -37,7 +37,7 @@ func Example() {
 	defer business.Close()
 	db.PutSubscription(ctx, waflow.Subscription{ID: "crm", URL: business.URL, Secret: secret, Types: []string{events.FlowCompleted}})
 
-	dispatcher, _ := events.NewDispatcher(db, nil, nil)
+	dispatcher, _ := events.NewDispatcher(db, nil, quiet)
 	dispatcher.Emit(ctx, events.Event{ID: events.ID(events.FlowCompleted, "wamid.1"), Type: events.FlowCompleted,
 		Data: map[string]any{"flow": "feedback_survey"}})
 

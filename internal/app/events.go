@@ -140,7 +140,7 @@ func (a *App) emitFlowsEvent(ctx context.Context, fe *webhook.FlowsEvent) error 
 		ID:   events.ID(typ, fe.FlowID, strconv.FormatInt(fe.Time.UnixNano(), 10), fe.NewStatus, fe.AlertState),
 		Type: typ,
 		Time: fe.Time,
-		Data: fe,
+		Data: flowsData(fe),
 	})
 }
 
@@ -177,4 +177,34 @@ func (a *App) emitDeadMessage(r outbox.Result) {
 	if err != nil {
 		a.log.Error("events: message.failed not stored", "outbox_id", m.ID, "error", err)
 	}
+}
+
+// flowsData is a flows event's data: Meta's fields, by Meta's names, those
+// the event carries (protocol.md 4.3).
+func flowsData(fe *webhook.FlowsEvent) map[string]any {
+	d := map[string]any{"event": fe.Event, "flow_id": fe.FlowID, "message": fe.Message, "time": fe.Time}
+	set := func(k string, v any, ok bool) {
+		if ok {
+			d[k] = v
+		}
+	}
+	set("old_status", fe.OldStatus, fe.OldStatus != "")
+	set("new_status", fe.NewStatus, fe.NewStatus != "")
+	set("alert_state", fe.AlertState, fe.AlertState != "")
+	set("threshold", fe.Threshold, fe.AlertState != "")
+	switch fe.Event {
+	case webhook.ClientErrorRate, webhook.EndpointErrorRate:
+		d["error_rate"] = fe.ErrorRate
+		errs := make([]map[string]any, 0, len(fe.Errors))
+		for _, e := range fe.Errors {
+			errs = append(errs, map[string]any{"error_type": e.Type, "error_rate": e.Rate, "error_count": e.Count})
+		}
+		d["errors"] = errs
+	case webhook.EndpointLatency:
+		d["p50_latency"], d["p90_latency"], d["requests_count"] = fe.P50Latency, fe.P90Latency, fe.RequestsCount
+	case webhook.EndpointAvailability:
+		d["availability"] = fe.Availability
+	}
+	set("warning", fe.Warning, fe.Warning != "")
+	return d
 }

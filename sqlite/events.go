@@ -110,6 +110,9 @@ func (db *DB) SettleDelivery(ctx context.Context, id int64, owner string, a wafl
 	if db.isClosed() {
 		return waflow.ErrClosed
 	}
+	if a.At.IsZero() {
+		a.At = db.now()
+	}
 	var set string
 	var args []any
 	switch state {

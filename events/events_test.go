@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -301,4 +302,53 @@ func TestUserOf(t *testing.T) {
 			t.Errorf("UserOf(%s) = %q, want %q", body, got, want)
 		}
 	}
+}
+
+func FuzzUserOf(f *testing.F) {
+	f.Add(webhookBody("123", "x"))
+	f.Add([]byte(`{"entry":[{"changes":[{"value":{"statuses":[{"recipient_id":"9"}]}}]}]}`))
+	f.Add([]byte(`{"entry":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		u := events.UserOf(body)
+		// A user comes only from a JSON webhook body, never from garbage.
+		if u != "" && !json.Valid(body) {
+			t.Fatalf("UserOf(%q) = %q from a body that is not JSON", body, u)
+		}
+	})
+}
+
+// BenchmarkEmitAndSend: one event emitted to one subscription and
+// delivered to a local receiver, per iteration (SQLite, FULL sync).
+func BenchmarkEmitAndSend(b *testing.B) {
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "w.db"), sqlite.Options{Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	defer srv.Close()
+	db.PutSubscription(ctx, waflow.Subscription{ID: "crm", URL: srv.URL, Secret: secret})
+	d, _ := events.NewDispatcher(db, nil, quiet)
+	s, _ := events.NewSender(events.SenderConfig{Store: db, Logger: quiet, Concurrency: 16})
+	data := map[string]any{"flow": "feedback_survey", "response": map[string]any{"rating": "5", "comments": "fine"}}
+	b.ResetTimer()
+	for i := range b.N {
+		if err := d.Emit(ctx, events.Event{ID: events.ID("bench", strconv.Itoa(i)), Type: events.FlowCompleted, Data: data}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for {
+		n, err := s.SendDue(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	b.StopTimer()
+	if dl, _ := db.Deliveries(ctx, waflow.DeliveryFilter{State: waflow.DeliveryDelivered, Limit: b.N + 1}); len(dl) != b.N {
+		b.Fatalf("%d delivered, want %d", len(dl), b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -39,8 +39,10 @@ func startNode(t *testing.T, eventsSecret string) (string, func() string) {
 	cmd := exec.CommandContext(cctx, node, "server.js")
 	cmd.Dir = nodeExample
 	cmd.Env = append(os.Environ(), "PORT=0", "HOST=127.0.0.1", "TABLE_BOOKING_SECRET="+stdwebhooks.NewSecret(), "EVENTS_SECRET="+eventsSecret)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	stderr := &lockedWriter{mu: &mu, b: &logs}
+	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +50,6 @@ func startNode(t *testing.T, eventsSecret string) (string, func() string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var logs bytes.Buffer
 	done, addr := make(chan struct{}), make(chan string, 1)
 	go func() {
 		defer close(done)
@@ -64,7 +64,7 @@ func startNode(t *testing.T, eventsSecret string) (string, func() string) {
 			mu.Unlock()
 		}
 	}()
-	output := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() + stderr.String() }
+	output := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -77,9 +77,9 @@ func startNode(t *testing.T, eventsSecret string) (string, func() string) {
 	case a := <-addr:
 		return a, output
 	case <-done:
-		t.Fatalf("the node server stopped: %s", stderr.String())
+		t.Fatalf("the node server stopped: %s", output())
 	case <-time.After(15 * time.Second):
-		t.Fatalf("the node server did not start in 15 s: %s", stderr.String())
+		t.Fatalf("the node server did not start in 15 s: %s", output())
 	}
 	return "", nil
 }
@@ -149,4 +149,17 @@ func TestNodeExampleEvents(t *testing.T) {
 	if strings.Contains(logs, "msg_forged booking.created received") {
 		t.Errorf("the example acted on a forged event:\n%s", logs)
 	}
+}
+
+// lockedWriter appends to b under mu: the node process's stderr and stdout
+// are read by two goroutines.
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }

@@ -217,7 +217,7 @@ func (s *Sender) deliver(ctx context.Context, d waflow.Delivery) {
 	}
 	switch state {
 	case waflow.DeliveryDelivered:
-		log.Info("events: delivered", "status", status, "ms", a.Duration.Milliseconds())
+		log.Debug("events: delivered", "status", status, "ms", a.Duration.Milliseconds())
 	case waflow.DeliveryDead:
 		log.Error("events: delivery dead", "status", status, "error", a.Error)
 	default:

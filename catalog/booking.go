@@ -291,6 +291,11 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 	case err != nil:
 		return nil, err
 	}
+	if b.onBooked != nil {
+		if err := b.onBooked(ctx, bk); err != nil {
+			b.log.Error("booking made but not told to the business's systems", "ref", bk.Ref, "error", err)
+		}
+	}
 	// A replayed submission finds the session's booking and gets its answer.
 	local := bk.Start.In(b.settings.Location())
 	return endpoint.Success(map[string]any{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -225,5 +226,28 @@ func TestBookingCommittedAfterTheDeadline(t *testing.T) {
 				t.Fatalf("confirmation after the completion: %v", err)
 			}
 		})
+	}
+}
+
+// OnBooked hears of each booking the flow makes, and again of the same one
+// when its submission is replayed (so that a lost notification is made up);
+// a failing OnBooked does not undo the booking.
+func TestBookingOnBooked(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	var got []catalogstore.Booking
+	f := newFlowHarnessBooked(t, "appointment_booking", time.Date(2026, 12, 2, 8, 10, 0, 0, berlin), nil,
+		func(ctx context.Context, b catalogstore.Booking) error {
+			got = append(got, b)
+			return errors.New("events store down")
+		})
+	tok := f.token("appointment_booking", "1")
+	book := map[string]any{"date": "2026-12-02", "time": "09:30", "reminder": false, "name": "Ada", "reason": "Check up"}
+	for range 2 {
+		if screen, d := f.exchange(tok, "TIME", book); screen != "SUCCESS" {
+			t.Fatalf("book: %s %v", screen, d)
+		}
+	}
+	if len(got) != 2 || got[0].Ref == "" || got[1].Ref != got[0].Ref || got[0].WAID != "1" || got[0].Name != "Ada" {
+		t.Fatalf("OnBooked got %+v", got)
 	}
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/graph"
 	"github.com/waflow/waflow/registry"
@@ -55,6 +57,13 @@ type Deps struct {
 	RemindersOff bool
 	// BudgetAlertsOff: an expense's completion sends no budget alert.
 	BudgetAlertsOff bool
+	// OnBooked, when set, is told about each booking the
+	// appointment_booking flow made, and again when a replayed submission
+	// finds it (so it must be idempotent on the booking's Ref: package
+	// events emits booking.created with a stable id). It runs in the data
+	// endpoint's request: keep it short. Its error is logged, the booking
+	// stands.
+	OnBooked func(ctx context.Context, b catalogstore.Booking) error
 }
 
 // builders make each flow's handlers; one per name in Names.
@@ -68,6 +77,7 @@ type env struct {
 	log       *slog.Logger
 	onEnqueue func()
 	deps      Deps
+	onBooked  func(ctx context.Context, b catalogstore.Booking) error
 }
 
 // Categories are the Meta categories each catalog flow is created with.
@@ -111,7 +121,7 @@ func Describe(settings *Settings) (*registry.Registry, error) {
 }
 
 func register(r *registry.Registry, deps Deps) error {
-	e := &env{store: deps.Store, settings: deps.Settings, now: deps.Now, log: deps.Logger, onEnqueue: deps.OnEnqueue, deps: deps}
+	e := &env{store: deps.Store, settings: deps.Settings, now: deps.Now, log: deps.Logger, onEnqueue: deps.OnEnqueue, deps: deps, onBooked: deps.OnBooked}
 	if e.settings == nil {
 		s, err := DefaultSettings()
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
@@ -51,6 +52,12 @@ func newFlowHarness(t *testing.T, name string, now time.Time) *flowHarness {
 // newFlowHarnessWith is newFlowHarness with settings (nil: the defaults).
 func newFlowHarnessWith(t *testing.T, name string, now time.Time, settings *Settings) *flowHarness {
 	t.Helper()
+	return newFlowHarnessBooked(t, name, now, settings, nil)
+}
+
+// newFlowHarnessBooked is newFlowHarnessWith with Deps.OnBooked.
+func newFlowHarnessBooked(t *testing.T, name string, now time.Time, settings *Settings, onBooked func(context.Context, catalogstore.Booking) error) *flowHarness {
+	t.Helper()
 	harnessKeyOnce.Do(func() { harnessKey, _ = keys.Generate() })
 	clock := now
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -59,7 +66,7 @@ func newFlowHarnessWith(t *testing.T, name string, now time.Time, settings *Sett
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c, err := Load(Deps{Store: db, Settings: settings, Now: func() time.Time { return clock }, Logger: quiet})
+	c, err := Load(Deps{Store: db, Settings: settings, Now: func() time.Time { return clock }, Logger: quiet, OnBooked: onBooked})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,10 @@ func Run(t *testing.T, open Opener) {
 		{"Users/Merge", testUsersMerge},
 		{"Users/IDsKept", testUserIDsKept},
 		{"FlowHealth/PausesOutbox", testFlowHealthPausesOutbox},
+		{"Delivery/AddDedupe", testDeliveryAddDedupe},
+		{"Delivery/Lifecycle", testDeliveryLifecycle},
+		{"Delivery/OrderKey", testDeliveryOrderKey},
+		{"Delivery/Subscriptions", testDeliverySubscriptions},
 		{"Store/PingClose", testPingClose},
 	})
 }

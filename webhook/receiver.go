@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -36,6 +37,11 @@ type ReceiverConfig struct {
 	// OnStored, when set, is called after a POST's events are committed;
 	// Worker.Notify wakes the worker so that they are processed at once.
 	OnStored func()
+	// Relay, when set, is given the raw bytes of each signed notification
+	// and its events after they are stored and before the answer (package
+	// events keeps them for the business's own handler). An error answers
+	// 500, so WhatsApp sends the webhook again.
+	Relay func(ctx context.Context, body []byte, events []waflow.InboxEvent) error
 	// Observer receives counts for metrics; none when nil.
 	Observer Observer
 	// Logger receives one line per refused request and a debug line per
@@ -175,6 +181,12 @@ func (rc *Receiver) ingest(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return rc.refuse(w, r, httperr.New(http.StatusInternalServerError, "webhook: could not store the events; retry later",
 			fmt.Errorf("storing %d events failed; answering 500 so that WhatsApp retries: %w", len(events), err)))
+	}
+	if rc.cfg.Relay != nil {
+		if err := rc.cfg.Relay(r.Context(), body, events); err != nil {
+			return rc.refuse(w, r, httperr.New(http.StatusInternalServerError, "webhook: could not store the webhook for the relay; retry later",
+				fmt.Errorf("relay: answering 500 so that WhatsApp retries: %w", err)))
+		}
 	}
 	for _, e := range events {
 		rc.obs.WebhookEvent(string(e.Kind))

@@ -62,6 +62,7 @@ func commands() []*Command {
 		apikeysCommand(),
 		bookingCommand(),
 		consoleCommand(),
+		eventsCommand(),
 		keysCommand(),
 		doctorCommand(),
 		backupCommand(),

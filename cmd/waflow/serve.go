@@ -54,7 +54,8 @@ type appConfig struct {
 
 	graph graphConfig // the Graph API side (graphconfig.go)
 
-	api apiSettings // the HTTP API (apikeys.go)
+	api    apiSettings    // the HTTP API (apikeys.go)
+	events eventsSettings // events to the business, the relay (eventsconfig.go)
 
 	serve serveSettings // serve's own: HTTPS, stopping (servetls.go)
 
@@ -87,6 +88,7 @@ func (c *appConfig) declare(s *settings) {
 	s.String(&c.console, "console", "WAFLOW_CONSOLE", "auto", "serve the browser console at /console/: auto or true (in production only once an account exists: waflow console users add), or false")
 	c.graph.declare(s)
 	c.api.declare(s)
+	c.events.declare(s)
 }
 
 // logger builds the process logger from the configuration.
@@ -305,6 +307,9 @@ func runServe(ctx context.Context, env *Env, cfg *appConfig, ready chan<- string
 	}
 	if ac.Console != nil {
 		ac.Console.WABAID = cfg.graph.wabaID
+	}
+	if ac.Events, err = cfg.events.config(); err != nil {
+		return err
 	}
 	if ac.Outbox, ac.OutboxOff, err = cfg.graph.outbox(log); err != nil {
 		return err

@@ -8,8 +8,15 @@
 // JSON it would give Meta: a screen and its data, the same screen with
 // field errors, or SUCCESS. docs/forwarding.md has the whole contract.
 //
+// It also receives waflow's events at /events (a completed flow, a booking,
+// a flow's health alert, a message that could not be sent: docs/events.md),
+// signed the same way with the subscription's secret, and acts on each
+// webhook-id once.
+//
 // Environment: TABLE_BOOKING_SECRET (the whsec_ secret waflow signs with,
-// required), PORT (8081; 0 picks a free one), HOST (127.0.0.1).
+// required), EVENTS_SECRET (the whsec_ secret of the events subscription;
+// without it /events answers 404), PORT (8081; 0 picks a free one), HOST
+// (127.0.0.1).
 
 const http = require('node:http');
 const { Webhook } = require('standardwebhooks');
@@ -20,6 +27,14 @@ if (!secret || !secret.startsWith('whsec_')) {
   process.exit(2);
 }
 const webhook = new Webhook(secret);
+const eventsSecret = process.env.EVENTS_SECRET;
+if (eventsSecret && !eventsSecret.startsWith('whsec_')) {
+  console.error('EVENTS_SECRET must be the whsec_ secret of the events subscription');
+  process.exit(2);
+}
+const eventsWebhook = eventsSecret ? new Webhook(eventsSecret) : null;
+// The webhook-ids acted on: waflow delivers at least once, with the same id.
+const seenEvents = new Set();
 const port = Number(process.env.PORT ?? 8081);
 const host = process.env.HOST || '127.0.0.1';
 const maxBody = 1 << 20;
@@ -79,9 +94,36 @@ function send(res, status, body) {
   res.end(text);
 }
 
+// receiveEvent checks an event's signature and acts on it once.
+function receiveEvent(req, res, body) {
+  let event;
+  try {
+    event = eventsWebhook.verify(body, req.headers);
+  } catch (err) {
+    console.log(`refused an unsigned or forged event: ${err.message}`);
+    send(res, 401, { error: 'bad signature' });
+    return;
+  }
+  const id = req.headers['webhook-id'];
+  if (seenEvents.has(id)) {
+    console.log(`event ${id} ${event.type} again: already handled`);
+    res.writeHead(204).end();
+    return;
+  }
+  seenEvents.add(id);
+  // Act on it here: update the CRM, send an e-mail... Logged without its data.
+  console.log(`event ${id} ${event.type} received`);
+  res.writeHead(204).end();
+}
+
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/healthz') {
     send(res, 200, { status: 'ok' });
+    return;
+  }
+  const isEvent = req.url === '/events';
+  if (isEvent && !eventsWebhook) {
+    send(res, 404, { error: 'events are not configured: set EVENTS_SECRET' });
     return;
   }
   if (req.method !== 'POST') {
@@ -102,6 +144,10 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     if (res.headersSent) return;
     const body = Buffer.concat(chunks);
+    if (isEvent) {
+      receiveEvent(req, res, body);
+      return;
+    }
     let forwarded;
     try {
       // Checks webhook-id, webhook-timestamp (5 minutes either way) and

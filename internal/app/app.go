@@ -27,6 +27,7 @@ import (
 	"github.com/waflow/waflow/console"
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/events"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowsdir"
 	"github.com/waflow/waflow/flowtoken"
@@ -98,6 +99,9 @@ type Config struct {
 	API APIConfig
 	// Assistant switches reminders, budget alerts and digests (assistant.go).
 	Assistant AssistantConfig
+	// Events configures the events sent to the business and the webhook
+	// relay (events.go).
+	Events EventsConfig
 
 	// Preview serves the browser preview at /preview/. It issues real
 	// flow tokens and drives the real handlers; PreviewSecret, when set,
@@ -163,6 +167,9 @@ type App struct {
 	console     http.Handler      // nil when Config.Console is
 	recorder    *console.Recorder // nil when Config.Console is
 	stopConsole func()
+	events      *events.Dispatcher
+	relay       *events.Relay // nil without a relay URL
+	stopEvents  func()
 }
 
 // New opens the store, registers the flows, builds the handlers and starts
@@ -209,6 +216,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}()
 	a.metrics = metrics.New(log)
 	a.metrics.WatchInbox(store.InboxStats)
+	if err := a.startEvents(ctx, cfg.Events, cfg.AppSecrets); err != nil {
+		return nil, err
+	}
 
 	if err := a.loadFlows(cfg); err != nil {
 		return nil, err
@@ -218,7 +228,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		HandlerTimeout: cfg.WebhookHandlerTimeout,
 		Store:          store,
 		Users:          store,
-		OnFlowsEvent:   webhook.FlowHealthRecorder(store, log.With("component", "flow-health")),
+		OnFlowsEvent:   a.onFlowsEvent(webhook.FlowHealthRecorder(store, log.With("component", "flow-health"))),
 		Tokens:         issuer,
 		Validator:      a.flows.ValidateCompletion,
 		OnInbound:      a.noteInbound(cfg),
@@ -232,13 +242,14 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	for _, f := range a.flows.Flows() {
-		a.worker.Handle(f.Name, a.countCompletions(f.Name, a.completionMedia(f, graphDownloader(cfg.Outbox), completionHandler(f))))
+		a.worker.Handle(f.Name, a.countCompletions(f.Name, a.emitCompletion(a.completionMedia(f, graphDownloader(cfg.Outbox), completionHandler(f)))))
 	}
 	a.webhook, err = webhook.NewReceiver(webhook.ReceiverConfig{
 		Verifier:    verifier,
 		VerifyToken: cfg.VerifyToken,
 		Inbox:       store,
 		OnStored:    a.worker.Notify,
+		Relay:       a.keepForRelay(),
 		Observer:    a.metrics,
 		Logger:      log.With("component", "webhook"),
 	})
@@ -421,6 +432,9 @@ func (a *App) Close() error {
 	if a.stopAssistant != nil {
 		wg.Go(a.stopAssistant)
 	}
+	if a.stopEvents != nil {
+		wg.Go(a.stopEvents)
+	}
 	if a.stopWorker != nil {
 		wg.Go(func() {
 			a.stopWorker()
@@ -447,6 +461,7 @@ func (a *App) loadFlows(cfg Config) error {
 		RemindersOff:    !cfg.Assistant.Reminders,
 		BudgetAlertsOff: !cfg.Assistant.BudgetAlerts,
 		// A confirmation enqueued wakes the outbox worker at once.
+		OnBooked: a.emitBooking,
 		OnEnqueue: func() {
 			if a.outbox != nil {
 				a.outbox.Notify()

@@ -10,6 +10,7 @@ import (
 	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/console"
 	"github.com/waflow/waflow/deploy"
+	"github.com/waflow/waflow/events"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/graph"
 	"github.com/waflow/waflow/webhook"
@@ -71,7 +72,7 @@ func (a *App) startConsole(ctx context.Context, cfg Config) error {
 		Store:          a.store,
 		Flows:          flows,
 		Calendar:       cal,
-		Events:         cc.Events,
+		Events:         consoleEventsOf(cc.Events, a.events),
 		Deliveries:     cc.Deliveries,
 		WABAID:         cc.WABAID,
 		Send:           a.sendFlow(cc.WABAID),
@@ -154,4 +155,16 @@ func (a *App) sendFlow(wabaID string) func(ctx context.Context, flow, to string)
 		}
 		return msg.ID, nil
 	}
+}
+
+// consoleEventsOf is the console's event sink: the configured one, else the
+// server's events (booking.changed to the business's subscriptions).
+func consoleEventsOf(configured console.Events, d *events.Dispatcher) console.Events {
+	if configured != nil {
+		return configured
+	}
+	if d == nil {
+		return nil
+	}
+	return consoleEvents{d}
 }

@@ -40,6 +40,7 @@ func (a *App) startOutbox(ctx context.Context, cfg *OutboxConfig, why string) er
 		SendTimeout:   2*cfg.GraphTimeout + 30*time.Second,
 		Lease:         2*cfg.GraphTimeout + 5*time.Minute,
 		Logger:        a.log,
+		OnResult:      a.emitDeadMessage,
 	})
 	if err != nil {
 		return err

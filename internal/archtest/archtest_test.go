@@ -76,6 +76,8 @@ var rules = []rule{
 		pkgs: []string{"$mod/keys"}, forbid: []string{nonstd}, allow: []string{"github.com/youmark/pkcs8"}},
 	{rule: "protocol packages never import storage nor the catalog",
 		pkgs: protocol, forbid: append([]string{"$mod/catalog/..."}, storage...), indirect: true},
+	{rule: "events never imports storage nor the catalog: producers reach it through its Emitter, the store through its interfaces",
+		pkgs: []string{"$mod/events"}, forbid: append([]string{"$mod/catalog/..."}, storage...), indirect: true},
 	{rule: "only sqlite and postgres import database drivers",
 		pkgs: []string{"$mod/..."}, except: []string{"$mod/sqlite/...", "$mod/postgres/..."}, forbid: drivers},
 	{rule: "sqlite never imports postgres",

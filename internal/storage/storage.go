@@ -37,6 +37,9 @@ type Store interface {
 	catalogstore.Store
 	waflow.APIKeyStore
 	consolestore.Store
+	// DeliveryStore keeps the events and relayed webhooks of package
+	// events.
+	waflow.DeliveryStore
 }
 
 // IsPostgres reports whether dbURL names a PostgreSQL database.

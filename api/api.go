@@ -166,6 +166,26 @@ func (a *API) route(path string, methods map[string]route) {
 	}))
 }
 
+// MountPrefix serves h at prefix (under /api/v1/, without a trailing
+// slash) and everything below it, for keys with scope, as Mount does; h sees
+// the path with prefix stripped ("/" for prefix itself, "/{id}" below it),
+// so that a handler written for its own root, such as events.NewHandler,
+// mounts as it is.
+func (a *API) MountPrefix(prefix string, scope Scope, h http.Handler) {
+	prefix = strings.TrimSuffix(prefix, "/")
+	strip := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+		if r2.URL.Path == "" {
+			r2.URL.Path = "/"
+		}
+		r2.URL.RawPath = ""
+		h.ServeHTTP(w, r2)
+	})
+	a.Mount(prefix, scope, strip)
+	a.Mount(prefix+"/", scope, strip)
+}
+
 // Mount serves h at pattern (a http.ServeMux pattern under /api/v1/, such
 // as "GET /api/v1/events/subscriptions/{id}") for keys with scope, behind
 // the API's authentication and rate limit: h runs only for a valid key

@@ -26,6 +26,7 @@ import (
 	"github.com/waflow/waflow/api"
 	"github.com/waflow/waflow/catalog"
 	"github.com/waflow/waflow/endpoint"
+	"github.com/waflow/waflow/events"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/sqlite"
@@ -758,4 +759,32 @@ func FuzzSendBody(f *testing.F) {
 			t.Fatalf("%q answered %d %s", body, a.code, a.body)
 		}
 	})
+}
+
+// The event subscriptions, mounted as waflow serve mounts them, answer as
+// the OpenAPI document says, and only to a key with the admin scope.
+func TestSubscriptionsMounted(t *testing.T) {
+	h := newHarness(t, nil)
+	h.api.MountPrefix(api.Prefix+"subscriptions", api.ScopeAdmin, events.NewHandler(h.db, slog.New(slog.DiscardHandler)))
+	admin, _, err := api.CreateKey(t.Context(), h.db, "admin", []api.Scope{api.ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.keyText["admin"] = admin
+	wantStatus(t, "list without a key", h.do("GET", "/api/v1/subscriptions", "", nil), 401, "unauthorized")
+	wantStatus(t, "create with a read key", h.do("POST", "/api/v1/subscriptions", "both", map[string]any{"url": "https://crm.example.com/h"}), 403, "forbidden")
+	created := h.do("POST", "/api/v1/subscriptions", "admin", map[string]any{"id": "crm", "url": "https://crm.example.com/h", "types": []string{"flow.completed"}})
+	wantStatus(t, "create", created, 201, "")
+	if s := decode[map[string]any](t, created); !strings.HasPrefix(fmt.Sprint(s["secret"]), "whsec_") {
+		t.Fatalf("created = %s, want a whsec_ secret", created.body)
+	}
+	wantStatus(t, "create a bad one", h.do("POST", "/api/v1/subscriptions", "admin", map[string]any{"url": "nope"}), 400, "bad_request")
+	list := h.do("GET", "/api/v1/subscriptions", "admin", nil)
+	wantStatus(t, "list", list, 200, "")
+	if strings.Contains(string(list.body), "whsec_") || !strings.Contains(string(list.body), `"crm"`) {
+		t.Fatalf("list = %s: want crm, never a secret", list.body)
+	}
+	wantStatus(t, "get", h.do("GET", "/api/v1/subscriptions/crm", "admin", nil), 200, "")
+	wantStatus(t, "delete", h.do("DELETE", "/api/v1/subscriptions/crm", "admin", nil), 204, "")
+	wantStatus(t, "get a deleted one", h.do("GET", "/api/v1/subscriptions/crm", "admin", nil), 404, "not_found")
 }

@@ -25,10 +25,13 @@ const (
 	ScopeRead Scope = "read"
 	// ScopeSend sends flow messages.
 	ScopeSend Scope = "send"
+	// ScopeAdmin manages the event subscriptions: a subscription sends
+	// every answer to its URL, so it takes a scope of its own.
+	ScopeAdmin Scope = "admin"
 )
 
 // Scopes are the known scopes, in the order keys store them.
-var Scopes = []Scope{ScopeRead, ScopeSend}
+var Scopes = []Scope{ScopeRead, ScopeSend, ScopeAdmin}
 
 // ParseScopes parses a comma-separated list of scopes ("read,send"), each
 // once; the result is in the order of Scopes.
@@ -37,7 +40,7 @@ func ParseScopes(s string) ([]Scope, error) {
 	for _, p := range strings.Split(s, ",") {
 		sc := Scope(strings.TrimSpace(p))
 		if !slices.Contains(Scopes, sc) {
-			return nil, fmt.Errorf("api: unknown scope %q: want read, send or both (read,send)", p)
+			return nil, fmt.Errorf("api: unknown scope %q: want read, send or admin, or several (read,send)", p)
 		}
 		if slices.Contains(out, sc) {
 			return nil, fmt.Errorf("api: scope %q given twice", sc)

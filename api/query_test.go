@@ -105,7 +105,7 @@ func TestParseKeyAndScopes(t *testing.T) {
 			t.Errorf("ParseKey(%q) accepted", bad)
 		}
 	}
-	for s, want := range map[string]string{"read": "read", "send,read": "read,send", " read , send": "read,send"} {
+	for s, want := range map[string]string{"read": "read", "send,read": "read,send", " read , send": "read,send", "admin,read": "read,admin"} {
 		got, err := ParseScopes(s)
 		var gs []string
 		for _, g := range got {
@@ -115,7 +115,7 @@ func TestParseKeyAndScopes(t *testing.T) {
 			t.Errorf("ParseScopes(%q) = %v, %v; want %s", s, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "admin", "read,read", "read,"} {
+	for _, bad := range []string{"", "owner", "read,read", "read,"} {
 		if _, err := ParseScopes(bad); err == nil {
 			t.Errorf("ParseScopes(%q) accepted", bad)
 		}

@@ -139,7 +139,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, waflow.ErrInvalid):
 		err = httperr.New(http.StatusBadRequest, err.Error(), err)
 	}
-	httperr.Write(w, r, h.log, httperr.JSON, err)
+	httperr.Write(w, r, h.log, httperr.CodedJSON, err)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

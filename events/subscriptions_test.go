@@ -95,7 +95,9 @@ func TestHandler(t *testing.T) {
 		"bad secret":    {`{"url":"https://x.example","secret":"hunter2"}`, 400, "whsec_"},
 	} {
 		code, out := do(t, h, "POST", "/v1/subscriptions/", c.body)
-		if code != c.code || !strings.Contains(out["error"].(string), c.want) {
+		e, _ := out["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		if code != c.code || !strings.Contains(msg, c.want) || e["code"] == "" {
 			t.Errorf("%s: %d %v, want %d with %q", name, code, out, c.code, c.want)
 		}
 	}

@@ -47,7 +47,7 @@ serve).`,
 			s.String(&dataDir, "data-dir", "WAFLOW_DATA_DIR", "./waflow-data", "data folder of the server, where its SQLite database is")
 			s.Secret(&databaseURL, "database-url", "WAFLOW_DATABASE_URL", "the server's database (default DATA_DIR/waflow.db)")
 			name := fs.String("name", "", "create: the key's name, such as crm or reporting")
-			scope := fs.String("scope", "", "create: read, send, or read,send")
+			scope := fs.String("scope", "", "create: read, send or admin, or several (read,send)")
 			return func(ctx context.Context, args []string) error {
 				rest, err := parseInterleaved("apikeys", fs, args)
 				if errors.Is(err, flag.ErrHelp) {
@@ -65,7 +65,7 @@ serve).`,
 						return usagef("apikeys", "create needs -name and -scope: waflow apikeys create -name crm -scope read,send")
 					}
 					if scopes, err = api.ParseScopes(*scope); err != nil {
-						return usagef("apikeys", "-scope %s: want read, send or read,send", *scope)
+						return usagef("apikeys", "-scope %s: want read, send or admin, or several (read,send)", *scope)
 					}
 				case rest[0] == "list" && len(rest) == 1:
 				case rest[0] == "revoke" && len(rest) == 2:

@@ -72,6 +72,9 @@ func (a *App) newAPI(cfg Config) (map[string]http.Handler, error) {
 	if a.api, err = api.New(c); err != nil {
 		return nil, err
 	}
+	// The event subscriptions (package events) under the admin scope: a
+	// subscription sends every answer to its URL.
+	a.api.MountPrefix(api.Prefix+"subscriptions", api.ScopeAdmin, a.SubscriptionsHandler())
 	a.log.Info("api: serving /api/v1/ to API keys (waflow apikeys create)", "send", c.Send != nil)
 	return map[string]http.Handler{api.Prefix: a.api}, nil
 }

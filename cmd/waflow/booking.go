@@ -5,9 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/waflow/waflow"
@@ -37,16 +34,9 @@ time.`,
 				if err := s.resolve(); err != nil {
 					return err
 				}
-				dbURL := databaseURL
-				if dbURL == "" {
-					dbURL = filepath.Join(dataDir, "waflow.db")
-					if _, err := os.Stat(dbURL); err != nil {
-						return fmt.Errorf("no database at %s: set -data-dir or -database-url to the server's", dbURL)
-					}
-				}
-				store, err := storage.Open(ctx, dbURL, storage.Options{Logger: slog.New(slog.DiscardHandler)})
+				store, dbURL, err := openServerStore(ctx, dataDir, databaseURL)
 				if err != nil {
-					return fmt.Errorf("opening %s: %w", storage.Describe(dbURL), err)
+					return err
 				}
 				defer store.Close()
 				b, err := store.CancelBooking(ctx, args[1], time.Now())

@@ -5,14 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/events"
-	"github.com/waflow/waflow/internal/storage"
 )
 
 func eventsCommand() *Command {
@@ -67,16 +63,9 @@ docs/events.md.`,
 				if err := s.resolve(); err != nil {
 					return err
 				}
-				dbURL := databaseURL
-				if dbURL == "" {
-					dbURL = filepath.Join(dataDir, "waflow.db")
-					if _, err := os.Stat(dbURL); err != nil {
-						return fmt.Errorf("no database at %s: set -data-dir or -database-url to the server's", dbURL)
-					}
-				}
-				store, err := storage.Open(ctx, dbURL, storage.Options{Logger: slog.New(slog.DiscardHandler)})
+				store, _, err := openServerStore(ctx, dataDir, databaseURL)
 				if err != nil {
-					return fmt.Errorf("opening %s: %w", storage.Describe(dbURL), err)
+					return err
 				}
 				defer store.Close()
 				if args[0] == "list" {

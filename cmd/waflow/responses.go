@@ -98,16 +98,9 @@ owner only.`,
 						return err
 					}
 				}
-				dbURL := databaseURL
-				if dbURL == "" {
-					dbURL = filepath.Join(dataDir, "waflow.db")
-					if _, err := os.Stat(dbURL); err != nil {
-						return fmt.Errorf("no database at %s: set -data-dir or -database-url to the server's", dbURL)
-					}
-				}
-				store, err := storage.Open(ctx, dbURL, storage.Options{Logger: slog.New(slog.DiscardHandler)})
+				store, _, err := openServerStore(ctx, dataDir, databaseURL)
 				if err != nil {
-					return fmt.Errorf("opening %s: %w", storage.Describe(dbURL), err)
+					return err
 				}
 				defer store.Close()
 				return exportResponses(ctx, env, store, r, f, spec, *out)
@@ -193,4 +186,23 @@ func exportResponses(ctx context.Context, env *Env, store waflow.CompletionStore
 	}
 	fmt.Fprintf(env.Stderr, "%d response(s) of %s written to %s\n", n, what, dest)
 	return nil
+}
+
+// openServerStore opens the database of a server for a command that reads
+// or changes it (responses, events, booking): databaseURL, else
+// DATA_DIR/waflow.db, which must exist (a command never creates an empty
+// database by mistake). It returns the URL it opened, for messages.
+func openServerStore(ctx context.Context, dataDir, databaseURL string) (storage.Store, string, error) {
+	dbURL := databaseURL
+	if dbURL == "" {
+		dbURL = filepath.Join(dataDir, "waflow.db")
+		if _, err := os.Stat(dbURL); err != nil {
+			return nil, dbURL, fmt.Errorf("no database at %s: set -data-dir or -database-url to the server's", dbURL)
+		}
+	}
+	store, err := storage.Open(ctx, dbURL, storage.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, dbURL, fmt.Errorf("opening %s: %w", storage.Describe(dbURL), err)
+	}
+	return store, dbURL, nil
 }

@@ -532,8 +532,9 @@ func TestEncodeMessageRoundTrip(t *testing.T) {
 	}
 }
 
-// A flow message goes to a phone number (to), a business-scoped user id
-// (recipient), or both, when Meta uses to; never to nobody.
+// A flow message goes to a phone number (to) or, when no phone number is
+// known, a business-scoped user id (recipient): Meta takes to over
+// recipient, so with both only to is sent; never to nobody.
 func TestFlowMessageRecipient(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -541,7 +542,7 @@ func TestFlowMessageRecipient(t *testing.T) {
 	}{
 		{"15550001111", "", `"to":"15550001111","type"`},
 		{"", "US.13491208655302741918", `"recipient_type":"individual","recipient":"US.13491208655302741918","type"`},
-		{"15550001111", "US.1", `"to":"15550001111","recipient":"US.1","type"`},
+		{"15550001111", "US.1", `"recipient_type":"individual","to":"15550001111","type"`},
 	} {
 		b, err := graph.EncodeMessage(&graph.FlowMessage{To: tc.to, Recipient: tc.recipient, Body: "b", CTA: "c", FlowName: "f"})
 		if err != nil || !strings.Contains(string(b), tc.want) {

@@ -163,6 +163,24 @@ type FlowHealthStore interface {
 // throttled).
 func PausesSending(status string) bool { return status == "BLOCKED" || status == "THROTTLED" }
 
+// SplitSighting separates found, the stored users s names, into the users
+// s belongs to and others: a user kept under another BSUID than s's (and
+// not s.PreviousBSUID) is another person, found by a phone number that has
+// since passed to s's user (a recycled number; a BSUID names one user and
+// its changes come with the previous one, protocol.md 4.2). The store
+// takes the phone number from the others and gives found's first part to
+// MergeSighting, so that two people are never joined.
+func SplitSighting(found []User, s UserSighting) (same, others []User) {
+	for _, u := range found {
+		if s.BSUID != "" && u.BSUID != "" && u.BSUID != s.BSUID && u.BSUID != s.PreviousBSUID {
+			others = append(others, u)
+		} else {
+			same = append(same, u)
+		}
+	}
+	return same, others
+}
+
 // MergeSighting applies s to found, the stored users it names (by phone,
 // BSUID or previous BSUID, each at most once, any order), as
 // UserStore.SeeUser describes: it returns the user to store (ID 0 when

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"Deployment/RoundTrip", testDeploymentRoundTrip},
 		{"Users/Merge", testUsersMerge},
 		{"Users/IDsKept", testUserIDsKept},
+		{"Users/RecycledNumber", testUsersRecycledNumber},
 		{"FlowHealth/PausesOutbox", testFlowHealthPausesOutbox},
 		{"Delivery/AddDedupe", testDeliveryAddDedupe},
 		{"Delivery/Lifecycle", testDeliveryLifecycle},

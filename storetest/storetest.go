@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 		{"Delivery/AddDedupe", testDeliveryAddDedupe},
 		{"Delivery/Lifecycle", testDeliveryLifecycle},
 		{"Delivery/OrderKey", testDeliveryOrderKey},
+		{"Delivery/Prune", testDeliveryPrune},
 		{"Delivery/Subscriptions", testDeliverySubscriptions},
 		{"Store/PingClose", testPingClose},
 	})

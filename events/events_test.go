@@ -296,6 +296,12 @@ func TestUserOf(t *testing.T) {
 		string(webhookBody("123", "x")):                                           "123",
 		`{"entry":[{"changes":[{"value":{"statuses":[{"recipient_id":"9"}]}}]}]}`: "9",
 		`{"entry":[{"changes":[{"value":{"event":"FLOW_STATUS_CHANGE"}}]}]}`:      "",
+		// A user with a username arrives by BSUID alone (protocol.md 4.2);
+		// the BSUID, always sent, is the key even beside a phone number, so
+		// that a message and the status of a send by BSUID share one key.
+		`{"entry":[{"changes":[{"value":{"contacts":[{"user_id":"US.1234"}],"messages":[{"from_user_id":"US.1234"}]}}]}]}`:             "US.1234",
+		`{"entry":[{"changes":[{"value":{"contacts":[{"wa_id":"15551234","user_id":"US.1234"}],"messages":[{"from":"15551234"}]}}]}]}`: "US.1234",
+		`{"entry":[{"changes":[{"value":{"statuses":[{"recipient_user_id":"US.1234"}]}}]}]}`:                                           "US.1234",
 		`not json`: "",
 	} {
 		if got := events.UserOf([]byte(body)); got != want {

@@ -62,7 +62,8 @@ type UserStore interface {
 	// transaction: the user with s.Phone, or s.BSUID, or s.PreviousBSUID
 	// (whose BSUID becomes s.BSUID). When s names two users kept apart so
 	// far (one known by phone, one by BSUID), they become one, the older,
-	// which takes the other's identifiers. The newest non-empty Username
+	// which takes the other's identifiers; but a user kept under another
+	// BSUID is another person, who loses the phone number (SplitSighting). The newest non-empty Username
 	// and ParentBSUID win; FirstSeen and LastSeen span every sighting,
 	// LastSeen to LastSeenResolution: a sighting that changes nothing else
 	// and is less than that after the stored LastSeen writes nothing (a

@@ -176,6 +176,12 @@ type DeliveryStore interface {
 	// DeliveryAttempts returns the attempts of delivery id, oldest first.
 	DeliveryAttempts(ctx context.Context, id int64) ([]DeliveryAttempt, error)
 
+	// PruneDeliveries deletes the deliveries delivered before cutoff, with
+	// their attempts, and returns how many. Pending, sending and dead ones
+	// are kept. An event emitted again after its delivery was pruned is
+	// delivered again.
+	PruneDeliveries(ctx context.Context, before time.Time) (int64, error)
+
 	// PutSubscription creates s, or replaces the subscription with its ID
 	// (keeping CreatedAt). ErrInvalid when s fails Validate.
 	PutSubscription(ctx context.Context, s Subscription) (Subscription, error)

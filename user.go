@@ -62,7 +62,8 @@ type UserStore interface {
 	// transaction: the user with s.Phone, or s.BSUID, or s.PreviousBSUID
 	// (whose BSUID becomes s.BSUID). When s names two users kept apart so
 	// far (one known by phone, one by BSUID), they become one, the older,
-	// which takes the other's identifiers. The newest non-empty Username
+	// which takes the other's identifiers; but a user kept under another
+	// BSUID is another person, who loses the phone number (SplitSighting). The newest non-empty Username
 	// and ParentBSUID win; FirstSeen and LastSeen span every sighting,
 	// LastSeen to LastSeenResolution: a sighting that changes nothing else
 	// and is less than that after the stored LastSeen writes nothing (a
@@ -162,6 +163,24 @@ type FlowHealthStore interface {
 // from being sent (protocol.md 3.3 and 5.1: 132068 blocked, 132069
 // throttled).
 func PausesSending(status string) bool { return status == "BLOCKED" || status == "THROTTLED" }
+
+// SplitSighting separates found, the stored users s names, into the users
+// s belongs to and others: a user kept under another BSUID than s's (and
+// not s.PreviousBSUID) is another person, found by a phone number that has
+// since passed to s's user (a recycled number; a BSUID names one user and
+// its changes come with the previous one, protocol.md 4.2). The store
+// takes the phone number from the others and gives found's first part to
+// MergeSighting, so that two people are never joined.
+func SplitSighting(found []User, s UserSighting) (same, others []User) {
+	for _, u := range found {
+		if s.BSUID != "" && u.BSUID != "" && u.BSUID != s.BSUID && u.BSUID != s.PreviousBSUID {
+			others = append(others, u)
+		} else {
+			same = append(same, u)
+		}
+	}
+	return same, others
+}
 
 // MergeSighting applies s to found, the stored users it names (by phone,
 // BSUID or previous BSUID, each at most once, any order), as

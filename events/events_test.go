@@ -296,6 +296,12 @@ func TestUserOf(t *testing.T) {
 		string(webhookBody("123", "x")):                                           "123",
 		`{"entry":[{"changes":[{"value":{"statuses":[{"recipient_id":"9"}]}}]}]}`: "9",
 		`{"entry":[{"changes":[{"value":{"event":"FLOW_STATUS_CHANGE"}}]}]}`:      "",
+		// A user with a username arrives by BSUID alone (protocol.md 4.2);
+		// the BSUID, always sent, is the key even beside a phone number, so
+		// that a message and the status of a send by BSUID share one key.
+		`{"entry":[{"changes":[{"value":{"contacts":[{"user_id":"US.1234"}],"messages":[{"from_user_id":"US.1234"}]}}]}]}`:             "US.1234",
+		`{"entry":[{"changes":[{"value":{"contacts":[{"wa_id":"15551234","user_id":"US.1234"}],"messages":[{"from":"15551234"}]}}]}]}`: "US.1234",
+		`{"entry":[{"changes":[{"value":{"statuses":[{"recipient_user_id":"US.1234"}]}}]}]}`:                                           "US.1234",
 		`not json`: "",
 	} {
 		if got := events.UserOf([]byte(body)); got != want {
@@ -351,4 +357,44 @@ func BenchmarkEmitAndSend(b *testing.B) {
 		b.Fatalf("%d delivered, want %d", len(dl), b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// A delivered delivery is deleted Retention after its delivery, so that
+// the queue (every relayed webhook) does not grow for ever; it is kept
+// until then for "waflow events list".
+func TestSenderPrunesDelivered(t *testing.T) {
+	db := openStore(t)
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	if _, err := db.PutSubscription(ctx, waflow.Subscription{ID: "crm", URL: srv.URL, Secret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := events.NewDispatcher(db, nil, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Emit(ctx, events.Event{ID: events.ID("t", "1"), Type: events.FlowCompleted, Data: 1}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	s := newSender(t, db, events.SenderConfig{Retention: 48 * time.Hour, Now: func() time.Time { return now }})
+	drain(t, s)
+	if len(rcv.all()) != 1 {
+		t.Fatalf("%d requests, want 1", len(rcv.all()))
+	}
+	now = now.Add(47 * time.Hour)
+	if n, err := s.Prune(ctx); err != nil || n != 0 {
+		t.Fatalf("Prune before the retention ran out = %d, %v; want 0", n, err)
+	}
+	if ds, _ := db.Deliveries(ctx, waflow.DeliveryFilter{}); len(ds) != 1 || ds[0].State != waflow.DeliveryDelivered {
+		t.Fatalf("deliveries before the retention ran out: %+v", ds)
+	}
+	now = now.Add(2 * time.Hour)
+	if n, err := s.Prune(ctx); err != nil || n != 1 {
+		t.Fatalf("Prune after the retention = %d, %v; want 1", n, err)
+	}
+	if ds, _ := db.Deliveries(ctx, waflow.DeliveryFilter{}); len(ds) != 0 {
+		t.Fatalf("deliveries after the retention: %+v", ds)
+	}
 }

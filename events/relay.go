@@ -1,6 +1,7 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -55,9 +56,8 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 
 // Keep stores body, the raw bytes of a signed webhook, as a delivery to the
 // relay URL. Its id is the hash of the bytes, so WhatsApp's retries of one
-// webhook are relayed once. Deliveries are ordered per WhatsApp user (the
-// first wa_id the body names: a contact, a message's sender, a status's
-// recipient); a body that names none goes unordered.
+// webhook are relayed once. Deliveries are ordered per WhatsApp user (see
+// UserOf); a body that names none goes unordered.
 func (r *Relay) Keep(ctx context.Context, body []byte, events []waflow.InboxEvent) error {
 	if r.skipFlow && onlyFlowEvents(events) {
 		return nil
@@ -92,22 +92,28 @@ func onlyFlowEvents(events []waflow.InboxEvent) bool {
 	return len(events) > 0
 }
 
-// UserOf returns the first WhatsApp user id a webhook body names (a
-// contact's wa_id, a message's from, a status's recipient_id), or "" when
-// it names none or is not a webhook body.
+// UserOf returns the WhatsApp user a webhook body is about: the first
+// business-scoped user id it names (a contact's user_id, a message's
+// from_user_id, a status's recipient_user_id), else the first phone number
+// (wa_id, from, recipient_id), or "" when it names none or is not a
+// webhook body. The BSUID comes first: Meta sends it with every message
+// and a user with a username has no other (protocol.md 4.2).
 func UserOf(body []byte) string {
 	var w struct {
 		Entry []struct {
 			Changes []struct {
 				Value struct {
 					Contacts []struct {
-						WAID string `json:"wa_id"`
+						WAID   string `json:"wa_id"`
+						UserID string `json:"user_id"`
 					} `json:"contacts"`
 					Messages []struct {
-						From string `json:"from"`
+						From       string `json:"from"`
+						FromUserID string `json:"from_user_id"`
 					} `json:"messages"`
 					Statuses []struct {
-						RecipientID string `json:"recipient_id"`
+						RecipientID     string `json:"recipient_id"`
+						RecipientUserID string `json:"recipient_user_id"`
 					} `json:"statuses"`
 				} `json:"value"`
 			} `json:"changes"`
@@ -116,25 +122,29 @@ func UserOf(body []byte) string {
 	if json.Unmarshal(body, &w) != nil {
 		return ""
 	}
+	phone := ""
 	for _, e := range w.Entry {
 		for _, c := range e.Changes {
 			v := c.Value
 			for _, x := range v.Contacts {
-				if x.WAID != "" {
-					return x.WAID
+				if x.UserID != "" {
+					return x.UserID
 				}
+				phone = cmp.Or(phone, x.WAID)
 			}
 			for _, x := range v.Messages {
-				if x.From != "" {
-					return x.From
+				if x.FromUserID != "" {
+					return x.FromUserID
 				}
+				phone = cmp.Or(phone, x.From)
 			}
 			for _, x := range v.Statuses {
-				if x.RecipientID != "" {
-					return x.RecipientID
+				if x.RecipientUserID != "" {
+					return x.RecipientUserID
 				}
+				phone = cmp.Or(phone, x.RecipientID)
 			}
 		}
 	}
-	return ""
+	return phone
 }

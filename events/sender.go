@@ -36,13 +36,21 @@ const (
 	DefaultTimeout      = 15 * time.Second
 	DefaultPollInterval = time.Second
 	DefaultConcurrency  = 4
+	// DefaultRetention is how long a delivered delivery is kept: longer
+	// than WhatsApp retries a webhook (7 days), so that a retry of one
+	// already relayed is still recognised.
+	DefaultRetention = 8 * 24 * time.Hour
 )
+
+// pruneEvery is how often Run deletes the deliveries past Retention.
+const pruneEvery = time.Hour
 
 // SendStore is what a Sender needs of the store.
 type SendStore interface {
 	ClaimDeliveries(ctx context.Context, owner string, max int, lease time.Duration) ([]waflow.Delivery, error)
 	SettleDelivery(ctx context.Context, id int64, owner string, a waflow.DeliveryAttempt, state waflow.DeliveryState, next time.Time) error
 	Subscription(ctx context.Context, id string) (waflow.Subscription, error)
+	PruneDeliveries(ctx context.Context, before time.Time) (int64, error)
 }
 
 // SenderConfig configures a Sender. Store is required; RelayURL and
@@ -63,6 +71,11 @@ type SenderConfig struct {
 	Timeout time.Duration
 	// Lease is how long a claim holds; 2 × Timeout + 30 s when zero.
 	Lease time.Duration
+	// Retention is how long a delivered delivery (its payload and
+	// attempts) is kept, for "waflow events list" and to recognise an event
+	// emitted again; DefaultRetention when zero, for ever when negative.
+	// Dead deliveries are kept until redelivered.
+	Retention time.Duration
 	// PollInterval is how often an idle sender looks for due deliveries
 	// (Notify wakes it sooner); DefaultPollInterval when zero.
 	PollInterval time.Duration
@@ -116,6 +129,9 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	if cfg.Lease <= cfg.Timeout {
 		return nil, fmt.Errorf("events: lease %v must exceed the timeout %v", cfg.Lease, cfg.Timeout)
 	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
 	}
@@ -150,7 +166,16 @@ func (s *Sender) Notify() {
 func (s *Sender) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.PollInterval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if time.Since(pruned) >= pruneEvery {
+			pruned = time.Now()
+			if n, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("events: deleting old deliveries failed", "error", err)
+			} else if n > 0 {
+				s.log.Info("events: old deliveries deleted", "deliveries", n)
+			}
+		}
 		n, err := s.SendDue(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("events: claiming deliveries failed", "error", err)
@@ -165,6 +190,16 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// Prune deletes the deliveries delivered more than Retention ago (none
+// when Retention is negative) and returns how many; Run calls it every
+// hour.
+func (s *Sender) Prune(ctx context.Context) (int64, error) {
+	if s.cfg.Retention < 0 {
+		return 0, nil
+	}
+	return s.cfg.Store.PruneDeliveries(ctx, s.cfg.Now().Add(-s.cfg.Retention))
 }
 
 // SendDue claims up to Concurrency due deliveries, sends them at once and

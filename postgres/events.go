@@ -185,6 +185,19 @@ func (db *DB) Deliveries(ctx context.Context, f waflow.DeliveryFilter) ([]waflow
 	return ds, wrap(err, "Deliveries")
 }
 
+// PruneDeliveries implements waflow.DeliveryStore. Their attempts go with
+// them (ON DELETE CASCADE).
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	if db.closed.Load() {
+		return 0, waflow.ErrClosed
+	}
+	tag, err := db.pool.Exec(ctx, "DELETE FROM event_deliveries WHERE state = 'delivered' AND delivered_at < $1", before)
+	if err != nil {
+		return 0, wrap(err, "PruneDeliveries")
+	}
+	return tag.RowsAffected(), nil
+}
+
 // DeliveryAttempts implements waflow.DeliveryStore.
 func (db *DB) DeliveryAttempts(ctx context.Context, id int64) ([]waflow.DeliveryAttempt, error) {
 	if db.closed.Load() {

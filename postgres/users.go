@@ -39,8 +39,10 @@ func (db *DB) SeeUser(ctx context.Context, s waflow.UserSighting) (_ waflow.User
 	if err != nil {
 		return waflow.User{}, wrap(err, "SeeUser")
 	}
-	if keep, merged := waflow.MergeSighting(found, s); !waflow.SightingNeedsWrite(found, keep, merged) {
-		return found[0], nil
+	if same, others := waflow.SplitSighting(found, s); len(others) == 0 {
+		if keep, merged := waflow.MergeSighting(same, s); !waflow.SightingNeedsWrite(same, keep, merged) {
+			return same[0], nil
+		}
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -52,6 +54,13 @@ func (db *DB) SeeUser(ctx context.Context, s waflow.UserSighting) (_ waflow.User
 	}
 	if found, err = findUsers(ctx, tx, s); err != nil {
 		return waflow.User{}, wrap(err, "SeeUser")
+	}
+	found, others := waflow.SplitSighting(found, s)
+	for _, u := range others {
+		// The number is no longer theirs (their BSUID keeps the row valid).
+		if _, err := tx.Exec(ctx, "UPDATE users SET phone = '' WHERE id = $1", u.ID); err != nil {
+			return waflow.User{}, wrap(err, "SeeUser")
+		}
 	}
 	keep, merged := waflow.MergeSighting(found, s)
 	for _, id := range merged {

@@ -231,6 +231,20 @@ func (db *DB) DeliveryAttempts(ctx context.Context, id int64) ([]waflow.Delivery
 	return as, wrap(err, "DeliveryAttempts")
 }
 
+// PruneDeliveries implements waflow.DeliveryStore. Their attempts go with
+// them (ON DELETE CASCADE).
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	if db.isClosed() {
+		return 0, waflow.ErrClosed
+	}
+	res, err := db.exec(ctx, "DELETE FROM event_deliveries WHERE state = 'delivered' AND delivered_at < ?", micros(before))
+	if err != nil {
+		return 0, wrap(err, "PruneDeliveries")
+	}
+	n, err := res.RowsAffected()
+	return n, wrap(err, "PruneDeliveries")
+}
+
 const subscriptionCols = "id, url, secret, types, created_at"
 
 func scanSubscription(r rowScanner) (waflow.Subscription, error) {

@@ -116,6 +116,51 @@ func testDeliveryLifecycle(t *testing.T, s waflow.Store, clock *Clock) {
 
 // Deliveries with one order key go one at a time, in order; other keys
 // and unordered deliveries are not held up.
+// PruneDeliveries deletes the deliveries delivered before the cutoff, and
+// their attempts; live, dead and recent ones stay (the queue does not grow
+// without bound with every relayed webhook).
+func testDeliveryPrune(t *testing.T, s waflow.Store, clock *Clock) {
+	ds := deliveries(t, s)
+	if _, err := ds.AddDeliveries(ctx, []waflow.Delivery{delivery("msg_1", "sub_a", ""), delivery("msg_2", "sub_a", ""),
+		delivery("msg_3", "sub_a", ""), delivery("msg_4", "sub_a", "")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ds.ClaimDeliveries(ctx, "w1", 3, time.Minute)
+	WantErr(t, "ClaimDeliveries", err, nil)
+	if len(got) != 3 {
+		t.Fatalf("claimed %d, want 3", len(got))
+	}
+	pending, err := ds.Deliveries(ctx, waflow.DeliveryFilter{State: waflow.DeliveryPending})
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending deliveries: %+v, %v", pending, err)
+	}
+	old, recent, dead, live := got[0].ID, got[1].ID, got[2].ID, pending[0].ID
+	ok := waflow.DeliveryAttempt{At: clock.Now(), Status: 204}
+	WantErr(t, "SettleDelivery(old)", ds.SettleDelivery(ctx, old, "w1", ok, waflow.DeliveryDelivered, time.Time{}), nil)
+	WantErr(t, "SettleDelivery(dead)", ds.SettleDelivery(ctx, dead, "w1", waflow.DeliveryAttempt{At: clock.Now(), Error: "HTTP 500", Status: 500}, waflow.DeliveryDead, time.Time{}), nil)
+	clock.Advance(2 * time.Hour)
+	ok.At = clock.Now()
+	WantErr(t, "SettleDelivery(recent)", ds.SettleDelivery(ctx, recent, "w1", ok, waflow.DeliveryDelivered, time.Time{}), nil)
+
+	n, err := ds.PruneDeliveries(ctx, clock.Now().Add(-time.Hour))
+	WantErr(t, "PruneDeliveries", err, nil)
+	if n != 1 {
+		t.Fatalf("PruneDeliveries deleted %d, want 1", n)
+	}
+	_, err = ds.Delivery(ctx, old)
+	WantErr(t, "Delivery(pruned)", err, waflow.ErrNotFound)
+	if as, err := ds.DeliveryAttempts(ctx, old); err != nil || len(as) != 0 {
+		t.Fatalf("attempts of a pruned delivery: %v, %v", as, err)
+	}
+	for name, id := range map[string]int64{"recent": recent, "dead": dead, "pending": live} {
+		_, err := ds.Delivery(ctx, id)
+		WantErr(t, "Delivery("+name+") after the prune", err, nil)
+	}
+	if as, _ := ds.DeliveryAttempts(ctx, dead); len(as) != 1 {
+		t.Fatalf("attempts of the dead delivery after the prune: %+v", as)
+	}
+}
+
 func testDeliveryOrderKey(t *testing.T, s waflow.Store, clock *Clock) {
 	ds := deliveries(t, s)
 	if _, err := ds.AddDeliveries(ctx, []waflow.Delivery{

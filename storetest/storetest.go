@@ -59,10 +59,12 @@ func Run(t *testing.T, open Opener) {
 		{"Deployment/RoundTrip", testDeploymentRoundTrip},
 		{"Users/Merge", testUsersMerge},
 		{"Users/IDsKept", testUserIDsKept},
+		{"Users/RecycledNumber", testUsersRecycledNumber},
 		{"FlowHealth/PausesOutbox", testFlowHealthPausesOutbox},
 		{"Delivery/AddDedupe", testDeliveryAddDedupe},
 		{"Delivery/Lifecycle", testDeliveryLifecycle},
 		{"Delivery/OrderKey", testDeliveryOrderKey},
+		{"Delivery/Prune", testDeliveryPrune},
 		{"Delivery/Subscriptions", testDeliverySubscriptions},
 		{"Store/PingClose", testPingClose},
 	})

@@ -93,6 +93,49 @@ func testUsersMerge(t *testing.T, s waflow.Store, clock *Clock) {
 	}
 }
 
+// testUsersRecycledNumber checks that a phone number seen with a new BSUID
+// does not join the user kept under another BSUID: a BSUID names one user
+// (a change of it comes as a system message with the previous one), so a
+// number now seen with another BSUID was passed on to someone else
+// (protocol.md 4.2). The number moves to the new user; the former owner
+// keeps their BSUID.
+func testUsersRecycledNumber(t *testing.T, s waflow.Store, clock *Clock) {
+	const phone, former, owner = "15557654321", "US.11111111111111111111", "US.22222222222222222222"
+	first, err := s.SeeUser(ctx, waflow.UserSighting{Phone: phone, BSUID: former, Username: "@first"})
+	WantErr(t, "SeeUser(former owner)", err, nil)
+	clock.Advance(time.Minute)
+	second, err := s.SeeUser(ctx, waflow.UserSighting{BSUID: owner, Username: "@second"})
+	WantErr(t, "SeeUser(new owner by BSUID)", err, nil)
+	clock.Advance(time.Minute)
+	both, err := s.SeeUser(ctx, waflow.UserSighting{Phone: phone, BSUID: owner})
+	WantErr(t, "SeeUser(new owner with the number)", err, nil)
+	if both.ID != second.ID || both.BSUID != owner || both.Phone != phone || both.Username != "@second" {
+		t.Fatalf("new owner of the number: %+v, want user %d with BSUID %s, phone %s, @second", both, second.ID, owner, phone)
+	}
+	got, err := s.UserByBSUID(ctx, former)
+	WantErr(t, "UserByBSUID(former owner)", err, nil)
+	if got.ID != first.ID || got.Phone != "" || got.Username != "@first" {
+		t.Fatalf("former owner after the number moved: %+v, want user %d without a phone, @first", got, first.ID)
+	}
+	got, err = s.UserByPhone(ctx, phone)
+	WantErr(t, "UserByPhone", err, nil)
+	if got.ID != second.ID {
+		t.Fatalf("UserByPhone after the number moved: user %d, want %d", got.ID, second.ID)
+	}
+	// Neither seen before: the number is taken from its first owner all the
+	// same.
+	const third = "US.33333333333333333333"
+	clock.Advance(time.Minute)
+	fresh, err := s.SeeUser(ctx, waflow.UserSighting{Phone: phone, BSUID: third})
+	WantErr(t, "SeeUser(a third owner)", err, nil)
+	if fresh.ID == second.ID || fresh.BSUID != third || fresh.Phone != phone {
+		t.Fatalf("third owner of the number: %+v, want a new user (not %d) with BSUID %s", fresh, second.ID, third)
+	}
+	if got, _ := s.UserByBSUID(ctx, owner); got.Phone != "" || got.ID != second.ID {
+		t.Fatalf("second owner after the number moved again: %+v", got)
+	}
+}
+
 // testUserIDsKept checks that a flow token keeps the BSUID it was issued
 // to and a completion its user's parent BSUID and username.
 func testUserIDsKept(t *testing.T, s waflow.Store, clock *Clock) {

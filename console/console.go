@@ -377,6 +377,13 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, r, c.log, httperr.Text, httperr.New(http.StatusServiceUnavailable, "could not store the session", err))
 		return
 	}
+	// The browser's previous session, if any, is replaced: end it, so that
+	// its token is worth nothing to whoever else may hold it.
+	if old, err := r.Cookie(sessionCookie); err == nil && len(old.Value) == 43 {
+		if err := c.cfg.Store.DeleteSession(r.Context(), hashToken(old.Value)); err != nil {
+			c.log.Warn("console: the replaced session was not deleted; it expires on its own", "error", err)
+		}
+	}
 	c.log.Info("console: signed in", "user", u.Name, "ip", ip)
 	http.SetCookie(w, c.cookie(signinCookie, "", -1))
 	http.SetCookie(w, c.cookie(sessionCookie, tok, int(c.cfg.SessionTTL.Seconds())))

@@ -542,3 +542,34 @@ func TestSignInRateLimitedInParallel(t *testing.T) {
 		t.Fatalf("%d of %d parallel guesses had their password checked, want 5 (the account's limit)", checked, n)
 	}
 }
+
+// Signing in again from a signed-in browser replaces its session: the
+// old cookie's session is ended, not left valid until it expires.
+func TestSignInAgainEndsTheOldSession(t *testing.T) {
+	db := openStore(t)
+	addUser(t, db, "ada")
+	s := newServer(t, console.Config{Store: db})
+	c := client()
+	first := s.signIn(c, "ada", password)
+	if first.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %s", first.Status)
+	}
+	if second := s.signIn(c, "ada", password); second.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second sign-in: %s", second.Status)
+	}
+	var old string
+	for _, ck := range first.Cookies() {
+		if ck.Name == "waflow_console" {
+			old = ck.Value
+		}
+	}
+	replay := client()
+	u, _ := url.Parse(s.url + "/console/")
+	replay.Jar.SetCookies(u, []*http.Cookie{{Name: "waflow_console", Value: old, Path: "/console/"}})
+	if resp, _ := s.get(replay, "/console/flows"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the first session's cookie after signing in again: %s, want a redirect to the sign-in", resp.Status)
+	}
+	if resp, _ := s.get(c, "/console/flows"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the new session: %s", resp.Status)
+	}
+}

@@ -190,6 +190,7 @@ func (a *API) MountPrefix(prefix string, scope Scope, h http.Handler) {
 // as "GET /api/v1/events/subscriptions/{id}") for keys with scope, behind
 // the API's authentication and rate limit: h runs only for a valid key
 // that has scope (401, 403 and 429 answered as for the API's own routes).
+// Its answers carry Cache-Control: no-store unless h sets another.
 // h should answer its errors with httperr.Write in the httperr.CodedJSON
 // format, as the API does. Mount before serving; it panics when pattern
 // is not under /api/v1/ or conflicts with a route, as ServeMux.Handle does.
@@ -206,6 +207,10 @@ func (a *API) Mount(pattern string, scope Scope, h http.Handler) {
 			a.fail(w, r, httperr.New(http.StatusForbidden, "this key lacks the "+string(scope)+" scope", nil))
 			return
 		}
+		// As the API's own answers: a mounted one may hold a secret (a
+		// subscription's, when it is created), which no cache may keep;
+		// h may set another policy.
+		w.Header().Set("Cache-Control", "no-store")
 		h.ServeHTTP(w, r)
 	}))
 }

@@ -778,6 +778,10 @@ func TestSubscriptionsMounted(t *testing.T) {
 	if s := decode[map[string]any](t, created); !strings.HasPrefix(fmt.Sprint(s["secret"]), "whsec_") {
 		t.Fatalf("created = %s, want a whsec_ secret", created.body)
 	}
+	// The answer holds the signing secret: no cache may keep it.
+	if cc := created.header.Get("Cache-Control"); cc != "no-store" {
+		t.Fatalf("create answered Cache-Control %q, want no-store: the body holds the secret", cc)
+	}
 	wantStatus(t, "create a bad one", h.do("POST", "/api/v1/subscriptions", "admin", map[string]any{"url": "nope"}), 400, "bad_request")
 	list := h.do("GET", "/api/v1/subscriptions", "admin", nil)
 	wantStatus(t, "list", list, 200, "")

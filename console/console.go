@@ -339,7 +339,15 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now, ip, name := c.cfg.Now(), clientIP(r), r.PostForm.Get("name")
-	wait := max(c.byIP.retryAfter(ip, now), c.byUser.retryAfter(name, now))
+	// The attempt counts as a failure from now on, until the password
+	// matched: guesses sent in parallel cannot all pass the check before
+	// the first has failed.
+	wait := c.byIP.take(ip, now)
+	if wait == 0 {
+		if wait = c.byUser.take(name, now); wait > 0 {
+			c.byIP.release(ip, now)
+		}
+	}
 	if wait > 0 {
 		w.Header().Set("Retry-After", formatFloat(wait.Seconds()+1, 0))
 		c.renderSignin(w, r, http.StatusTooManyRequests, "Too many failed sign-ins: wait "+wait.Round(time.Second).String()+" and try again.")
@@ -347,6 +355,8 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := c.cfg.Store.User(r.Context(), name)
 	if err != nil && !errors.Is(err, waflow.ErrNotFound) {
+		c.byIP.release(ip, now) // not a guess: the database failed
+		c.byUser.release(name, now)
 		httperr.Write(w, r, c.log, httperr.Text, httperr.New(http.StatusServiceUnavailable, "the database does not answer", err))
 		return
 	}
@@ -355,18 +365,24 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		hash = dummyHash // as slow as a known name
 	}
 	if !CheckPassword(hash, r.PostForm.Get("password")) || err != nil {
-		c.byIP.fail(ip, now)
-		c.byUser.fail(name, now)
 		c.log.Warn("console: sign-in refused", "ip", ip, "known_account", err == nil)
 		c.renderSignin(w, r, http.StatusUnauthorized, "Wrong name or password.")
 		return
 	}
 	c.byUser.reset(name)
+	c.byIP.release(ip, now)
 	tok := newToken()
 	s := consolestore.Session{ID: hashToken(tok), User: u.Name, CSRF: newToken(), CreatedAt: now, ExpiresAt: now.Add(c.cfg.SessionTTL)}
 	if err := c.cfg.Store.CreateSession(r.Context(), s); err != nil {
 		httperr.Write(w, r, c.log, httperr.Text, httperr.New(http.StatusServiceUnavailable, "could not store the session", err))
 		return
+	}
+	// The browser's previous session, if any, is replaced: end it, so that
+	// its token is worth nothing to whoever else may hold it.
+	if old, err := r.Cookie(sessionCookie); err == nil && len(old.Value) == 43 {
+		if err := c.cfg.Store.DeleteSession(r.Context(), hashToken(old.Value)); err != nil {
+			c.log.Warn("console: the replaced session was not deleted; it expires on its own", "error", err)
+		}
 	}
 	c.log.Info("console: signed in", "user", u.Name, "ip", ip)
 	http.SetCookie(w, c.cookie(signinCookie, "", -1))

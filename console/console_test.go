@@ -473,3 +473,103 @@ func TestCancelBookingEmits(t *testing.T) {
 		t.Fatalf("a bad date: %s", resp.Status)
 	}
 }
+
+// slowUsers holds every account lookup until n sign-ins are looking one
+// up (or a second has passed), so that they all check their password at
+// once, as a parallel guessing run would.
+type slowUsers struct {
+	*sqlite.DB
+	arrived chan struct{}
+	all     chan struct{}
+}
+
+func (s *slowUsers) User(ctx context.Context, name string) (consolestore.User, error) {
+	s.arrived <- struct{}{}
+	select {
+	case <-s.all:
+	case <-time.After(time.Second):
+	}
+	return s.DB.User(ctx, name)
+}
+
+// Parallel guesses get no more tries than one after the other: the limit
+// counts an attempt before its password is checked, not after.
+func TestSignInRateLimitedInParallel(t *testing.T) {
+	db := openStore(t)
+	addUser(t, db, "ada")
+	const n = 10
+	st := &slowUsers{DB: db, arrived: make(chan struct{}, n), all: make(chan struct{})}
+	go func() {
+		for range n {
+			<-st.arrived
+		}
+		close(st.all)
+	}()
+	s := newServer(t, console.Config{Store: st})
+	type form struct {
+		c    *http.Client
+		csrf string
+	}
+	forms := make([]form, n)
+	for i := range forms {
+		c := client()
+		_, page := s.get(c, "/console/signin")
+		forms[i] = form{c, csrfRE.FindStringSubmatch(page)[1]}
+	}
+	codes := make(chan int, n)
+	for _, f := range forms {
+		go func() {
+			resp, err := f.c.PostForm(s.url+"/console/signin", url.Values{"csrf": {f.csrf}, "name": {"ada"}, "password": {"wrong password!!"}})
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	checked := 0
+	for range n {
+		switch code := <-codes; code {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("a parallel wrong sign-in answered %d, want 401 or 429", code)
+		}
+	}
+	if checked != 5 {
+		t.Fatalf("%d of %d parallel guesses had their password checked, want 5 (the account's limit)", checked, n)
+	}
+}
+
+// Signing in again from a signed-in browser replaces its session: the
+// old cookie's session is ended, not left valid until it expires.
+func TestSignInAgainEndsTheOldSession(t *testing.T) {
+	db := openStore(t)
+	addUser(t, db, "ada")
+	s := newServer(t, console.Config{Store: db})
+	c := client()
+	first := s.signIn(c, "ada", password)
+	if first.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %s", first.Status)
+	}
+	if second := s.signIn(c, "ada", password); second.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second sign-in: %s", second.Status)
+	}
+	var old string
+	for _, ck := range first.Cookies() {
+		if ck.Name == "waflow_console" {
+			old = ck.Value
+		}
+	}
+	replay := client()
+	u, _ := url.Parse(s.url + "/console/")
+	replay.Jar.SetCookies(u, []*http.Cookie{{Name: "waflow_console", Value: old, Path: "/console/"}})
+	if resp, _ := s.get(replay, "/console/flows"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the first session's cookie after signing in again: %s, want a redirect to the sign-in", resp.Status)
+	}
+	if resp, _ := s.get(c, "/console/flows"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the new session: %s", resp.Status)
+	}
+}

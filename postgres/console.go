@@ -53,14 +53,24 @@ func (db *DB) SetPassword(ctx context.Context, name, hash string) error {
 	if hash == "" {
 		return waflow.Invalidf("an empty password hash")
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE console_users SET password_hash = $1 WHERE name = $2`, hash, name)
+	// One transaction: the new password and the end of the account's
+	// sessions, so that a reset signs out whoever had the old one.
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return wrap(err, "SetPassword")
+	}
+	defer tx.Rollback(ctx)
+	tag, err := tx.Exec(ctx, `UPDATE console_users SET password_hash = $1 WHERE name = $2`, hash, name)
 	if err != nil {
 		return wrap(err, "SetPassword")
 	}
 	if tag.RowsAffected() == 0 {
 		return wrap(waflow.ErrNotFound, "SetPassword")
 	}
-	return nil
+	if _, err := tx.Exec(ctx, `DELETE FROM console_sessions WHERE user_name = $1`, name); err != nil {
+		return wrap(err, "SetPassword")
+	}
+	return wrap(tx.Commit(ctx), "SetPassword")
 }
 
 // User implements consolestore.Store.

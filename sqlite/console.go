@@ -49,14 +49,20 @@ func (db *DB) SetPassword(ctx context.Context, name, hash string) error {
 	if hash == "" {
 		return waflow.Invalidf("an empty password hash")
 	}
-	res, err := db.exec(ctx, `UPDATE console_users SET password_hash = ? WHERE name = ?`, hash, name)
-	if err != nil {
-		return wrap(err, "SetPassword")
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return wrap(waflow.ErrNotFound, "SetPassword")
-	}
-	return nil
+	// One transaction: the new password and the end of the account's
+	// sessions, so that a reset signs out whoever had the old one.
+	err := db.inTx(ctx, func(tx *opTx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE console_users SET password_hash = ? WHERE name = ?`, hash, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return waflow.ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM console_sessions WHERE user_name = ?`, name)
+		return err
+	})
+	return wrap(err, "SetPassword")
 }
 
 // User implements consolestore.Store.

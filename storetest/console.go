@@ -95,6 +95,22 @@ func testConsoleSessions(t *testing.T, s ConsoleStore, clock *Clock) {
 	_, err = s.Session(ctx, second.ID, clock.Now())
 	WantErr(t, "Session after sign-out", err, waflow.ErrNotFound)
 	WantErr(t, "DeleteSession again", s.DeleteSession(ctx, second.ID), nil)
+
+	// A new password ends the account's sessions: a reset after a
+	// password leaked must sign out whoever used it. Other accounts keep
+	// theirs.
+	WantErr(t, "AddUser bob", s.AddUser(ctx, consolestore.User{Name: "bob", PasswordHash: "h"}), nil)
+	adas := sess
+	adas.ID = strings.Repeat("12", 32)
+	bobs := sess
+	bobs.ID, bobs.User = strings.Repeat("34", 32), "bob"
+	WantErr(t, "CreateSession ada", s.CreateSession(ctx, adas), nil)
+	WantErr(t, "CreateSession bob", s.CreateSession(ctx, bobs), nil)
+	WantErr(t, "SetPassword", s.SetPassword(ctx, "ada", "h2"), nil)
+	_, err = s.Session(ctx, adas.ID, clock.Now())
+	WantErr(t, "Session after the account's password was replaced", err, waflow.ErrNotFound)
+	_, err = s.Session(ctx, bobs.ID, clock.Now())
+	WantErr(t, "Session of another account after SetPassword", err, nil)
 }
 
 func testConsoleMinutesAddUp(t *testing.T, s ConsoleStore, clock *Clock) {

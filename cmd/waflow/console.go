@@ -27,7 +27,7 @@ func consoleCommand() *Command {
 that "waflow serve" shows at /console/ (docs/console.md). The password is
 read from standard input: the first line (pipe it in), or typed at the
 prompt. It needs at least 12 characters and is stored as an argon2id hash.
-With -reset an existing account's password is replaced.
+With -reset an existing account's password is replaced and its sessions end.
 A production server shows the console only once an account exists.`,
 		Setup: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) error {
 			var cfg appConfig

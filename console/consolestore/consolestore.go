@@ -168,8 +168,9 @@ type FlowEvent struct {
 type Store interface {
 	// AddUser stores u; ErrConflict when the name is taken.
 	AddUser(ctx context.Context, u User) error
-	// SetPassword replaces the password hash of user name; ErrNotFound
-	// when there is no such user.
+	// SetPassword replaces the password hash of user name and deletes the
+	// account's sessions (a reset signs out whoever knew the old
+	// password); ErrNotFound when there is no such user.
 	SetPassword(ctx context.Context, name, hash string) error
 	// User returns the account name, or ErrNotFound.
 	User(ctx context.Context, name string) (User, error)

@@ -577,7 +577,7 @@ func (c *Console) sendFlow(w http.ResponseWriter, r *http.Request) {
 	id, err := c.cfg.Send(r.Context(), flow, to)
 	if err != nil {
 		c.log.Error("console: sending a flow failed", "flow", flow, "error", err)
-		c.message(w, r, http.StatusBadGateway, "Not sent", "The message could not be queued: "+err.Error())
+		c.message(w, r, http.StatusBadGateway, "Not sent", "The message could not be queued; the server's log says why.")
 		return
 	}
 	c.log.Info("console: flow message queued", "flow", flow, "outbox_id", id, "user", sessionOf(r).User)
@@ -612,7 +612,8 @@ func (c *Console) deliveries(w http.ResponseWriter, r *http.Request) {
 		l := deliveryList{Title: src.Title()}
 		rows, err := src.Deliveries(r.Context(), "", 100)
 		if err != nil {
-			l.Error = "could not be read: " + err.Error()
+			c.log.Error("console: reading deliveries failed", "list", src.Title(), "error", err)
+			l.Error = "could not be read; the server's log says why"
 		}
 		l.Rows = rows
 		lists = append(lists, l)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -106,13 +107,21 @@ func parseHash(s string) (phc, error) {
 	return p, nil
 }
 
+// hashing bounds the argon2id work running at once, server-wide: each
+// takes 19 MiB, so sign-ins from many addresses at once (each address is
+// rate-limited on its own) wait their turn instead of adding up memory.
+var hashing = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
 // CheckPassword reports whether password matches hash, comparing in
-// constant time. A hash that does not parse matches nothing.
+// constant time. A hash that does not parse matches nothing. At most
+// max(2, GOMAXPROCS) checks hash at once; the others wait.
 func CheckPassword(hash, password string) bool {
 	p, err := parseHash(hash)
 	if err != nil {
 		return false
 	}
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
 	key := argon2.IDKey([]byte(password), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
 	return subtle.ConstantTimeCompare(key, p.key) == 1
 }

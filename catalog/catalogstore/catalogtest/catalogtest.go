@@ -130,10 +130,12 @@ func testBookingRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 		t.Fatalf("BookingByRef: Start %v is not in UTC", stored.Start)
 	}
 
-	// An explicit CreatedAt is kept.
+	// An explicit CreatedAt is kept, and so is the BSUID of a user known
+	// by it alone (no phone number).
 	at := storetest.Epoch.Add(-time.Hour)
 	b2 := booking("BK-2", "tok-2", slot.Add(time.Hour))
 	b2.CreatedAt, b2.Reminder, b2.Reason = at, false, ""
+	b2.WAID, b2.UserID = "", "US.13491208655302741918"
 	if got := mustBook(t, s, b2, 2); !got.CreatedAt.Equal(at) {
 		t.Fatalf("explicit CreatedAt: got %v, want %v", got.CreatedAt, at)
 	}

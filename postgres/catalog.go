@@ -288,12 +288,12 @@ func (db *DB) SavePreferences(ctx context.Context, p catalogstore.CalendarPrefer
 // ---- schedules
 
 const scheduleCols = `id, message_id, token_id, wa_id, start_date, end_date, weekdays, time_of_day, duration_minutes,
-	time_zone, title, notes, created_at`
+	time_zone, title, notes, created_at, user_id`
 
 func scanSchedule(r pgx.Row) (catalogstore.Schedule, error) {
 	var s catalogstore.Schedule
 	err := r.Scan(&s.ID, &s.MessageID, &s.TokenID, &s.WAID, &s.StartDate, &s.EndDate, &s.Weekdays,
-		&s.TimeOfDay, &s.DurationMinutes, &s.TimeZone, &s.Title, &s.Notes, timeCol{&s.CreatedAt})
+		&s.TimeOfDay, &s.DurationMinutes, &s.TimeZone, &s.Title, &s.Notes, timeCol{&s.CreatedAt}, &s.UserID)
 	return s, err
 }
 
@@ -310,9 +310,9 @@ func (db *DB) SaveSchedule(ctx context.Context, s catalogstore.Schedule, occurre
 	}
 	defer tx.Rollback(ctx)
 	tag, err := tx.Exec(ctx, "INSERT INTO schedules ("+scheduleCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`,
 		s.ID, s.MessageID, s.TokenID, s.WAID, s.StartDate, s.EndDate, list(s.Weekdays), s.TimeOfDay,
-		s.DurationMinutes, s.TimeZone, s.Title, s.Notes, s.CreatedAt)
+		s.DurationMinutes, s.TimeZone, s.Title, s.Notes, s.CreatedAt, s.UserID)
 	if err != nil {
 		return catalogstore.Schedule{}, false, wrap(err, "SaveSchedule")
 	}

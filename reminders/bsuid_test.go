@@ -10,8 +10,9 @@ import (
 )
 
 // A user known by a business-scoped user id alone (no phone number) is
-// reminded of their booking once, at the BSUID (protocol.md 4.2): as text
-// inside their 24-hour window, as the template outside it.
+// reminded of their booking, and of their schedule's session, once, at the
+// BSUID (protocol.md 4.2): as text inside their 24-hour window, as the
+// template outside it.
 func bsuidReminded(t *testing.T, st store) {
 	t.Helper()
 	clock := storetest.NewClock(start.Add(-30 * time.Minute))
@@ -21,6 +22,12 @@ func bsuidReminded(t *testing.T, st store) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	_, _, err := st.SaveSchedule(ctx, catalogstore.Schedule{ID: "SC-IN", MessageID: "wamid.SC-IN", TokenID: "tok-SC-IN", UserID: in,
+		StartDate: "2025-03-18", EndDate: "2025-03-18", Weekdays: []string{"tue"}, TimeOfDay: "10:00", DurationMinutes: 60,
+		TimeZone: "Asia/Kolkata", Title: "Swimming"}, []catalogstore.Occurrence{{Start: start, End: start.Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := st.NoteInbound(ctx, in, clock.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
@@ -38,11 +45,14 @@ func bsuidReminded(t *testing.T, st store) {
 		enqueued += res.Enqueued
 		clock.Advance(10 * time.Minute)
 	}
-	if enqueued != 2 {
-		t.Errorf("ticks enqueued %d reminders, want 2 (one per booking)", enqueued)
+	if enqueued != 3 {
+		t.Errorf("ticks enqueued %d reminders, want 3 (one per booking and session)", enqueued)
 	}
-	for ref, want := range map[string]struct{ to, typ string }{"BK-IN": {in, "text"}, "BK-OUT": {out, "template"}} {
-		m, p := message(t, st, "reminder:booking:"+ref)
+	session := "reminder:session:SC-IN:" + itoa(start.Unix())
+	for key, want := range map[string]struct{ to, typ string }{
+		"reminder:booking:BK-IN": {in, "text"}, "reminder:booking:BK-OUT": {out, "template"}, session: {in, "text"},
+	} {
+		m, p := message(t, st, key)
 		var addr struct {
 			To        string `json:"to"`
 			Recipient string `json:"recipient"`
@@ -51,11 +61,11 @@ func bsuidReminded(t *testing.T, st store) {
 			t.Fatal(err)
 		}
 		if m.To != want.to || addr.Recipient != want.to || addr.To != "" || p.Type != want.typ {
-			t.Errorf("%s reminder: outbox to %q, payload %s; want a %s to recipient %s", ref, m.To, m.Payload, want.typ, want.to)
+			t.Errorf("%s: outbox to %q, payload %s; want a %s to recipient %s", key, m.To, m.Payload, want.typ, want.to)
 		}
 	}
-	if all := outbox(t, st); len(all) != 2 {
-		t.Errorf("outbox holds %d messages, want the two reminders", len(all))
+	if all := outbox(t, st); len(all) != 3 {
+		t.Errorf("outbox holds %d messages, want the three reminders", len(all))
 	}
 }
 

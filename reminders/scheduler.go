@@ -263,10 +263,11 @@ func (t *tick) reminders(ctx context.Context, res *Result) error {
 		return errors.Join(append(errs, fmt.Errorf("reminders: reading sessions: %w", err))...)
 	}
 	for _, o := range sessions {
-		if o.WAID == "" {
+		user := cmp.Or(o.WAID, o.UserID)
+		if user == "" {
 			continue
 		}
-		p, err := t.preferences(ctx, o.WAID)
+		p, err := t.preferences(ctx, user)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -289,7 +290,7 @@ func (t *tick) reminders(ctx context.Context, res *Result) error {
 		day, clock := local.Format("Monday 2 January 2006"), local.Format("15:04")+" "+loc.String()
 		errs = append(errs, t.send(ctx, res, due{
 			key:      fmt.Sprintf("reminder:session:%s:%d", o.ScheduleID, o.Start.Unix()),
-			to:       o.WAID,
+			to:       user,
 			text:     fmt.Sprintf("Reminder: %s starts on %s at %s.", o.Title, day, clock),
 			template: cfg.ReminderTemplate,
 			params:   []string{o.Title, day, clock},

@@ -348,12 +348,12 @@ func (db *DB) SavePreferences(ctx context.Context, p catalogstore.CalendarPrefer
 // ---- schedules
 
 const scheduleCols = `id, message_id, token_id, wa_id, start_date, end_date, weekdays, time_of_day, duration_minutes,
-	time_zone, title, notes, created_at`
+	time_zone, title, notes, created_at, user_id`
 
 func scanSchedule(r rowScanner) (catalogstore.Schedule, error) {
 	var s catalogstore.Schedule
 	err := r.Scan(&s.ID, &s.MessageID, &s.TokenID, &s.WAID, &s.StartDate, &s.EndDate, jsonCol{&s.Weekdays},
-		&s.TimeOfDay, &s.DurationMinutes, &s.TimeZone, &s.Title, &s.Notes, timeCol{&s.CreatedAt})
+		&s.TimeOfDay, &s.DurationMinutes, &s.TimeZone, &s.Title, &s.Notes, timeCol{&s.CreatedAt}, &s.UserID)
 	return s, err
 }
 
@@ -379,9 +379,9 @@ func (db *DB) SaveSchedule(ctx context.Context, s catalogstore.Schedule, occurre
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "INSERT INTO schedules ("+scheduleCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			s.ID, s.MessageID, s.TokenID, s.WAID, s.StartDate, s.EndDate, jsonList(s.Weekdays), s.TimeOfDay,
-			s.DurationMinutes, s.TimeZone, s.Title, s.Notes, micros(s.CreatedAt))
+			s.DurationMinutes, s.TimeZone, s.Title, s.Notes, micros(s.CreatedAt), s.UserID)
 		if err != nil {
 			return err
 		}

@@ -139,10 +139,13 @@ type PreferencesStore interface {
 
 // Schedule is a recurring plan made with the multi_day_schedule flow.
 type Schedule struct {
-	ID              string // e.g. "SC-7F3K2Q"; unique
-	MessageID       string // the completion's wamid; unique
-	TokenID         string
-	WAID            string
+	ID        string // e.g. "SC-7F3K2Q"; unique
+	MessageID string // the completion's wamid; unique
+	TokenID   string
+	WAID      string
+	// UserID is the user's BSUID (protocol.md §4.2), when the completion
+	// or its token carried one: a user known by it alone is reminded at it.
+	UserID          string
 	StartDate       string   // YYYY-MM-DD, first day included
 	EndDate         string   // YYYY-MM-DD, last day included
 	Weekdays        []string // "mon" … "sun"

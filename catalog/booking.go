@@ -272,7 +272,7 @@ func (b *booking) book(ctx context.Context, r *endpoint.Request) (*endpoint.Resp
 	bk, err := withRef("BK", func(ref string) (catalogstore.Booking, error) {
 		tried = ref
 		bk, _, err := b.store.Book(ctx, catalogstore.Booking{
-			Ref: ref, TokenID: r.Token.ID, WAID: r.Token.WAID, Start: start.UTC(),
+			Ref: ref, TokenID: r.Token.ID, WAID: r.Token.WAID, UserID: r.Token.UserID, Start: start.UTC(),
 			Name: strings.TrimSpace(in.Name), Reason: strings.TrimSpace(in.Reason), Reminder: in.Reminder,
 			CreatedAt: b.now(),
 		}, b.cfg.Capacity)

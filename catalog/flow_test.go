@@ -235,6 +235,10 @@ func TestBookingConfirmedToBSUID(t *testing.T) {
 	if screen != "SUCCESS" || ref == "" {
 		t.Fatalf("book: %s %v", screen, d)
 	}
+	// The booking keeps the BSUID: its reminder goes there (package reminders).
+	if bk, err := f.store.BookingByRef(context.Background(), ref); err != nil || bk.UserID != bsuid || bk.WAID != "" {
+		t.Fatalf("BookingByRef(%s) = %+v, %v; want UserID %s and no WAID", ref, bk, err, bsuid)
+	}
 	c := registry.Completion{Completion: waflow.Completion{MessageID: "wamid.done", TokenID: rec.ID, Flow: "appointment_booking", UserID: bsuid},
 		Values: map[string]any{"booking_ref": ref}, Token: rec}
 	if err := f.cat.Flow("appointment_booking").Complete(context.Background(), c); err != nil {

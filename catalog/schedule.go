@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -364,7 +365,7 @@ func (s *schedule) complete(ctx context.Context, c registry.Completion) error {
 			occ[i].ScheduleID = id
 		}
 		sc, _, err := s.store.SaveSchedule(ctx, catalogstore.Schedule{
-			ID: id, MessageID: c.MessageID, TokenID: c.Token.ID, WAID: c.WAID,
+			ID: id, MessageID: c.MessageID, TokenID: c.Token.ID, WAID: c.WAID, UserID: cmp.Or(c.UserID, c.Token.UserID),
 			StartDate: p.first.Format(time.DateOnly), EndDate: p.last.Format(time.DateOnly),
 			Weekdays: p.weekdays, TimeOfDay: p.timeOfDay, DurationMinutes: p.duration,
 			TimeZone: s.settings.TimeZone, Title: p.title, Notes: p.notes, CreatedAt: s.now(),

@@ -49,7 +49,7 @@ func exists(ctx context.Context, q querier, query string, args ...any) (bool, er
 
 // ---- bookings
 
-const bookingCols = `ref, token_id, wa_id, start_at, seat, name, reason, reminder, created_at`
+const bookingCols = `ref, token_id, wa_id, start_at, seat, name, reason, reminder, created_at, user_id`
 
 // bookingSelect is what scanBooking reads: the inserted columns and the
 // cancellation (migration/*_reminders.sql).
@@ -58,7 +58,7 @@ const bookingSelect = bookingCols + `, cancelled_at`
 func scanBooking(r pgx.Row) (catalogstore.Booking, error) {
 	var b catalogstore.Booking
 	err := r.Scan(&b.Ref, &b.TokenID, &b.WAID, timeCol{&b.Start}, &b.Seat, &b.Name, &b.Reason, &b.Reminder,
-		timeCol{&b.CreatedAt}, timeCol{&b.CancelledAt})
+		timeCol{&b.CreatedAt}, &b.UserID, timeCol{&b.CancelledAt})
 	return b, err
 }
 
@@ -103,11 +103,11 @@ func (db *DB) Book(ctx context.Context, b catalogstore.Booking, capacity int) (c
 	b.Start, b.CreatedAt = catalogstore.StoredTime(b.Start), db.createdAt(b.CreatedAt)
 	for range capacity + 1 {
 		err := db.pool.QueryRow(ctx, `INSERT INTO bookings (`+bookingCols+`)
-			SELECT $1, $2, $3, $4, s.seat, $5, $6, $7, $8 FROM generate_series(1, $9::integer) AS s(seat)
+			SELECT $1, $2, $3, $4, s.seat, $5, $6, $7, $8, $10 FROM generate_series(1, $9::integer) AS s(seat)
 			WHERE NOT EXISTS (SELECT 1 FROM bookings t WHERE t.start_at = $4 AND t.seat = s.seat AND t.cancelled_at IS NULL)
 			ORDER BY s.seat LIMIT 1
 			ON CONFLICT DO NOTHING RETURNING seat`,
-			b.Ref, b.TokenID, b.WAID, b.Start, b.Name, b.Reason, b.Reminder, b.CreatedAt, capacity).Scan(&b.Seat)
+			b.Ref, b.TokenID, b.WAID, b.Start, b.Name, b.Reason, b.Reminder, b.CreatedAt, capacity, b.UserID).Scan(&b.Seat)
 		if err == nil {
 			return b, true, nil
 		}
@@ -288,12 +288,12 @@ func (db *DB) SavePreferences(ctx context.Context, p catalogstore.CalendarPrefer
 // ---- schedules
 
 const scheduleCols = `id, message_id, token_id, wa_id, start_date, end_date, weekdays, time_of_day, duration_minutes,
-	time_zone, title, notes, created_at`
+	time_zone, title, notes, created_at, user_id`
 
 func scanSchedule(r pgx.Row) (catalogstore.Schedule, error) {
 	var s catalogstore.Schedule
 	err := r.Scan(&s.ID, &s.MessageID, &s.TokenID, &s.WAID, &s.StartDate, &s.EndDate, &s.Weekdays,
-		&s.TimeOfDay, &s.DurationMinutes, &s.TimeZone, &s.Title, &s.Notes, timeCol{&s.CreatedAt})
+		&s.TimeOfDay, &s.DurationMinutes, &s.TimeZone, &s.Title, &s.Notes, timeCol{&s.CreatedAt}, &s.UserID)
 	return s, err
 }
 
@@ -310,9 +310,9 @@ func (db *DB) SaveSchedule(ctx context.Context, s catalogstore.Schedule, occurre
 	}
 	defer tx.Rollback(ctx)
 	tag, err := tx.Exec(ctx, "INSERT INTO schedules ("+scheduleCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`,
 		s.ID, s.MessageID, s.TokenID, s.WAID, s.StartDate, s.EndDate, list(s.Weekdays), s.TimeOfDay,
-		s.DurationMinutes, s.TimeZone, s.Title, s.Notes, s.CreatedAt)
+		s.DurationMinutes, s.TimeZone, s.Title, s.Notes, s.CreatedAt, s.UserID)
 	if err != nil {
 		return catalogstore.Schedule{}, false, wrap(err, "SaveSchedule")
 	}

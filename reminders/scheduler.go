@@ -1,6 +1,7 @@
 package reminders
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -228,10 +229,13 @@ func (t *tick) reminders(ctx context.Context, res *Result) error {
 	}
 	var errs []error
 	for _, b := range bookings {
-		if !b.Reminder || b.WAID == "" {
+		// A user known by a BSUID alone (protocol.md §4.2) is reminded at
+		// it; the outbox sends to either.
+		user := cmp.Or(b.WAID, b.UserID)
+		if !b.Reminder || user == "" {
 			continue
 		}
-		p, err := t.preferences(ctx, b.WAID)
+		p, err := t.preferences(ctx, user)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -248,7 +252,7 @@ func (t *tick) reminders(ctx context.Context, res *Result) error {
 		day, clock := local.Format("Monday 2 January 2006"), local.Format("15:04")+" "+loc.String()
 		errs = append(errs, t.send(ctx, res, due{
 			key:      "reminder:booking:" + b.Ref,
-			to:       b.WAID,
+			to:       user,
 			text:     fmt.Sprintf("Reminder: your appointment is on %s at %s. Your reference is %s.", day, clock, b.Ref),
 			template: cfg.ReminderTemplate,
 			params:   []string{"your appointment " + b.Ref, day, clock},
@@ -259,10 +263,11 @@ func (t *tick) reminders(ctx context.Context, res *Result) error {
 		return errors.Join(append(errs, fmt.Errorf("reminders: reading sessions: %w", err))...)
 	}
 	for _, o := range sessions {
-		if o.WAID == "" {
+		user := cmp.Or(o.WAID, o.UserID)
+		if user == "" {
 			continue
 		}
-		p, err := t.preferences(ctx, o.WAID)
+		p, err := t.preferences(ctx, user)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -285,7 +290,7 @@ func (t *tick) reminders(ctx context.Context, res *Result) error {
 		day, clock := local.Format("Monday 2 January 2006"), local.Format("15:04")+" "+loc.String()
 		errs = append(errs, t.send(ctx, res, due{
 			key:      fmt.Sprintf("reminder:session:%s:%d", o.ScheduleID, o.Start.Unix()),
-			to:       o.WAID,
+			to:       user,
 			text:     fmt.Sprintf("Reminder: %s starts on %s at %s.", o.Title, day, clock),
 			template: cfg.ReminderTemplate,
 			params:   []string{o.Title, day, clock},
@@ -308,16 +313,22 @@ func (t *tick) send(ctx context.Context, res *Result, d due) error {
 	if err != nil {
 		return err
 	}
+	// A user known only by a BSUID is reached through recipient
+	// (protocol.md 4.2).
+	phone, bsuid := d.to, ""
+	if waflow.IsBSUID(d.to) {
+		phone, bsuid = "", d.to
+	}
 	var msg graph.Message
 	switch {
 	case !last.IsZero() && t.now.Sub(last) < ServiceWindow:
-		msg = &graph.TextMessage{To: d.to, Body: d.text}
+		msg = &graph.TextMessage{To: phone, Recipient: bsuid, Body: d.text}
 	case d.template.Name != "":
 		lang := d.template.Language
 		if lang == "" {
 			lang = "en"
 		}
-		msg = &graph.TemplateMessage{To: d.to, Name: d.template.Name, Language: lang, BodyParameters: d.params}
+		msg = &graph.TemplateMessage{To: phone, Recipient: bsuid, Name: d.template.Name, Language: lang, BodyParameters: d.params}
 	default:
 		res.Skipped++
 		t.s.cfg.Logger.Warn("reminders: a message is due outside the user's 24-hour window and no template is set; not sent", "key_kind", keyKind(d.key))

@@ -57,7 +57,7 @@ func (db *DB) SessionsStarting(ctx context.Context, from, to time.Time) ([]catal
 	if db.isClosed() {
 		return nil, waflow.ErrClosed
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT o.schedule_id, o.start_at, o.end_at, s.wa_id, s.title, s.time_zone
+	rows, err := db.r.QueryContext(ctx, `SELECT o.schedule_id, o.start_at, o.end_at, s.wa_id, s.user_id, s.title, s.time_zone
 		FROM schedule_occurrences AS o JOIN schedules AS s ON s.id = o.schedule_id
 		WHERE o.start_at >= ? AND o.start_at < ? ORDER BY o.start_at, o.schedule_id`,
 		from.UnixMicro(), to.UnixMicro())
@@ -66,7 +66,7 @@ func (db *DB) SessionsStarting(ctx context.Context, from, to time.Time) ([]catal
 	}
 	out, err := collect(rows, func(r rowScanner) (catalogstore.Session, error) {
 		var s catalogstore.Session
-		err := r.Scan(&s.ScheduleID, timeCol{&s.Start}, timeCol{&s.End}, &s.WAID, &s.Title, &s.TimeZone)
+		err := r.Scan(&s.ScheduleID, timeCol{&s.Start}, timeCol{&s.End}, &s.WAID, &s.UserID, &s.Title, &s.TimeZone)
 		return s, err
 	})
 	return out, wrap(err, "SessionsStarting")

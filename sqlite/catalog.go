@@ -80,7 +80,7 @@ func (c jsonCol) Scan(v any) error {
 
 // ---- bookings
 
-const bookingCols = `ref, token_id, wa_id, start_at, seat, name, reason, reminder, created_at`
+const bookingCols = `ref, token_id, wa_id, start_at, seat, name, reason, reminder, created_at, user_id`
 
 // bookingSelect is what scanBooking reads: the inserted columns and the
 // cancellation (migration/*_reminders.sql).
@@ -89,7 +89,7 @@ const bookingSelect = bookingCols + `, cancelled_at`
 func scanBooking(r rowScanner) (catalogstore.Booking, error) {
 	var b catalogstore.Booking
 	err := r.Scan(&b.Ref, &b.TokenID, &b.WAID, timeCol{&b.Start}, &b.Seat, &b.Name, &b.Reason, &b.Reminder,
-		timeCol{&b.CreatedAt}, timeCol{&b.CancelledAt})
+		timeCol{&b.CreatedAt}, &b.UserID, timeCol{&b.CancelledAt})
 	return b, err
 }
 
@@ -153,8 +153,8 @@ func (db *DB) Book(ctx context.Context, b catalogstore.Booking, capacity int) (c
 			return err
 		}
 		b.Seat = seat
-		if _, err := tx.ExecContext(ctx, "INSERT INTO bookings ("+bookingCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			b.Ref, b.TokenID, b.WAID, micros(b.Start), b.Seat, b.Name, b.Reason, b.Reminder, micros(b.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO bookings ("+bookingCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			b.Ref, b.TokenID, b.WAID, micros(b.Start), b.Seat, b.Name, b.Reason, b.Reminder, micros(b.CreatedAt), b.UserID); err != nil {
 			return err
 		}
 		stored, created = b, true
@@ -348,12 +348,12 @@ func (db *DB) SavePreferences(ctx context.Context, p catalogstore.CalendarPrefer
 // ---- schedules
 
 const scheduleCols = `id, message_id, token_id, wa_id, start_date, end_date, weekdays, time_of_day, duration_minutes,
-	time_zone, title, notes, created_at`
+	time_zone, title, notes, created_at, user_id`
 
 func scanSchedule(r rowScanner) (catalogstore.Schedule, error) {
 	var s catalogstore.Schedule
 	err := r.Scan(&s.ID, &s.MessageID, &s.TokenID, &s.WAID, &s.StartDate, &s.EndDate, jsonCol{&s.Weekdays},
-		&s.TimeOfDay, &s.DurationMinutes, &s.TimeZone, &s.Title, &s.Notes, timeCol{&s.CreatedAt})
+		&s.TimeOfDay, &s.DurationMinutes, &s.TimeZone, &s.Title, &s.Notes, timeCol{&s.CreatedAt}, &s.UserID)
 	return s, err
 }
 
@@ -379,9 +379,9 @@ func (db *DB) SaveSchedule(ctx context.Context, s catalogstore.Schedule, occurre
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "INSERT INTO schedules ("+scheduleCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			s.ID, s.MessageID, s.TokenID, s.WAID, s.StartDate, s.EndDate, jsonList(s.Weekdays), s.TimeOfDay,
-			s.DurationMinutes, s.TimeZone, s.Title, s.Notes, micros(s.CreatedAt))
+			s.DurationMinutes, s.TimeZone, s.Title, s.Notes, micros(s.CreatedAt), s.UserID)
 		if err != nil {
 			return err
 		}

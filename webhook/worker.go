@@ -129,6 +129,8 @@ type WorkerConfig struct {
 	// OnInbound, when set, is told of each message a user sent (a
 	// completion or any other message), before it is acted on: who sent it
 	// and when (the message's timestamp, else when its webhook arrived).
+	// It is told once per identifier the message carries: the phone number
+	// and the BSUID (from_user_id), so either finds the window.
 	// It keeps the start of the user's 24-hour customer-service window
 	// (package reminders). An error fails the event, which is retried.
 	OnInbound func(ctx context.Context, waID string, at time.Time) error
@@ -408,13 +410,20 @@ func (w *Worker) safeProcess(ctx context.Context, ev waflow.InboxEvent, log *slo
 		return rejected("%v", err)
 	}
 	if w.cfg.OnInbound != nil && (ev.Kind == waflow.EventCompletion || ev.Kind == waflow.EventMessage) {
-		if msg, err := e.DecodeMessage(); err == nil && msg.From != "" {
+		if msg, err := e.DecodeMessage(); err == nil {
 			at := msg.Timestamp
 			if at.IsZero() {
 				at = ev.ReceivedAt
 			}
-			if err := w.cfg.OnInbound(ctx, msg.From, at); err != nil {
-				return failed(fmt.Errorf("recording the user's inbound message time: %w", err))
+			// Under the BSUID too (protocol.md §4.2): a user known by it
+			// alone is messaged at it, and their window is looked up by it.
+			for _, id := range []string{msg.From, msg.UserID} {
+				if id == "" {
+					continue
+				}
+				if err := w.cfg.OnInbound(ctx, id, at); err != nil {
+					return failed(fmt.Errorf("recording the user's inbound message time: %w", err))
+				}
 			}
 		}
 	}

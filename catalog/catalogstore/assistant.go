@@ -10,6 +10,7 @@ import (
 type Session struct {
 	Occurrence
 	WAID     string
+	UserID   string // the schedule's BSUID; a user without WAID is reminded at it
 	Title    string
 	TimeZone string
 }

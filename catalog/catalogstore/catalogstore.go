@@ -23,9 +23,13 @@ var ErrSlotFull = errors.New("waflow: appointment slot is fully booked")
 
 // Booking is an appointment made with the appointment_booking flow.
 type Booking struct {
-	Ref       string    // shown to the user, e.g. "BK-7F3K2Q"; unique
-	TokenID   string    // the flow token of the session: one booking per token
-	WAID      string    // the user's WhatsApp id
+	Ref     string // shown to the user, e.g. "BK-7F3K2Q"; unique
+	TokenID string // the flow token of the session: one booking per token
+	WAID    string // the user's WhatsApp id
+	// UserID is the user's business-scoped user id (BSUID, protocol.md
+	// §4.2) the session's token was bound to; a user known by it alone has
+	// no WAID and is reminded at it.
+	UserID    string
 	Start     time.Time // the slot's start
 	Seat      int       // 1..capacity, the seat of the slot this booking holds
 	Name      string
@@ -135,10 +139,13 @@ type PreferencesStore interface {
 
 // Schedule is a recurring plan made with the multi_day_schedule flow.
 type Schedule struct {
-	ID              string // e.g. "SC-7F3K2Q"; unique
-	MessageID       string // the completion's wamid; unique
-	TokenID         string
-	WAID            string
+	ID        string // e.g. "SC-7F3K2Q"; unique
+	MessageID string // the completion's wamid; unique
+	TokenID   string
+	WAID      string
+	// UserID is the user's BSUID (protocol.md §4.2), when the completion
+	// or its token carried one: a user known by it alone is reminded at it.
+	UserID          string
 	StartDate       string   // YYYY-MM-DD, first day included
 	EndDate         string   // YYYY-MM-DD, last day included
 	Weekdays        []string // "mon" … "sun"

@@ -47,17 +47,17 @@ func testAssistantSessions(t *testing.T, s Store, clock *storetest.Clock) {
 	if _, _, err := s.SaveSchedule(ctx, schedule("SC-1", "wamid.1", "u1"), occurrences(3)); err != nil {
 		t.Fatal(err)
 	}
-	sc := schedule("SC-2", "wamid.2", "u2")
-	sc.Title = "Yoga"
+	sc := schedule("SC-2", "wamid.2", "")
+	sc.Title = "Yoga" // of a user known by a BSUID alone
 	if _, _, err := s.SaveSchedule(ctx, sc, []catalogstore.Occurrence{{Start: slot.Add(time.Hour), End: slot.Add(2 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.SessionsStarting(ctx, slot, slot.Add(8*24*time.Hour))
 	wantErr(t, "SessionsStarting", err, nil)
 	want := []catalogstore.Session{
-		{Occurrence: catalogstore.Occurrence{ScheduleID: "SC-1", Start: slot, End: slot.Add(45 * time.Minute)}, WAID: "u1", Title: "Natation 🏊", TimeZone: "Europe/Paris"},
-		{Occurrence: catalogstore.Occurrence{ScheduleID: "SC-2", Start: slot.Add(time.Hour), End: slot.Add(2 * time.Hour)}, WAID: "u2", Title: "Yoga", TimeZone: "Europe/Paris"},
-		{Occurrence: catalogstore.Occurrence{ScheduleID: "SC-1", Start: slot.Add(7 * 24 * time.Hour), End: slot.Add(7*24*time.Hour + 45*time.Minute)}, WAID: "u1", Title: "Natation 🏊", TimeZone: "Europe/Paris"},
+		{Occurrence: catalogstore.Occurrence{ScheduleID: "SC-1", Start: slot, End: slot.Add(45 * time.Minute)}, WAID: "u1", UserID: bsuid, Title: "Natation 🏊", TimeZone: "Europe/Paris"},
+		{Occurrence: catalogstore.Occurrence{ScheduleID: "SC-2", Start: slot.Add(time.Hour), End: slot.Add(2 * time.Hour)}, UserID: bsuid, Title: "Yoga", TimeZone: "Europe/Paris"},
+		{Occurrence: catalogstore.Occurrence{ScheduleID: "SC-1", Start: slot.Add(7 * 24 * time.Hour), End: slot.Add(7*24*time.Hour + 45*time.Minute)}, WAID: "u1", UserID: bsuid, Title: "Natation 🏊", TimeZone: "Europe/Paris"},
 	}
 	diff(t, "SessionsStarting", got, want)
 }

@@ -130,10 +130,12 @@ func testBookingRoundTrip(t *testing.T, s Store, clock *storetest.Clock) {
 		t.Fatalf("BookingByRef: Start %v is not in UTC", stored.Start)
 	}
 
-	// An explicit CreatedAt is kept.
+	// An explicit CreatedAt is kept, and so is the BSUID of a user known
+	// by it alone (no phone number).
 	at := storetest.Epoch.Add(-time.Hour)
 	b2 := booking("BK-2", "tok-2", slot.Add(time.Hour))
 	b2.CreatedAt, b2.Reminder, b2.Reason = at, false, ""
+	b2.WAID, b2.UserID = "", bsuid
 	if got := mustBook(t, s, b2, 2); !got.CreatedAt.Equal(at) {
 		t.Fatalf("explicit CreatedAt: got %v, want %v", got.CreatedAt, at)
 	}
@@ -588,8 +590,13 @@ func testPreferencesConcurrent(t *testing.T, s Store, clock *storetest.Clock) {
 	}
 }
 
+// bsuid is the business-scoped user id of the tests' users (protocol.md 4.2).
+const bsuid = "US.13491208655302741918"
+
+// schedule is a schedule of user waID, with a BSUID that the store keeps
+// (SchedulesByUser and duplicates read it back).
 func schedule(id, msg, waID string) catalogstore.Schedule {
-	return catalogstore.Schedule{ID: id, MessageID: msg, TokenID: "tok-" + msg, WAID: waID, StartDate: "2025-03-17",
+	return catalogstore.Schedule{ID: id, MessageID: msg, TokenID: "tok-" + msg, WAID: waID, UserID: bsuid, StartDate: "2025-03-17",
 		EndDate: "2025-03-30", Weekdays: []string{"mon", "wed", "fri"}, TimeOfDay: "18:30", DurationMinutes: 45,
 		TimeZone: "Europe/Paris", Title: "Natation 🏊", Notes: "Bring a towel"}
 }

@@ -362,7 +362,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	hash := u.PasswordHash
 	if err != nil {
-		hash = dummyHash // as slow as a known name
+		hash = dummyHash() // as slow as a known name
 	}
 	if !CheckPassword(hash, r.PostForm.Get("password")) || err != nil {
 		c.log.Warn("console: sign-in refused", "ip", ip, "known_account", err == nil)

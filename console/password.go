@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -127,8 +128,10 @@ func CheckPassword(hash, password string) bool {
 }
 
 // dummyHash is checked against when the account does not exist, so that a
-// sign-in takes as long whether or not the name is known.
-var dummyHash = func() string {
+// sign-in takes as long whether or not the name is known. It is made on
+// first use, not at start-up: hashing costs 40 ms of CPU, which every
+// waflow command (and every test binary importing console) paid before.
+var dummyHash = sync.OnceValue(func() string {
 	h, _ := HashPassword("not a password of anyone's")
 	return h
-}()
+})

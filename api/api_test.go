@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +29,7 @@ import (
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 )
 
 // clock is a settable clock.
@@ -74,7 +74,7 @@ var epoch = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 func newHarness(t testing.TB, configure func(*api.Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &clock{t: epoch}, keyText: map[string]string{}}
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{Now: h.clock.Now, Synchronous: "NORMAL", Logger: slog.New(slog.DiscardHandler)})
+	db, err := sqlite.Open(t.Context(), sqlitetest.Path(t), sqlite.Options{Now: h.clock.Now, Synchronous: "NORMAL", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +24,7 @@ import (
 	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 )
 
 // slowStore holds its first Book until the test releases it, and then
@@ -76,7 +76,7 @@ func newLateHarness(t *testing.T, mode string, now time.Time) *lateHarness {
 	harnessKeyOnce.Do(func() { harnessKey, _ = keys.Generate() })
 	clock := func() time.Time { return now }
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Now: clock, Logger: quiet})
+	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), sqlite.Options{Now: clock, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

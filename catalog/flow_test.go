@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 )
 
 // flowHarness serves one catalog flow in process, on a real SQLite store
@@ -61,7 +61,7 @@ func newFlowHarnessBooked(t *testing.T, name string, now time.Time, settings *Se
 	harnessKeyOnce.Do(func() { harnessKey, _ = keys.Generate() })
 	clock := now
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Now: func() time.Time { return clock }, Logger: quiet})
+	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), sqlite.Options{Now: func() time.Time { return clock }, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,13 +20,14 @@ import (
 	"github.com/waflow/waflow/console"
 	"github.com/waflow/waflow/console/consolestore"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 )
 
 const password = "a long enough password"
 
 func openStore(t testing.TB) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{Synchronous: "NORMAL"})
+	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/waflow/waflow/graph/graphtest"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 )
 
 // fixture is a healthy fake deployment: an HTTPS server answering
@@ -106,7 +107,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 
-	f.store, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{})
+	f.store, err = sqlite.Open(ctx, sqlitetest.Path(t), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/waflow/waflow/events"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 	"github.com/waflow/waflow/stdwebhooks"
 )
 
@@ -31,7 +32,7 @@ const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func openStore(t *testing.T) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Logger: quiet})
+	db, err := sqlite.Open(ctx, sqlitetest.Path(t), sqlite.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

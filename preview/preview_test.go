@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/waflow/waflow/preview"
 	"github.com/waflow/waflow/simulator"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 )
 
 // newPreview serves the preview of two catalog flows: expense_entry with
@@ -36,7 +36,7 @@ func newPreview(t *testing.T) *httptest.Server {
 func newPreviewWith(t *testing.T, secret string) (*httptest.Server, endpoint.StoreTokens) {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Logger: quiet})
+	store, err := sqlite.Open(t.Context(), sqlitetest.Path(t), sqlite.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

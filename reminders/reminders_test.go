@@ -21,6 +21,7 @@ import (
 	"github.com/waflow/waflow/postgres"
 	"github.com/waflow/waflow/reminders"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 	"github.com/waflow/waflow/storetest"
 )
 
@@ -37,7 +38,7 @@ type store interface {
 
 func openSQLite(t testing.TB, now func() time.Time) store {
 	t.Helper()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{Now: now, Logger: quiet})
+	db, err := sqlite.Open(ctx, sqlitetest.Path(t), sqlite.Options{Now: now, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

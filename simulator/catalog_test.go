@@ -16,6 +16,7 @@ import (
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/simulator"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 	"github.com/waflow/waflow/webhook"
 )
 
@@ -27,7 +28,7 @@ import (
 func TestCatalogFlows(t *testing.T) {
 	ctx := t.Context()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{Logger: quiet})
+	store, err := sqlite.Open(ctx, sqlitetest.Path(t), sqlite.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

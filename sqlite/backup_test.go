@@ -33,8 +33,11 @@ func TestBackupUnderLoad(t *testing.T) {
 		n     atomic.Int64
 	)
 	writers, want := 8, int64(10000)
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		writers, want = 4, 2000
+	case sqlite.RaceDetector: // each write ten times as slow
+		want = 3000
 	}
 	for w := range writers {
 		wg.Add(1)
@@ -143,6 +146,9 @@ func TestBackupUnderLoad(t *testing.T) {
 // Restored databases pass the conformance suite: each case runs on a store
 // restored from a backup.
 func TestRestoredConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the conformance suite on a restored backup repeats TestConformance's cases (go test without -short runs it)")
+	}
 	storetest.Run(t, func(t *testing.T, now func() time.Time) waflow.Store {
 		ctx := context.Background()
 		dir := t.TempDir()

@@ -13,6 +13,7 @@ import (
 	"github.com/waflow/waflow/catalog/catalogstore"
 	"github.com/waflow/waflow/catalog/catalogstore/catalogtest"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 )
 
 // Two handles on one database file stand for two processes: Book is atomic
@@ -37,7 +38,7 @@ func TestBookingAcrossProcesses(t *testing.T) {
 // another connection, must see it.
 func TestGroupCommitVisibility(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{})
+	db, err := sqlite.Open(ctx, sqlitetest.Path(t), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestGroupCommitVisibility(t *testing.T) {
 // returned nil has its event stored, whatever happened to its neighbours.
 func TestGroupCommitCancelledNeighbours(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{})
+	db, err := sqlite.Open(ctx, sqlitetest.Path(t), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

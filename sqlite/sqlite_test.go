@@ -12,12 +12,13 @@ import (
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog/catalogstore/catalogtest"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 	"github.com/waflow/waflow/storetest"
 )
 
 func openTemp(t *testing.T, opts sqlite.Options) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "waflow.db"), opts)
+	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +45,16 @@ func TestCatalogConformance(t *testing.T) {
 }
 
 func TestConformanceInMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the conformance suite in memory repeats TestConformance's cases (go test without -short runs it)")
+	}
+	if sqlite.RaceDetector {
+		// A new in-memory database is migrated for each case, 250 ms under
+		// the race detector (a file is copied from a migrated one instead),
+		// for 190 cases that run the same SQL as TestConformance's on one
+		// connection: .ci/run runs this test without -race.
+		t.Skip("-race: the in-memory conformance suite runs without the race detector (go test ./sqlite, as .ci/run does)")
+	}
 	storetest.Run(t, func(t *testing.T, now func() time.Time) waflow.Store {
 		db, err := sqlite.Open(context.Background(), ":memory:", sqlite.Options{Now: now})
 		if err != nil {

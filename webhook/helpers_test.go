@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/sqlite"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 	"github.com/waflow/waflow/storetest"
 )
 
@@ -35,7 +35,7 @@ const (
 // tests run in parallel, as they mostly wait for SQLite's commits.
 func openStore(t testing.TB, now func() time.Time) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "waflow.db"), sqlite.Options{Now: now, Logger: quiet})
+	db, err := sqlite.Open(ctx, sqlitetest.Path(t), sqlite.Options{Now: now, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/waflow/waflow/events"
 	"github.com/waflow/waflow/internal/storage"
 	"github.com/waflow/waflow/outbox"
+	"github.com/waflow/waflow/sqlite/sqlitetest"
 	"github.com/waflow/waflow/webhook"
 )
 
@@ -22,7 +22,7 @@ import (
 // completion (once, though its handler runs twice).
 func TestEventProducers(t *testing.T) {
 	ctx := context.Background()
-	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "w.db"), storage.Options{Logger: quietLogger()})
+	store, err := storage.Open(ctx, sqlitetest.Path(t), storage.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // event with one id per booking and change.
 func TestConsoleEventsEmitBookingChanged(t *testing.T) {
 	ctx := context.Background()
-	store, err := storage.Open(ctx, filepath.Join(t.TempDir(), "w.db"), storage.Options{Logger: quietLogger()})
+	store, err := storage.Open(ctx, sqlitetest.Path(t), storage.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

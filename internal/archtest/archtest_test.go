@@ -37,7 +37,7 @@ var storage = append([]string{"database/sql/...", "$mod/sqlite/...", "$mod/postg
 var protocol = []string{"$mod/keys", "$mod/envelope", "$mod/signature", "$mod/flowtoken", "$mod/flowjson", "$mod/admission", "$mod/graph", "$mod/endpoint", "$mod/media", "$mod/httperr", "$mod/stdwebhooks", "$mod/forward"}
 
 // testSupport are the packages that exist to be imported by tests.
-var testSupport = []string{"$mod/storetest", "$mod/flowtest", "$mod/internal/vectors", "$mod/graph/graphtest", "$mod/catalog/catalogstore/catalogtest"}
+var testSupport = []string{"$mod/storetest", "$mod/flowtest", "$mod/internal/vectors", "$mod/graph/graphtest", "$mod/catalog/catalogstore/catalogtest", "$mod/sqlite/sqlitetest"}
 
 // binaryOnly may read the environment and exit: the binary and the server
 // it wires.
@@ -98,7 +98,7 @@ var rules = []rule{
 		pkgs: []string{"$mod/console/..."}, forbid: storage, indirect: true},
 	{rule: "consolestore imports only the standard library, the root and catalogstore",
 		pkgs: []string{"$mod/console/consolestore"}, forbid: []string{nonstd}, allow: []string{"$mod", "$mod/catalog/catalogstore"}},
-	{rule: "outside _test.go files only storetest, flowtest, graph/graphtest, catalogstore/catalogtest and internal/vectors import testing",
+	{rule: "outside _test.go files only storetest, flowtest, graph/graphtest, catalogstore/catalogtest, sqlite/sqlitetest and internal/vectors import testing",
 		pkgs: []string{"$mod/..."}, except: testSupport, forbid: []string{"testing/..."}},
 	// The simulator is product code that preview, simulate and bench link
 	// into the binary.

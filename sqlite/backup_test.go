@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/internal/racedetect"
 	"github.com/waflow/waflow/sqlite"
 	"github.com/waflow/waflow/storetest"
 )
@@ -36,7 +37,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	switch {
 	case testing.Short():
 		writers, want = 4, 2000
-	case sqlite.RaceDetector: // each write ten times as slow
+	case racedetect.Enabled: // each write ten times as slow
 		want = 3000
 	}
 	for w := range writers {

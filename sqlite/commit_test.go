@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow"
+	"github.com/waflow/waflow/internal/racedetect"
 )
 
 // migratedFile is a migrated, empty database file, made once: opening a
@@ -75,7 +76,7 @@ func TestGrantedWriteIgnoresCancellation(t *testing.T) {
 	// Long enough (tens of milliseconds) that the cancel lands inside it;
 	// the race detector makes each row 40 times as slow.
 	rows := 200000
-	if raceDetector {
+	if racedetect.Enabled {
 		rows = 20000
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO slow WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < ?) SELECT x FROM c`, rows)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/waflow/waflow"
 	"github.com/waflow/waflow/catalog/catalogstore/catalogtest"
+	"github.com/waflow/waflow/internal/racedetect"
 	"github.com/waflow/waflow/sqlite"
 	"github.com/waflow/waflow/sqlite/sqlitetest"
 	"github.com/waflow/waflow/storetest"
@@ -48,7 +49,7 @@ func TestConformanceInMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the conformance suite in memory repeats TestConformance's cases (go test without -short runs it)")
 	}
-	if sqlite.RaceDetector {
+	if racedetect.Enabled {
 		// A new in-memory database is migrated for each case, 250 ms under
 		// the race detector (a file is copied from a migrated one instead),
 		// for 190 cases that run the same SQL as TestConformance's on one

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/internal/racedetect"
 	"github.com/waflow/waflow/signature"
 )
 
@@ -72,7 +73,14 @@ func TestUnverifiedBodyMemory(t *testing.T) {
 				t.Errorf("resident memory after the attack %.1f MB, more than %.0f MB above the %.1f MB before", mb(r.after), mb(attackAfterBound), mb(r.before))
 			}
 			if r.attack[http.StatusServiceUnavailable] == 0 {
-				t.Errorf("no attack request was answered 503: the bound was never reached")
+				if racedetect.Enabled {
+					// The server is a plain build; the detector slows only
+					// this client, which then may not have enough bytes in
+					// flight at once to reach the bound (seen in CI).
+					t.Logf("no attack request was answered 503: under -race this client did not reach the bound (the run without -race must)")
+				} else {
+					t.Errorf("no attack request was answered 503: the bound was never reached")
+				}
 			}
 			ok := r.signed[http.StatusOK]
 			if ok == 0 || ok != total(r.signed) || r.signedErrs != 0 {

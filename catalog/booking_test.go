@@ -20,7 +20,7 @@ import (
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/sqlite"
@@ -73,7 +73,7 @@ type lateHarness struct {
 
 func newLateHarness(t *testing.T, mode string, now time.Time) *lateHarness {
 	t.Helper()
-	harnessKeyOnce.Do(func() { harnessKey, _ = keys.Generate() })
+	harnessKeyOnce.Do(func() { harnessKey = testkeys.Key(0) })
 	clock := func() time.Time { return now }
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), sqlite.Options{Now: clock, Logger: quiet})

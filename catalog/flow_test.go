@@ -18,7 +18,7 @@ import (
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/registry"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/sqlite"
@@ -58,7 +58,7 @@ func newFlowHarnessWith(t *testing.T, name string, now time.Time, settings *Sett
 // newFlowHarnessBooked is newFlowHarnessWith with Deps.OnBooked.
 func newFlowHarnessBooked(t *testing.T, name string, now time.Time, settings *Settings, onBooked func(context.Context, catalogstore.Booking) error) *flowHarness {
 	t.Helper()
-	harnessKeyOnce.Do(func() { harnessKey, _ = keys.Generate() })
+	harnessKeyOnce.Do(func() { harnessKey = testkeys.Key(0) })
 	clock := now
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), sqlite.Options{Now: func() time.Time { return clock }, Logger: quiet})

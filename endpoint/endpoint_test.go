@@ -19,7 +19,7 @@ import (
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/signature"
 )
 
@@ -30,13 +30,7 @@ var (
 
 func testKeys(tb testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	keyOnce.Do(func() {
-		var err error
-		if key, err = keys.Generate(); err != nil {
-			panic(err)
-		}
-		if other, err = keys.Generate(); err != nil {
-			panic(err)
-		}
+		key, other = testkeys.Key(0), testkeys.Key(1)
 	})
 	return key, other
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/waflow/waflow/envelope"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/internal/vectors"
 	"github.com/waflow/waflow/keys"
 )
@@ -76,9 +77,7 @@ var (
 
 func twoKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	genOnce.Do(func() {
-		if keyA, genErr = keys.Generate(); genErr == nil {
-			keyB, genErr = keys.Generate()
-		}
+		keyA, keyB = testkeys.Key(0), testkeys.Key(1)
 	})
 	if genErr != nil {
 		t.Fatal(genErr)

@@ -5,29 +5,22 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/waflow/waflow/endpoint"
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtoken"
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/simulator"
 )
 
-var (
-	harnessKeyOnce sync.Once
-	harnessKey     *rsa.PrivateKey
-	harnessKeyErr  error
-)
-
-// testKey returns one RSA key per process: generating a 2048-bit key per
-// test would cost more than the tests.
+// testKey returns the harness's RSA key, a fixed test key (package
+// internal/testkeys): generating a 2048-bit key would cost more than most
+// tests.
 func testKey() (*rsa.PrivateKey, error) {
-	harnessKeyOnce.Do(func() { harnessKey, harnessKeyErr = keys.Generate() })
-	return harnessKey, harnessKeyErr
+	return testkeys.Key(0), nil
 }
 
 // Harness serves a flow's endpoint handlers on an httptest server, with a

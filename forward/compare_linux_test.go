@@ -30,6 +30,7 @@ import (
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/forward"
 	"github.com/waflow/waflow/internal/loadgen"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/simulator"
@@ -150,10 +151,7 @@ func TestForwardedVsBuiltin(t *testing.T) {
 	secret := stdwebhooks.NewSecret()
 	_, backend := newBackend(t, secret, twoScreenAnswers)
 
-	k, err := keys.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkeys.Key(0)
 	keyPEM, _ := keys.MarshalPrivateKey(k, nil)
 	appSecret, tokenSecret := "compare-app-secret", "compare-token-secret-0123456789"
 	cmd := exec.Command(os.Args[0], "-test.run=^$")

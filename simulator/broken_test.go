@@ -15,7 +15,7 @@ import (
 
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/signature"
 	"github.com/waflow/waflow/simulator"
 )
@@ -28,13 +28,7 @@ var (
 
 func rawKeys(t *testing.T) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	rawKeyOnce.Do(func() {
-		var err error
-		if rawKey, err = keys.Generate(); err != nil {
-			panic(err)
-		}
-		if rawKey2, err = keys.Generate(); err != nil {
-			panic(err)
-		}
+		rawKey, rawKey2 = testkeys.Key(0), testkeys.Key(1)
 	})
 	return rawKey, rawKey2
 }

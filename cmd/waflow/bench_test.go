@@ -18,7 +18,6 @@ import (
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/loadgen"
-	"github.com/waflow/waflow/keyfiles"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/signature"
 )
@@ -35,7 +34,7 @@ type benchTarget struct {
 
 func startBenchTarget(t *testing.T) *benchTarget {
 	t.Helper()
-	dev, err := keyfiles.Development(t.TempDir()) // the files "waflow serve" writes
+	dev, err := seededDevelopment(t, t.TempDir()) // the files "waflow serve" writes
 	if err != nil {
 		t.Fatal(err)
 	}

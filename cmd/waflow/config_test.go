@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/waflow/waflow/keyfiles"
 )
 
 func TestSettingsPrecedence(t *testing.T) {
@@ -85,7 +83,7 @@ func TestLoadSecrets(t *testing.T) {
 		}
 	})
 	devKey := func(t *testing.T) string {
-		d, err := keyfiles.Development(t.TempDir())
+		d, err := seededDevelopment(t, t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

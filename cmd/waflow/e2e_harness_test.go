@@ -31,6 +31,7 @@ import (
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/storage"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/signature"
 )
@@ -83,10 +84,7 @@ type e2eEnv struct {
 func newE2EEnv(t testing.TB, dbURL string) *e2eEnv {
 	t.Helper()
 	dir := t.TempDir()
-	k, err := keys.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkeys.Key(0)
 	pemKey, _ := keys.MarshalPrivateKey(k, []byte("e2e passphrase"))
 	os.WriteFile(filepath.Join(dir, "private.pem"), pemKey, 0o600)
 	os.WriteFile(filepath.Join(dir, "passphrase"), []byte("e2e passphrase\n"), 0o600)

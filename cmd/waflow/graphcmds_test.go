@@ -18,6 +18,7 @@ import (
 	"github.com/waflow/waflow/deploy"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/graph/graphtest"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/keyfiles"
 	"github.com/waflow/waflow/keys"
 	"github.com/waflow/waflow/sqlite"
@@ -52,7 +53,21 @@ func newCLI(t *testing.T) *cli {
 		"WAFLOW_GRAPH_TIMEOUT":           "5s",
 		"WAFLOW_LOG_LEVEL":               "warn",
 	}}
+	if _, err := testkeys.Development(c.env["WAFLOW_DATA_DIR"]); err != nil {
+		t.Fatal(err)
+	}
 	return c
+}
+
+// seededDevelopment is keyfiles.Development on dataDir after a test key pair
+// was put there (testkeys.Development): the files waflow serve writes on its
+// first start, without the cost of generating a key.
+func seededDevelopment(t *testing.T, dataDir string) (*keyfiles.Dev, error) {
+	t.Helper()
+	if _, err := testkeys.Development(dataDir); err != nil {
+		t.Fatal(err)
+	}
+	return keyfiles.Development(dataDir)
 }
 
 // run runs waflow with args and returns its exit status and output.
@@ -461,7 +476,7 @@ func TestKeysUploadThenCheck(t *testing.T) {
 }
 
 func TestKeysCheckMismatch(t *testing.T) {
-	other, _ := keys.Generate()
+	other := testkeys.Key(1)
 	otherPEM, _ := keys.MarshalPublicKey(&other.PublicKey)
 	for _, tc := range []struct {
 		name      string
@@ -503,7 +518,7 @@ func TestKeysCheckPreviousKey(t *testing.T) {
 	c := newCLI(t)
 	c.mustRun("keys", "upload") // the development key
 	dev, _ := keyfiles.Development(c.env["WAFLOW_DATA_DIR"])
-	newKey, _ := keys.Generate()
+	newKey := testkeys.Key(2)
 	newPEM, _ := keys.MarshalPrivateKey(newKey, nil)
 	keyFile := filepath.Join(c.dir, "keys.pem")
 	os.WriteFile(keyFile, append(newPEM, dev.PrivateKeyPEM...), 0o600)

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/waflow/waflow/keyfiles"
 )
 
 // serveProduction runs serve with real (not development) keys, the
@@ -20,7 +18,7 @@ import (
 // the log.
 func serveProduction(t *testing.T, addr, secret string) (string, *syncBuffer) {
 	t.Helper()
-	dev, lerr := keyfiles.Development(t.TempDir())
+	dev, lerr := seededDevelopment(t, t.TempDir())
 	if lerr != nil {
 		t.Fatal(lerr)
 	}

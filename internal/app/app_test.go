@@ -14,15 +14,12 @@ import (
 	"time"
 
 	"github.com/waflow/waflow/catalog"
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/internal/testkeys"
 )
 
 func testConfig(t *testing.T) Config {
 	t.Helper()
-	k, err := keys.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkeys.Key(0)
 	return Config{
 		Addr:                  "127.0.0.1:0",
 		DatabaseURL:           filepath.Join(t.TempDir(), "waflow.db"),

@@ -102,9 +102,11 @@ var rules = []rule{
 		pkgs: []string{"$mod/..."}, except: testSupport, forbid: []string{"testing/..."}},
 	// The simulator is product code that preview, simulate and bench link
 	// into the binary.
-	{rule: "the binary and what it serves never link testing nor httptest, not even through another package",
+	{rule: "the binary and what it serves never link testing, httptest nor the test keys, not even through another package",
 		pkgs:   []string{"$mod/cmd/...", "$mod/simulator/...", "$mod/preview", "$mod/console/...", "$mod/registry", "$mod/flowsdir", "$mod/deploy", "$mod/internal/server", "$mod/internal/app", "$mod/api"},
-		forbid: []string{"testing/...", "net/http/httptest"}, indirect: true},
+		forbid: []string{"testing/...", "net/http/httptest", "$mod/internal/testkeys"}, indirect: true},
+	{rule: "only test support and tests use the committed test keys (internal/testkeys)",
+		pkgs: []string{"$mod/..."}, except: append([]string{"$mod/internal/testkeys"}, testSupport...), forbid: []string{"$mod/internal/testkeys"}},
 	{rule: "library packages never read the environment nor exit (the binary parses its configuration)",
 		pkgs: []string{"$mod/..."}, except: append(slices.Clone(binaryOnly), testSupport...), calls: environment},
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowtoken"
 	"github.com/waflow/waflow/internal/loadgen"
-	"github.com/waflow/waflow/keys"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/signature"
 )
 
@@ -35,8 +35,7 @@ var (
 func testKeys(tb testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	tb.Helper()
 	keyOnce.Do(func() {
-		key, _ = keys.Generate()
-		other, _ = keys.Generate()
+		key, other = testkeys.Key(0), testkeys.Key(1)
 	})
 	if key == nil || other == nil {
 		tb.Fatal("cannot generate keys")

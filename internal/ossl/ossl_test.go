@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/waflow/waflow/internal/ossl"
+	"github.com/waflow/waflow/internal/testkeys"
 	"github.com/waflow/waflow/internal/vectors"
 	"github.com/waflow/waflow/keys"
 )
@@ -30,8 +31,7 @@ var (
 func testKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	t.Helper()
 	keyOnce.Do(func() {
-		keyA, _ = keys.Generate()
-		keyB, _ = keys.Generate()
+		keyA, keyB = testkeys.Key(0), testkeys.Key(1)
 	})
 	if keyA == nil || keyB == nil {
 		t.Fatal("cannot generate test keys")

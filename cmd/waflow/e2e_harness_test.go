@@ -80,12 +80,22 @@ type e2eEnv struct {
 	addr        string // the next server's listen address; 127.0.0.1:0 when ""
 }
 
+// e2eKeyPEM is test key 0 encrypted with the passphrase "e2e passphrase",
+// made once: encrypting runs 600,000 rounds of PBKDF2 (seconds under -race).
+var e2eKeyPEM = sync.OnceValue(func() []byte {
+	b, err := keys.MarshalPrivateKey(testkeys.Key(0), []byte("e2e passphrase"))
+	if err != nil {
+		panic(err)
+	}
+	return b
+})
+
 // newE2EEnv makes an installation on dbURL ("" for SQLite in a temp folder).
 func newE2EEnv(t testing.TB, dbURL string) *e2eEnv {
 	t.Helper()
 	dir := t.TempDir()
 	k := testkeys.Key(0)
-	pemKey, _ := keys.MarshalPrivateKey(k, []byte("e2e passphrase"))
+	pemKey := e2eKeyPEM()
 	os.WriteFile(filepath.Join(dir, "private.pem"), pemKey, 0o600)
 	os.WriteFile(filepath.Join(dir, "passphrase"), []byte("e2e passphrase\n"), 0o600)
 	e := &e2eEnv{

@@ -27,6 +27,7 @@ import (
 	"github.com/waflow/waflow/envelope"
 	"github.com/waflow/waflow/flowjson"
 	"github.com/waflow/waflow/flowtoken"
+	"github.com/waflow/waflow/internal/racedetect"
 	"github.com/waflow/waflow/internal/vectors"
 	"github.com/waflow/waflow/media"
 	"github.com/waflow/waflow/signature"
@@ -295,7 +296,13 @@ func TestReceiveMediaRealVector(t *testing.T) {
 // error-message under its media_id, the handler is not called and nothing
 // is stored, not even the good file sent with it.
 func TestReceiveMediaRefusals(t *testing.T) {
-	mf := newMediaFixture(t, 1500*time.Millisecond)
+	// The slow CDN case waits out the whole deadline; the others finish in
+	// milliseconds, more under the race detector.
+	deadline := 400 * time.Millisecond
+	if racedetect.Enabled {
+		deadline = 1500 * time.Millisecond
+	}
+	mf := newMediaFixture(t, deadline)
 	_, _, plain := realMediaVector(t)
 	goodCDN, goodMeta := sealMedia(t, plain)
 	goodURL := mf.cdn.serve("/v/good.enc", goodCDN)

@@ -77,6 +77,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // requests still get through, and the budget is whole again once the
 // senders go away.
 func TestBodyBudgetSharedByWebhookAndFlows(t *testing.T) {
+	t.Parallel() // a server of its own
 	s, addr := serveTest(t, Config{
 		Flows:             map[string]http.Handler{"booking": bodyReader},
 		Webhook:           bodyReader,

@@ -18,6 +18,7 @@ import (
 // close their connection; a request in flight across the drain and the
 // shutdown completes; then new connections are refused.
 func TestDrainBeforeShutdown(t *testing.T) {
+	t.Parallel() // a server of its own; waits out its drain
 	const drain = 600 * time.Millisecond
 	started := make(chan struct{})
 	release := make(chan struct{})
@@ -110,6 +111,7 @@ func TestDrainBeforeShutdown(t *testing.T) {
 // With a TLS configuration Serve speaks HTTPS, and ServeWithHTTP serves
 // the plain-HTTP handler beside it; both stop together.
 func TestServeTLSWithHTTP(t *testing.T) {
+	t.Parallel() // a server of its own; waits for its shutdown
 	ts := httptest.NewTLSServer(nil) // only for its certificate
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.Certificate())

@@ -8,6 +8,7 @@ import (
 )
 
 func TestAssistantSettings(t *testing.T) {
+	t.Parallel()
 	parse := func(env map[string]string) (assistantSettingsResult, error) {
 		var c assistantSettings
 		s := newSettings(flag.NewFlagSet("serve", flag.ContinueOnError), &Env{Getenv: func(k string) string { return env[k] }})

@@ -106,6 +106,7 @@ func runWaflow(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // TestBenchAgainstDevelopmentKeys runs each mode against a server with
 // the development keys, which bench finds by itself in the data folder.
 func TestBenchAgainstDevelopmentKeys(t *testing.T) {
+	t.Parallel()
 	tg := startBenchTarget(t)
 	code, out, errs := runWaflow(t, "bench", "-data-dir", tg.dataDir, "-c", "2", "-n", "20", tg.endpointURL)
 	if code != 0 {
@@ -125,6 +126,7 @@ func TestBenchAgainstDevelopmentKeys(t *testing.T) {
 // TestBenchAgainstServe runs every mode against a development "waflow
 // serve", whose token check accepts only tokens recorded in its database.
 func TestBenchAgainstServe(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := baseServeConfig(dir)
 	cfg.logLevel = "error"
@@ -188,6 +190,7 @@ func TestBenchAgainstServe(t *testing.T) {
 // TestBenchFailures checks that failed requests fail the command, with the
 // report saying why.
 func TestBenchFailures(t *testing.T) {
+	t.Parallel()
 	tg := startBenchTarget(t)
 	code, out, errs := runWaflow(t, "bench", "-data-dir", tg.dataDir, "-app-secret", "wrong", "-c", "2", "-n", "6", "-q", tg.endpointURL)
 	if code != 1 || !strings.Contains(out, "6 status 432") || !strings.Contains(errs, "6 of 6 requests failed") {

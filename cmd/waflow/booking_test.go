@@ -13,6 +13,7 @@ import (
 )
 
 func TestBookingCancel(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "waflow.db"), sqlite.Options{Logger: slog.New(slog.DiscardHandler)})

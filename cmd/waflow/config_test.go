@@ -10,6 +10,7 @@ import (
 )
 
 func TestSettingsPrecedence(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "secret")
 	os.WriteFile(secretFile, []byte("from-file\n"), 0o600)
@@ -60,6 +61,7 @@ func TestSettingsPrecedence(t *testing.T) {
 }
 
 func TestLoadSecrets(t *testing.T) {
+	t.Parallel()
 	env := &Env{Stderr: io.Discard, Getenv: func(string) string { return "" }}
 	log, _ := (&appConfig{logLevel: "error", logFormat: "text"}).logger(env)
 

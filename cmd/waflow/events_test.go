@@ -13,6 +13,7 @@ import (
 // waflow events list shows deliveries without payloads, filters by state,
 // and redeliver makes a dead one pending again; mistakes get clear answers.
 func TestEventsCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "waflow.db")
 	ctx := context.Background()

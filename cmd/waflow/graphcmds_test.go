@@ -134,6 +134,7 @@ func flowParams(t *testing.T, m graphtest.Message) map[string]any {
 }
 
 func TestSendIssuesRecordsAndSends(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	out := c.mustRun("send", "appointment_booking", "-to", "15550001111")
 	c.checkShapes()
@@ -170,6 +171,7 @@ func TestSendIssuesRecordsAndSends(t *testing.T) {
 }
 
 func TestSendDraftStaticFlowWithScreen(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.mustRun("send", "feedback_survey", "-to", "15550001111", "-draft", "-screen", "RATE", "-data", `{"name":"Ana"}`, "-cta", "Rate us", "-body", "How did we do?")
 	c.checkShapes()
@@ -181,6 +183,7 @@ func TestSendDraftStaticFlowWithScreen(t *testing.T) {
 }
 
 func TestSendUsesDeployedFlowID(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.mustRun("flows", "deploy", "appointment_booking")
 	c.mustRun("send", "appointment_booking", "-to", "15550001111")
@@ -191,6 +194,7 @@ func TestSendUsesDeployedFlowID(t *testing.T) {
 }
 
 func TestSendFailures(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		setup    func(c *cli)
@@ -270,6 +274,7 @@ func (c *cli) deployedRecords() map[string]waflow.FlowDeployment {
 // The whole catalog: each flow's categories and endpoint come from the
 // registry, and the summary line counts what each run did.
 func TestDeployCatalogTwice(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	out := c.mustRun("flows", "deploy", "-publish")
 	c.checkShapes()
@@ -308,6 +313,7 @@ func TestDeployCatalogTwice(t *testing.T) {
 }
 
 func TestDeployLocalErrorsUploadNothing(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	bad := filepath.Join(c.dir, "broken_form.json")
 	os.WriteFile(bad, []byte(`{
@@ -331,6 +337,7 @@ func TestDeployLocalErrorsUploadNothing(t *testing.T) {
 }
 
 func TestDeployFailures(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, want string
 		setup      func(c *cli)
@@ -352,6 +359,7 @@ func TestDeployFailures(t *testing.T) {
 }
 
 func TestFlowsStatus(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.mustRun("flows", "deploy", "-publish", "appointment_booking")
 	c.mustRun("flows", "deploy", "feedback_survey")
@@ -400,6 +408,7 @@ func TestFlowsStatus(t *testing.T) {
 }
 
 func TestFlowsPreview(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.mustRun("flows", "deploy", "appointment_booking")
 	out := c.mustRun("flows", "preview", "appointment_booking", "-debug")
@@ -439,6 +448,7 @@ func TestFlowsPreview(t *testing.T) {
 }
 
 func TestFlowsMetrics(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.mustRun("flows", "deploy", "appointment_booking")
 	out := c.mustRun("flows", "metrics", "appointment_booking", "-since", "2025-03-01", "-until", "2025-03-02")
@@ -460,6 +470,7 @@ func TestFlowsMetrics(t *testing.T) {
 }
 
 func TestKeysUploadThenCheck(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	out := c.mustRun("keys", "upload")
 	c.checkShapes()
@@ -476,6 +487,7 @@ func TestKeysUploadThenCheck(t *testing.T) {
 }
 
 func TestKeysCheckMismatch(t *testing.T) {
+	t.Parallel()
 	other := testkeys.Key(1)
 	otherPEM, _ := keys.MarshalPublicKey(&other.PublicKey)
 	for _, tc := range []struct {
@@ -515,6 +527,7 @@ func TestKeysCheckMismatch(t *testing.T) {
 // Meta still has the previous key after a rotation: serve decrypts it, but
 // check says to finish the rotation.
 func TestKeysCheckPreviousKey(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.mustRun("keys", "upload") // the development key
 	dev, _ := keyfiles.Development(c.env["WAFLOW_DATA_DIR"])
@@ -535,6 +548,7 @@ func TestKeysCheckPreviousKey(t *testing.T) {
 }
 
 func TestCommandsListedInHelp(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	out := c.mustRun("help")
 	for _, name := range []string{"flows", "send", "keys"} {

@@ -122,6 +122,7 @@ func outboxMessage(t *testing.T, dir string, id int64) waflow.OutboxMessage {
 
 // Without an access token serve runs, and says once why messages wait.
 func TestServeOutboxWithoutTokenKeepsMessages(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	m := enqueueBeforeServe(t, dir)
 	logs := serveFor(t, baseServeConfig(dir), func(addr string) bool {
@@ -142,6 +143,7 @@ func TestServeOutboxWithoutTokenKeepsMessages(t *testing.T) {
 
 // With a token, serve's outbox worker sends what waits, once.
 func TestServeOutboxSends(t *testing.T) {
+	t.Parallel()
 	g := graphtest.NewServer()
 	defer g.Close()
 	dir := t.TempDir()
@@ -168,6 +170,7 @@ func TestServeOutboxSends(t *testing.T) {
 
 // A Graph setting that is wrong fails serve rather than dropping messages.
 func TestServeOutboxBadGraphSettingFails(t *testing.T) {
+	t.Parallel()
 	cfg := baseServeConfig(t.TempDir())
 	cfg.graph.accessToken, cfg.graph.phoneNumberID, cfg.graph.version = graphtest.Token, graphtest.PhoneNumberID, "25"
 	env := &Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Getenv: func(string) string { return "" }}

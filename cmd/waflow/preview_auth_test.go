@@ -53,6 +53,7 @@ func serveProduction(t *testing.T, addr, secret string) (string, *syncBuffer) {
 // it only with its secret, its /act sends only the tokens it issued, and
 // it warns once that it listens beyond loopback.
 func TestServePreviewSecret(t *testing.T) {
+	t.Parallel()
 	const secret = "the-preview-secret-0123456789abc"
 	base, logs := serveProduction(t, "0.0.0.0:0", secret)
 	do := func(method, path, body, auth string) (int, map[string]any) {
@@ -122,6 +123,7 @@ func TestServePreviewSecret(t *testing.T) {
 // TestWarnPreviewReach: the warning names an address beyond loopback, and
 // loopback addresses get none.
 func TestWarnPreviewReach(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		addr   string
 		warned bool
@@ -155,6 +157,7 @@ func TestWarnPreviewReach(t *testing.T) {
 // TestCheckPreviewSecret: the preview is refused with real keys and no
 // secret, whatever turned it on; development needs none.
 func TestCheckPreviewSecret(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		setting, secret string
 		dev             bool

@@ -14,6 +14,7 @@ import (
 // their order: files as OriginFile, known flows' names as the registry
 // has them.
 func TestPreviewFlows(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	static := []byte(`{"version": "7.3", "screens": [{"id": "A", "terminal": true, "layout": {"type": "SingleColumnLayout", "children": [{"type": "Footer", "label": "Done", "on-click-action": {"name": "complete", "payload": {}}}]}}]}`)
 	for _, n := range []string{"zeta.json", "alpha.json"} {

@@ -11,6 +11,7 @@ import (
 // TestServeDevelopmentMode starts serve as a new user does, with nothing
 // configured, checks the health endpoints, and stops it as SIGTERM would.
 func TestServeDevelopmentMode(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := baseServeConfig(dir)
 	cfg.logLevel = "error"

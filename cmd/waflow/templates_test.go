@@ -19,6 +19,7 @@ import (
 // A template with a FLOW button, created, reviewed, checked and sent with a
 // token waflow issued: its completion is attributed to the flow.
 func TestTemplatesCreateCheckSendAttribute(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.mustRun("flows", "deploy", "-publish", "feedback_survey")
 	flowID := c.g.Flow("feedback_survey").ID
@@ -111,6 +112,7 @@ func TestTemplatesCreateCheckSendAttribute(t *testing.T) {
 // flow it opens (so a blocked flow holds it) and, for a user known only by
 // a business-scoped user id, recipient and a token bound to that id.
 func TestTemplatesSendThroughOutboxToBSUID(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.mustRun("flows", "deploy", "-publish", "feedback_survey")
 	c.mustRun("templates", "create", "survey_invite", "-flow", "feedback_survey", "-body", "How did we do?", "-button", "Rate us")
@@ -142,6 +144,7 @@ func TestTemplatesSendThroughOutboxToBSUID(t *testing.T) {
 
 // Templates refuse what cannot work, saying why.
 func TestTemplatesRefusals(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	for _, tc := range []struct {
 		args []string
@@ -166,6 +169,7 @@ func TestTemplatesRefusals(t *testing.T) {
 // waflow send to a business-scoped user id sends with recipient and binds
 // the token to the id.
 func TestSendToBSUID(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	const bsuid = "US.13491208655302741918"
 	wamid := strings.TrimSpace(c.mustRun("send", "feedback_survey", "-to", bsuid))

@@ -64,6 +64,7 @@ func stuck() (<-chan struct{}, func()) {
 // the notification is acknowledged at the deadline and the overrun logged
 // (issue 12 item 4; it is what hung FuzzDecryptedRequest).
 func TestNotificationHookUnderTheDeadline(t *testing.T) {
+	t.Parallel() // waits on its own servers; overlaps the others
 	release, unblock := stuck()
 	f := newFixtureWithFlow(t, func(fl *endpoint.Flow) {
 		fl.OnNotification = func(context.Context, *endpoint.Request, endpoint.Notification) { <-release }

@@ -289,6 +289,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
+	t.Parallel() // waits on its own servers; overlaps the others
 	// RequireTokenSignature: the flow_token_signature cases expect a 427.
 	f := newFixture(t, func(c *endpoint.Config) { c.MaxBodyBytes = 64 << 10; c.RequireTokenSignature = true })
 	_, otherKey := testKeys(t)

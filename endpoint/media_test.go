@@ -296,6 +296,7 @@ func TestReceiveMediaRealVector(t *testing.T) {
 // error-message under its media_id, the handler is not called and nothing
 // is stored, not even the good file sent with it.
 func TestReceiveMediaRefusals(t *testing.T) {
+	t.Parallel() // waits on its own servers; overlaps the others
 	// The slow CDN case waits out the whole deadline; the others finish in
 	// milliseconds, more under the race detector.
 	deadline := 400 * time.Millisecond
@@ -445,6 +446,7 @@ func TestReceiveMediaRefusals(t *testing.T) {
 // deadline of 1.5 s (1.2 s for the files), which one after the other
 // (1.5 s) would not.
 func TestReceiveMediaConcurrently(t *testing.T) {
+	t.Parallel() // waits on its own servers; overlaps the others
 	mf := newMediaFixture(t, 1500*time.Millisecond)
 	_, _, plain := realMediaVector(t)
 	var files []map[string]any

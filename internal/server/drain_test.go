@@ -111,7 +111,8 @@ func TestDrainBeforeShutdown(t *testing.T) {
 // With a TLS configuration Serve speaks HTTPS, and ServeWithHTTP serves
 // the plain-HTTP handler beside it; both stop together.
 func TestServeTLSWithHTTP(t *testing.T) {
-	t.Parallel() // a server of its own; waits for its shutdown
+	// A server of its own; waits for its shutdown.
+	t.Parallel()
 	ts := httptest.NewTLSServer(nil) // only for its certificate
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.Certificate())

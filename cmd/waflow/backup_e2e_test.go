@@ -19,6 +19,10 @@ import (
 // started is in the restored database. A restore over the live database is
 // refused while the server runs.
 func TestBackupUnderWebhookLoad(t *testing.T) {
+	// Its own processes, folders and schema; correctness, not timing, is
+	// checked: it may overlap the other e2e tests (their time is mostly
+	// waiting for their servers and leases).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("backup end to end: builds and runs the waflow binary")
 	}

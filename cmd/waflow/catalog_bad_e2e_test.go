@@ -274,6 +274,10 @@ func raceForSlot(t *testing.T, env *e2eEnv, servers []*e2eServer, n int) {
 }
 
 func TestBookingRaceSQLite(t *testing.T) {
+	// Its own processes, folders and schema; correctness, not timing, is
+	// checked: it may overlap the other e2e tests (their time is mostly
+	// waiting for their servers and leases).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs the waflow binary")
 	}
@@ -284,6 +288,10 @@ func TestBookingRaceSQLite(t *testing.T) {
 // TestBookingRacePostgres runs two waflow serve processes on one PostgreSQL
 // database, as two replicas behind a load balancer.
 func TestBookingRacePostgres(t *testing.T) {
+	// Its own processes, folders and schema; correctness, not timing, is
+	// checked: it may overlap the other e2e tests (their time is mostly
+	// waiting for their servers and leases).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs the waflow binary")
 	}

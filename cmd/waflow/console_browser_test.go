@@ -123,6 +123,10 @@ func consoleClient(t *testing.T, base, password string) (*http.Client, string, i
 // without its CSRF token and a signed-out request are refused. Every page
 // is checked with axe-core and saved as a screenshot in docs/console.
 func TestBrowserConsole(t *testing.T) {
+	// Its own processes, folders and schema; correctness, not timing, is
+	// checked: it may overlap the other e2e tests (their time is mostly
+	// waiting for their servers and leases).
+	t.Parallel()
 	bctx := browser(t)
 	axe, err := os.ReadFile(axePath)
 	if err != nil {

@@ -175,6 +175,10 @@ func crashTest(t *testing.T, env *e2eEnv) {
 }
 
 func TestWebhookCrashSQLite(t *testing.T) {
+	// Its own processes, folders and schema; correctness, not timing, is
+	// checked: it may overlap the other e2e tests (their time is mostly
+	// waiting for their servers and leases).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("crash test: builds and runs the waflow binary")
 	}
@@ -182,6 +186,10 @@ func TestWebhookCrashSQLite(t *testing.T) {
 }
 
 func TestWebhookCrashPostgres(t *testing.T) {
+	// Its own processes, folders and schema; correctness, not timing, is
+	// checked: it may overlap the other e2e tests (their time is mostly
+	// waiting for their servers and leases).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("crash test: builds and runs the waflow binary")
 	}

@@ -202,6 +202,10 @@ func eventsCrashTest(t *testing.T, env *e2eEnv) {
 }
 
 func TestEventsCrashSQLite(t *testing.T) {
+	// Its own processes, folders and schema; correctness, not timing, is
+	// checked: it may overlap the other e2e tests (their time is mostly
+	// waiting for their servers and leases).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("crash test: builds and runs the waflow binary")
 	}
@@ -209,6 +213,10 @@ func TestEventsCrashSQLite(t *testing.T) {
 }
 
 func TestEventsCrashPostgres(t *testing.T) {
+	// Its own processes, folders and schema; correctness, not timing, is
+	// checked: it may overlap the other e2e tests (their time is mostly
+	// waiting for their servers and leases).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("crash test: builds and runs the waflow binary")
 	}

@@ -126,6 +126,10 @@ const clickFirstFreeDay = `(function (name) {
 // confirmation; and it enters an invalid amount in the expense form and sees
 // the endpoint's error on the field. Each step is saved as a screenshot.
 func TestBrowserPreview(t *testing.T) {
+	// Its own processes, folders and schema; correctness, not timing, is
+	// checked: it may overlap the other e2e tests (their time is mostly
+	// waiting for their servers and leases).
+	t.Parallel()
 	ctx := browser(t)
 	base := serveForBrowser(t)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
